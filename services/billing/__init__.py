@@ -1,0 +1,1 @@
+"""Billing: wallets, holds and top-ups in MongoDB, driven by Kafka requests."""

@@ -1,0 +1,119 @@
+"""Request/reply with the billing service over Kafka.
+
+FastStream's `KafkaBroker.request()` only works in its test client, so the gateway has its own:
+a request is published to billing's request topic; billing answers on its fact topics
+(`billing.hold.placed|rejected`, `billing.topup.applied`), which every gateway instance reads
+with a plain consumer assigned to all partitions from their end (no consumer group: each
+instance sees every reply and wakes only its own waiters, found by hold / operation id).
+
+A request unanswered within `timeout` raises `BillingUnavailable`. The caller then voids the
+hold, which cancels it if billing has not placed it yet, so a late reply never leaves money held.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from services.gateway import metrics
+from services.gateway.errors import BillingUnavailable
+from shared import topics
+from shared.events import HoldRequested, TopupRequested
+from shared.kafka import EventPublisher
+from shared.settings import CommonSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HoldDecision:
+    placed: bool
+    amount: int
+    reason: str | None
+
+
+class BillingClient:
+    def __init__(self, settings: CommonSettings, publisher: EventPublisher, timeout: float) -> None:
+        self._settings = settings
+        self._publisher = publisher
+        self._timeout = timeout
+        self._waiters: dict[str, asyncio.Future[dict]] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+        self._reader: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                                    enable_auto_commit=False, fetch_max_wait_ms=5)
+        await consumer.start()
+        names = [topics.qualified(t, self._settings.kafka_topic_prefix) for t in topics.BILLING_REPLY_TOPICS]
+        partitions = []
+        for name in names:
+            parts = consumer.partitions_for_topic(name) or await _fetch_partitions(consumer, name)
+            partitions += [TopicPartition(name, p) for p in parts]
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        for tp in partitions:  # resolve the end offsets now, before any request is sent
+            await consumer.position(tp)
+        self._consumer = consumer
+        self._reader = asyncio.create_task(self._read_replies())
+
+    async def stop(self) -> None:
+        if self._reader:
+            self._reader.cancel()
+        if self._consumer:
+            await self._consumer.stop()
+
+    async def hold(self, hold_id: str, user_id: str, amount: int, task_id: str) -> HoldDecision:
+        request = HoldRequested(correlation_id=task_id, hold_id=hold_id, user_id=user_id, amount=amount)
+        with metrics.HOLD_REPLY_SECONDS.time():
+            reply = await self._request(hold_id, request)
+        return HoldDecision(placed=reply["type"] == topics.HOLD_PLACED, amount=int(reply["amount"]),
+                            reason=reply.get("reason"))
+
+    async def topup(self, op_id: str, user_id: str, amount: int) -> dict:
+        return await self._request(op_id, TopupRequested(correlation_id=user_id, op_id=op_id,
+                                                         user_id=user_id, amount=amount))
+
+    async def _request(self, waiter_id: str, request: HoldRequested | TopupRequested) -> dict:
+        future = self._waiters.get(waiter_id)
+        if future is None:
+            future = self._waiters[waiter_id] = asyncio.get_running_loop().create_future()
+        try:
+            await self._publisher.publish(request)
+            return await asyncio.wait_for(asyncio.shield(future), self._timeout)
+        except (asyncio.TimeoutError, OSError) as exc:
+            metrics.BILLING_TIMEOUTS.inc()
+            raise BillingUnavailable("billing did not answer in time; nothing was charged") from exc
+        finally:
+            self._waiters.pop(waiter_id, None)
+
+    async def _read_replies(self) -> None:
+        assert self._consumer is not None
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=1000)
+            for records in batches.values():
+                for record in records:
+                    self._resolve(record.value)
+
+    def _resolve(self, raw: bytes) -> None:
+        try:
+            reply = json.loads(raw)
+        except ValueError:
+            log.warning("unreadable billing reply ignored")
+            return
+        future = self._waiters.get(reply.get("hold_id") or reply.get("op_id") or "")
+        if future is not None and not future.done():
+            future.set_result(reply)
+
+
+async def _fetch_partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    for _ in range(50):
+        await consumer._client.force_metadata_update()  # aiokafka has no public call for this
+        parts = consumer.partitions_for_topic(topic)
+        if parts:
+            return parts
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"topic {topic} has no partitions")

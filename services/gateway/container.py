@@ -1,0 +1,28 @@
+"""The gateway's dependencies, wired once in the app's lifespan and reached through `deps`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.gateway.billing_client import BillingClient
+from services.gateway.channels import ChannelRepository
+from services.gateway.settings import GatewaySettings
+from services.gateway.users import UserRepository
+from shared.kafka import EventPublisher
+from shared.ledger import Ledger
+
+
+@dataclass
+class Container:
+    settings: GatewaySettings
+    mongo: AsyncMongoClient
+    db: AsyncDatabase
+    broker: KafkaBroker
+    publisher: EventPublisher
+    billing: BillingClient
+    users: UserRepository
+    channels: ChannelRepository
+    ledger: Ledger

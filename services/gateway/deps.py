@@ -1,0 +1,63 @@
+"""Typed dependencies, so a route's signature lists what it needs (`AdminAuth`, `Caller`, `Deps`)."""
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from services.gateway.container import Container
+from services.gateway.errors import Forbidden, Unauthorized
+
+
+def get_container(request: Request) -> Container:
+    return request.app.state.container
+
+
+Deps = Annotated[Container, Depends(get_container)]
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("missing bearer token")
+    return token.strip()
+
+
+async def require_admin(request: Request, deps: Deps) -> None:
+    if not hmac.compare_digest(bearer_token(request).encode(), deps.settings.admin_token.encode()):
+        raise Unauthorized("invalid admin token")
+
+
+AdminAuth = Depends(require_admin)
+
+
+@dataclass(frozen=True)
+class CallerIdentity:
+    user: dict[str, Any]
+    key: dict[str, Any]
+    token: str
+
+    @property
+    def user_id(self) -> str:
+        return self.user["_id"]
+
+
+async def current_caller(request: Request, deps: Deps) -> CallerIdentity:
+    token = bearer_token(request)
+    key = await deps.users.find_key(token)
+    if key is None:
+        raise Unauthorized("invalid API key")
+    if not key.get("enabled", True):
+        raise Forbidden("API key is disabled", code="key_disabled")
+    user = await deps.users.get(key["user_id"])
+    if user is None:
+        raise Unauthorized("invalid API key")
+    if user.get("status") != "active":
+        raise Forbidden("user is disabled", code="user_disabled")
+    return CallerIdentity(user=user, key=key, token=token)
+
+
+Caller = Annotated[CallerIdentity, Depends(current_caller)]

@@ -1,0 +1,88 @@
+"""Errors a client can cause, each with a stable code, and the handlers that render them as
+`{"code": ..., "message": ...}`. Nothing a client sends may surface as a 500."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    status = 400
+    code: int | str = "bad_request"
+
+    def __init__(self, message: str, *, code: int | str | None = None, status: int | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code if code is not None else type(self).code
+        self.status = status if status is not None else type(self).status
+        self.headers = headers
+
+
+class InvalidRequest(ApiError):
+    status, code = 400, "invalid_request"
+
+
+class Unauthorized(ApiError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(ApiError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(ApiError):
+    status, code = 404, "not_found"
+
+
+class Conflict(ApiError):
+    status, code = 409, "conflict"
+
+
+class BillingUnavailable(ApiError):
+    status, code = 503, "billing_unavailable"
+
+
+# Hold rejections as the seed documents number them; `user_disabled` has no seed number.
+HOLD_REJECTIONS: dict[str, tuple[int, int | str, str]] = {
+    "insufficient_quota": (402, 1003, "insufficient quota"),
+    "not_member": (403, 1002, "membership required"),
+    "user_not_found": (403, 1004, "user does not exist"),
+    "user_disabled": (403, "user_disabled", "user is disabled"),
+    "cancelled": (503, "billing_unavailable", "the hold was cancelled; retry"),
+}
+
+
+def hold_rejected(reason: str) -> ApiError:
+    status, code, message = HOLD_REJECTIONS.get(reason, (403, reason, reason))
+    return ApiError(message, code=code, status=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"code": exc.code, "message": exc.message}, status_code=exc.status,
+                            headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        message = f"{where}: {first.get('msg', 'invalid')}" if where else first.get("msg", "invalid request")
+        return JSONResponse({"code": "invalid_request", "message": message}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse({"code": code, "message": str(exc.detail)}, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return JSONResponse({"code": "internal_error", "message": "internal error"}, status_code=500)

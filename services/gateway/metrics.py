@@ -1,0 +1,8 @@
+from prometheus_client import Counter, Histogram
+
+REQUESTS = Counter("custompass_gateway_requests_total", "HTTP requests", ["route", "method", "status"])
+REQUEST_SECONDS = Histogram("custompass_gateway_request_seconds", "HTTP request latency", ["route", "method"],
+                            buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30))
+HOLD_REPLY_SECONDS = Histogram("custompass_gateway_hold_reply_seconds", "Hold request/reply round trip",
+                               buckets=(.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5))
+BILLING_TIMEOUTS = Counter("custompass_gateway_billing_timeouts_total", "Billing requests unanswered in time")

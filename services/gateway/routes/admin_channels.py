@@ -1,0 +1,56 @@
+"""Admin API for channels."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, status
+
+from services.gateway.deps import AdminAuth, Deps
+from services.gateway.errors import InvalidRequest, NotFound
+from services.gateway.schemas import ChannelCreate, ChannelPublic, ChannelUpdate
+
+router = APIRouter(prefix="/admin/channels", tags=["admin"], dependencies=[AdminAuth])
+
+NEEDS_BASE_URL = {"custompass_async", "custompass_sync", "replicate", "runninghub"}
+
+
+def public_channel(channel: dict) -> ChannelPublic:
+    return ChannelPublic(id=channel["_id"], api_key_set=bool(channel.get("api_key")),
+                         **{k: v for k, v in channel.items() if k in ChannelPublic.model_fields})
+
+
+def _stored(body: ChannelCreate | ChannelUpdate) -> dict:
+    fields = body.model_dump(mode="json", exclude_unset=isinstance(body, ChannelUpdate))
+    if isinstance(body, ChannelCreate) and body.kind in NEEDS_BASE_URL and not body.base_url:
+        raise InvalidRequest(f"a {body.kind} channel needs base_url")
+    if fields.get("base_url"):
+        fields["base_url"] = fields["base_url"].rstrip("/")
+    if "models" in fields and not fields["models"]:
+        raise InvalidRequest("models must list at least one model")
+    return fields
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ChannelPublic)
+async def create_channel(body: ChannelCreate, deps: Deps) -> ChannelPublic:
+    return public_channel(await deps.channels.create(_stored(body)))
+
+
+@router.get("", response_model=list[ChannelPublic])
+async def list_channels(deps: Deps, limit: int = Query(100, ge=1, le=500),
+                        offset: int = Query(0, ge=0)) -> list[ChannelPublic]:
+    return [public_channel(c) for c in await deps.channels.list(limit, offset)]
+
+
+@router.get("/{channel_id}", response_model=ChannelPublic)
+async def get_channel(channel_id: str, deps: Deps) -> ChannelPublic:
+    channel = await deps.channels.get(channel_id)
+    if channel is None:
+        raise NotFound(f"channel {channel_id} not found")
+    return public_channel(channel)
+
+
+@router.put("/{channel_id}", response_model=ChannelPublic)
+async def update_channel(channel_id: str, body: ChannelUpdate, deps: Deps) -> ChannelPublic:
+    changes = _stored(body)
+    channel = await deps.channels.update(channel_id, changes) if changes else await deps.channels.get(channel_id)
+    if channel is None:
+        raise NotFound(f"channel {channel_id} not found")
+    return public_channel(channel)

@@ -1,0 +1,80 @@
+"""Admin API for users, their API keys, top-ups and wallets."""
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from services.gateway.deps import AdminAuth, Deps
+from services.gateway.errors import ApiError, NotFound
+from services.gateway.schemas import (ApiKeyCreate, ApiKeyCreated, ApiKeyUpdate, TopupRequest,
+                                      UserCreate, UserPublic, UserUpdate, WalletPublic)
+from shared.ids import topup_op_id
+
+router = APIRouter(prefix="/admin/users", tags=["admin"], dependencies=[AdminAuth])
+
+
+def _public(user: dict) -> UserPublic:
+    return UserPublic(id=user["_id"], name=user["name"], member_until=user.get("member_until"),
+                      status=user.get("status", "active"))
+
+
+async def _existing_user(deps: Deps, user_id: str) -> dict:
+    user = await deps.users.get(user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return user
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
+async def create_user(body: UserCreate, deps: Deps) -> UserPublic:
+    user = await deps.users.create(body.name, body.member_until)
+    await deps.ledger.open_wallet(user["_id"])
+    if body.quota:
+        # Durable once published: if billing is slow the credit still lands, exactly once.
+        await deps.billing.topup(topup_op_id(user["_id"], "initial"), user["_id"], body.quota)
+    return _public(user)
+
+
+@router.get("/{user_id}", response_model=UserPublic)
+async def get_user(user_id: str, deps: Deps) -> UserPublic:
+    return _public(await _existing_user(deps, user_id))
+
+
+@router.patch("/{user_id}", response_model=UserPublic)
+async def update_user(user_id: str, body: UserUpdate, deps: Deps) -> UserPublic:
+    changes = body.model_dump(exclude_unset=True)
+    user = await deps.users.update(user_id, changes) if changes else await deps.users.get(user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return _public(user)
+
+
+@router.post("/{user_id}/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+async def create_api_key(user_id: str, body: ApiKeyCreate, deps: Deps) -> ApiKeyCreated:
+    await _existing_user(deps, user_id)
+    key, secret = await deps.users.create_key(user_id, body.name)
+    return ApiKeyCreated(id=key["_id"], key=secret)
+
+
+@router.patch("/{user_id}/api-keys/{key_id}")
+async def update_api_key(user_id: str, key_id: str, body: ApiKeyUpdate, deps: Deps) -> dict:
+    key = await deps.users.set_key_enabled(user_id, key_id, body.enabled)
+    if key is None:
+        raise NotFound(f"API key {key_id} not found")
+    return {"id": key["_id"], "name": key["name"], "enabled": key["enabled"]}
+
+
+@router.post("/{user_id}/topup", response_model=WalletPublic)
+async def topup(user_id: str, body: TopupRequest, deps: Deps) -> WalletPublic:
+    await _existing_user(deps, user_id)
+    reply = await deps.billing.topup(topup_op_id(user_id, body.request_id), user_id, body.amount)
+    if not reply.get("ok") or not reply.get("wallet"):
+        raise ApiError("top-up was not applied", code="topup_rejected", status=409)
+    return WalletPublic(**reply["wallet"])
+
+
+@router.get("/{user_id}/wallet", response_model=WalletPublic)
+async def wallet(user_id: str, deps: Deps) -> WalletPublic:
+    found = await deps.ledger.wallet(user_id)
+    if found is None:
+        raise NotFound(f"user {user_id} not found")
+    return WalletPublic(**found)

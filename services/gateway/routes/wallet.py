@@ -1,0 +1,18 @@
+"""The caller's own wallet."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from services.gateway.deps import Caller, Deps
+from services.gateway.errors import NotFound
+from services.gateway.schemas import WalletPublic
+
+router = APIRouter(tags=["client"])
+
+
+@router.get("/api/wallet", response_model=WalletPublic)
+async def my_wallet(caller: Caller, deps: Deps) -> WalletPublic:
+    found = await deps.ledger.wallet(caller.user_id)
+    if found is None:
+        raise NotFound("wallet not found")
+    return WalletPublic(**found)

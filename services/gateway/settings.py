@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from shared.settings import CommonSettings, CustomPassSettings
+
+
+class GatewaySettings(CommonSettings, CustomPassSettings):
+    gateway_port: int = 8080
+    admin_token: str = Field("", validation_alias="CUSTOMPASS_ADMIN_TOKEN",
+                                        description="Bearer token of the admin API.")
+    hold_reply_timeout_s: float = Field(5.0, gt=0, description="How long a request waits for billing.")
+    quota_per_usd: int = Field(500_000, gt=0, description="Quota units per 1 USD, for display.")
+
+    @model_validator(mode="after")
+    def _refuse_weak_admin_token(self) -> "GatewaySettings":
+        token = self.admin_token
+        if not token:
+            raise ValueError("CUSTOMPASS_ADMIN_TOKEN must be set")
+        if self.is_production and len(token) < 24:
+            raise ValueError("CUSTOMPASS_ADMIN_TOKEN must be at least 24 characters in production")
+        return self

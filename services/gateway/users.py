@@ -1,0 +1,55 @@
+"""Users and their API keys in MongoDB. Only a SHA-256 hash of an API key is stored."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.ids import new_id
+
+
+def hash_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class UserRepository:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self._users = db["users"]
+        self._keys = db["api_keys"]
+
+    async def ensure_indexes(self) -> None:
+        await self._keys.create_index("hash", unique=True)
+        await self._keys.create_index("user_id")
+
+    async def create(self, name: str, member_until: datetime | None) -> dict[str, Any]:
+        user = {"_id": new_id("usr"), "name": name, "member_until": member_until, "status": "active",
+                "created_at": datetime.now(UTC)}
+        await self._users.insert_one(user)
+        return user
+
+    async def get(self, user_id: str) -> dict[str, Any] | None:
+        return await self._users.find_one({"_id": user_id})
+
+    async def update(self, user_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        return await self._users.find_one_and_update(
+            {"_id": user_id}, {"$set": {**changes, "updated_at": datetime.now(UTC)}},
+            return_document=ReturnDocument.AFTER)
+
+    async def create_key(self, user_id: str, name: str) -> tuple[dict[str, Any], str]:
+        secret = f"cp-{secrets.token_urlsafe(32)}"
+        key = {"_id": new_id("key"), "user_id": user_id, "name": name, "hash": hash_key(secret),
+               "prefix": secret[:7], "enabled": True, "created_at": datetime.now(UTC)}
+        await self._keys.insert_one(key)
+        return key, secret
+
+    async def set_key_enabled(self, user_id: str, key_id: str, enabled: bool) -> dict[str, Any] | None:
+        return await self._keys.find_one_and_update(
+            {"_id": key_id, "user_id": user_id}, {"$set": {"enabled": enabled}},
+            return_document=ReturnDocument.AFTER)
+
+    async def find_key(self, secret: str) -> dict[str, Any] | None:
+        return await self._keys.find_one({"hash": hash_key(secret)})

@@ -1,0 +1,1 @@
+"""Code every CustomPass service shares: settings, events, topics, statuses, wiring, the ledger."""

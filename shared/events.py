@@ -1,0 +1,137 @@
+"""Every Kafka message is one of these frozen pydantic models; its topic stands beside it.
+
+Consumers are idempotent on the domain id (task id, hold id), not only on `event_id`, because
+the same fact can arrive twice through different paths. Messages are keyed by `correlation_id`
+(the task id, or the user id for top-ups) so one task's events stay in order on one partition.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared import topics
+from shared.status import TaskStatus
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    TOPIC: ClassVar[str]
+
+    event_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    schema_version: int = 1
+    occurred_at: datetime = Field(default_factory=_now)
+    producer: str = Field("", description="The service instance that published the event.")
+    correlation_id: str = Field(description="Task id (or user id for top-ups); also the Kafka key.")
+
+
+class HoldRequested(Event):
+    TOPIC: ClassVar[str] = topics.HOLD_REQUESTED
+    type: Literal["billing.hold.requested"] = "billing.hold.requested"
+    hold_id: str
+    user_id: str
+    amount: int = Field(ge=0, description="Quota units to hold.")
+
+
+RejectReason = Literal["insufficient_quota", "not_member", "user_not_found", "user_disabled", "cancelled"]
+
+
+class HoldPlaced(Event):
+    TOPIC: ClassVar[str] = topics.HOLD_PLACED
+    type: Literal["billing.hold.placed"] = "billing.hold.placed"
+    hold_id: str
+    user_id: str
+    amount: int
+
+
+class HoldRejected(Event):
+    TOPIC: ClassVar[str] = topics.HOLD_REJECTED
+    type: Literal["billing.hold.rejected"] = "billing.hold.rejected"
+    hold_id: str
+    user_id: str
+    amount: int
+    reason: RejectReason
+
+
+class TopupRequested(Event):
+    TOPIC: ClassVar[str] = topics.TOPUP_REQUESTED
+    type: Literal["billing.topup.requested"] = "billing.topup.requested"
+    op_id: str
+    user_id: str
+    amount: int = Field(gt=0)
+
+
+class WalletSnapshot(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    available: int
+    held: int
+    used: int
+    credited: int
+    debt: int = 0
+
+
+class TopupApplied(Event):
+    TOPIC: ClassVar[str] = topics.TOPUP_APPLIED
+    type: Literal["billing.topup.applied"] = "billing.topup.applied"
+    op_id: str
+    user_id: str
+    amount: int
+    ok: bool = Field(True, description="False when the user does not exist.")
+    wallet: WalletSnapshot | None = None
+
+
+class TaskSubmitted(Event):
+    TOPIC: ClassVar[str] = topics.TASK_SUBMITTED
+    type: Literal["task.submitted"] = "task.submitted"
+    task_id: str
+    user_id: str
+    model: str
+    channel_id: str
+    upstream_task_id: str | None = None
+
+
+class TaskStatusChanged(Event):
+    TOPIC: ClassVar[str] = topics.TASK_STATUS_CHANGED
+    type: Literal["task.status_changed"] = "task.status_changed"
+    task_id: str
+    user_id: str
+    status: TaskStatus
+    previous_status: TaskStatus | None = None
+    progress: str | None = None
+    reason: str | None = Field(None, description="Why a task failed: timeout, upstream_error, ...")
+
+
+class BillingSettled(Event):
+    TOPIC: ClassVar[str] = topics.BILLING_SETTLED
+    type: Literal["billing.settled"] = "billing.settled"
+    task_id: str
+    hold_id: str
+    user_id: str
+    outcome: Literal["captured", "voided"]
+    hold_amount: int
+    charged: int
+    refunded: int
+    debt: int = 0
+
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    HoldRequested, HoldPlaced, HoldRejected, TopupRequested, TopupApplied,
+    TaskSubmitted, TaskStatusChanged, BillingSettled,
+)
+
+
+def encode(event: Event) -> bytes:
+    return event.model_dump_json().encode()
+
+
+def decode_reply(raw: bytes) -> dict[str, Any]:
+    """Replies are read as plain dicts: a waiter only needs their id and type to route them."""
+    import json
+    return json.loads(raw)

@@ -1,0 +1,312 @@
+"""Money operations on MongoDB, each idempotent by a deterministic id.
+
+The pattern (DESIGN.md): an operation is a document first (`holds`, `topups`), inserted with its
+deterministic id; the wallet is changed by one conditional update that also records the
+operation id in `wallet.pending`; the operation is marked done; the id is pulled from `pending`.
+
+One more rule closes the races the recipe leaves open: only the holder of an operation's lease
+(a token with an expiry, set atomically on the operation document) may run its steps. A second
+delivery of the same operation waits for the lease holder and answers from the final state; a
+crashed holder's lease expires and the next attempt (a redelivery or the recovery sweep) resumes
+where it stopped: an id still in `wallet.pending` means the wallet step already happened.
+
+Per user, after every completed operation: available + held + used == credited, held == sum of
+open holds, available >= 0. Uncoverable shortfalls are recorded in `debt`, outside that sum.
+"""
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from shared.ledger.rules import CaptureSplit, capture_split, hold_rejection
+
+WALLET_FIELDS = ("available", "held", "used", "credited", "debt")
+OPEN_HOLD_STATES = ("held", "capturing", "voiding")
+IN_FLIGHT_STATES = ("pending", "capturing", "voiding")
+
+
+@dataclass(frozen=True)
+class HoldOutcome:
+    hold_id: str
+    placed: bool
+    amount: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SettleOutcome:
+    hold_id: str
+    outcome: str  # captured | voided | nothing (the hold never held money)
+    hold: int
+    charged: int
+    refunded: int
+    debt: int
+
+
+@dataclass(frozen=True)
+class TopupOutcome:
+    op_id: str
+    applied: bool
+    wallet: dict[str, int] | None
+
+
+class LeaseBusy(Exception):
+    """Another worker holds the operation's lease past our patience; a retry will resume it."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Ledger:
+    def __init__(self, db: AsyncDatabase, *, lease_s: float = 5.0) -> None:
+        self._db = db
+        self._wallets = db["wallets"]
+        self._holds = db["holds"]
+        self._topups = db["topups"]
+        self._entries = db["ledger"]
+        self._users = db["users"]
+        self._lease_s = lease_s
+
+    async def ensure_indexes(self) -> None:
+        await self._holds.create_index([("state", 1), ("lease_until", 1)])
+        await self._holds.create_index([("user_id", 1)])
+        await self._topups.create_index([("state", 1), ("lease_until", 1)])
+        await self._entries.create_index([("user_id", 1)])
+
+    # --- wallets -----------------------------------------------------------------------
+    async def open_wallet(self, user_id: str) -> None:
+        """Creates the empty wallet of a new user; repeating it is harmless."""
+        await self._wallets.update_one(
+            {"_id": user_id},
+            {"$setOnInsert": {**{f: 0 for f in WALLET_FIELDS}, "pending": []}},
+            upsert=True,
+        )
+
+    async def wallet(self, user_id: str) -> dict[str, int] | None:
+        doc = await self._wallets.find_one({"_id": user_id})
+        return None if doc is None else {f: int(doc.get(f, 0)) for f in WALLET_FIELDS}
+
+    # --- holds -------------------------------------------------------------------------
+    async def place_hold(self, hold_id: str, user_id: str, amount: int) -> HoldOutcome:
+        token = secrets.token_hex(8)
+        try:
+            await self._holds.insert_one({
+                "_id": hold_id, "user_id": user_id, "amount": amount, "state": "pending",
+                "lease": token, "lease_until": time.time() + self._lease_s, "created_at": _now(),
+            })
+            doc: dict[str, Any] | None = {"_id": hold_id, "user_id": user_id, "amount": amount}
+        except DuplicateKeyError:
+            doc = await self._claim(self._holds, hold_id, ("pending",), token)
+            if doc is None:
+                return _hold_outcome(await self._holds.find_one({"_id": hold_id}))
+        return await self._finish_placement(doc, token)
+
+    async def _finish_placement(self, hold: dict[str, Any], token: str) -> HoldOutcome:
+        hold_id, user_id, amount = hold["_id"], hold["user_id"], int(hold["amount"])
+        if not await self._in_pending(user_id, hold_id):
+            reason = hold_rejection(await self._users.find_one({"_id": user_id}), _now())
+            if reason is None and not await self._apply(
+                user_id, hold_id, {"available": -amount, "held": amount}, {"available": {"$gte": amount}}
+            ):
+                reason = "insufficient_quota"
+            if reason is not None:
+                await self._close(self._holds, hold_id, token, {"state": "rejected", "reason": reason})
+                return HoldOutcome(hold_id, False, amount, reason)
+        await self._record(hold_id, user_id, "hold", available=-amount, held=amount)
+        if await self._close(self._holds, hold_id, token, {"state": "held", "held_at": _now()}):
+            await self._release(user_id, hold_id)
+        return HoldOutcome(hold_id, True, amount)
+
+    async def capture_hold(self, hold_id: str, cost: int) -> SettleOutcome:
+        """Ends a hold by charging `cost`: the rest is refunded, a shortfall is taken from
+        `available`, and what the wallet cannot cover is recorded as debt."""
+        if cost < 0:
+            raise ValueError("cost must be >= 0")
+        token = secrets.token_hex(8)
+        hold = await self._claim(self._holds, hold_id, ("held", "capturing"), token)
+        if hold is None:
+            return await self._settled_outcome(hold_id)
+        op = f"{hold_id}:capture"
+        user_id, amount = hold["user_id"], int(hold["amount"])
+        split = _split_from(hold) if hold["state"] == "capturing" else None
+        if split is None or not await self._in_pending(user_id, op):
+            split = await self._charge(hold, cost, token, split)
+        await self._record(op, user_id, "capture", held=-amount, used=split.charged,
+                           available=split.available_delta, debt=split.debt)
+        if await self._close(self._holds, hold_id, token, {
+                "state": "captured", "charged": split.charged, "refunded": split.refund,
+                "debt": split.debt, "settled_at": _now()}):
+            await self._release(user_id, op)
+        return SettleOutcome(hold_id, "captured", amount, split.charged, split.refund, split.debt)
+
+    async def _charge(self, hold: dict[str, Any], cost: int, token: str,
+                      split: CaptureSplit | None) -> CaptureSplit:
+        """Applies the capture to the wallet. The split is stored on the hold before the
+        wallet step, so a worker resuming after a crash applies the same figures."""
+        hold_id, user_id, amount = hold["_id"], hold["user_id"], int(hold["amount"])
+        op = f"{hold_id}:capture"
+        while True:
+            if split is None:
+                wallet = await self.wallet(user_id) or {"available": 0}
+                split = capture_split(amount, cost, wallet["available"])
+                await self._holds.update_one(
+                    {"_id": hold_id, "lease": token},
+                    {"$set": {"state": "capturing", "cost": cost, "split": split.__dict__}})
+            inc = {"held": -amount, "used": split.charged, "available": split.available_delta,
+                   "debt": split.debt}
+            guard = {"available": {"$gte": split.shortfall}} if split.shortfall else {}
+            if await self._apply(user_id, op, inc, guard):
+                return split
+            split = None  # available dropped under us: price the shortfall again
+
+    async def void_hold(self, hold_id: str, user_id: str) -> SettleOutcome:
+        """Ends a hold with a full refund. A hold not placed yet is cancelled instead, so a
+        late placement request for it is rejected rather than holding money forever."""
+        token = secrets.token_hex(8)
+        try:
+            await self._holds.insert_one({
+                "_id": hold_id, "user_id": user_id, "amount": 0, "state": "rejected",
+                "reason": "cancelled", "lease": None, "lease_until": 0.0, "created_at": _now()})
+            return SettleOutcome(hold_id, "nothing", 0, 0, 0, 0)
+        except DuplicateKeyError:
+            pass
+        hold = await self._claim(self._holds, hold_id, ("pending", "held", "voiding"), token)
+        if hold is None:
+            return await self._settled_outcome(hold_id)
+        amount = int(hold["amount"])
+        if hold["state"] == "pending":
+            if not await self._in_pending(user_id, hold_id):
+                await self._close(self._holds, hold_id, token, {"state": "rejected", "reason": "cancelled"})
+                return SettleOutcome(hold_id, "nothing", 0, 0, 0, 0)
+            await self._record(hold_id, user_id, "hold", available=-amount, held=amount)
+            await self._holds.update_one({"_id": hold_id, "lease": token}, {"$set": {"state": "held"}})
+            await self._release(user_id, hold_id)
+        op = f"{hold_id}:void"
+        await self._holds.update_one({"_id": hold_id, "lease": token}, {"$set": {"state": "voiding"}})
+        await self._apply(user_id, op, {"held": -amount, "available": amount}, {})
+        await self._record(op, user_id, "void", held=-amount, available=amount)
+        if await self._close(self._holds, hold_id, token, {
+                "state": "voided", "charged": 0, "refunded": amount, "debt": 0, "settled_at": _now()}):
+            await self._release(user_id, op)
+        return SettleOutcome(hold_id, "voided", amount, 0, amount, 0)
+
+    async def _settled_outcome(self, hold_id: str) -> SettleOutcome:
+        doc = await self._holds.find_one({"_id": hold_id})
+        if doc is None or doc["state"] in ("rejected", "pending"):
+            return SettleOutcome(hold_id, "nothing", 0, 0, 0, 0)
+        return SettleOutcome(hold_id, doc["state"], int(doc["amount"]), int(doc.get("charged", 0)),
+                             int(doc.get("refunded", 0)), int(doc.get("debt", 0)))
+
+    # --- top-ups -----------------------------------------------------------------------
+    async def topup(self, op_id: str, user_id: str, amount: int) -> TopupOutcome:
+        if amount <= 0:
+            raise ValueError("a top-up credits a positive amount")
+        token = secrets.token_hex(8)
+        try:
+            await self._topups.insert_one({
+                "_id": op_id, "user_id": user_id, "amount": amount, "state": "pending",
+                "lease": token, "lease_until": time.time() + self._lease_s, "created_at": _now()})
+            doc: dict[str, Any] | None = {"user_id": user_id, "amount": amount}
+        except DuplicateKeyError:
+            doc = await self._claim(self._topups, op_id, ("pending",), token)
+            if doc is None:
+                done = await self._topups.find_one({"_id": op_id})
+                return TopupOutcome(op_id, done["state"] == "applied", await self.wallet(done["user_id"]))
+        user_id, amount = doc["user_id"], int(doc["amount"])
+        if not await self._in_pending(user_id, op_id) and not await self._apply(
+            user_id, op_id, {"available": amount, "credited": amount}, {}
+        ):
+            await self._close(self._topups, op_id, token, {"state": "rejected", "reason": "user_not_found"})
+            return TopupOutcome(op_id, False, None)
+        await self._record(op_id, user_id, "topup", available=amount, credited=amount)
+        if await self._close(self._topups, op_id, token, {"state": "applied", "applied_at": _now()}):
+            await self._release(user_id, op_id)
+        return TopupOutcome(op_id, True, await self.wallet(user_id))
+
+    # --- recovery ----------------------------------------------------------------------
+    async def recover(self) -> int:
+        """Finishes operations whose worker died mid-way (their lease has expired)."""
+        expired = {"state": {"$in": list(IN_FLIGHT_STATES)}, "lease_until": {"$lt": time.time()}}
+        resumed = 0
+        async for hold in self._holds.find(expired):
+            if hold["state"] == "pending":
+                await self.place_hold(hold["_id"], hold["user_id"], int(hold["amount"]))
+            elif hold["state"] == "capturing":
+                await self.capture_hold(hold["_id"], int(hold["cost"]))
+            else:
+                await self.void_hold(hold["_id"], hold["user_id"])
+            resumed += 1
+        async for topup in self._topups.find(expired):
+            await self.topup(topup["_id"], topup["user_id"], int(topup["amount"]))
+            resumed += 1
+        return resumed
+
+    # --- steps -------------------------------------------------------------------------
+    async def _claim(self, coll, op_id: str, states: tuple[str, ...], token: str) -> dict | None:
+        """Takes the operation's lease if it is in one of `states`; waits while another
+        worker holds it. None means the operation is no longer in those states."""
+        deadline = time.monotonic() + self._lease_s * 2
+        delay = 0.005
+        while True:
+            now = time.time()
+            doc = await coll.find_one_and_update(
+                {"_id": op_id, "state": {"$in": list(states)}, "lease_until": {"$lt": now}},
+                {"$set": {"lease": token, "lease_until": now + self._lease_s}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is not None:
+                return doc
+            current = await coll.find_one({"_id": op_id}, {"state": 1})
+            if current is None or current["state"] not in states:
+                return None
+            if time.monotonic() > deadline:
+                raise LeaseBusy(op_id)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+    async def _apply(self, user_id: str, op: str, inc: dict[str, int], guard: dict) -> bool:
+        result = await self._wallets.update_one(
+            {"_id": user_id, "pending": {"$ne": op}, **guard},
+            {"$inc": {k: v for k, v in inc.items() if v}, "$push": {"pending": op}},
+        )
+        return result.modified_count == 1 or await self._in_pending(user_id, op)
+
+    async def _in_pending(self, user_id: str, op: str) -> bool:
+        return await self._wallets.find_one({"_id": user_id, "pending": op}, {"_id": 1}) is not None
+
+    async def _release(self, user_id: str, op: str) -> None:
+        await self._wallets.update_one({"_id": user_id}, {"$pull": {"pending": op}})
+
+    async def _close(self, coll, op_id: str, token: str, fields: dict[str, Any]) -> bool:
+        """Marks the operation done. False means our lease was taken over (we were slower
+        than the lease): the new holder finishes, so we must not release the wallet step."""
+        result = await coll.update_one({"_id": op_id, "lease": token},
+                                       {"$set": {**fields, "lease": None, "lease_until": 0.0}})
+        return result.modified_count == 1
+
+    async def _record(self, entry_id: str, user_id: str, kind: str, **deltas: int) -> None:
+        """One ledger entry per wallet step (deterministic id), so a wallet can be replayed."""
+        await self._entries.update_one(
+            {"_id": entry_id},
+            {"$setOnInsert": {"user_id": user_id, "kind": kind, "at": _now(),
+                              **{f: int(deltas.get(f, 0)) for f in WALLET_FIELDS}}},
+            upsert=True,
+        )
+
+
+def _split_from(hold: dict[str, Any]) -> CaptureSplit:
+    return CaptureSplit(**hold["split"])
+
+
+def _hold_outcome(doc: dict[str, Any]) -> HoldOutcome:
+    placed = doc["state"] in OPEN_HOLD_STATES or doc["state"] in ("captured", "voided")
+    return HoldOutcome(doc["_id"], placed, int(doc["amount"]), doc.get("reason"))

@@ -1,0 +1,25 @@
+"""Starts a service process: settings from the environment, JSON logs, uvicorn.
+
+uvicorn turns SIGTERM into a graceful shutdown: the app's lifespan exits, consumers stop
+after their current batch, connections close.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import uvicorn
+from fastapi import FastAPI
+
+from shared.logging import configure_logging
+from shared.settings import CommonSettings
+
+S = TypeVar("S", bound=CommonSettings)
+
+
+def run_service(name: str, settings_type: type[S], create_app: Callable[[S], FastAPI],
+                port: Callable[[S], int]) -> None:
+    settings = settings_type()
+    configure_logging(name, settings.log_level)
+    uvicorn.run(create_app(settings), host="0.0.0.0", port=port(settings), log_config=None,
+                access_log=False, timeout_graceful_shutdown=15)

@@ -1,0 +1,49 @@
+"""Settings read from the environment (pydantic-settings); each service extends `CommonSettings`.
+
+Every field maps to the upper-cased environment variable of the same name, e.g.
+`kafka_bootstrap_servers` <- `KAFKA_BOOTSTRAP_SERVERS`. Defaults suit a laptop; `make run`
+and the tests point them at the local stand-ins.
+"""
+from __future__ import annotations
+
+import uuid
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    environment: str = Field("development", description="development | production (CUSTOMPASS_ENV)",
+                             validation_alias="CUSTOMPASS_ENV")
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic_prefix: str = Field("", description="Prefix for every topic, to run isolated stacks on one broker.")
+    kafka_session_timeout_ms: int = Field(10000, description="Consumer group session timeout; a new "
+                                          "member's join takes about half of it.")
+    kafka_heartbeat_interval_ms: int = 3000
+    mongodb_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    mongodb_database: str = "custompass"
+    log_level: str = "INFO"
+    instance_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:8],
+                             description="Names this process in logs, events and consumer ids.")
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment.lower() in {"prod", "production"}
+
+
+class CustomPassSettings(BaseSettings):
+    """The CustomPass upstream defaults; a channel's own setting overrides each of them."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    custom_pass_header_key: str = "X-Custom-Token"
+    custom_pass_poll_interval: float = 30.0
+    custom_pass_request_timeout: float = 15.0
+    custom_pass_batch_size: int = Field(50, ge=1, le=1000)
+    custom_pass_max_concurrent: int = Field(100, ge=1)
+    custom_pass_task_max_lifetime: float = 3600.0
+    custom_pass_status_success: str = "completed,success,finished"
+    custom_pass_status_failed: str = "failed,error,cancelled,not_found"
+    custom_pass_status_processing: str = "processing,pending,running,submitted,queued"

@@ -1,0 +1,86 @@
+"""The canonical task status and the three public dialects (DESIGN.md)."""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TaskStatus(StrEnum):
+    NOT_START = "NOT_START"
+    SUBMITTED = "SUBMITTED"
+    QUEUED = "QUEUED"
+    IN_PROGRESS = "IN_PROGRESS"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    UNKNOWN = "UNKNOWN"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (TaskStatus.SUCCESS, TaskStatus.FAILURE)
+
+
+TERMINAL = (TaskStatus.SUCCESS, TaskStatus.FAILURE)
+ACTIVE = (TaskStatus.NOT_START, TaskStatus.SUBMITTED, TaskStatus.QUEUED,
+          TaskStatus.IN_PROGRESS, TaskStatus.UNKNOWN)
+
+_PASS_DIALECT = {
+    TaskStatus.SUCCESS: "completed",
+    TaskStatus.FAILURE: "failed",
+    TaskStatus.IN_PROGRESS: "processing",
+    TaskStatus.QUEUED: "processing",
+    TaskStatus.SUBMITTED: "processing",
+    TaskStatus.NOT_START: "pendding",  # sic: the published CustomPass contract spells it so
+}
+
+_TASK_API_DIALECT = {
+    TaskStatus.NOT_START: "pending",
+    TaskStatus.SUBMITTED: "processing",
+    TaskStatus.QUEUED: "pending",
+    TaskStatus.IN_PROGRESS: "processing",
+    TaskStatus.UNKNOWN: "processing",
+    TaskStatus.SUCCESS: "success",
+    TaskStatus.FAILURE: "failed",
+}
+
+_DISPATCH_DIALECT = {
+    TaskStatus.NOT_START: "queued",
+    TaskStatus.QUEUED: "queued",
+    TaskStatus.SUBMITTED: "executing",
+    TaskStatus.IN_PROGRESS: "executing",
+    TaskStatus.UNKNOWN: "executing",
+    TaskStatus.SUCCESS: "completed",
+    TaskStatus.FAILURE: "failed",
+}
+
+
+def to_pass_status(status: TaskStatus | str) -> str:
+    """CustomPass API (`/pass/...`): anything unmapped is `unknown`."""
+    return _PASS_DIALECT.get(TaskStatus(status), "unknown")
+
+
+def to_task_api_status(status: TaskStatus | str) -> str:
+    """Task API (`/api/task/...`): pending | processing | success | failed."""
+    return _TASK_API_DIALECT[TaskStatus(status)]
+
+
+def to_dispatch_status(status: TaskStatus | str) -> str:
+    """Dispatch API (`/api/openai`): queued | executing | completed | failed."""
+    return _DISPATCH_DIALECT[TaskStatus(status)]
+
+
+class UpstreamStatusWords:
+    """Maps an upstream's status word (case-insensitive) to the canonical status."""
+
+    def __init__(self, success: str, failed: str, processing: str) -> None:
+        self._map: dict[str, TaskStatus] = {}
+        for words, status in ((processing, TaskStatus.IN_PROGRESS), (failed, TaskStatus.FAILURE),
+                              (success, TaskStatus.SUCCESS)):
+            for word in _split(words):
+                self._map[word] = status
+
+    def map(self, word: object) -> TaskStatus:
+        return self._map.get(str(word or "").strip().lower(), TaskStatus.UNKNOWN)
+
+
+def _split(words: str | list[str]) -> list[str]:
+    items = words.split(",") if isinstance(words, str) else words
+    return [w.strip().lower() for w in items if w.strip()]
