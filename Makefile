@@ -1,0 +1,36 @@
+# Everything installs itself: a pinned uv into .tools/uv, the project's virtualenv (.venv) from
+# uv.lock, and the local Kafka/MongoDB stand-ins into .tools/infra.
+PYTHON ?= python3
+UV := .tools/uv/bin/uv
+PY := .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: install run stop test bench clean
+
+install: .venv/.synced .tools/infra/.installed
+
+$(UV):
+	$(PYTHON) -m venv .tools/uv
+	.tools/uv/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+.tools/infra/.installed:
+	$(PYTHON) -m tools.devinfra install
+
+run: install
+	$(PY) -m tools.run_local
+
+stop:
+	$(PYTHON) -m tools.run_local --stop
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf .venv .tools .run test-artifacts

@@ -1,0 +1,65 @@
+"""Session fixtures: one set of real infrastructure, one shared system of all services."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from tests.harness.api import AdminApi
+from tests.harness.infra import provide_infra
+from tests.harness.stack import SERVICES, Stack
+from tools import devinfra
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[devinfra.Infra]:
+    with provide_infra(ARTIFACTS / "infra") as (found, source):
+        print(f"\ninfrastructure: {source}: kafka={found.kafka_bootstrap_servers} mongo={found.mongodb_url}")
+        yield found
+
+
+@pytest.fixture(scope="session")
+def stack(infra: devinfra.Infra) -> Iterator[Stack]:
+    """All services, shared by the tests that do not kill processes."""
+    system = Stack(infra, ARTIFACTS, services=available_services()).start()
+    yield system
+    system.stop()
+
+
+@pytest.fixture
+def make_stack(infra: devinfra.Infra) -> Iterator:
+    """A private system for a test that kills or restarts processes."""
+    started: list[Stack] = []
+
+    def factory(services=None, **extra_env: str) -> Stack:
+        system = Stack(infra, ARTIFACTS, services=services or available_services(), extra_env=extra_env)
+        started.append(system)
+        return system.start()
+
+    yield factory
+    for system in started:
+        system.stop()
+
+
+@pytest.fixture
+async def admin(stack: Stack) -> AsyncIterator[AdminApi]:
+    api = AdminApi(stack.gateway_url, stack.admin_token)
+    yield api
+    await api.close()
+
+
+@pytest.fixture
+async def mongo_db(infra: devinfra.Infra, stack: Stack):
+    client = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
+    yield client[stack.env["MONGODB_DATABASE"]]
+    await client.close()
+
+
+def available_services() -> list[str]:
+    root = Path(__file__).resolve().parent.parent
+    return [name for name, (module, _) in SERVICES.items()
+            if (root / Path(*module.split("."))).is_dir()]

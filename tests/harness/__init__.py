@@ -1,0 +1,1 @@
+"""Test harness: real broker and database, real service processes over real connections."""

@@ -1,0 +1,58 @@
+"""Small helpers that drive the public API the way a client would."""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+
+class AdminApi:
+    def __init__(self, base_url: str, token: str) -> None:
+        self.http = httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {token}"},
+                                      timeout=30)
+
+    async def create_user(self, quota: int = 0, **fields: Any) -> str:
+        response = await self.http.post("/admin/users", json={"name": "user", "quota": quota, **fields})
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    async def create_key(self, user_id: str) -> str:
+        response = await self.http.post(f"/admin/users/{user_id}/api-keys", json={"name": "key"})
+        assert response.status_code == 201, response.text
+        return response.json()["key"]
+
+    async def user_with_key(self, quota: int = 0, **fields: Any) -> tuple[str, str]:
+        user_id = await self.create_user(quota, **fields)
+        return user_id, await self.create_key(user_id)
+
+    async def wallet(self, user_id: str) -> dict[str, int]:
+        response = await self.http.get(f"/admin/users/{user_id}/wallet")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def create_channel(self, **fields: Any) -> dict[str, Any]:
+        response = await self.http.post("/admin/channels", json=fields)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0, interval: float = 0.1) -> Any:
+    """Polls `check` until it returns a truthy value (returned) or raises no AssertionError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = await check()
+            if result:
+                return result
+            failure: Exception = AssertionError("condition stayed false")
+        except AssertionError as exc:
+            failure = exc
+        if time.monotonic() > deadline:
+            raise failure
+        await asyncio.sleep(interval)
