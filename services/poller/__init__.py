@@ -1,0 +1,1 @@
+"""Poller: claims due tasks with a lease, queries upstreams in batches, emits status changes."""
