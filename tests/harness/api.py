@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -56,3 +57,24 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0,
         if time.monotonic() > deadline:
             raise failure
         await asyncio.sleep(interval)
+
+
+@contextlib.asynccontextmanager
+async def billing_client(env: dict[str, str], timeout: float = 30.0):
+    """The gateway's own billing client, connected to a stack from the test process."""
+    from services.gateway.billing_client import BillingClient
+    from shared.kafka import EventPublisher, make_broker
+    from shared.settings import CommonSettings
+
+    settings = CommonSettings(kafka_bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"],
+                              kafka_topic_prefix=env["KAFKA_TOPIC_PREFIX"])
+    broker = make_broker(settings, client_id="test")
+    await broker.start()
+    publisher = EventPublisher(broker, settings, producer="test")
+    client = BillingClient(settings, publisher, timeout=timeout)
+    await client.start()
+    try:
+        yield client, publisher
+    finally:
+        await client.stop()
+        await broker.stop()

@@ -1,0 +1,31 @@
+"""Checks of the money rules, for tests, the chaos run and operators."""
+from __future__ import annotations
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.ledger.store import OPEN_HOLD_STATES, WALLET_FIELDS
+
+
+async def wallet_violations(db: AsyncDatabase, user_id: str) -> list[str]:
+    """Every way this user's wallet breaks the money rules; empty when it is sound."""
+    wallet = await db["wallets"].find_one({"_id": user_id})
+    if wallet is None:
+        return [f"{user_id}: no wallet"]
+    problems = []
+    if wallet["available"] + wallet["held"] + wallet["used"] != wallet["credited"]:
+        problems.append(f"{user_id}: available + held + used != credited ({wallet})")
+    if wallet["available"] < 0:
+        problems.append(f"{user_id}: available below zero ({wallet['available']})")
+    open_holds = db["holds"].find({"user_id": user_id, "state": {"$in": list(OPEN_HOLD_STATES)}})
+    held = sum([int(h["amount"]) async for h in open_holds])
+    if held != wallet["held"]:
+        problems.append(f"{user_id}: held {wallet['held']} != sum of open holds {held}")
+    replay = dict.fromkeys(WALLET_FIELDS, 0)
+    async for entry in db["ledger"].find({"user_id": user_id}):
+        for field in WALLET_FIELDS:
+            replay[field] += int(entry.get(field, 0))
+    if any(replay[f] != int(wallet.get(f, 0)) for f in WALLET_FIELDS):
+        problems.append(f"{user_id}: wallet differs from its ledger replay ({replay})")
+    if wallet.get("pending"):
+        problems.append(f"{user_id}: operations still in flight {wallet['pending']}")
+    return problems

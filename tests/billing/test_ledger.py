@@ -1,0 +1,137 @@
+"""The ledger against a real MongoDB-wire server: concurrency, duplicates, crash recovery."""
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+from shared.ledger.invariants import wallet_violations
+
+
+async def test_concurrent_holds_never_overdraw(ledger, db, new_user):
+    user = await new_user(quota=700)
+    hold_ids = [f"hold_{i}" for i in range(1000)]
+    outcomes = await asyncio.gather(*(ledger.place_hold(h, user, 1) for h in hold_ids))
+    assert sum(o.placed for o in outcomes) == 700
+    assert {o.reason for o in outcomes if not o.placed} == {"insufficient_quota"}
+    assert await ledger.wallet(user) == {"available": 0, "held": 700, "used": 0, "credited": 700, "debt": 0}
+    assert await wallet_violations(db, user) == []
+
+
+async def test_duplicate_hold_requests_hold_once(ledger, db, new_user):
+    user = await new_user(quota=100)
+    requests = [f"hold_{i % 40}" for i in range(200)]  # each id five times, concurrently
+    random.shuffle(requests)
+    outcomes = await asyncio.gather(*(ledger.place_hold(h, user, 2) for h in requests))
+    assert all(o.placed for o in outcomes)
+    assert (await ledger.wallet(user))["held"] == 80
+    again = await ledger.place_hold("hold_0", user, 2)
+    assert again.placed and (await ledger.wallet(user))["held"] == 80
+    assert await wallet_violations(db, user) == []
+
+
+async def test_repeated_capture_and_void_change_money_once(ledger, db, new_user):
+    user = await new_user(quota=100)
+    await ledger.place_hold("hold_a", user, 10)
+    await ledger.place_hold("hold_b", user, 10)
+    captures = await asyncio.gather(*(ledger.capture_hold("hold_a", 4) for _ in range(10)))
+    voids = await asyncio.gather(*(ledger.void_hold("hold_b", user) for _ in range(10)))
+    assert {(c.outcome, c.charged, c.refunded) for c in captures} == {("captured", 4, 6)}
+    assert {(v.outcome, v.refunded) for v in voids} == {("voided", 10)}
+    assert (await ledger.void_hold("hold_a", user)).outcome == "captured"  # ended once, stays ended
+    assert await ledger.wallet(user) == {"available": 96, "held": 0, "used": 4, "credited": 100, "debt": 0}
+    assert await wallet_violations(db, user) == []
+
+
+async def test_capture_above_hold_charges_shortfall_then_records_debt(ledger, db, new_user):
+    user = await new_user(quota=15)
+    await ledger.place_hold("hold_1", user, 10)
+    first = await ledger.capture_hold("hold_1", 13)
+    assert (first.charged, first.refunded, first.debt) == (13, 0, 0)
+    await ledger.place_hold("hold_2", user, 2)
+    second = await ledger.capture_hold("hold_2", 9)  # 2 held + 0 available: 7 cannot be covered
+    assert (second.charged, second.debt) == (2, 7)
+    assert await ledger.wallet(user) == {"available": 0, "held": 0, "used": 15, "credited": 15, "debt": 7}
+    assert await wallet_violations(db, user) == []
+
+
+async def test_repeated_topup_credits_once(ledger, db, new_user):
+    user = await new_user()
+    outcomes = await asyncio.gather(*(ledger.topup("topup:x", user, 50) for _ in range(20)))
+    assert all(o.applied for o in outcomes)
+    assert (await ledger.wallet(user))["credited"] == 50
+    assert await wallet_violations(db, user) == []
+
+
+async def test_topup_for_unknown_user_is_rejected(ledger):
+    outcome = await ledger.topup("topup:ghost", "usr_ghost", 5)
+    assert not outcome.applied
+
+
+async def test_hold_rejections_name_their_reason(ledger, db, new_user):
+    from datetime import UTC, datetime, timedelta
+    disabled = await new_user(quota=10, status="disabled")
+    expired = await new_user(quota=10, member_until=datetime.now(UTC) - timedelta(days=1))
+    member = await new_user(quota=10, member_until=datetime.now(UTC) + timedelta(days=1))
+    assert (await ledger.place_hold("h1", disabled, 1)).reason == "user_disabled"
+    assert (await ledger.place_hold("h2", expired, 1)).reason == "not_member"
+    assert (await ledger.place_hold("h3", "usr_missing", 1)).reason == "user_not_found"
+    assert (await ledger.place_hold("h4", member, 1)).placed
+    assert (await ledger.wallet(disabled))["held"] == 0
+
+
+async def test_void_before_placement_cancels_the_late_hold(ledger, db, new_user):
+    user = await new_user(quota=10)
+    assert (await ledger.void_hold("hold_late", user)).outcome == "nothing"
+    late = await ledger.place_hold("hold_late", user, 5)
+    assert not late.placed and late.reason == "cancelled"
+    assert (await ledger.wallet(user))["available"] == 10
+
+
+async def test_recovery_finishes_a_placement_interrupted_after_the_wallet_step(ledger, db, new_user):
+    user = await new_user(quota=10)
+    # What a worker leaves when it dies right after the wallet update: the operation still
+    # pending (lease expired) and its id in wallet.pending.
+    await db.holds.insert_one({"_id": "hold_x", "user_id": user, "amount": 4, "state": "pending",
+                               "lease": "dead", "lease_until": time.time() - 1})
+    await db.wallets.update_one({"_id": user}, {"$inc": {"available": -4, "held": 4},
+                                                "$push": {"pending": "hold_x"}})
+    assert await ledger.recover() == 1
+    assert (await db.holds.find_one({"_id": "hold_x"}))["state"] == "held"
+    assert await ledger.wallet(user) == {"available": 6, "held": 4, "used": 0, "credited": 10, "debt": 0}
+    assert await wallet_violations(db, user) == []
+
+
+async def test_recovery_finishes_an_interrupted_capture_with_its_recorded_split(ledger, db, new_user):
+    user = await new_user(quota=10)
+    await ledger.place_hold("hold_y", user, 5)
+    split = {"hold": 5, "charged": 3, "refund": 2, "shortfall": 0, "debt": 0}
+    await db.holds.update_one({"_id": "hold_y"}, {"$set": {
+        "state": "capturing", "cost": 3, "split": split, "lease": "dead", "lease_until": time.time() - 1}})
+    await db.wallets.update_one({"_id": user}, {"$inc": {"held": -5, "used": 3, "available": 2},
+                                                "$push": {"pending": "hold_y:capture"}})
+    assert await ledger.recover() == 1
+    assert (await ledger.capture_hold("hold_y", 3)).charged == 3
+    assert await ledger.wallet(user) == {"available": 7, "held": 0, "used": 3, "credited": 10, "debt": 0}
+    assert await wallet_violations(db, user) == []
+
+
+async def test_interleaved_operations_keep_invariants(ledger, db, new_user):
+    users = [await new_user(quota=50) for _ in range(5)]
+    rng = random.Random(7)
+    ops = []
+    for i in range(300):
+        user = rng.choice(users)
+        hold = f"hold_{i % 120}_{users.index(user)}"
+        kind = rng.choice(["place", "place", "capture", "void", "topup"])
+        if kind == "place":
+            ops.append(ledger.place_hold(hold, user, rng.randint(0, 5)))
+        elif kind == "capture":
+            ops.append(ledger.capture_hold(hold, rng.randint(0, 8)))
+        elif kind == "void":
+            ops.append(ledger.void_hold(hold, user))
+        else:
+            ops.append(ledger.topup(f"topup:{user}:{i % 10}", user, 5))
+    await asyncio.gather(*ops)
+    for user in users:
+        assert await wallet_violations(db, user) == []
