@@ -44,6 +44,8 @@ class CustomPassSettings(BaseSettings):
     custom_pass_batch_size: int = Field(50, ge=1, le=1000)
     custom_pass_max_concurrent: int = Field(100, ge=1)
     custom_pass_task_max_lifetime: float = 3600.0
+    task_submit_grace_s: float = Field(120.0, gt=0, description=(
+        "A task not submitted upstream this long after creation can never be polled: it fails and is refunded."))
     custom_pass_status_success: str = "completed,success,finished"
     custom_pass_status_failed: str = "failed,error,cancelled,not_found"
     custom_pass_status_processing: str = "processing,pending,running,submitted,queued"

@@ -25,7 +25,7 @@ def infra() -> Iterator[devinfra.Infra]:
 @pytest.fixture(scope="session")
 def stack(infra: devinfra.Infra) -> Iterator[Stack]:
     """All services, shared by the tests that do not kill processes."""
-    system = Stack(infra, ARTIFACTS, services=available_services()).start()
+    system = Stack(infra, ARTIFACTS, services=SERVICES).start()
     yield system
     system.stop()
 
@@ -36,7 +36,7 @@ def make_stack(infra: devinfra.Infra) -> Iterator:
     started: list[Stack] = []
 
     def factory(services=None, **extra_env: str) -> Stack:
-        system = Stack(infra, ARTIFACTS, services=services or available_services(), extra_env=extra_env)
+        system = Stack(infra, ARTIFACTS, services=services or SERVICES, extra_env=extra_env)
         started.append(system)
         return system.start()
 
@@ -58,8 +58,3 @@ async def mongo_db(infra: devinfra.Infra, stack: Stack):
     yield client[stack.env["MONGODB_DATABASE"]]
     await client.close()
 
-
-def available_services() -> list[str]:
-    root = Path(__file__).resolve().parent.parent
-    return [name for name, (module, _) in SERVICES.items()
-            if (root / Path(*module.split("."))).is_dir()]

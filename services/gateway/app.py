@@ -5,6 +5,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 
+import httpx
 from fastapi import FastAPI, Request
 
 from services.gateway import metrics
@@ -12,13 +13,14 @@ from services.gateway.billing_client import BillingClient
 from services.gateway.channels import ChannelRepository
 from services.gateway.container import Container
 from services.gateway.errors import install_error_handlers
-from services.gateway.routes import admin_channels, admin_users, wallet
+from services.gateway.routes import admin_channels, admin_logs, admin_users, pass_async, tasks, wallet
 from services.gateway.settings import GatewaySettings
 from services.gateway.users import UserRepository
 from shared import mongo
 from shared.kafka import EventPublisher, ensure_topics, make_broker
 from shared.ledger import Ledger
 from shared.ops import router as ops_router
+from shared.tasks import TaskStore
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
@@ -33,7 +35,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         await billing.start()
         container = Container(settings=settings, mongo=client, db=db, broker=broker, publisher=publisher,
                               billing=billing, users=UserRepository(db), channels=ChannelRepository(db),
-                              ledger=Ledger(db))
+                              ledger=Ledger(db), tasks=TaskStore(db),
+                              http=httpx.AsyncClient(limits=httpx.Limits(max_connections=500)))
+        await container.tasks.ensure_indexes()
         await container.users.ensure_indexes()
         await container.channels.ensure_indexes()
         await container.ledger.ensure_indexes()
@@ -42,6 +46,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         try:
             yield
         finally:
+            await container.http.aclose()
             await billing.stop()
             await broker.stop()
             await client.close()
@@ -49,7 +54,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app = FastAPI(title="CustomPass gateway", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
     app.include_router(ops_router)
-    for module in (admin_users, admin_channels, wallet):
+    for module in (admin_users, admin_channels, admin_logs, wallet, tasks, pass_async):
         app.include_router(module.router)
 
     @app.middleware("http")

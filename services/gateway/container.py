@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
+
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
@@ -13,6 +15,7 @@ from services.gateway.settings import GatewaySettings
 from services.gateway.users import UserRepository
 from shared.kafka import EventPublisher
 from shared.ledger import Ledger
+from shared.tasks import TaskStore
 
 
 @dataclass
@@ -26,3 +29,5 @@ class Container:
     users: UserRepository
     channels: ChannelRepository
     ledger: Ledger
+    tasks: TaskStore
+    http: httpx.AsyncClient

@@ -1,0 +1,45 @@
+"""CustomPass async API: submit, fetch one task, query many (seed 000)."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Header, Request
+from pydantic import BaseModel, Field
+
+from services.gateway.async_submit import AsyncSubmission
+from services.gateway.deps import Caller, Deps
+from services.gateway.errors import InvalidRequest, NotFound
+from shared.task_views import pass_view
+
+router = APIRouter(tags=["custompass"])
+
+MAX_QUERY_IDS = 100
+
+
+class TaskQuery(BaseModel):
+    task_ids: list[str] = Field(description=f"At most {MAX_QUERY_IDS} ids; unknown ids are skipped.")
+
+
+@router.post("/pass/{model:path}/submit")
+async def submit(model: str, request: Request, caller: Caller, deps: Deps,
+                 idempotency_key: str | None = Header(None, max_length=200)) -> dict:
+    body = await request.body()
+    task = await AsyncSubmission(deps).submit(caller, model, body, request.url.query, idempotency_key)
+    return pass_view(task)
+
+
+@router.get("/pass/{model:path}/task/{task_id}/fetch")
+async def fetch(model: str, task_id: str, caller: Caller, deps: Deps) -> dict:
+    task = await deps.tasks.get_owned(task_id, caller.user_id)
+    if task is None:  # another user's task answers exactly like a missing one
+        raise NotFound(f"task {task_id} not found", code="task_not_found")
+    return pass_view(task)
+
+
+@router.post("/pass/{model:path}/task/list-by-condition")
+async def list_by_condition(model: str, query: TaskQuery, caller: Caller, deps: Deps) -> dict:
+    if len(query.task_ids) > MAX_QUERY_IDS:
+        raise InvalidRequest(f"at most {MAX_QUERY_IDS} task_ids per query", code="too_many_task_ids")
+    found = await deps.tasks.tasks.find(
+        {"_id": {"$in": list(dict.fromkeys(query.task_ids))}, "user_id": caller.user_id}).to_list(None)
+    by_id = {task["_id"]: task for task in found}
+    return {"code": 0, "msg": "success",
+            "data": [pass_view(by_id[i]) for i in dict.fromkeys(query.task_ids) if i in by_id]}

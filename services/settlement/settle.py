@@ -1,0 +1,68 @@
+"""Settling a terminal task: capture or void its hold, one consumption log, `billing.settled`.
+
+Every step is idempotent (the hold ends once, the log is upserted by task id), so a redelivered
+event, two paths reporting the same completion, or a crash mid-way all end in the same state.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.settlement import metrics
+from shared import pricing
+from shared.consumption import write_log
+from shared.events import BillingSettled
+from shared.kafka import EventPublisher
+from shared.ledger import Ledger, SettleOutcome
+from shared.status import TaskStatus
+from shared.tasks import TaskStore, now
+
+log = logging.getLogger(__name__)
+
+
+def final_cost(task: dict[str, Any]) -> int:
+    billing = task.get("billing") or {}
+    if billing.get("mode") == "per_usage" and not task.get("usage"):
+        return int(task.get("hold_amount", 0))  # no trustworthy usage: charge what was held
+    return pricing.final_cost(billing, task.get("usage"))
+
+
+class Settler:
+    def __init__(self, db: AsyncDatabase, tasks: TaskStore, ledger: Ledger, publisher: EventPublisher,
+                 callbacks=None) -> None:
+        self._db, self._tasks, self._ledger, self._publisher = db, tasks, ledger, publisher
+        self._callbacks = callbacks
+
+    async def settle(self, task_id: str) -> SettleOutcome | None:
+        task = await self._tasks.get(task_id)
+        if task is None or not TaskStatus(task["status"]).is_terminal or task.get("settled"):
+            return None
+        if task["status"] == TaskStatus.SUCCESS.value:
+            outcome = await self._ledger.capture_hold(task["hold_id"], final_cost(task))
+        else:
+            outcome = await self._ledger.void_hold(task["hold_id"], task["user_id"])
+        await write_log(self._db, task, outcome)
+        settlement = {"outcome": outcome.outcome, "hold": outcome.hold, "charged": outcome.charged,
+                      "refunded": outcome.refunded, "debt": outcome.debt, "settled_at": now()}
+        await self._tasks.mark_settled(task_id, settlement)
+        await self._publisher.publish(BillingSettled(
+            correlation_id=task_id, task_id=task_id, hold_id=task["hold_id"], user_id=task["user_id"],
+            outcome="captured" if outcome.outcome == "captured" else "voided", hold_amount=outcome.hold,
+            charged=outcome.charged, refunded=outcome.refunded, debt=outcome.debt))
+        self._observe(task, outcome)
+        if self._callbacks is not None and task.get("callback_url"):
+            self._callbacks.schedule(task_id)
+        return outcome
+
+    def _observe(self, task: dict[str, Any], outcome: SettleOutcome) -> None:
+        metrics.SETTLEMENTS.labels(outcome.outcome).inc()
+        metrics.SETTLED_QUOTA.labels("charged").inc(outcome.charged)
+        metrics.SETTLED_QUOTA.labels("refunded").inc(outcome.refunded)
+        metrics.LOGS_WRITTEN.inc()
+        if outcome.debt:
+            metrics.DEBTS.inc()
+            log.warning("shortfall recorded as debt", extra={"task_id": task["_id"], "debt": outcome.debt})
+        if task.get("finished_at"):
+            metrics.LAG_SECONDS.observe(max((now() - task["finished_at"]).total_seconds(), 0.0))

@@ -1,0 +1,24 @@
+"""How a task looks to a client of each API family."""
+from __future__ import annotations
+
+from typing import Any
+
+from shared.status import to_pass_status
+
+
+def pass_view(task: dict[str, Any]) -> dict[str, Any]:
+    """The CustomPass shape (seed 000): task_id, status, progress, result when present."""
+    view: dict[str, Any] = {"task_id": task["_id"], "status": to_pass_status(task["status"]),
+                            "progress": task.get("progress") or "0%"}
+    if task.get("result") is not None:
+        view["result"] = task["result"]
+    if task["status"] == "FAILURE":
+        view["error"] = task.get("error") or task.get("fail_reason")
+    return view
+
+
+def listed_view(task: dict[str, Any]) -> dict[str, Any]:
+    """A row of `GET /api/tasks`: the pass view plus what a list needs to be useful."""
+    return {**pass_view(task), "model": task["model"], "mode": task.get("mode", "async"),
+            "created_at": task["created_at"], "updated_at": task.get("updated_at"),
+            "finished_at": task.get("finished_at")}

@@ -1,0 +1,105 @@
+"""Task documents: every billable request is one, whichever path (async, sync, worker) made it.
+
+Status changes are compare-and-swap updates, so a task becomes terminal exactly once whoever
+sees it first (a poller, a webhook, a timeout sweep); only the winner publishes the event.
+"""
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.status import ACTIVE, TaskStatus
+
+POLLED_STATUSES = [s.value for s in ACTIVE]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class TaskStore:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.tasks = db["tasks"]
+
+    async def ensure_indexes(self) -> None:
+        await self.tasks.create_index([("user_id", 1), ("created_at", -1)])
+        await self.tasks.create_index([("status", 1), ("next_poll_at", 1)])
+        await self.tasks.create_index([("settled", 1), ("status", 1)])
+
+    async def insert(self, task: dict[str, Any]) -> None:
+        await self.tasks.insert_one({"poll_lease_until": 0.0, "settled": False, **task})
+
+    async def get(self, task_id: str) -> dict[str, Any] | None:
+        return await self.tasks.find_one({"_id": task_id})
+
+    async def get_owned(self, task_id: str, user_id: str) -> dict[str, Any] | None:
+        return await self.tasks.find_one({"_id": task_id, "user_id": user_id})
+
+    async def delete(self, task_id: str) -> None:
+        await self.tasks.delete_one({"_id": task_id})
+
+    async def mark_submitted(self, task_id: str, upstream_task_id: str, first_poll_at: datetime,
+                             progress: str | None) -> dict[str, Any] | None:
+        return await self.tasks.find_one_and_update(
+            {"_id": task_id, "status": TaskStatus.NOT_START.value},
+            {"$set": {"status": TaskStatus.SUBMITTED.value, "upstream_task_id": upstream_task_id,
+                      "progress": progress or "0%", "submitted_at": now(), "updated_at": now(),
+                      "next_poll_at": first_poll_at}},
+            return_document=ReturnDocument.AFTER)
+
+    async def advance(self, task_id: str, status: TaskStatus, progress: str | None) -> dict[str, Any] | None:
+        """A non-terminal change (status or progress); None when nothing changed."""
+        return await self.tasks.find_one_and_update(
+            {"_id": task_id, "status": {"$in": POLLED_STATUSES},
+             "$or": [{"status": {"$ne": status.value}}, {"progress": {"$ne": progress}}]},
+            {"$set": {"status": status.value, "progress": progress, "updated_at": now()}},
+            return_document=ReturnDocument.AFTER)
+
+    async def finish(self, task_id: str, status: TaskStatus, **fields: Any) -> dict[str, Any] | None:
+        """The one transition to a terminal status; None when the task already was terminal."""
+        assert status.is_terminal
+        if status is TaskStatus.SUCCESS:
+            fields.setdefault("progress", "100%")
+        return await self.tasks.find_one_and_update(
+            {"_id": task_id, "status": {"$in": POLLED_STATUSES}},
+            {"$set": {"status": status.value, "finished_at": now(), "updated_at": now(), **fields},
+             "$unset": {"next_poll_at": ""}},
+            return_document=ReturnDocument.AFTER)
+
+    async def fail(self, task_id: str, reason: str, message: str | None = None) -> dict[str, Any] | None:
+        return await self.finish(task_id, TaskStatus.FAILURE, fail_reason=reason,
+                                 error=message or reason)
+
+    # --- polling -----------------------------------------------------------------------
+    async def claim_due(self, limit: int, lease_s: float, token: str) -> list[dict[str, Any]]:
+        """Leases up to `limit` tasks due for a poll; a dead poller's leases simply expire."""
+        moment = now()
+        due = {"status": {"$in": POLLED_STATUSES}, "next_poll_at": {"$lte": moment},
+               "poll_lease_until": {"$lt": time.time()}}
+        ids = [doc["_id"] async for doc in self.tasks.find(due, {"_id": 1}).sort("next_poll_at", 1).limit(limit)]
+        if not ids:
+            return []
+        await self.tasks.update_many({**due, "_id": {"$in": ids}},
+                                     {"$set": {"poll_lease": token, "poll_lease_until": time.time() + lease_s}})
+        return await self.tasks.find({"_id": {"$in": ids}, "poll_lease": token}).to_list(length=limit)
+
+    async def release(self, task_id: str, token: str, next_poll_at: datetime, **fields: Any) -> None:
+        await self.tasks.update_one(
+            {"_id": task_id, "poll_lease": token},
+            {"$set": {"next_poll_at": next_poll_at, "poll_lease_until": 0.0, **fields}})
+
+    # --- settlement --------------------------------------------------------------------
+    async def mark_settled(self, task_id: str, settlement: dict[str, Any]) -> None:
+        await self.tasks.update_one({"_id": task_id},
+                                    {"$set": {"settled": True, "settlement": settlement, "updated_at": now()}})
+
+    async def unsettled_terminal(self, older_than_s: float, limit: int) -> list[dict[str, Any]]:
+        """Terminal tasks whose settlement never happened (e.g. the event was lost)."""
+        cutoff = now() - timedelta(seconds=older_than_s)
+        query = {"status": {"$in": [TaskStatus.SUCCESS.value, TaskStatus.FAILURE.value]},
+                 "settled": {"$ne": True}, "finished_at": {"$lte": cutoff}}
+        return await self.tasks.find(query).limit(limit).to_list(length=limit)

@@ -1,0 +1,1 @@
+"""Clients of the upstream protocols CustomPass speaks."""

@@ -1,0 +1,133 @@
+"""The CustomPass upstream protocol (../shared/CUSTOMPASS_UPSTREAM.md): envelope, submit, query."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from shared.settings import CustomPassSettings
+
+from shared.upstream.errors import (UpstreamMalformed, UpstreamRefused, UpstreamThrottled, UpstreamTimeout,
+                                    UpstreamUnreachable)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    code: int | str
+    message: str
+    data: Any
+    type: str | None
+    usage: dict[str, Any] | None
+
+    @property
+    def ok(self) -> bool:
+        return str(self.code) == "0"
+
+    @property
+    def is_precharge(self) -> bool:
+        return self.type == "precharge"
+
+
+@dataclass(frozen=True)
+class UpstreamCall:
+    """Where and as whom a request goes upstream."""
+    base_url: str
+    api_key: str
+    token_header: str
+    caller_token: str
+    timeout_s: float
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}", self.token_header: self.caller_token,
+                "Content-Type": "application/json"}
+
+
+def call_for_channel(channel: dict[str, Any], caller_token: str, settings: CustomPassSettings) -> UpstreamCall:
+    """Per-channel setting > environment variable (CUSTOM_PASS_*) > default."""
+    return UpstreamCall(
+        base_url=channel["base_url"].rstrip("/"), api_key=channel.get("api_key") or "",
+        token_header=channel.get("token_header") or settings.custom_pass_header_key,
+        caller_token=caller_token,
+        timeout_s=float(channel.get("timeout_s") or settings.custom_pass_request_timeout))
+
+
+def parse_envelope(status_code: int, body: bytes) -> Envelope:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        if status_code >= 400:
+            raise UpstreamRefused("upstream_http_error", f"upstream answered HTTP {status_code}", 502) from None
+        raise UpstreamMalformed("upstream answer is not JSON") from None
+    if not isinstance(payload, dict) or "code" not in payload:
+        if status_code >= 400:
+            raise UpstreamRefused("upstream_http_error", f"upstream answered HTTP {status_code}", 502)
+        raise UpstreamMalformed("upstream answer has no code")
+    message = payload.get("message") or payload.get("msg") or ""
+    usage = payload.get("usage")
+    if usage is not None:
+        usage = validate_usage(usage)
+    return Envelope(code=payload["code"], message=str(message), data=payload.get("data"),
+                    type=payload.get("type"), usage=usage)
+
+
+def validate_usage(usage: Any) -> dict[str, Any]:
+    if not isinstance(usage, dict):
+        raise UpstreamMalformed("usage is not an object")
+    try:
+        prompt, completion, total = (int(usage[k]) for k in ("prompt_tokens", "completion_tokens", "total_tokens"))
+    except (KeyError, TypeError, ValueError):
+        raise UpstreamMalformed("usage lacks integer prompt/completion/total tokens") from None
+    if min(prompt, completion, total) < 0 or total != prompt + completion:
+        raise UpstreamMalformed("usage total_tokens != prompt_tokens + completion_tokens")
+    return usage
+
+
+async def post(http: httpx.AsyncClient, call: UpstreamCall, path: str, body: bytes,
+               query: str = "") -> Envelope:
+    url = f"{call.base_url}/{path}" + (f"?{query}" if query else "")
+    try:
+        response = await http.post(url, content=body, headers=call.headers(), timeout=call.timeout_s)
+    except httpx.TimeoutException as exc:
+        raise UpstreamTimeout(f"upstream did not answer within {call.timeout_s}s") from exc
+    except httpx.HTTPError as exc:
+        raise UpstreamUnreachable(f"upstream unreachable: {type(exc).__name__}") from exc
+    if response.status_code == 429:
+        raise UpstreamThrottled("upstream is throttling", _retry_after(response))
+    envelope = parse_envelope(response.status_code, response.content)
+    if not envelope.ok:
+        raise UpstreamRefused(envelope.code, envelope.message or "upstream refused the request")
+    return envelope
+
+
+async def submit(http: httpx.AsyncClient, call: UpstreamCall, model: str, body: bytes, query: str) -> Envelope:
+    """Async submit: the answer's `data.task_id` names the task upstream."""
+    envelope = await post(http, call, f"{model}/submit", body, query)
+    if not envelope.is_precharge:
+        data = envelope.data if isinstance(envelope.data, dict) else {}
+        if not isinstance(data.get("task_id"), str) or not data["task_id"]:
+            raise UpstreamMalformed("submit answer has no data.task_id")
+    return envelope
+
+
+async def query(http: httpx.AsyncClient, call: UpstreamCall, model: str, task_ids: list[str]) -> list[dict]:
+    envelope = await post(http, call, f"{model}/task/list-by-condition",
+                          json.dumps({"task_ids": task_ids}).encode())
+    if not isinstance(envelope.data, list):
+        raise UpstreamMalformed("query answer data is not a list")
+    return [item for item in envelope.data if isinstance(item, dict) and item.get("task_id")]
+
+
+def with_precharge_flag(body: bytes) -> bytes:
+    payload = json.loads(body or b"{}")
+    if not isinstance(payload, dict):
+        raise ValueError("precharge needs a JSON object body")
+    return json.dumps({**payload, "precharge": True}).encode()
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return float(response.headers.get("retry-after", ""))
+    except ValueError:
+        return None

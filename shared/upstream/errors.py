@@ -1,0 +1,40 @@
+"""What can go wrong talking to an upstream, each with the answer the gateway gives for it."""
+from __future__ import annotations
+
+
+class UpstreamError(Exception):
+    http_status = 502
+    code: int | str = "upstream_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UpstreamUnreachable(UpstreamError):
+    code = "upstream_unreachable"
+
+
+class UpstreamTimeout(UpstreamError):
+    http_status, code = 504, "upstream_timeout"
+
+
+class UpstreamMalformed(UpstreamError):
+    code = "upstream_malformed"
+
+
+class UpstreamThrottled(UpstreamError):
+    http_status, code = 429, "upstream_throttled"
+
+    def __init__(self, message: str, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class UpstreamRefused(UpstreamError):
+    """The upstream answered with a non-zero `code`: passed through to the caller as it is."""
+
+    def __init__(self, code: int | str, message: str, http_status: int = 502) -> None:
+        super().__init__(message)
+        self.code = code
+        self.http_status = http_status
