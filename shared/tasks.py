@@ -6,19 +6,15 @@ sees it first (a poller, a webhook, a timeout sweep); only the winner publishes 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.clock import stamp, stamp_in
 from shared.status import ACTIVE, TaskStatus
 
 POLLED_STATUSES = [s.value for s in ACTIVE]
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 class TaskStore:
@@ -42,12 +38,12 @@ class TaskStore:
     async def delete(self, task_id: str) -> None:
         await self.tasks.delete_one({"_id": task_id})
 
-    async def mark_submitted(self, task_id: str, upstream_task_id: str, first_poll_at: datetime,
+    async def mark_submitted(self, task_id: str, upstream_task_id: str, first_poll_at: str,
                              progress: str | None) -> dict[str, Any] | None:
         return await self.tasks.find_one_and_update(
             {"_id": task_id, "status": TaskStatus.NOT_START.value},
             {"$set": {"status": TaskStatus.SUBMITTED.value, "upstream_task_id": upstream_task_id,
-                      "progress": progress or "0%", "submitted_at": now(), "updated_at": now(),
+                      "progress": progress or "0%", "submitted_at": stamp(), "updated_at": stamp(),
                       "next_poll_at": first_poll_at}},
             return_document=ReturnDocument.AFTER)
 
@@ -56,7 +52,7 @@ class TaskStore:
         return await self.tasks.find_one_and_update(
             {"_id": task_id, "status": {"$in": POLLED_STATUSES},
              "$or": [{"status": {"$ne": status.value}}, {"progress": {"$ne": progress}}]},
-            {"$set": {"status": status.value, "progress": progress, "updated_at": now()}},
+            {"$set": {"status": status.value, "progress": progress, "updated_at": stamp()}},
             return_document=ReturnDocument.AFTER)
 
     async def finish(self, task_id: str, status: TaskStatus, **fields: Any) -> dict[str, Any] | None:
@@ -66,7 +62,7 @@ class TaskStore:
             fields.setdefault("progress", "100%")
         return await self.tasks.find_one_and_update(
             {"_id": task_id, "status": {"$in": POLLED_STATUSES}},
-            {"$set": {"status": status.value, "finished_at": now(), "updated_at": now(), **fields},
+            {"$set": {"status": status.value, "finished_at": stamp(), "updated_at": stamp(), **fields},
              "$unset": {"next_poll_at": ""}},
             return_document=ReturnDocument.AFTER)
 
@@ -77,7 +73,7 @@ class TaskStore:
     # --- polling -----------------------------------------------------------------------
     async def claim_due(self, limit: int, lease_s: float, token: str) -> list[dict[str, Any]]:
         """Leases up to `limit` tasks due for a poll; a dead poller's leases simply expire."""
-        moment = now()
+        moment = stamp()
         due = {"status": {"$in": POLLED_STATUSES}, "next_poll_at": {"$lte": moment},
                "poll_lease_until": {"$lt": time.time()}}
         ids = [doc["_id"] async for doc in self.tasks.find(due, {"_id": 1}).sort("next_poll_at", 1).limit(limit)]
@@ -87,7 +83,7 @@ class TaskStore:
                                      {"$set": {"poll_lease": token, "poll_lease_until": time.time() + lease_s}})
         return await self.tasks.find({"_id": {"$in": ids}, "poll_lease": token}).to_list(length=limit)
 
-    async def release(self, task_id: str, token: str, next_poll_at: datetime, **fields: Any) -> None:
+    async def release(self, task_id: str, token: str, next_poll_at: str, **fields: Any) -> None:
         await self.tasks.update_one(
             {"_id": task_id, "poll_lease": token},
             {"$set": {"next_poll_at": next_poll_at, "poll_lease_until": 0.0, **fields}})
@@ -95,11 +91,11 @@ class TaskStore:
     # --- settlement --------------------------------------------------------------------
     async def mark_settled(self, task_id: str, settlement: dict[str, Any]) -> None:
         await self.tasks.update_one({"_id": task_id},
-                                    {"$set": {"settled": True, "settlement": settlement, "updated_at": now()}})
+                                    {"$set": {"settled": True, "settlement": settlement, "updated_at": stamp()}})
 
     async def unsettled_terminal(self, older_than_s: float, limit: int) -> list[dict[str, Any]]:
         """Terminal tasks whose settlement never happened (e.g. the event was lost)."""
-        cutoff = now() - timedelta(seconds=older_than_s)
+        cutoff = stamp_in(-older_than_s)
         query = {"status": {"$in": [TaskStatus.SUCCESS.value, TaskStatus.FAILURE.value]},
                  "settled": {"$ne": True}, "finished_at": {"$lte": cutoff}}
         return await self.tasks.find(query).limit(limit).to_list(length=limit)

@@ -1,6 +1,7 @@
 """Session fixtures: one set of real infrastructure, one shared system of all services."""
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 @pytest.fixture(scope="session")
 def infra() -> Iterator[devinfra.Infra]:
-    with provide_infra(ARTIFACTS / "infra") as (found, source):
+    with provide_infra(ARTIFACTS / f"infra-{os.getpid()}") as (found, source):
         print(f"\ninfrastructure: {source}: kafka={found.kafka_bootstrap_servers} mongo={found.mongodb_url}")
         yield found
 

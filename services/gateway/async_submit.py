@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
 from typing import Any
 
 from services.gateway.container import Container
@@ -20,7 +19,7 @@ from shared.events import TaskSubmitted
 from shared.ids import hold_id_for, new_task_id
 from shared.status import TaskStatus
 from shared.task_events import fail_and_announce
-from shared.tasks import now
+from shared.clock import stamp, stamp_in
 from shared.upstream import custompass
 from shared.upstream.errors import UpstreamError
 
@@ -95,7 +94,7 @@ class AsyncSubmission:
     async def _mark_submitted(self, task: dict[str, Any], channel: dict[str, Any], data: dict) -> dict[str, Any]:
         deps = self._deps
         interval = channel.get("poll_interval_s") or deps.settings.custom_pass_poll_interval
-        submitted = await deps.tasks.mark_submitted(task["_id"], data["task_id"], now() + timedelta(seconds=interval),
+        submitted = await deps.tasks.mark_submitted(task["_id"], data["task_id"], stamp_in(interval),
                                                     data.get("progress"))
         if submitted is None:  # failed meanwhile (e.g. a timeout sweep): report what it is now
             return await deps.tasks.get(task["_id"]) or task
@@ -123,9 +122,9 @@ def _new_task(task_id: str, caller: CallerIdentity, channel: dict[str, Any], mod
         "callback_url": _callback_url(body),
         "hold_id": hold_id_for(task_id), "hold_amount": amount,
         "billing": dict(channel.get("billing") or {"mode": "free"}),
-        "task_lifetime_s": lifetime, "created_at": now(), "updated_at": now(),
+        "task_lifetime_s": lifetime, "created_at": stamp(), "updated_at": stamp(),
         # If the submit never completes, the poller takes the task up then and fails it.
-        "next_poll_at": now() + timedelta(seconds=submit_grace_s),
+        "next_poll_at": stamp_in(submit_grace_s),
     }
 
 

@@ -1,12 +1,12 @@
 """Channels: where a public model name is served, with what credentials and prices."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.clock import stamp
 from shared.ids import new_id
 
 SUBMIT_SUFFIX = "/submit"
@@ -26,8 +26,7 @@ class ChannelRepository:
         await self._channels.create_index("models")
 
     async def create(self, fields: dict[str, Any]) -> dict[str, Any]:
-        now = datetime.now(UTC)
-        channel = {"_id": new_id("ch"), **fields, "created_at": now, "updated_at": now}
+        channel = {"_id": new_id("ch"), **fields, "created_at": stamp(), "updated_at": stamp()}
         await self._channels.insert_one(channel)
         return channel
 
@@ -40,7 +39,7 @@ class ChannelRepository:
 
     async def update(self, channel_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
         return await self._channels.find_one_and_update(
-            {"_id": channel_id}, {"$set": {**changes, "updated_at": datetime.now(UTC)}},
+            {"_id": channel_id}, {"$set": {**changes, "updated_at": stamp()}},
             return_document=ReturnDocument.AFTER)
 
     async def for_model(self, model: str, kinds: tuple[str, ...]) -> dict[str, Any] | None:

@@ -5,7 +5,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.gateway.errors import Conflict
-from shared.tasks import now
+from shared.clock import stamp
 
 
 class IdempotencyKeys:
@@ -17,7 +17,7 @@ class IdempotencyKeys:
         record_id = f"{user_id}:{key}"
         try:
             await self._keys.insert_one({"_id": record_id, "task_id": task_id, "fingerprint": fingerprint,
-                                         "created_at": now()})
+                                         "created_at": stamp()})
             return None
         except DuplicateKeyError:
             earlier = await self._keys.find_one({"_id": record_id})

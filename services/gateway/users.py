@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.clock import stamp
 from shared.ids import new_id
 
 
@@ -26,8 +27,8 @@ class UserRepository:
         await self._keys.create_index("user_id")
 
     async def create(self, name: str, member_until: datetime | None) -> dict[str, Any]:
-        user = {"_id": new_id("usr"), "name": name, "member_until": member_until, "status": "active",
-                "created_at": datetime.now(UTC)}
+        user = {"_id": new_id("usr"), "name": name, "status": "active", "created_at": stamp(),
+                "member_until": stamp(member_until) if member_until else None}
         await self._users.insert_one(user)
         return user
 
@@ -36,13 +37,13 @@ class UserRepository:
 
     async def update(self, user_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
         return await self._users.find_one_and_update(
-            {"_id": user_id}, {"$set": {**changes, "updated_at": datetime.now(UTC)}},
+            {"_id": user_id}, {"$set": {**_stored(changes), "updated_at": stamp()}},
             return_document=ReturnDocument.AFTER)
 
     async def create_key(self, user_id: str, name: str) -> tuple[dict[str, Any], str]:
         secret = f"cp-{secrets.token_urlsafe(32)}"
         key = {"_id": new_id("key"), "user_id": user_id, "name": name, "hash": hash_key(secret),
-               "prefix": secret[:7], "enabled": True, "created_at": datetime.now(UTC)}
+               "prefix": secret[:7], "enabled": True, "created_at": stamp()}
         await self._keys.insert_one(key)
         return key, secret
 
@@ -53,3 +54,9 @@ class UserRepository:
 
     async def find_key(self, secret: str) -> dict[str, Any] | None:
         return await self._keys.find_one({"hash": hash_key(secret)})
+
+
+def _stored(changes: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(changes.get("member_until"), datetime):
+        return {**changes, "member_until": stamp(changes["member_until"])}
+    return changes

@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from shared.clock import stamp_in
 
 MAX_BACKOFF_S = 300.0
 
 
-def next_poll(moment: datetime, interval_s: float, errors: int = 0, retry_after_s: float | None = None,
-              rng: random.Random | None = None) -> datetime:
+def delay_s(interval_s: float, errors: int = 0, retry_after_s: float | None = None,
+            rng: random.Random | None = None) -> float:
     if errors <= 0:
-        return moment + timedelta(seconds=interval_s)
+        return interval_s
     backoff = min(interval_s * 2 ** errors, MAX_BACKOFF_S) * (0.5 + (rng or random).random())
-    return moment + timedelta(seconds=max(backoff, retry_after_s or 0.0))
+    return max(backoff, retry_after_s or 0.0)
+
+
+def next_poll(interval_s: float, errors: int = 0, retry_after_s: float | None = None) -> str:
+    return stamp_in(delay_s(interval_s, errors, retry_after_s))

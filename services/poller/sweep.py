@@ -7,7 +7,6 @@ import logging
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -18,7 +17,8 @@ from services.poller.settings import PollerSettings
 from shared.kafka import EventPublisher
 from shared.status import TaskStatus, UpstreamStatusWords
 from shared.task_events import fail_and_announce, status_changed
-from shared.tasks import TaskStore, now
+from shared.clock import seconds_since
+from shared.tasks import TaskStore
 from shared.upstream import custompass
 from shared.upstream.errors import UpstreamError, UpstreamMalformed, UpstreamThrottled
 
@@ -72,7 +72,7 @@ class Sweeper:
     def _cannot_continue(self, task: dict[str, Any], channel: dict[str, Any] | None) -> str | None:
         lifetime = task.get("task_lifetime_s") or (channel or {}).get("task_lifetime_s") \
             or self._settings.custom_pass_task_max_lifetime
-        if now() - task["created_at"] > timedelta(seconds=lifetime):
+        if seconds_since(task["created_at"]) > lifetime:
             return "timeout"
         if not task.get("upstream_task_id"):
             return "never_submitted"  # due while NOT_START means its submit grace has passed
@@ -106,7 +106,7 @@ class Sweeper:
             retry_after = exc.retry_after if isinstance(exc, UpstreamThrottled) else None
             for task in batch:
                 errors = int(task.get("poll_errors", 0)) + 1
-                await self._tasks.release(task["_id"], token, next_poll(now(), interval, errors, retry_after),
+                await self._tasks.release(task["_id"], token, next_poll(interval, errors, retry_after),
                                           poll_errors=errors)
             return
         metrics.UPSTREAM_REQUESTS.labels(channel["_id"], "ok").inc()
@@ -117,7 +117,7 @@ class Sweeper:
             item = by_upstream_id.get(task["upstream_task_id"])
             if item is not None:
                 await self._apply(task, item, words, report)
-            await self._tasks.release(task["_id"], token, next_poll(now(), interval), poll_errors=0)
+            await self._tasks.release(task["_id"], token, next_poll(interval), poll_errors=0)
 
     async def _apply(self, task: dict[str, Any], item: dict[str, Any], words: UpstreamStatusWords,
                      report: SweepReport) -> None:

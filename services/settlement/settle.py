@@ -17,7 +17,8 @@ from shared.events import BillingSettled
 from shared.kafka import EventPublisher
 from shared.ledger import Ledger, SettleOutcome
 from shared.status import TaskStatus
-from shared.tasks import TaskStore, now
+from shared.clock import seconds_since, stamp
+from shared.tasks import TaskStore
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class Settler:
             outcome = await self._ledger.void_hold(task["hold_id"], task["user_id"])
         await write_log(self._db, task, outcome)
         settlement = {"outcome": outcome.outcome, "hold": outcome.hold, "charged": outcome.charged,
-                      "refunded": outcome.refunded, "debt": outcome.debt, "settled_at": now()}
+                      "refunded": outcome.refunded, "debt": outcome.debt, "settled_at": stamp()}
         await self._tasks.mark_settled(task_id, settlement)
         await self._publisher.publish(BillingSettled(
             correlation_id=task_id, task_id=task_id, hold_id=task["hold_id"], user_id=task["user_id"],
@@ -65,4 +66,4 @@ class Settler:
             metrics.DEBTS.inc()
             log.warning("shortfall recorded as debt", extra={"task_id": task["_id"], "debt": outcome.debt})
         if task.get("finished_at"):
-            metrics.LAG_SECONDS.observe(max((now() - task["finished_at"]).total_seconds(), 0.0))
+            metrics.LAG_SECONDS.observe(max(seconds_since(task["finished_at"]), 0.0))

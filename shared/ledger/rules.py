@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from shared.clock import parse
 
 
 def hold_rejection(user: dict[str, Any] | None, now: datetime) -> str | None:
@@ -17,11 +19,8 @@ def hold_rejection(user: dict[str, Any] | None, now: datetime) -> str | None:
     if user.get("status", "active") != "active":
         return "user_disabled"
     member_until = user.get("member_until")
-    if member_until is not None:
-        if member_until.tzinfo is None:
-            member_until = member_until.replace(tzinfo=UTC)
-        if member_until <= now:
-            return "not_member"
+    if member_until is not None and parse(member_until) <= now:
+        return "not_member"
     return None
 
 

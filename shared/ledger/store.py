@@ -19,13 +19,13 @@ import asyncio
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from shared.clock import now, stamp
 from shared.ledger.rules import CaptureSplit, capture_split, hold_rejection
 
 WALLET_FIELDS = ("available", "held", "used", "credited", "debt")
@@ -60,10 +60,6 @@ class TopupOutcome:
 
 class LeaseBusy(Exception):
     """Another worker holds the operation's lease past our patience; a retry will resume it."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Ledger:
@@ -101,7 +97,7 @@ class Ledger:
         try:
             await self._holds.insert_one({
                 "_id": hold_id, "user_id": user_id, "amount": amount, "state": "pending",
-                "lease": token, "lease_until": time.time() + self._lease_s, "created_at": _now(),
+                "lease": token, "lease_until": time.time() + self._lease_s, "created_at": stamp(),
             })
             doc: dict[str, Any] | None = {"_id": hold_id, "user_id": user_id, "amount": amount}
         except DuplicateKeyError:
@@ -113,7 +109,7 @@ class Ledger:
     async def _finish_placement(self, hold: dict[str, Any], token: str) -> HoldOutcome:
         hold_id, user_id, amount = hold["_id"], hold["user_id"], int(hold["amount"])
         if not await self._in_pending(user_id, hold_id):
-            reason = hold_rejection(await self._users.find_one({"_id": user_id}), _now())
+            reason = hold_rejection(await self._users.find_one({"_id": user_id}), now())
             if reason is None and not await self._apply(
                 user_id, hold_id, {"available": -amount, "held": amount}, {"available": {"$gte": amount}}
             ):
@@ -122,7 +118,7 @@ class Ledger:
                 await self._close(self._holds, hold_id, token, {"state": "rejected", "reason": reason})
                 return HoldOutcome(hold_id, False, amount, reason)
         await self._record(hold_id, user_id, "hold", available=-amount, held=amount)
-        if await self._close(self._holds, hold_id, token, {"state": "held", "held_at": _now()}):
+        if await self._close(self._holds, hold_id, token, {"state": "held", "held_at": stamp()}):
             await self._release(user_id, hold_id)
         return HoldOutcome(hold_id, True, amount)
 
@@ -144,7 +140,7 @@ class Ledger:
                            available=split.available_delta, debt=split.debt)
         if await self._close(self._holds, hold_id, token, {
                 "state": "captured", "charged": split.charged, "refunded": split.refund,
-                "debt": split.debt, "settled_at": _now()}):
+                "debt": split.debt, "settled_at": stamp()}):
             await self._release(user_id, op)
         return SettleOutcome(hold_id, "captured", amount, split.charged, split.refund, split.debt)
 
@@ -175,7 +171,7 @@ class Ledger:
         try:
             await self._holds.insert_one({
                 "_id": hold_id, "user_id": user_id, "amount": 0, "state": "rejected",
-                "reason": "cancelled", "lease": None, "lease_until": 0.0, "created_at": _now()})
+                "reason": "cancelled", "lease": None, "lease_until": 0.0, "created_at": stamp()})
             return SettleOutcome(hold_id, "nothing", 0, 0, 0, 0)
         except DuplicateKeyError:
             pass
@@ -195,7 +191,7 @@ class Ledger:
         await self._apply(user_id, op, {"held": -amount, "available": amount}, {})
         await self._record(op, user_id, "void", held=-amount, available=amount)
         if await self._close(self._holds, hold_id, token, {
-                "state": "voided", "charged": 0, "refunded": amount, "debt": 0, "settled_at": _now()}):
+                "state": "voided", "charged": 0, "refunded": amount, "debt": 0, "settled_at": stamp()}):
             await self._release(user_id, op)
         return SettleOutcome(hold_id, "voided", amount, 0, amount, 0)
 
@@ -214,7 +210,7 @@ class Ledger:
         try:
             await self._topups.insert_one({
                 "_id": op_id, "user_id": user_id, "amount": amount, "state": "pending",
-                "lease": token, "lease_until": time.time() + self._lease_s, "created_at": _now()})
+                "lease": token, "lease_until": time.time() + self._lease_s, "created_at": stamp()})
             doc: dict[str, Any] | None = {"user_id": user_id, "amount": amount}
         except DuplicateKeyError:
             doc = await self._claim(self._topups, op_id, ("pending",), token)
@@ -228,7 +224,7 @@ class Ledger:
             await self._close(self._topups, op_id, token, {"state": "rejected", "reason": "user_not_found"})
             return TopupOutcome(op_id, False, None)
         await self._record(op_id, user_id, "topup", available=amount, credited=amount)
-        if await self._close(self._topups, op_id, token, {"state": "applied", "applied_at": _now()}):
+        if await self._close(self._topups, op_id, token, {"state": "applied", "applied_at": stamp()}):
             await self._release(user_id, op_id)
         return TopupOutcome(op_id, True, await self.wallet(user_id))
 
@@ -297,7 +293,7 @@ class Ledger:
         """One ledger entry per wallet step (deterministic id), so a wallet can be replayed."""
         await self._entries.update_one(
             {"_id": entry_id},
-            {"$setOnInsert": {"user_id": user_id, "kind": kind, "at": _now(),
+            {"$setOnInsert": {"user_id": user_id, "kind": kind, "at": stamp(),
                               **{f: int(deltas.get(f, 0)) for f in WALLET_FIELDS}}},
             upsert=True,
         )

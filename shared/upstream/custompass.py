@@ -40,8 +40,12 @@ class UpstreamCall:
     timeout_s: float
 
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.api_key}", self.token_header: self.caller_token,
-                "Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        if self.caller_token:
+            headers[self.token_header] = self.caller_token
+        return headers
 
 
 def call_for_channel(channel: dict[str, Any], caller_token: str, settings: CustomPassSettings) -> UpstreamCall:

@@ -6,6 +6,7 @@ from datetime import datetime
 from fastapi import APIRouter, Query
 
 from services.gateway.deps import AdminAuth, Deps
+from shared.clock import stamp
 from shared.consumption import log_view
 
 router = APIRouter(prefix="/admin/consumption-logs", tags=["admin"], dependencies=[AdminAuth])
@@ -19,7 +20,7 @@ async def consumption_logs(deps: Deps, user_id: str | None = None, model: str | 
     query: dict = {k: v for k, v in {"user_id": user_id, "model": model, "channel_id": channel_id,
                                      "status": status}.items() if v}
     if since or until:
-        query["created_at"] = {**({"$gte": since} if since else {}), **({"$lt": until} if until else {})}
+        query["created_at"] = {**({"$gte": stamp(since)} if since else {}), **({"$lt": stamp(until)} if until else {})}
     logs = deps.db["consumption_logs"]
     total = await logs.count_documents(query)
     rows = await logs.find(query).sort("created_at", -1).skip(offset).limit(limit).to_list(limit)
