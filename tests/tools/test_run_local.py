@@ -1,0 +1,126 @@
+"""`make run` end to end: `python -m tools.run_local` starts Kafka, MongoDB, every service and the
+mock upstream, seeds the demo, prints how to use it, and stops everything on SIGINT; a second start
+on the same run folder reuses what the first one seeded."""
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from tools import devinfra
+from tools.run_local import DEMO_QUOTA, READY_LINE, ROOT, port_free
+
+PORT_VARS = ("GATEWAY_PORT", "BILLING_PORT", "POLLER_PORT", "SETTLEMENT_PORT", "MOCK_UPSTREAM_PORT",
+             "LOCAL_KAFKA_PORT", "LOCAL_MONGO_PORT")
+# Set by a developer or CI for other tests; here the stand-ins and a generated token are the point.
+NOT_INHERITED = ("KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URL", "CUSTOMPASS_ADMIN_TOKEN", "MONGODB_DATABASE",
+                 "KAFKA_TOPIC_PREFIX", *PORT_VARS)
+
+
+class RunLocal:
+    """One `python -m tools.run_local` and what it printed."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "tools.run_local"], cwd=ROOT, env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.output: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def ready_block(self, timeout: float = 180.0) -> dict[str, str]:
+        """The `Name: value` fields of the printed block, once its last line (the admin curl) is out."""
+        deadline, fields = time.monotonic() + timeout, {}
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no ready block after {timeout}s:\n{''.join(self.output)}") from None
+            if line is None:
+                raise AssertionError(f"run_local exited with {self.proc.wait()}:\n{''.join(self.output)}")
+            self.output.append(line)
+            if match := re.match(r"\s+([A-Za-z ]+):\s+(\S+)", line):
+                fields[match[1]] = match[2]
+            if READY_LINE in "".join(self.output) and "/wallet -H" in line and "/admin/users/" in line:
+                return fields
+
+    def interrupt(self) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(timeout=60)
+
+
+def recorded_pids(run_dir: Path) -> dict[str, int]:
+    return {p.stem: int(p.read_text().split()[0]) for p in (run_dir / "pids").glob("*.pid")}
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")  # a zombie answers kill(pid, 0) but is gone
+    return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
+
+
+def free_ports(count: int) -> list[int]:
+    ports: set[int] = set()
+    while len(ports) < count:
+        ports.add(devinfra.free_port())
+    return sorted(ports)
+
+
+def start_seeded_and_stop(env: dict[str, str], run_dir: Path) -> dict[str, str]:
+    """One run: checks the printed credentials work, interrupts it, checks nothing is left."""
+    run = RunLocal(env)
+    try:
+        block = run.ready_block()
+        gateway = block["Gateway"]
+        assert gateway == f"http://127.0.0.1:{env['GATEWAY_PORT']}"
+        admin = httpx.get(f"{gateway}/admin/channels",
+                          headers={"Authorization": f"Bearer {block['Admin token']}"})
+        assert admin.status_code == 200, admin.text
+        channels = {c["name"]: c for c in admin.json()}
+        assert set(channels) == {"demo-mock", "demo-chat", "demo-worker"}
+        assert channels["demo-mock"]["base_url"] == f"http://127.0.0.1:{env['MOCK_UPSTREAM_PORT']}"
+        wallet = httpx.get(f"{gateway}/api/wallet",
+                           headers={"Authorization": f"Bearer {block['Demo API key']}"})
+        assert wallet.status_code == 200, wallet.text
+        assert wallet.json()["available"] == DEMO_QUOTA and wallet.json()["credited"] == DEMO_QUOTA
+        pids = recorded_pids(run_dir)
+        assert set(pids) == {"run_local", "kafka", "mongo", "mock_upstream", "billing", "gateway", "poller",
+                             "settlement"}
+        assert run.interrupt() == 0, "".join(run.output)
+    finally:
+        if run.proc.poll() is None:
+            run.interrupt()
+    assert [name for name, pid in pids.items() if alive(pid)] == []
+    assert list((run_dir / "pids").glob("*.pid")) == []
+    assert [var for var in PORT_VARS if not port_free(int(env[var]))] == []
+    return block
+
+
+def test_make_run_starts_seeds_stops_and_restarts_with_the_same_demo(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
+    env.update({var: str(port) for var, port in zip(PORT_VARS, free_ports(len(PORT_VARS)))})
+    env["CUSTOMPASS_RUN_DIR"] = str(run_dir)
+    try:
+        first = start_seeded_and_stop(env, run_dir)
+        assert (run_dir / "mongo-data").is_dir()
+        second = start_seeded_and_stop(env, run_dir)  # the wallet check inside: not credited twice
+    finally:  # whatever a failed assertion left running
+        subprocess.run([sys.executable, "-m", "tools.run_local", "--stop"], cwd=ROOT, env=env, check=False)
+    for field in ("Admin token", "Demo user", "Demo API key"):
+        assert second[field] == first[field]

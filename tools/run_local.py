@@ -1,0 +1,349 @@
+"""`make run`: the whole CustomPass system on this machine, seeded with a demo; `make stop` ends it.
+
+    python -m tools.run_local           # start everything, print how to use it; Ctrl-C stops it
+    python -m tools.run_local --stop    # from another terminal: stop what a run started
+
+Kafka and MongoDB are the local stand-ins of tools/devinfra.py, unless KAFKA_BOOTSTRAP_SERVERS /
+MONGODB_URL name servers to use instead. The stand-in MongoDB keeps its data in <run>/mongo-data,
+so users and money survive a restart. Everything a run writes lives in the run folder
+(CUSTOMPASS_RUN_DIR, default .run/): logs/<name>.log, pids/<name>.pid, admin-token, demo.json.
+
+Ports: GATEWAY_PORT 8080, BILLING_PORT 8081, POLLER_PORT 8082, SETTLEMENT_PORT 8083,
+MOCK_UPSTREAM_PORT 9100, LOCAL_KAFKA_PORT 9092, LOCAL_MONGO_PORT 27017. A busy port stops the
+start with a message naming the variable to set; we never pick another port silently, because
+the printed commands and the demo channel's base_url must stay the same from run to run.
+
+`make stop` runs this on the system python, so only the start path imports httpx.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from tools import devinfra
+
+ROOT = Path(__file__).resolve().parent.parent
+# name -> (module, port variable, default port, readiness path); started in this order.
+SERVICES = {
+    "mock_upstream": ("tools.mock_upstream", "MOCK_UPSTREAM_PORT", 9100, "/_mock/stats"),
+    "billing": ("services.billing", "BILLING_PORT", 8081, "/readyz"),
+    "gateway": ("services.gateway", "GATEWAY_PORT", 8080, "/readyz"),
+    "poller": ("services.poller", "POLLER_PORT", 8082, "/readyz"),
+    "settlement": ("services.settlement", "SETTLEMENT_PORT", 8083, "/readyz"),
+}
+INFRA = {"kafka": ("KAFKA_BOOTSTRAP_SERVERS", "LOCAL_KAFKA_PORT", 9092),
+         "mongo": ("MONGODB_URL", "LOCAL_MONGO_PORT", 27017)}
+SUPERVISOR = "run_local"  # this process's own pid file: what `--stop` signals first
+READY_TIMEOUT_S = 120.0
+# Shorter consumer-group timings than the services' defaults (a join takes about half the session
+# timeout), as the test harness uses: `make run` is ready in seconds. The environment overrides.
+LOCAL_DEFAULTS = {"KAFKA_SESSION_TIMEOUT_MS": "3000", "KAFKA_HEARTBEAT_INTERVAL_MS": "500"}
+DEMO_QUOTA = 1000
+READY_LINE = "CustomPass is running. Ctrl-C here or `make stop` elsewhere stops it."
+
+
+class StartupError(Exception):
+    """A start that cannot go on; the message tells the user what to do."""
+
+
+def run_dir() -> Path:
+    return Path(os.environ.get("CUSTOMPASS_RUN_DIR") or ROOT / ".run").resolve()
+
+
+def port(var: str, default: int) -> int:
+    return int(os.environ.get(var) or default)
+
+
+# --- pid files -------------------------------------------------------------------------------
+def _proc_start(pid: int) -> str:
+    """The kernel's start time of `pid` ("" without /proc, or for a zombie). Stored next to the
+    PID so a stale file never names a stranger that has since been given the same PID."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return ""
+    return "" if fields[0] == "Z" else fields[19]
+
+
+def record_pid(pids: Path, name: str, pid: int) -> None:
+    (pids / f"{name}.pid").write_text(f"{pid} {_proc_start(pid)}\n")
+
+
+def recorded_pid(path: Path) -> int | None:
+    """The PID in `path` if that very process still runs; None for a stale or missing file."""
+    try:
+        pid_text, _, start = path.read_text().strip().partition(" ")
+        pid = int(pid_text)
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid if _proc_start(pid) == start else None
+
+
+def stop_recorded(pids: Path) -> list[str]:
+    """Stops every recorded process group: services first (their SIGTERM shutdown still talks to
+    Kafka and MongoDB), then the infrastructure. Returns the names that were running."""
+    files = {p.stem: p for p in pids.glob("*.pid") if p.stem != SUPERVISOR}
+    stopped = []
+    for group in ([n for n in files if n not in INFRA], [n for n in files if n in INFRA]):
+        running = {n: pid for n in group if (pid := recorded_pid(files[n]))}
+        with ThreadPoolExecutor(max(1, len(running))) as pool:  # each may take its 10 s grace
+            list(pool.map(devinfra.stop_pid, running.values()))
+        for name in group:
+            files[name].unlink(missing_ok=True)
+        stopped += list(running)
+    return stopped
+
+
+def stop_command() -> int:
+    pids = run_dir() / "pids"
+    supervisor = recorded_pid(pids / f"{SUPERVISOR}.pid")
+    if supervisor:  # it stops its own children in order and exits
+        os.kill(supervisor, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while recorded_pid(pids / f"{SUPERVISOR}.pid") and time.monotonic() < deadline:
+            time.sleep(0.1)
+    leftovers = stop_recorded(pids)  # e.g. orphans of a supervisor that was SIGKILLed
+    print("stopped" if supervisor or leftovers else "nothing was running")
+    return 0
+
+
+# --- start-up --------------------------------------------------------------------------------
+def port_free(number: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            s.bind(("0.0.0.0", number))
+        except OSError:
+            return False
+    return True
+
+
+def check_ports(wanted: dict[str, int]) -> None:
+    busy = [f"{number} ({var})" for var, number in wanted.items() if not port_free(number)]
+    if busy:
+        raise StartupError(f"port(s) already in use: {', '.join(busy)}. Set the variable(s) to a free "
+                           "port, or stop what listens there (an earlier run: `make stop`).")
+
+
+def start_infra(run: Path, pids: Path) -> dict[str, str]:
+    """KAFKA_BOOTSTRAP_SERVERS and MONGODB_URL: from the environment, else a stand-in started here."""
+    env = {var: os.environ[var] for var, _, _ in INFRA.values() if os.environ.get(var)}
+    state = run / "infra"  # devinfra's logs and its own pid files
+    state.mkdir(parents=True, exist_ok=True)
+    for name, (var, port_var, default) in INFRA.items():
+        if var in env:
+            continue
+        devinfra.install()
+        (state / f"{name}.pid").unlink(missing_ok=True)  # only adopt a pid written just now
+        try:
+            if name == "kafka":
+                env[var] = devinfra.start_kafka(state, port(port_var, default))
+            else:
+                env[var] = devinfra.start_mongo(state, port(port_var, default), str(run / "mongo-data"))
+        finally:  # adopt it even when it never became ready, so the clean-up stops it
+            if (state / f"{name}.pid").exists():
+                record_pid(pids, name, int((state / f"{name}.pid").read_text()))
+                (state / f"{name}.pid").unlink()
+    return env
+
+
+def admin_token(run: Path) -> str:
+    """CUSTOMPASS_ADMIN_TOKEN, else a generated one kept in the run folder so restarts keep it."""
+    if os.environ.get("CUSTOMPASS_ADMIN_TOKEN"):
+        return os.environ["CUSTOMPASS_ADMIN_TOKEN"]
+    path = run / "admin-token"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # a secret: owner only
+        os.write(fd, f"demo-admin-{secrets.token_urlsafe(24)}\n".encode())
+        os.close(fd)
+    return path.read_text().strip()
+
+
+def spawn(name: str, module: str, env: dict[str, str], run: Path) -> subprocess.Popen:
+    with open(run / "logs" / f"{name}.log", "wb") as log:  # a fresh log per run: its tail is this run
+        proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT,
+                                env={**LOCAL_DEFAULTS, **os.environ, **env}, stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # own group: stop_pid signals the group
+    record_pid(run / "pids", name, proc.pid)
+    return proc
+
+
+def log_tail(run: Path, name: str, lines: int = 30) -> str:
+    for path in (run / "logs" / f"{name}.log", run / "infra" / f"{name}.log"):
+        if path.exists():
+            text = path.read_text(errors="replace").splitlines()[-lines:]
+            return f"--- last lines of {path} ---\n" + "\n".join(text)
+    return f"(no log for {name})"
+
+
+def wait_ready(procs: dict[str, subprocess.Popen], urls: dict[str, str], run: Path) -> None:
+    import httpx
+
+    waiting, deadline = set(procs), time.monotonic() + READY_TIMEOUT_S
+    while waiting:
+        for name in sorted(waiting):
+            if procs[name].poll() is not None:
+                raise StartupError(f"{name} exited with code {procs[name].returncode} during start-up\n"
+                                   + log_tail(run, name))
+            try:
+                if httpx.get(urls[name], timeout=1.0).status_code == 200:
+                    waiting.discard(name)
+            except httpx.HTTPError:
+                pass  # not listening yet
+        if waiting and time.monotonic() > deadline:
+            raise StartupError(f"not ready after {READY_TIMEOUT_S:.0f}s: {', '.join(sorted(waiting))}\n"
+                               + "\n".join(log_tail(run, n) for n in sorted(waiting)))
+        time.sleep(0.2 if waiting else 0)
+
+
+# --- demo ------------------------------------------------------------------------------------
+def demo_channels(mock_url: str) -> list[dict]:
+    upstream = {"base_url": mock_url, "api_key": "demo-upstream-key"}
+    return [
+        {"name": "demo-mock", "kind": "custompass_async", **upstream, "poll_interval_s": 1,
+         "models": ["demo-video", "demo-video/submit"], "billing": {"mode": "per_call", "price": 10}},
+        {"name": "demo-chat", "kind": "custompass_sync", **upstream, "models": ["demo-chat"],
+         "billing": {"mode": "per_usage", "price": 1}},
+        {"name": "demo-worker", "kind": "worker", "group": "default", "models": ["default"],
+         "billing": {"mode": "free"}},
+    ]
+
+
+def seed_demo(gateway: str, token: str, mock_url: str, path: Path) -> dict:
+    """Creates only what is missing (ids remembered in demo.json), so a restart changes nothing and
+    a wiped database is re-seeded. The top-up's fixed request_id credits each user exactly once."""
+    import httpx
+
+    demo = json.loads(path.read_text()) if path.exists() else {}
+    with httpx.Client(base_url=gateway, headers={"Authorization": f"Bearer {token}"}, timeout=30) as api:
+        def call(method: str, url: str, **kwargs) -> dict | list:
+            reply = api.request(method, url, **kwargs)
+            if reply.is_error:
+                raise StartupError(f"seeding the demo: {method} {url} -> {reply.status_code} {reply.text}")
+            return reply.json()
+
+        if not demo.get("user_id") or api.get(f"/admin/users/{demo['user_id']}").status_code == 404:
+            demo = {"user_id": call("POST", "/admin/users", json={"name": "demo"})["id"]}
+        user = demo["user_id"]
+        key = demo.get("api_key")
+        if not key or httpx.get(f"{gateway}/api/wallet", headers={"Authorization": f"Bearer {key}"}).is_error:
+            demo["api_key"] = call("POST", f"/admin/users/{user}/api-keys", json={"name": "demo"})["key"]
+        call("POST", f"/admin/users/{user}/topup", json={"amount": DEMO_QUOTA, "request_id": "demo-quota"})
+        existing = {c["name"]: c for c in call("GET", "/admin/channels", params={"limit": 500})}
+        demo["channels"] = {}
+        for spec in demo_channels(mock_url):
+            found = existing.get(spec["name"]) or call("POST", "/admin/channels", json=spec)
+            if found.get("base_url") != spec.get("base_url"):  # the mock moved to another port
+                found = call("PUT", f"/admin/channels/{found['id']}", json={"base_url": spec["base_url"]})
+            demo["channels"][spec["name"]] = found["id"]
+    path.write_text(json.dumps(demo, indent=2) + "\n")
+    return demo
+
+
+def ready_block(gateway: str, token: str, demo: dict, run: Path) -> str:
+    key, user, auth = demo["api_key"], demo["user_id"], "-H \"Authorization: Bearer {}\""
+    kept = "" if os.environ.get("CUSTOMPASS_ADMIN_TOKEN") else f"   (generated, kept in {run}/admin-token)"
+    return "\n".join([
+        "", READY_LINE,
+        f"  Gateway:       {gateway}",
+        f"  Admin token:   {token}{kept}",
+        f"  Demo user:     {user}",
+        f"  Demo API key:  {key}",
+        f"  Logs:          {run / 'logs'}/",
+        "",
+        "  # submit a demo video task (answers with a task_id)",
+        f"  curl -s -X POST {gateway}/pass/demo-video/submit {auth.format(key)} "
+        "-H 'Content-Type: application/json' -d '{\"prompt\":\"a cat\"}'",
+        "  # fetch it (replace <task_id>)",
+        f"  curl -s {gateway}/pass/demo-video/task/<task_id>/fetch {auth.format(key)}",
+        "  # your wallet, as the demo user",
+        f"  curl -s {gateway}/api/wallet {auth.format(key)}",
+        "  # the same wallet, as the admin",
+        f"  curl -s {gateway}/admin/users/{user}/wallet {auth.format(token)}",
+        "",
+    ])
+
+
+def watch(pids: Path) -> tuple[str, int]:
+    """Blocks until one of our children exits (SIGINT/SIGTERM interrupt it)."""
+    names = {int(p.read_text().split()[0]): p.stem for p in pids.glob("*.pid")}
+    while True:
+        pid, status = os.wait()
+        if pid in names:
+            return names[pid], os.waitstatus_to_exitcode(status)
+
+
+def _reap_children() -> None:
+    """Reaps children as they exit: a zombie still answers kill(pid, 0), so stop_pid would wait
+    out its whole grace period for a process that is already dead. Ends when none is left."""
+    with contextlib.suppress(ChildProcessError):
+        while True:
+            os.wait()
+
+
+def start() -> int:
+    run = run_dir()
+    pids = run / "pids"
+    for folder in (pids, run / "logs"):
+        folder.mkdir(parents=True, exist_ok=True)
+    if (other := recorded_pid(pids / f"{SUPERVISOR}.pid")):
+        print(f"already running (pid {other}); `make stop` first", file=sys.stderr)
+        return 1
+    if (leftovers := stop_recorded(pids)):  # orphans of a run that was SIGKILLed hold the ports
+        print(f"stopped leftovers of an earlier run: {', '.join(leftovers)}")
+    record_pid(pids, SUPERVISOR, os.getpid())
+    ports = {var: port(var, default) for _, var, default, _ in SERVICES.values()}
+    try:
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops us like Ctrl-C
+        check_ports({**ports, **{pv: port(pv, d) for v, pv, d in INFRA.values() if not os.environ.get(v)}})
+        env = {**start_infra(run, pids), "CUSTOMPASS_ADMIN_TOKEN": admin_token(run),
+               **{var: str(number) for var, number in ports.items()}}
+        procs = {name: spawn(name, module, env, run) for name, (module, *_) in SERVICES.items()}
+        urls = {n: f"http://127.0.0.1:{ports[v]}{path}" for n, (_, v, _, path) in SERVICES.items()}
+        wait_ready(procs, urls, run)
+        gateway = f"http://127.0.0.1:{ports['GATEWAY_PORT']}"
+        mock_url = f"http://127.0.0.1:{ports['MOCK_UPSTREAM_PORT']}"
+        demo = seed_demo(gateway, env["CUSTOMPASS_ADMIN_TOKEN"], mock_url, run / "demo.json")
+        print(ready_block(gateway, env["CUSTOMPASS_ADMIN_TOKEN"], demo, run), flush=True)
+        name, code = watch(pids)
+        print(f"{name} exited with code {code}; stopping everything", log_tail(run, name), sep="\n",
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    except (StartupError, TimeoutError, RuntimeError) as exc:
+        print(f"run_local: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not strand half the processes
+            signal.signal(sig, signal.SIG_IGN)
+        print("stopping...", flush=True)
+        threading.Thread(target=_reap_children, daemon=True).start()
+        stop_recorded(pids)
+        (pids / f"{SUPERVISOR}.pid").unlink(missing_ok=True)
+        print("stopped", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tools.run_local", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stop", action="store_true", help="stop what a run started (make stop)")
+    args = parser.parse_args(argv)
+    sys.exit(stop_command() if args.stop else start())
+
+
+if __name__ == "__main__":
+    main()
