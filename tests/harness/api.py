@@ -78,3 +78,25 @@ async def billing_client(env: dict[str, str], timeout: float = 30.0):
     finally:
         await client.stop()
         await broker.stop()
+
+
+async def consumer_lag(env: dict[str, str], group: str, topic: str) -> int:
+    """Messages of `topic` the consumer group has not committed yet; <= 0 means all handled
+    (the Tansu stand-in reports end offsets that trail the committed position after a
+    produce request carrying several records, so the figure can go below zero)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    name = env["KAFKA_TOPIC_PREFIX"] + topic
+    # A consumer that never subscribes only reads the group's committed offsets; it does not join.
+    consumer = AIOKafkaConsumer(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"], group_id=group,
+                                enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()]
+        ends = await consumer.end_offsets(partitions)
+        lag = 0
+        for tp, end in ends.items():
+            lag += end - ((await consumer.committed(tp)) or 0)
+        return lag
+    finally:
+        await consumer.stop()

@@ -45,9 +45,18 @@ class ServiceProcess:
         raise TimeoutError(f"{self.name} not ready after {timeout}s; see {self.log_dir}")
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
+        self.signal(sig)
+        self.wait()
+
+    def signal(self, sig: int) -> None:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, sig)
-            self.proc.wait(timeout=30)
 
-    def stop(self) -> None:
-        self.kill(signal.SIGTERM)
+    def wait(self, timeout: float = 30.0) -> None:
+        if self.proc is None:
+            return
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()

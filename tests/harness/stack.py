@@ -3,6 +3,7 @@ stacks on the same broker and database by a topic prefix and a database name."""
 from __future__ import annotations
 
 import secrets
+import signal
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -25,6 +26,9 @@ TEST_ENV = {
     "KAFKA_HEARTBEAT_INTERVAL_MS": "500",
     "LEDGER_LEASE_S": "3",
     "RECOVERY_INTERVAL_S": "1",
+    "RECONCILE_INTERVAL_S": "0.5",
+    "RECONCILE_AFTER_S": "2",
+    "POLL_TICK_S": "0.2",
     "LOG_LEVEL": "INFO",
 }
 
@@ -66,11 +70,23 @@ class Stack:
             process.wait_ready(path=HEALTH_PATH.get(name, "/readyz"))
         return self
 
+    def add(self, name: str, service: str) -> ServiceProcess:
+        """Another process of `service` (e.g. a second poller) in this stack."""
+        module = SERVICES[service][0]
+        port = devinfra.free_port()
+        env = {**self.env, SERVICES[service][1]: str(port)}
+        self.processes[name] = ServiceProcess(name, module, port, env, self.log_dir)
+        self.processes[name].start().wait_ready(path=HEALTH_PATH.get(service, "/readyz"))
+        return self.processes[name]
+
     def restart(self, name: str) -> None:
         process = self.processes[name]
         process.kill()
         process.start().wait_ready(path=HEALTH_PATH.get(name, "/readyz"))
 
     def stop(self) -> None:
+        """SIGTERM to all at once (each shuts down gracefully), then wait for each."""
         for process in self.processes.values():
-            process.stop()
+            process.signal(signal.SIGTERM)
+        for process in self.processes.values():
+            process.wait()
