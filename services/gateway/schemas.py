@@ -2,19 +2,45 @@
 stored fields (key hashes, channel secrets) never leak into responses."""
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 Strict = ConfigDict(extra="forbid")
+
+# Money is integers only (no floats, booleans or numeric strings), and bounded far inside int64
+# so neither one amount nor a wallet's running sums can overflow in MongoDB or in billing.
+MAX_QUOTA = 10**15
+Quota = Annotated[int, Field(strict=True, ge=0, le=MAX_QUOTA)]
+ModelName = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Naive times are UTC; times that leave datetime's range once in UTC cannot be stored."""
+    if moment is None:
+        return None
+    try:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("date is out of range") from exc
+
+
+def _refuse_nulls(model: BaseModel, fields: tuple[str, ...]) -> None:
+    """In a partial update, an omitted field is kept but an explicit null would erase a field
+    that every stored document must have."""
+    nulls = [f for f in fields if f in model.model_fields_set and getattr(model, f) is None]
+    if nulls:
+        raise ValueError(f"{', '.join(nulls)} cannot be null")
 
 
 class UserCreate(BaseModel):
     model_config = Strict
     name: str = Field(min_length=1, max_length=200)
     member_until: datetime | None = Field(None, description="Member until this time; null: no membership required.")
-    quota: int = Field(0, ge=0, description="Initial quota credited to the wallet.")
+    quota: Quota = Field(0, description="Initial quota credited to the wallet.")
+
+    _member_until_utc = field_validator("member_until")(_utc)
 
 
 class UserUpdate(BaseModel):
@@ -22,6 +48,13 @@ class UserUpdate(BaseModel):
     name: str | None = Field(None, min_length=1, max_length=200)
     member_until: datetime | None = None
     status: Literal["active", "disabled"] | None = None
+
+    _member_until_utc = field_validator("member_until")(_utc)
+
+    @model_validator(mode="after")
+    def _required_fields_stay_set(self) -> "UserUpdate":
+        _refuse_nulls(self, ("name", "status"))
+        return self
 
 
 class UserPublic(BaseModel):
@@ -48,7 +81,7 @@ class ApiKeyUpdate(BaseModel):
 
 class TopupRequest(BaseModel):
     model_config = Strict
-    amount: int = Field(gt=0)
+    amount: Quota = Field(gt=0)
     request_id: str = Field(min_length=1, max_length=200, description="Repeating it credits once.")
 
 
@@ -66,8 +99,8 @@ ChannelKind = Literal["custompass_async", "custompass_sync", "replicate", "runni
 class ChannelBilling(BaseModel):
     model_config = Strict
     mode: Literal["free", "per_call", "per_usage"] = "per_call"
-    price: int = Field(0, ge=0, description="per_call: quota per call; per_usage: quota per 1,000 usage units.")
-    precharge: int | None = Field(None, ge=0, description="Quota held at submit; default: price (per_call) or 0.")
+    price: Quota = Field(0, description="per_call: quota per call; per_usage: quota per 1,000 usage units.")
+    precharge: Quota | None = Field(None, description="Quota held at submit; default: price (per_call) or 0.")
 
 
 class StatusWords(BaseModel):
@@ -81,7 +114,7 @@ class ChannelFields(BaseModel):
     model_config = Strict
     base_url: HttpUrl | None = None
     api_key: str | None = Field(None, max_length=4000)
-    models: list[str] | None = None
+    models: list[ModelName] | None = None
     billing: ChannelBilling | None = None
     timeout_s: float | None = Field(None, gt=0, le=3600)
     enabled: bool | None = None
@@ -89,9 +122,9 @@ class ChannelFields(BaseModel):
                                      description="Header carrying the caller's token upstream.")
     upstream_precharge: bool | None = Field(None, description="Price holds by the upstream's precharge answer.")
     poll_interval_s: float | None = Field(None, gt=0, le=3600)
-    task_lifetime_s: float | None = Field(None, gt=0)
+    task_lifetime_s: float | None = Field(None, gt=0, le=30 * 86400)
     batch_size: int | None = Field(None, ge=1, le=1000)
-    max_concurrent: int | None = Field(None, ge=1)
+    max_concurrent: int | None = Field(None, ge=1, le=100_000)
     status_words: StatusWords | None = None
     group: str | None = Field(None, description="Worker group (kind worker).")
 
@@ -100,7 +133,7 @@ class ChannelCreate(ChannelFields):
     name: str = Field(min_length=1, max_length=200)
     kind: ChannelKind
     base_url: HttpUrl | None = None
-    models: list[str] = Field(min_length=1)
+    models: list[ModelName] = Field(min_length=1)
     billing: ChannelBilling = ChannelBilling()
     timeout_s: float = Field(15.0, gt=0, le=3600)
     enabled: bool = True
@@ -108,6 +141,11 @@ class ChannelCreate(ChannelFields):
 
 class ChannelUpdate(ChannelFields):
     name: str | None = Field(None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _required_fields_stay_set(self) -> "ChannelUpdate":
+        _refuse_nulls(self, ("name", "models", "billing", "timeout_s", "enabled"))
+        return self
 
 
 class ChannelPublic(BaseModel):

@@ -17,10 +17,10 @@ def public_channel(channel: dict) -> ChannelPublic:
                          **{k: v for k, v in channel.items() if k in ChannelPublic.model_fields})
 
 
-def _stored(body: ChannelCreate | ChannelUpdate) -> dict:
+def _stored(body: ChannelCreate | ChannelUpdate, kind: str) -> dict:
     fields = body.model_dump(mode="json", exclude_unset=isinstance(body, ChannelUpdate))
-    if isinstance(body, ChannelCreate) and body.kind in NEEDS_BASE_URL and not body.base_url:
-        raise InvalidRequest(f"a {body.kind} channel needs base_url")
+    if kind in NEEDS_BASE_URL and "base_url" in fields and not fields["base_url"]:
+        raise InvalidRequest(f"a {kind} channel needs base_url")
     if fields.get("base_url"):
         fields["base_url"] = fields["base_url"].rstrip("/")
     if "models" in fields and not fields["models"]:
@@ -30,27 +30,33 @@ def _stored(body: ChannelCreate | ChannelUpdate) -> dict:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ChannelPublic)
 async def create_channel(body: ChannelCreate, deps: Deps) -> ChannelPublic:
-    return public_channel(await deps.channels.create(_stored(body)))
+    return public_channel(await deps.channels.create(_stored(body, body.kind)))
 
 
 @router.get("", response_model=list[ChannelPublic])
 async def list_channels(deps: Deps, limit: int = Query(100, ge=1, le=500),
-                        offset: int = Query(0, ge=0)) -> list[ChannelPublic]:
+                        offset: int = Query(0, ge=0, le=10**9)) -> list[ChannelPublic]:
     return [public_channel(c) for c in await deps.channels.list(limit, offset)]
 
 
 @router.get("/{channel_id}", response_model=ChannelPublic)
 async def get_channel(channel_id: str, deps: Deps) -> ChannelPublic:
-    channel = await deps.channels.get(channel_id)
-    if channel is None:
-        raise NotFound(f"channel {channel_id} not found")
-    return public_channel(channel)
+    return public_channel(await _existing_channel(deps, channel_id))
 
 
 @router.put("/{channel_id}", response_model=ChannelPublic)
 async def update_channel(channel_id: str, body: ChannelUpdate, deps: Deps) -> ChannelPublic:
-    changes = _stored(body)
-    channel = await deps.channels.update(channel_id, changes) if changes else await deps.channels.get(channel_id)
+    channel = await _existing_channel(deps, channel_id)
+    changes = _stored(body, channel["kind"])  # the kind never changes, so it is checked against the stored one
+    if changes:
+        channel = await deps.channels.update(channel_id, changes)
     if channel is None:
         raise NotFound(f"channel {channel_id} not found")
     return public_channel(channel)
+
+
+async def _existing_channel(deps: Deps, channel_id: str) -> dict:
+    channel = await deps.channels.get(channel_id)
+    if channel is None:
+        raise NotFound(f"channel {channel_id} not found")
+    return channel

@@ -60,7 +60,8 @@ async def update_api_key(user_id: str, key_id: str, body: ApiKeyUpdate, deps: De
     key = await deps.users.set_key_enabled(user_id, key_id, body.enabled)
     if key is None:
         raise NotFound(f"API key {key_id} not found")
-    return {"id": key["_id"], "name": key["name"], "enabled": key["enabled"]}
+    # bool(): the local MongoDB stand-in reads back booleans written by `$set` as 0/1.
+    return {"id": key["_id"], "name": key["name"], "enabled": bool(key["enabled"])}
 
 
 @router.post("/{user_id}/topup", response_model=WalletPublic)
