@@ -1,0 +1,38 @@
+import pytest
+
+from shared.pricing import final_cost, hold_amount, per_usage_cost, usage_units
+
+
+@pytest.mark.parametrize("billing,usage,cost", [
+    ({"mode": "free", "price": 50}, {"total_tokens": 900}, 0),
+    ({"mode": "per_call", "price": 10}, None, 10),
+    ({"mode": "per_usage", "price": 100}, {"prompt_tokens": 40, "completion_tokens": 50, "total_tokens": 90}, 9),
+    ({"mode": "per_usage", "price": 100}, {"total_tokens": 91}, 10),  # ceil(9.1)
+    ({"mode": "per_usage", "price": 3}, {"total_tokens": 1}, 1),  # any usage costs at least one unit
+    ({"mode": "per_usage", "price": 100}, {"total_tokens": 0}, 0),
+    ({"mode": "per_usage", "price": 1000}, {"total_tokens": 5, "input_tokens": 7, "output_tokens": 3}, 10),
+])
+def test_final_cost(billing, usage, cost):
+    assert final_cost(billing, usage) == cost
+
+
+@pytest.mark.parametrize("billing,precharge_usage,held", [
+    ({"mode": "free", "price": 9, "precharge": 9}, None, 0),
+    ({"mode": "per_call", "price": 10}, None, 10),
+    ({"mode": "per_call", "price": 10, "precharge": 4}, None, 4),
+    ({"mode": "per_usage", "price": 100}, None, 0),
+    ({"mode": "per_usage", "price": 100, "precharge": 30}, None, 30),
+    ({"mode": "per_usage", "price": 100, "precharge": 30}, {"total_tokens": 120}, 12),
+])
+def test_hold_amount(billing, precharge_usage, held):
+    assert hold_amount(billing, precharge_usage) == held
+
+
+def test_usage_prefers_input_output_tokens_when_reported():
+    assert usage_units({"total_tokens": 10, "input_tokens": 0, "output_tokens": 0}) == 10
+    assert usage_units({"total_tokens": 10, "input_tokens": 4, "output_tokens": 1}) == 5
+    assert usage_units(None) == 0
+
+
+def test_per_usage_cost_is_integer_ceiling():
+    assert [per_usage_cost(units, 7) for units in (0, 1, 142, 143, 1000)] == [0, 1, 1, 2, 7]

@@ -1,0 +1,33 @@
+import pytest
+
+from shared.status import (TaskStatus, UpstreamStatusWords, to_dispatch_status, to_pass_status,
+                           to_task_api_status)
+
+
+@pytest.mark.parametrize("status,word", [
+    ("SUCCESS", "completed"), ("FAILURE", "failed"), ("IN_PROGRESS", "processing"), ("QUEUED", "processing"),
+    ("SUBMITTED", "processing"), ("NOT_START", "pendding"), ("UNKNOWN", "unknown"),
+])
+def test_pass_dialect_matches_the_published_contract(status, word):
+    assert to_pass_status(status) == word
+
+
+def test_every_status_has_a_word_in_every_dialect():
+    for status in TaskStatus:
+        assert to_task_api_status(status) in {"pending", "processing", "success", "failed"}
+        assert to_dispatch_status(status) in {"queued", "executing", "completed", "failed"}
+
+
+def test_upstream_words_map_case_insensitively_and_unknown_keeps_polling():
+    words = UpstreamStatusWords("completed,success,finished", "failed,error,cancelled,not_found",
+                                "processing,pending,running,submitted,queued")
+    assert words.map("FINISHED") is TaskStatus.SUCCESS
+    assert words.map(" not_found ") is TaskStatus.FAILURE
+    assert words.map("Running") is TaskStatus.IN_PROGRESS
+    assert words.map("weird") is TaskStatus.UNKNOWN
+    assert words.map(None) is TaskStatus.UNKNOWN
+
+
+def test_channel_words_override_as_lists():
+    words = UpstreamStatusWords(["done"], ["broken"], ["cooking"])
+    assert words.map("done") is TaskStatus.SUCCESS and words.map("completed") is TaskStatus.UNKNOWN
