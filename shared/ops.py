@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -42,3 +42,10 @@ async def readyz(request: Request) -> JSONResponse:
 @router.get("/metrics")
 async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def service_app(title: str, lifespan) -> FastAPI:
+    """A service's ASGI app with the operational endpoints in place."""
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.include_router(router)
+    return app

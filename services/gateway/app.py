@@ -16,44 +16,35 @@ from services.gateway.errors import install_error_handlers
 from services.gateway.routes import admin_channels, admin_logs, admin_users, pass_async, tasks, wallet
 from services.gateway.settings import GatewaySettings
 from services.gateway.users import UserRepository
-from shared import mongo
-from shared.kafka import EventPublisher, ensure_topics, make_broker
 from shared.ledger import Ledger
-from shared.ops import router as ops_router
+from shared.ops import service_app
+from shared.runtime import service_runtime
 from shared.tasks import TaskStore
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client, db = mongo.connect(settings)
-        await ensure_topics(settings)
-        broker = make_broker(settings, client_id=f"gateway-{settings.instance_id}")
-        await broker.start()
-        publisher = EventPublisher(broker, settings, producer=f"gateway/{settings.instance_id}")
-        billing = BillingClient(settings, publisher, timeout=settings.hold_reply_timeout_s)
-        await billing.start()
-        container = Container(settings=settings, mongo=client, db=db, broker=broker, publisher=publisher,
-                              billing=billing, users=UserRepository(db), channels=ChannelRepository(db),
-                              ledger=Ledger(db), tasks=TaskStore(db),
-                              http=httpx.AsyncClient(limits=httpx.Limits(max_connections=500)))
-        await container.tasks.ensure_indexes()
-        await container.users.ensure_indexes()
-        await container.channels.ensure_indexes()
-        await container.ledger.ensure_indexes()
-        app.state.container = container
-        app.state.ready_checks = {"mongo": lambda: mongo.ping(db), "kafka": lambda: broker.ping(2.0)}
-        try:
-            yield
-        finally:
-            await container.http.aclose()
-            await billing.stop()
-            await broker.stop()
-            await client.close()
+        async with service_runtime(settings, "gateway") as runtime, httpx.AsyncClient(
+                limits=httpx.Limits(max_connections=500)) as http:
+            await runtime.broker.start()
+            billing = BillingClient(settings, runtime.publisher, timeout=settings.hold_reply_timeout_s)
+            await billing.start()
+            db = runtime.db
+            container = Container(settings=settings, mongo=runtime.client, db=db, broker=runtime.broker,
+                                  publisher=runtime.publisher, billing=billing, users=UserRepository(db),
+                                  channels=ChannelRepository(db), ledger=Ledger(db), tasks=TaskStore(db), http=http)
+            for store in (container.tasks, container.users, container.channels, container.ledger):
+                await store.ensure_indexes()
+            app.state.container = container
+            app.state.ready_checks = runtime.ready_checks()
+            try:
+                yield
+            finally:
+                await billing.stop()
 
-    app = FastAPI(title="CustomPass gateway", version="0.1.0", lifespan=lifespan)
+    app = service_app("CustomPass gateway", lifespan)
     install_error_handlers(app)
-    app.include_router(ops_router)
     for module in (admin_users, admin_channels, admin_logs, wallet, tasks, pass_async):
         app.include_router(module.router)
 

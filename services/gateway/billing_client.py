@@ -78,6 +78,7 @@ class BillingClient:
                                                          user_id=user_id, amount=amount))
 
     async def _request(self, waiter_id: str, request: HoldRequested | TopupRequested) -> dict:
+        # Concurrent requests with one id (retries of one task or top-up) share one waiter.
         future = self._waiters.get(waiter_id)
         if future is None:
             future = self._waiters[waiter_id] = asyncio.get_running_loop().create_future()
@@ -86,9 +87,10 @@ class BillingClient:
             return await asyncio.wait_for(asyncio.shield(future), self._timeout)
         except (asyncio.TimeoutError, OSError) as exc:
             metrics.BILLING_TIMEOUTS.inc()
-            raise BillingUnavailable("billing did not answer in time; nothing was charged") from exc
+            raise BillingUnavailable("billing did not answer in time; retry with the same id") from exc
         finally:
-            self._waiters.pop(waiter_id, None)
+            if self._waiters.get(waiter_id) is future:  # a later request may own a newer waiter
+                del self._waiters[waiter_id]
 
     async def _read_replies(self) -> None:
         assert self._consumer is not None

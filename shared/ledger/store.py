@@ -270,8 +270,10 @@ class Ledger:
             delay = min(delay * 2, 0.2)
 
     async def _apply(self, user_id: str, op: str, inc: dict[str, int], guard: dict) -> bool:
+        # `$nin`, not `$ne`: the local MongoDB stand-in evaluates `$ne` against an array that
+        # holds other ids as "not equal", which would apply a resumed operation a second time.
         result = await self._wallets.update_one(
-            {"_id": user_id, "pending": {"$ne": op}, **guard},
+            {"_id": user_id, "pending": {"$nin": [op]}, **guard},
             {"$inc": {k: v for k, v in inc.items() if v}, "$push": {"pending": op}},
         )
         return result.modified_count == 1 or await self._in_pending(user_id, op)

@@ -180,3 +180,30 @@ async def test_idempotency_key_replays_the_same_task_and_holds_once(async_channe
 
 async def _no_open_holds(admin, user_id: str) -> bool:
     return (await admin.wallet(user_id))["held"] == 0
+
+
+async def test_admin_lists_consumption_logs_with_filters(async_channel, make_client, admin, mongo_db):
+    model, channel = await async_channel()
+    client = await make_client(quota=100)
+    task_id = (await client.submit(model, {})).json()["task_id"]
+    await settled(client, model, task_id, mongo_db)
+    by_user = (await admin.http.get("/admin/consumption-logs", params={"user_id": client.user_id})).json()
+    assert by_user["total"] == 1 and by_user["data"][0]["task_id"] == task_id
+    assert by_user["data"][0]["channel_id"] == channel["id"] and by_user["data"][0]["quota"] == 10
+    none = (await admin.http.get("/admin/consumption-logs", params={"user_id": client.user_id, "model": "other"})).json()
+    assert none["total"] == 0
+    later = (await admin.http.get("/admin/consumption-logs",
+                                  params={"user_id": client.user_id, "since": "2999-01-01T00:00:00Z"})).json()
+    assert later["total"] == 0
+    assert (await client.http.get("/admin/consumption-logs")).status_code == 401
+
+
+async def test_poller_backs_off_when_throttled_and_still_finishes(async_channel, make_client, mongo_db, upstream):
+    model, _ = await async_channel()
+    await upstream.put(f"/_mock/scenarios/{model}", json={"rate_limit": 1, "polls_before_done": 2})
+    client = await make_client(quota=100)
+    task_ids = [(await client.submit(model, {})).json()["task_id"] for _ in range(3)]
+    for task_id in task_ids:
+        view = await settled(client, model, task_id, mongo_db)
+        assert view["status"] == "completed"
+    assert (await upstream.get("/_mock/stats")).json()["rate_limited"] > 0

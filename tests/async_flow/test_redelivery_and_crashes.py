@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 from pymongo import AsyncMongoClient
 
 from services.poller.settings import PollerSettings
@@ -86,62 +87,56 @@ async def test_two_pollers_seeing_the_same_completion_settle_once(stack, admin, 
     assert (await admin.wallet(client.user_id))["used"] == 100
 
 
-async def test_two_poller_processes_share_the_work_and_settle_each_task_once(make_stack, infra):
+@pytest.fixture
+async def private_system(make_stack, infra):
+    """A stack of its own (the test kills or adds processes), a user with a key and a channel."""
     system = make_stack()
+    admin = AdminApi(system.gateway_url, system.admin_token)
+    mongo = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
+    user, key = await admin.user_with_key(quota=2000)
+    await admin.create_channel(name="c", kind="custompass_async", base_url=system.upstream_url,
+                               models=["m/submit"], billing={"mode": "per_call", "price": 10}, poll_interval_s=0.1)
+    http = httpx.AsyncClient(base_url=system.gateway_url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    yield system, admin, mongo[system.env["MONGODB_DATABASE"]], user, http
+    await http.aclose()
+    await admin.close()
+    await mongo.close()
+
+
+async def submit_all(http: httpx.AsyncClient, mocks: list[dict]) -> None:
+    responses = await asyncio.gather(*(http.post("/pass/m/submit", json={"mock": m}) for m in mocks))
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses if r.status_code != 200]
+
+
+async def test_two_poller_processes_share_the_work_and_settle_each_task_once(private_system):
+    system, admin, db, user, http = private_system
     system.add("poller2", "poller")
-    admin = AdminApi(system.gateway_url, system.admin_token)
-    mongo = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
-    db = mongo[system.env["MONGODB_DATABASE"]]
-    try:
-        user, key = await admin.user_with_key(quota=1000)
-        await admin.create_channel(name="c", kind="custompass_async", base_url=system.upstream_url,
-                                   models=["m/submit"], billing={"mode": "per_call", "price": 10}, poll_interval_s=0.1)
-        async with httpx.AsyncClient(base_url=system.gateway_url, headers={"Authorization": f"Bearer {key}"}) as http:
-            responses = await asyncio.gather(*(http.post("/pass/m/submit", json={"mock": {"polls_before_done": 2}})
-                                               for _ in range(40)))
-        assert all(r.status_code == 200 for r in responses)
+    await submit_all(http, [{"polls_before_done": 2}] * 40)
 
-        async def all_settled():
-            return await db.tasks.count_documents({"settled": True}) == 40
-        await eventually(all_settled, timeout=60)
-        assert await db.consumption_logs.count_documents({}) == 40
-        assert await admin.wallet(user) == {"available": 600, "held": 0, "used": 400, "credited": 1000, "debt": 0}
-        assert await wallet_violations(db, user) == []
-    finally:
-        await admin.close()
-        await mongo.close()
+    async def all_settled():
+        return await db.tasks.count_documents({"settled": True}) == 40
+    await eventually(all_settled, timeout=60)
+    assert await db.consumption_logs.count_documents({}) == 40
+    assert await admin.wallet(user) == {"available": 1600, "held": 0, "used": 400, "credited": 2000, "debt": 0}
+    assert await wallet_violations(db, user) == []
 
 
-async def test_settlement_killed_mid_stream_loses_and_doubles_nothing(make_stack, infra):
-    system = make_stack()
-    admin = AdminApi(system.gateway_url, system.admin_token)
-    mongo = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
-    db = mongo[system.env["MONGODB_DATABASE"]]
-    try:
-        user, key = await admin.user_with_key(quota=2000)
-        await admin.create_channel(name="c", kind="custompass_async", base_url=system.upstream_url,
-                                   models=["m/submit"], billing={"mode": "per_call", "price": 10}, poll_interval_s=0.1)
-        async with httpx.AsyncClient(base_url=system.gateway_url, headers={"Authorization": f"Bearer {key}"}) as http:
-            outcomes = ["success", "fail"] * 40
-            responses = await asyncio.gather(*(http.post("/pass/m/submit", json={"mock": {
-                "outcome": o, "polls_before_done": 1}}) for o in outcomes))
-        assert all(r.status_code == 200 for r in responses), [r.text for r in responses if r.status_code != 200]
+async def test_settlement_killed_mid_stream_loses_and_doubles_nothing(private_system):
+    system, admin, db, user, http = private_system
+    await submit_all(http, [{"outcome": o, "polls_before_done": 1} for o in ["success", "fail"] * 40])
 
-        async def some_settled():
-            return await db.tasks.count_documents({"settled": True}) >= 5
-        await eventually(some_settled, timeout=60, interval=0.02)
-        system["settlement"].kill()
-        system["settlement"].start().wait_ready()
+    async def some_settled():
+        return await db.tasks.count_documents({"settled": True}) >= 5
+    await eventually(some_settled, timeout=60, interval=0.02)
+    system["settlement"].kill()
+    system["settlement"].start().wait_ready()
 
-        async def all_settled():
-            return await db.tasks.count_documents({"settled": True}) == 80
-        await eventually(all_settled, timeout=90)
-        assert await db.consumption_logs.count_documents({}) == 80
-        assert await admin.wallet(user) == {"available": 1600, "held": 0, "used": 400, "credited": 2000, "debt": 0}
-        assert await wallet_violations(db, user) == []
-    finally:
-        await admin.close()
-        await mongo.close()
+    async def all_settled():
+        return await db.tasks.count_documents({"settled": True}) == 80
+    await eventually(all_settled, timeout=90)
+    assert await db.consumption_logs.count_documents({}) == 80
+    assert await admin.wallet(user) == {"available": 1600, "held": 0, "used": 400, "credited": 2000, "debt": 0}
+    assert await wallet_violations(db, user) == []
 
 
 async def _settled(db, task_id: str) -> bool:

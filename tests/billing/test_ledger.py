@@ -135,3 +135,17 @@ async def test_interleaved_operations_keep_invariants(ledger, db, new_user):
     await asyncio.gather(*ops)
     for user in users:
         assert await wallet_violations(db, user) == []
+
+
+async def test_resumed_void_applies_once_while_other_operations_are_in_flight(ledger, db, new_user):
+    user = await new_user(quota=30)
+    await ledger.place_hold("hold_v", user, 10)
+    # A worker died after the void's wallet step; other operations are in flight meanwhile.
+    await db.holds.update_one({"_id": "hold_v"}, {"$set": {"state": "voiding", "lease": "dead",
+                                                           "lease_until": time.time() - 1}})
+    await db.wallets.update_one({"_id": user}, {"$inc": {"held": -10, "available": 10},
+                                                "$push": {"pending": {"$each": ["other_op", "hold_v:void"]}}})
+    assert (await ledger.void_hold("hold_v", user)).outcome == "voided"
+    wallet = await ledger.wallet(user)
+    assert (wallet["available"], wallet["held"]) == (30, 0)
+    assert (await db.wallets.find_one({"_id": user}))["pending"] == ["other_op"]
