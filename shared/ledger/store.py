@@ -244,7 +244,31 @@ class Ledger:
         async for topup in self._topups.find(expired):
             await self.topup(topup["_id"], topup["user_id"], int(topup["amount"]))
             resumed += 1
-        return resumed
+        return resumed + await self._release_finished()
+
+    async def _release_finished(self) -> int:
+        """Pulls ids left in `wallet.pending` by a worker that died after marking its operation
+        done but before the pull. Only finished operations are pulled: an id whose operation
+        is still in flight must stay, or a resumed worker would apply it again."""
+        released = 0
+        async for wallet in self._wallets.find({"$nor": [{"pending": {"$size": 0}}]}, {"pending": 1}):
+            for op in wallet["pending"]:
+                if await self._finished(op):
+                    await self._release(wallet["_id"], op)
+                    released += 1
+        return released
+
+    async def _finished(self, op: str) -> bool:
+        if op.startswith("topup:"):
+            doc = await self._topups.find_one({"_id": op}, {"state": 1})
+            return doc is not None and doc["state"] != "pending"
+        hold_id, _, step = op.partition(":")
+        doc = await self._holds.find_one({"_id": hold_id}, {"state": 1})
+        if doc is None:
+            return False
+        done_after = {"": ("held", "capturing", "voiding", "captured", "voided"),
+                      "capture": ("captured",), "void": ("voided",)}[step]
+        return doc["state"] in done_after
 
     # --- steps -------------------------------------------------------------------------
     async def _claim(self, coll, op_id: str, states: tuple[str, ...], token: str) -> dict | None:

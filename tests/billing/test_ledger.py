@@ -149,3 +149,16 @@ async def test_resumed_void_applies_once_while_other_operations_are_in_flight(le
     wallet = await ledger.wallet(user)
     assert (wallet["available"], wallet["held"]) == (30, 0)
     assert (await db.wallets.find_one({"_id": user}))["pending"] == ["other_op"]
+
+
+async def test_recovery_pulls_ids_left_behind_by_a_worker_that_died_before_the_pull(ledger, db, new_user):
+    user = await new_user(quota=10)
+    await ledger.place_hold("hold_done", user, 3)
+    await ledger.place_hold("hold_busy", user, 2)
+    # hold_done finished but its id stayed; hold_busy is genuinely mid-placement (lease alive).
+    await db.holds.update_one({"_id": "hold_busy"}, {"$set": {"state": "pending", "lease": "alive",
+                                                              "lease_until": time.time() + 60}})
+    await db.wallets.update_one({"_id": user}, {"$push": {"pending": {"$each": ["hold_done", "hold_busy"]}}})
+    await ledger.recover()
+    assert (await db.wallets.find_one({"_id": user}))["pending"] == ["hold_busy"]
+    assert await ledger.wallet(user) == {"available": 5, "held": 5, "used": 0, "credited": 10, "debt": 0}
