@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -126,12 +126,3 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     TaskSubmitted, TaskStatusChanged, BillingSettled,
 )
 
-
-def encode(event: Event) -> bytes:
-    return event.model_dump_json().encode()
-
-
-def decode_reply(raw: bytes) -> dict[str, Any]:
-    """Replies are read as plain dicts: a waiter only needs their id and type to route them."""
-    import json
-    return json.loads(raw)

@@ -31,9 +31,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             billing = BillingClient(settings, runtime.publisher, timeout=settings.hold_reply_timeout_s)
             await billing.start()
             db = runtime.db
-            container = Container(settings=settings, mongo=runtime.client, db=db, broker=runtime.broker,
-                                  publisher=runtime.publisher, billing=billing, users=UserRepository(db),
-                                  channels=ChannelRepository(db), ledger=Ledger(db), tasks=TaskStore(db), http=http)
+            container = Container(settings=settings, db=db, publisher=runtime.publisher, billing=billing,
+                                  users=UserRepository(db), channels=ChannelRepository(db), ledger=Ledger(db),
+                                  tasks=TaskStore(db), http=http)
             for store in (container.tasks, container.users, container.channels, container.ledger):
                 await store.ensure_indexes()
             app.state.container = container

@@ -5,8 +5,6 @@ from dataclasses import dataclass
 
 import httpx
 
-from faststream.kafka import KafkaBroker
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.gateway.billing_client import BillingClient
@@ -21,9 +19,7 @@ from shared.tasks import TaskStore
 @dataclass
 class Container:
     settings: GatewaySettings
-    mongo: AsyncMongoClient
     db: AsyncDatabase
-    broker: KafkaBroker
     publisher: EventPublisher
     billing: BillingClient
     users: UserRepository
