@@ -13,6 +13,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared import mongo
+from shared.consumer_lag import record_consumer_lag
 from shared.kafka import EventPublisher, ensure_topics, make_broker
 from shared.settings import CommonSettings
 
@@ -41,6 +42,11 @@ class Runtime:
                     log.exception("%s failed; retrying next interval", name)
                 await asyncio.sleep(interval_s)
         self.loops.append(asyncio.create_task(loop(), name=name))
+
+    def report_consumer_lag(self, interval_s: float = 5.0) -> None:
+        """Keeps `custompass_kafka_consumer_lag_messages` current for this process's consumer groups."""
+        self.every(interval_s, lambda: record_consumer_lag(self.broker, self.settings.kafka_topic_prefix),
+                   "consumer lag")
 
 
 @contextlib.asynccontextmanager

@@ -42,6 +42,7 @@ def create_app(settings: BillingSettings) -> FastAPI:
                 await handlers.handle_batch(handlers.apply_topup, requests, ledger, publisher)
 
             await runtime.broker.start()
+            runtime.report_consumer_lag()
             runtime.every(settings.recovery_interval_s, lambda: _recover(ledger), "billing recovery")
             app.state.ready_checks = runtime.ready_checks()
             yield

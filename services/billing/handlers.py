@@ -17,6 +17,7 @@ async def place_hold(request: HoldRequested, ledger: Ledger, publisher: EventPub
         outcome = await ledger.place_hold(request.hold_id, request.user_id, request.amount)
     if outcome.placed:
         metrics.HOLDS.labels("placed", "").inc()
+        metrics.HELD_QUOTA.inc(outcome.amount)
         reply = HoldPlaced(correlation_id=request.correlation_id, hold_id=outcome.hold_id,
                            user_id=request.user_id, amount=outcome.amount)
     else:
@@ -30,6 +31,8 @@ async def apply_topup(request: TopupRequested, ledger: Ledger, publisher: EventP
     with metrics.OPERATION_SECONDS.labels("topup").time():
         outcome = await ledger.topup(request.op_id, request.user_id, request.amount)
     metrics.TOPUPS.labels("applied" if outcome.applied else "rejected").inc()
+    if outcome.applied:
+        metrics.TOPUP_AMOUNT.inc(request.amount)
     wallet = WalletSnapshot(**outcome.wallet) if outcome.wallet else None
     await publisher.publish(TopupApplied(correlation_id=request.correlation_id, op_id=request.op_id,
                                          user_id=request.user_id, amount=request.amount,

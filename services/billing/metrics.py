@@ -1,8 +1,22 @@
+"""Billing's Prometheus metrics. Amounts are quota units; counters count answered requests, so a
+redelivered request counts again. Labels stay low-cardinality (no user or hold ids)."""
+from typing import get_args
+
 from prometheus_client import Counter, Histogram
 
+from shared.events import RejectReason
+
 HOLDS = Counter("custompass_billing_holds_total", "Hold requests decided", ["result", "reason"])
+HELD_QUOTA = Counter("custompass_billing_held_quota_total", "Quota put on hold by placed holds")
 TOPUPS = Counter("custompass_billing_topups_total", "Top-ups applied", ["result"])
 TOPUP_AMOUNT = Counter("custompass_billing_topup_quota_total", "Quota credited by top-ups")
 OPERATION_SECONDS = Histogram("custompass_billing_operation_seconds", "Wallet operation latency",
                               ["operation"], buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5))
 RECOVERED = Counter("custompass_billing_recovered_operations_total", "Stuck operations resumed")
+
+# Every known series exists from start-up at 0, so rates and alerts see a rise from the first event.
+HOLDS.labels("placed", "")
+for _reason in get_args(RejectReason):
+    HOLDS.labels("rejected", _reason)
+for _result in ("applied", "rejected"):
+    TOPUPS.labels(_result)

@@ -50,23 +50,29 @@ class Sweeper:
         self._semaphores: dict[str, asyncio.Semaphore] = {}
 
     async def sweep(self) -> SweepReport:
+        with metrics.SWEEP_SECONDS.time():
+            report = await self._sweep_once()
+        metrics.LAST_SWEEP.set_to_current_time()  # only a sweep that did not raise counts as done
+        return report
+
+    async def _sweep_once(self) -> SweepReport:
         report = SweepReport()
         token = secrets.token_hex(8)
-        with metrics.SWEEP_SECONDS.time():
-            leased = await self._tasks.claim_due(self._settings.poll_claim_limit, self._settings.poll_lease_s, token)
-            report.total = len(leased)
-            if not leased:
-                return report
-            channels = await self._load_channels({t["channel_id"] for t in leased})
-            pollable: dict[str, list[dict]] = defaultdict(list)
-            for task in leased:
-                reason = self._cannot_continue(task, channels.get(task["channel_id"]))
-                if reason:
-                    await self._fail(task, reason, report)
-                else:
-                    pollable[task["channel_id"]].append(task)
-            await asyncio.gather(*(self._poll_channel(channels[cid], group, token, report)
-                                   for cid, group in pollable.items()))
+        leased = await self._tasks.claim_due(self._settings.poll_claim_limit, self._settings.poll_lease_s, token)
+        report.total = len(leased)
+        metrics.TASKS_CLAIMED.inc(len(leased))
+        if not leased:
+            return report
+        channels = await self._load_channels({t["channel_id"] for t in leased})
+        pollable: dict[str, list[dict]] = defaultdict(list)
+        for task in leased:
+            reason = self._cannot_continue(task, channels.get(task["channel_id"]))
+            if reason:
+                await self._fail(task, reason, report)
+            else:
+                pollable[task["channel_id"]].append(task)
+        await asyncio.gather(*(self._poll_channel(channels[cid], group, token, report)
+                               for cid, group in pollable.items()))
         return report
 
     def _cannot_continue(self, task: dict[str, Any], channel: dict[str, Any] | None) -> str | None:

@@ -44,6 +44,7 @@ def create_app(settings: SettlementSettings) -> FastAPI:
                 await asyncio.gather(*(settler.settle(task_id) for task_id in terminal))
 
             await runtime.broker.start()
+            runtime.report_consumer_lag()
             runtime.every(settings.reconcile_interval_s, lambda: _reconcile(settler, tasks, settings),
                           "settlement reconciliation")
             app.state.ready_checks = runtime.ready_checks()

@@ -1,10 +1,23 @@
+"""Settlement's Prometheus metrics. Amounts are quota units; labels stay low-cardinality."""
 from prometheus_client import Counter, Histogram
 
 SETTLEMENTS = Counter("custompass_settlement_settlements_total", "Tasks settled", ["outcome"])
+# kind: charged (captured cost), refunded (hold released back), debt (shortfall the wallet could not cover)
 SETTLED_QUOTA = Counter("custompass_settlement_quota_total", "Quota moved by settlement", ["kind"])
+HOLD_QUOTA = Counter("custompass_settlement_hold_quota_total", "Held quota closed, by how the hold ended",
+                     ["outcome"])
 LAG_SECONDS = Histogram("custompass_settlement_lag_seconds", "From terminal status to settled",
                         buckets=(.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300))
 LOGS_WRITTEN = Counter("custompass_settlement_consumption_logs_total", "Consumption logs written")
 DEBTS = Counter("custompass_settlement_debts_total", "Settlements that recorded an uncovered shortfall")
 RECONCILED = Counter("custompass_settlement_reconciled_total", "Tasks settled by the reconciliation sweep")
 CALLBACKS = Counter("custompass_settlement_callbacks_total", "Task callbacks", ["result"])
+
+# Every known series exists from start-up at 0, so rates and alerts see a rise from the first event.
+for _outcome in ("captured", "voided", "nothing"):  # nothing: the hold never held money
+    SETTLEMENTS.labels(_outcome)
+    HOLD_QUOTA.labels(_outcome)
+for _kind in ("charged", "refunded", "debt"):
+    SETTLED_QUOTA.labels(_kind)
+for _result in ("delivered", "failed"):
+    CALLBACKS.labels(_result)

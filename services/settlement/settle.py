@@ -61,6 +61,8 @@ class Settler:
         metrics.SETTLEMENTS.labels(outcome.outcome).inc()
         metrics.SETTLED_QUOTA.labels("charged").inc(outcome.charged)
         metrics.SETTLED_QUOTA.labels("refunded").inc(outcome.refunded)
+        metrics.SETTLED_QUOTA.labels("debt").inc(outcome.debt)
+        metrics.HOLD_QUOTA.labels(outcome.outcome).inc(outcome.hold)
         metrics.LOGS_WRITTEN.inc()
         if outcome.debt:
             metrics.DEBTS.inc()
