@@ -5,7 +5,7 @@ UV := .tools/uv/bin/uv
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install run stop test bench clean
+.PHONY: install run stop test bench contracts clean
 
 install: .venv/.synced .tools/infra/.installed
 
@@ -31,6 +31,10 @@ test: install
 
 bench: install
 	$(PY) -m bench
+
+# Regenerates docs/openapi.json and docs/asyncapi.json from the code; commit them with the change.
+contracts: install
+	$(PY) -m tools.contracts
 
 clean:
 	rm -rf .venv .tools .run test-artifacts

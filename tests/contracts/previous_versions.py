@@ -1,0 +1,26 @@
+"""Payloads exactly as producers of schema_version 1 wrote them (JSON, as on the wire).
+
+Never edit one: they are the compatibility promise to consumers still deployed. When an event's
+`schema_version` goes up, add the new version's payloads beside these and keep these tests.
+"""
+from __future__ import annotations
+
+_ENVELOPE = {"schema_version": 1, "occurred_at": "2026-11-25T12:00:00.000000Z"}
+
+V1 = {
+    "HoldRequested": {**_ENVELOPE, "event_id": "e1", "producer": "gateway/a1", "correlation_id": "task_1",
+                      "type": "billing.hold.requested", "hold_id": "hold_task_1", "user_id": "u1", "amount": 10},
+    "TopupRequested": {**_ENVELOPE, "event_id": "e2", "producer": "gateway/a1", "correlation_id": "u1",
+                       "type": "billing.topup.requested", "op_id": "topup:u1:r1", "user_id": "u1", "amount": 100},
+    "HoldPlaced": {**_ENVELOPE, "event_id": "e3", "producer": "billing/b1", "correlation_id": "task_1",
+                   "type": "billing.hold.placed", "hold_id": "hold_task_1", "user_id": "u1", "amount": 10},
+    "HoldRejected": {**_ENVELOPE, "event_id": "e4", "producer": "billing/b1", "correlation_id": "task_1",
+                     "type": "billing.hold.rejected", "hold_id": "hold_task_1", "user_id": "u1", "amount": 10,
+                     "reason": "insufficient_quota"},
+    "TopupApplied": {**_ENVELOPE, "event_id": "e5", "producer": "billing/b1", "correlation_id": "u1",
+                     "type": "billing.topup.applied", "op_id": "topup:u1:r1", "user_id": "u1", "amount": 100,
+                     "ok": True, "wallet": {"available": 100, "held": 0, "used": 0, "credited": 100, "debt": 0}},
+    "TaskStatusChanged": {**_ENVELOPE, "event_id": "e6", "producer": "poller/p1", "correlation_id": "task_1",
+                          "type": "task.status_changed", "task_id": "task_1", "user_id": "u1", "status": "SUCCESS",
+                          "previous_status": "IN_PROGRESS", "progress": "100%", "reason": None},
+}
