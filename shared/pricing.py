@@ -1,18 +1,26 @@
 """What a request holds and what it finally costs, in integer quota units.
 
 Modes: `free` (nothing), `per_call` (cost = price), `per_usage` (cost = ceil(units x price / 1000):
-`price` is quota per 1,000 usage units; units are `total_tokens`, with `input_tokens` /
-`output_tokens` preferred when the upstream reports them). The billing block is snapshotted on
-the task at submit time, so a later price change never reprices work already accepted.
+`price` is quota per 1,000 usage units). Units are `total_tokens`, with `input_tokens` /
+`output_tokens` preferred when the upstream reports them, or the usage field the channel names
+in `usage_field` (e.g. `seconds`; fractional amounts are counted exactly, then the cost rounds
+up). The billing block is snapshotted on the task at submit time, so a later price change
+never reprices work already accepted.
 """
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
+Units = int | Fraction
 
-def usage_units(usage: dict[str, Any] | None) -> int:
+
+def usage_units(usage: dict[str, Any] | None, field: str | None = None) -> Units | None:
+    """The units a usage report counts; None when it does not report them."""
     if not usage:
-        return 0
+        return None
+    if field:
+        return _quantity(usage.get(field))
     input_tokens = int(usage.get("input_tokens") or 0)
     output_tokens = int(usage.get("output_tokens") or 0)
     if input_tokens > 0 or output_tokens > 0:
@@ -20,8 +28,14 @@ def usage_units(usage: dict[str, Any] | None) -> int:
     return int(usage.get("total_tokens") or 0)
 
 
-def per_usage_cost(units: int, price: int) -> int:
-    return -(-units * price // 1000)  # ceiling division, integers only
+def _quantity(value: Any) -> Units | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value or value < 0:
+        return None  # absent, not a number, NaN or negative: not a measurement
+    return value if isinstance(value, int) else Fraction(str(value))  # str(): the decimal as written
+
+
+def per_usage_cost(units: Units, price: int) -> int:
+    return int(-(-units * price // 1000))  # ceiling division, exact for integers and fractions
 
 
 def hold_amount(billing: dict[str, Any], precharge_usage: dict[str, Any] | None = None) -> int:
@@ -35,10 +49,12 @@ def hold_amount(billing: dict[str, Any], precharge_usage: dict[str, Any] | None 
     return price if mode == "per_call" else 0
 
 
-def final_cost(billing: dict[str, Any], usage: dict[str, Any] | None) -> int:
+def final_cost(billing: dict[str, Any], usage: dict[str, Any] | None, held: int = 0) -> int:
+    """`held` is charged for per_usage work whose usage is unknown: the hold was the estimate."""
     mode, price = billing.get("mode", "free"), int(billing.get("price", 0))
     if mode == "per_call":
         return price
     if mode == "per_usage":
-        return per_usage_cost(usage_units(usage), price)
+        units = usage_units(usage, billing.get("usage_field"))
+        return held if units is None else per_usage_cost(units, price)
     return 0

@@ -16,12 +16,20 @@ def status_changed(task: dict[str, Any], previous: str | None = None) -> TaskSta
                              progress=task.get("progress"), reason=task.get("fail_reason"))
 
 
-async def fail_and_announce(tasks: TaskStore, publisher: EventPublisher, task_id: str, reason: str,
-                            message: str | None = None) -> dict[str, Any] | None:
-    """Fails an active task and publishes the change; settlement then refunds its hold. If the
+async def finish_and_announce(tasks: TaskStore, publisher: EventPublisher, task_id: str, status: TaskStatus,
+                              **fields: Any) -> dict[str, Any] | None:
+    """Moves an active task to a terminal status and publishes the change; settlement then
+    captures or voids its hold. Only the caller that wins the compare-and-swap publishes. If the
     process dies between the two steps, settlement's reconciliation sweep finds the task."""
     before = await tasks.get(task_id)
-    failed = await tasks.fail(task_id, reason, message)
-    if failed is not None:
-        await publisher.publish(status_changed(failed, before["status"] if before else None))
-    return failed
+    finished = await tasks.finish(task_id, status, **fields)
+    if finished is not None:
+        await publisher.publish(status_changed(finished, before["status"] if before else None))
+    return finished
+
+
+async def fail_and_announce(tasks: TaskStore, publisher: EventPublisher, task_id: str, reason: str,
+                            message: str | None = None) -> dict[str, Any] | None:
+    """Fails an active task and publishes the change; settlement then refunds its hold."""
+    return await finish_and_announce(tasks, publisher, task_id, TaskStatus.FAILURE, fail_reason=reason,
+                                     error=message or reason)

@@ -66,9 +66,11 @@ class TaskStore:
              "$unset": {"next_poll_at": ""}},
             return_document=ReturnDocument.AFTER)
 
-    async def fail(self, task_id: str, reason: str, message: str | None = None) -> dict[str, Any] | None:
-        return await self.finish(task_id, TaskStatus.FAILURE, fail_reason=reason,
-                                 error=message or reason)
+    async def postpone(self, task_id: str, next_poll_at: str) -> None:
+        """Keeps the poller away from an active task for longer, e.g. a sync call whose answer
+        streams past the call's timeout; were the gateway to die, the poller fails it then."""
+        await self.tasks.update_one({"_id": task_id, "status": {"$in": POLLED_STATUSES}},
+                                    {"$set": {"next_poll_at": next_poll_at, "updated_at": stamp()}})
 
     # --- polling -----------------------------------------------------------------------
     async def claim_due(self, limit: int, lease_s: float, token: str) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from services.gateway.billing_client import BillingClient
 from services.gateway.channels import ChannelRepository
 from services.gateway.container import Container
 from services.gateway.errors import install_error_handlers
-from services.gateway.routes import admin_channels, admin_logs, admin_users, pass_async, tasks, wallet
+from services.gateway.routes import admin_channels, admin_logs, admin_users, pass_async, pass_sync, tasks, wallet
 from services.gateway.settings import GatewaySettings
 from services.gateway.users import UserRepository
 from shared.ledger import Ledger
@@ -41,11 +41,14 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             try:
                 yield
             finally:
+                await container.background.drain(settings.shutdown_drain_s)
                 await billing.stop()
 
     app = service_app("CustomPass gateway", lifespan)
     install_error_handlers(app)
-    for module in (admin_users, admin_channels, admin_logs, wallet, tasks, pass_async):
+    # pass_sync's catch-all `POST /pass/{model:path}` comes last: placed earlier, it would also
+    # take `/pass/{model}/submit` and `/pass/{model}/task/list-by-condition` from pass_async.
+    for module in (admin_users, admin_channels, admin_logs, wallet, tasks, pass_async, pass_sync):
         app.include_router(module.router)
 
     @app.middleware("http")

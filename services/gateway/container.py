@@ -1,12 +1,13 @@
 """The gateway's dependencies, wired once in the app's lifespan and reached through `deps`."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.gateway.background import BackgroundWork
 from services.gateway.billing_client import BillingClient
 from services.gateway.channels import ChannelRepository
 from services.gateway.settings import GatewaySettings
@@ -27,3 +28,4 @@ class Container:
     ledger: Ledger
     tasks: TaskStore
     http: httpx.AsyncClient
+    background: BackgroundWork = field(default_factory=BackgroundWork)

@@ -101,6 +101,9 @@ class ChannelBilling(BaseModel):
     mode: Literal["free", "per_call", "per_usage"] = "per_call"
     price: Quota = Field(0, description="per_call: quota per call; per_usage: quota per 1,000 usage units.")
     precharge: Quota | None = Field(None, description="Quota held at submit; default: price (per_call) or 0.")
+    usage_field: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                                    description="per_usage: the usage field counted (e.g. seconds); "
+                                                "default total_tokens, or input + output tokens when reported.")
 
 
 class StatusWords(BaseModel):

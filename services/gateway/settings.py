@@ -10,6 +10,8 @@ class GatewaySettings(CommonSettings, CustomPassSettings):
     admin_token: str = Field("", validation_alias="CUSTOMPASS_ADMIN_TOKEN",
                                         description="Bearer token of the admin API.")
     hold_reply_timeout_s: float = Field(5.0, gt=0, description="How long a request waits for billing.")
+    shutdown_drain_s: float = Field(20.0, ge=0, description=(
+        "At shutdown, how long sync calls and streams in flight may take to finish."))
     quota_per_usd: int = Field(500_000, gt=0, description="Quota units per 1 USD, for display.")
 
     @model_validator(mode="after")

@@ -24,10 +24,8 @@ log = logging.getLogger(__name__)
 
 
 def final_cost(task: dict[str, Any]) -> int:
-    billing = task.get("billing") or {}
-    if billing.get("mode") == "per_usage" and not task.get("usage"):
-        return int(task.get("hold_amount", 0))  # no trustworthy usage: charge what was held
-    return pricing.final_cost(billing, task.get("usage"))
+    # No trustworthy usage (none reported, or a malformed report): charge what was held.
+    return pricing.final_cost(task.get("billing") or {}, task.get("usage"), held=int(task.get("hold_amount", 0)))
 
 
 class Settler:

@@ -1,7 +1,9 @@
-"""The CustomPass upstream protocol (../shared/CUSTOMPASS_UPSTREAM.md): envelope, submit, query."""
+"""The CustomPass upstream protocol (../shared/CUSTOMPASS_UPSTREAM.md): envelope, sync call, submit, query."""
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,21 +90,58 @@ def validate_usage(usage: Any) -> dict[str, Any]:
     return usage
 
 
-async def post(http: httpx.AsyncClient, call: UpstreamCall, path: str, body: bytes,
-               query: str = "") -> Envelope:
-    url = f"{call.base_url}/{path}" + (f"?{query}" if query else "")
+@contextlib.contextmanager
+def transport_errors(call: UpstreamCall) -> Iterator[None]:
+    """httpx's failures, while sending or while reading an answer, as upstream errors."""
     try:
-        response = await http.post(url, content=body, headers=call.headers(), timeout=call.timeout_s)
+        yield
     except httpx.TimeoutException as exc:
         raise UpstreamTimeout(f"upstream did not answer within {call.timeout_s}s") from exc
     except httpx.HTTPError as exc:
         raise UpstreamUnreachable(f"upstream unreachable: {type(exc).__name__}") from exc
+
+
+def accepted(status_code: int, body: bytes) -> Envelope:
+    """The envelope of a successful answer; a refusal (`code` not 0, or an HTTP error status)
+    raises with the upstream's own code, keeping its HTTP status when that is an error status."""
+    envelope = parse_envelope(status_code, body)
+    if not envelope.ok or status_code >= 400:
+        message = envelope.message or ("upstream refused the request" if not envelope.ok
+                                       else f"upstream answered HTTP {status_code}")
+        raise UpstreamRefused(envelope.code, message, status_code if status_code >= 400 else 502)
+    return envelope
+
+
+def _url(call: UpstreamCall, path: str, query: str) -> str:
+    return f"{call.base_url}/{path}" + (f"?{query}" if query else "")
+
+
+async def post(http: httpx.AsyncClient, call: UpstreamCall, path: str, body: bytes,
+               query: str = "") -> Envelope:
+    with transport_errors(call):
+        response = await http.post(_url(call, path, query), content=body, headers=call.headers(),
+                                   timeout=call.timeout_s)
     if response.status_code == 429:
         raise UpstreamThrottled("upstream is throttling", _retry_after(response))
-    envelope = parse_envelope(response.status_code, response.content)
-    if not envelope.ok:
-        raise UpstreamRefused(envelope.code, envelope.message or "upstream refused the request")
-    return envelope
+    return accepted(response.status_code, response.content)
+
+
+async def open_answer(http: httpx.AsyncClient, call: UpstreamCall, path: str, body: bytes,
+                      query: str = "") -> httpx.Response:
+    """Sends the request and returns once the answer's headers are in, its body unread, so a
+    streamed answer can be relayed as it arrives. The caller closes the response."""
+    request = http.build_request("POST", _url(call, path, query), content=body, headers=call.headers(),
+                                 timeout=call.timeout_s)
+    with transport_errors(call):
+        return await http.send(request, stream=True)
+
+
+async def read_answer(response: httpx.Response, call: UpstreamCall) -> bytes:
+    try:
+        with transport_errors(call):
+            return await response.aread()
+    finally:
+        await response.aclose()
 
 
 async def submit(http: httpx.AsyncClient, call: UpstreamCall, model: str, body: bytes, query: str) -> Envelope:

@@ -11,6 +11,11 @@ from shared.pricing import final_cost, hold_amount, per_usage_cost, usage_units
     ({"mode": "per_usage", "price": 3}, {"total_tokens": 1}, 1),  # any usage costs at least one unit
     ({"mode": "per_usage", "price": 100}, {"total_tokens": 0}, 0),
     ({"mode": "per_usage", "price": 1000}, {"total_tokens": 5, "input_tokens": 7, "output_tokens": 3}, 10),
+    # a configured usage field, e.g. seconds of video: fractions are exact, the cost rounds up
+    ({"mode": "per_usage", "price": 2000, "usage_field": "seconds"}, {"seconds": 6, "total_tokens": 900}, 12),
+    ({"mode": "per_usage", "price": 1000, "usage_field": "seconds"}, {"seconds": 2.5}, 3),
+    ({"mode": "per_usage", "price": 10, "usage_field": "seconds"}, {"seconds": 0.1}, 1),
+    ({"mode": "per_usage", "price": 100_000, "usage_field": "seconds"}, {"seconds": 0.29}, 29),  # no float error
 ])
 def test_final_cost(billing, usage, cost):
     assert final_cost(billing, usage) == cost
@@ -31,8 +36,15 @@ def test_hold_amount(billing, precharge_usage, held):
 def test_usage_prefers_input_output_tokens_when_reported():
     assert usage_units({"total_tokens": 10, "input_tokens": 0, "output_tokens": 0}) == 10
     assert usage_units({"total_tokens": 10, "input_tokens": 4, "output_tokens": 1}) == 5
-    assert usage_units(None) == 0
+    assert usage_units(None) is None and usage_units({}) is None  # nothing reported
 
 
 def test_per_usage_cost_is_integer_ceiling():
     assert [per_usage_cost(units, 7) for units in (0, 1, 142, 143, 1000)] == [0, 1, 1, 2, 7]
+
+
+@pytest.mark.parametrize("usage", [None, {}, {"total_tokens": 9}, {"seconds": "7"}, {"seconds": -1}, {"seconds": True}])
+def test_per_usage_without_a_measurement_charges_what_was_held(usage):
+    billing = {"mode": "per_usage", "price": 100, "usage_field": "seconds"}
+    assert final_cost(billing, usage, held=40) == 40
+    assert final_cost({"mode": "per_call", "price": 7}, usage, held=40) == 7

@@ -7,10 +7,11 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
 from tools.mock_upstream.scenario import MockState, Scenario, Task
@@ -142,8 +143,25 @@ async def sync_call(model: str, request: Request, got: Intake = Depends(intake))
         await _hang_until_disconnect(request)
         return Response(status_code=499)  # nobody is listening any more
     call_id = f"sync_{secrets.token_hex(8)}"
+    if sc.stream:
+        return StreamingResponse(_events(sc, call_id), media_type="text/event-stream")
     data = {"id": call_id, "model": model, "echo": got.body, "result": sc.result_for(call_id)}
     return ok(data, usage=sc.usage.as_wire())
+
+
+async def _events(sc: Scenario, call_id: str) -> AsyncIterator[bytes]:
+    """A streamed sync answer, shaped like the OpenAI-style streams gateways relay."""
+    for index in range(sc.stream_chunks):
+        if index and sc.chunk_delay_ms:
+            await asyncio.sleep(sc.chunk_delay_ms / 1000)
+        yield _event({"id": call_id, "index": index, "delta": f"part {index} "})
+    if sc.stream_usage:
+        yield _event({"id": call_id, "usage": sc.usage.as_wire()})
+    yield b"data: [DONE]\n\n"
+
+
+def _event(payload: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(payload).encode() + b"\n\n"
 
 
 @upstream.post("/{model}/submit")

@@ -62,6 +62,12 @@ class Scenario(BaseModel):
     status_word: str = "completed"
     processing_word: str = "processing"
     rate_limit: int | None = Field(None, ge=0)
+    # Sync calls only: answer as a `text/event-stream` of `stream_chunks` data events, each after
+    # `chunk_delay_ms` but the first, then (unless `stream_usage` is false) a usage event, then [DONE].
+    stream: bool = False
+    stream_chunks: int = Field(3, ge=0, le=10_000)
+    chunk_delay_ms: int = Field(0, ge=0)
+    stream_usage: bool = True
 
     def result_for(self, ident: str) -> dict[str, Any]:
         if self.result is not None:

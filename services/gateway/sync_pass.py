@@ -1,0 +1,127 @@
+"""Sync pass-through to a CustomPass upstream: `POST /pass/{model}` on a `custompass_sync` channel.
+
+Hold first (the channel's precharge, or the upstream's precharge answer), forward the caller's
+body and query string unchanged with both credentials, answer with the upstream's status and
+body, then finish the task through the same compare-and-swap as every other path and announce
+it: settlement captures from the real usage (refunds the excess, charges the shortfall) or, when
+the upstream failed, voids the hold. A call is a task of mode `sync`, so it settles and logs
+exactly like an async task. A streamed answer is relayed as it arrives (`stream_relay`).
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from fastapi import Response
+from fastapi.responses import StreamingResponse
+
+from services.gateway.container import Container
+from services.gateway.deps import CallerIdentity
+from services.gateway.errors import ApiError
+from services.gateway.stream_relay import StreamRelay
+from services.gateway.task_opening import (as_api_error, channel_for, hold_for_precharge_answer, new_task,
+                                           precharge_request, store_and_hold)
+from shared import pricing
+from shared.clock import stamp_in
+from shared.ids import new_task_id
+from shared.status import TaskStatus
+from shared.task_events import fail_and_announce, finish_and_announce
+from shared.upstream import custompass
+from shared.upstream.errors import UpstreamError
+from shared.upstream.sse import UsageWatcher, is_event_stream
+
+SYNC_KINDS = ("custompass_sync",)
+# Names the call's task in every answer, so a caller can find its consumption log.
+TASK_ID_HEADER = "X-CustomPass-Task-Id"
+
+
+class SyncPass:
+    def __init__(self, deps: Container) -> None:
+        self._deps = deps
+
+    async def call(self, caller: CallerIdentity, model: str, body: bytes, query: str) -> Response:
+        # The call runs in a task of its own: were this request's handler cancelled mid-call,
+        # the call would still finish its task (and so settle) once the upstream answered.
+        work = self._deps.background.start(self._call(caller, model, body, query), name=f"sync {model}")
+        return await asyncio.shield(work)
+
+    async def _call(self, caller: CallerIdentity, model: str, body: bytes, query: str) -> Response:
+        deps = self._deps
+        channel = await channel_for(deps, model, SYNC_KINDS)
+        call = custompass.call_for_channel(channel, caller.token, deps.settings)
+        amount, answer = await self._price(channel, call, model, body, query)
+        task = new_task(new_task_id(), caller, channel, model, body, query, amount, mode="sync",
+                        unfinished_after_s=call.timeout_s + deps.settings.task_submit_grace_s)
+        try:
+            await store_and_hold(deps, task)
+        except ApiError:
+            if answer is not None:
+                await answer.aclose()
+            raise
+        if answer is None:
+            try:
+                answer = await custompass.open_answer(deps.http, call, model, body, query)
+            except UpstreamError as exc:
+                raise await self._failed(task, exc) from exc
+        if answer.status_code < 400 and is_event_stream(answer.headers.get("content-type")):
+            return await self._relay(task, call, answer)
+        return await self._answer_whole(task, call, answer)
+
+    async def _price(self, channel: dict[str, Any], call: custompass.UpstreamCall, model: str, body: bytes,
+                     query: str) -> tuple[int, httpx.Response | None]:
+        """The hold amount, and the upstream's answer when the precharge request got the real
+        result instead of a precharge answer (a streamed answer always is the real result)."""
+        if not channel.get("upstream_precharge"):
+            return pricing.hold_amount(channel.get("billing") or {}), None
+        try:
+            answer = await custompass.open_answer(self._deps.http, call, model, precharge_request(body), query)
+            if answer.status_code < 400 and is_event_stream(answer.headers.get("content-type")):
+                return pricing.hold_amount(channel.get("billing") or {}), answer
+            envelope = custompass.accepted(answer.status_code, await custompass.read_answer(answer, call))
+        except UpstreamError as exc:
+            raise as_api_error(exc) from exc  # no task and no money yet: just the refusal
+        amount, result = hold_for_precharge_answer(channel, envelope)
+        return amount, answer if result is not None else None
+
+    async def _answer_whole(self, task: dict[str, Any], call: custompass.UpstreamCall,
+                            answer: httpx.Response) -> Response:
+        try:
+            raw = await custompass.read_answer(answer, call)
+            envelope = custompass.accepted(answer.status_code, raw)
+        except UpstreamError as exc:
+            raise await self._failed(task, exc) from exc
+        await self._succeeded(task, envelope.usage, None)
+        return Response(raw, status_code=answer.status_code, media_type=answer.headers.get("content-type"),
+                        headers={TASK_ID_HEADER: task["_id"]})
+
+    async def _relay(self, task: dict[str, Any], call: custompass.UpstreamCall,
+                     answer: httpx.Response) -> StreamingResponse:
+        deps = self._deps
+        deadline_s = float(task.get("task_lifetime_s") or deps.settings.custom_pass_task_max_lifetime)
+        await deps.tasks.postpone(task["_id"], stamp_in(deadline_s + deps.settings.task_submit_grace_s))
+
+        async def finish(watcher: UsageWatcher, error: UpstreamError | None) -> None:
+            if error is not None and watcher.usage is None:
+                await self._failed(task, error)
+            else:  # a stream that reported its usage was served, even if it broke off after that
+                await self._succeeded(task, watcher.usage, watcher.usage_error)
+
+        relay = StreamRelay(answer, call, deadline_s, finish)
+        return StreamingResponse(relay.start(deps.background, name=f"stream {task['_id']}"),
+                                 status_code=answer.status_code, media_type=answer.headers.get("content-type"),
+                                 headers={"Cache-Control": "no-cache", TASK_ID_HEADER: task["_id"]})
+
+    async def _succeeded(self, task: dict[str, Any], usage: dict[str, Any] | None, usage_error: str | None) -> None:
+        fields: dict[str, Any] = {"usage": usage}
+        if usage_error:
+            fields["usage_error"] = usage_error  # settled at the held amount, see pricing.final_cost
+        await finish_and_announce(self._deps.tasks, self._deps.publisher, task["_id"], TaskStatus.SUCCESS, **fields)
+
+    async def _failed(self, task: dict[str, Any], exc: UpstreamError) -> ApiError:
+        """Fails the task (settlement refunds its hold in full); returns the client's answer."""
+        await fail_and_announce(self._deps.tasks, self._deps.publisher, task["_id"], "upstream_error",
+                                f"{exc.code}: {exc.message}")
+        error = as_api_error(exc)
+        error.headers = {TASK_ID_HEADER: task["_id"]}
+        return error

@@ -1,0 +1,93 @@
+"""Opening a billable task, whichever API asked for it: find the channel, price the hold, store
+the task document, then hold its amount (DESIGN.md, flow 1-2).
+
+The task document exists before any money moves, so a crash at any later step leaves something
+the poller or settlement will finish: a task never completed fails once its `next_poll_at` has
+passed and its hold is voided (a void also cancels a hold billing has not placed yet).
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from services.gateway.container import Container
+from services.gateway.deps import CallerIdentity
+from services.gateway.errors import ApiError, BillingUnavailable, InvalidRequest, NotFound, hold_rejected
+from shared import pricing
+from shared.clock import stamp, stamp_in
+from shared.ids import hold_id_for
+from shared.status import TaskStatus
+from shared.task_events import fail_and_announce
+from shared.upstream import custompass
+from shared.upstream.errors import UpstreamError
+
+
+async def channel_for(deps: Container, model: str, kinds: tuple[str, ...]) -> dict[str, Any]:
+    channel = await deps.channels.for_model(model, kinds)
+    if channel is None:
+        raise NotFound(f"model {model} is not served here", code="model_not_found")
+    return channel
+
+
+def precharge_request(body: bytes) -> bytes:
+    """The body of the upstream precharge request: the caller's body plus `"precharge": true`."""
+    try:
+        return custompass.with_precharge_flag(body)
+    except ValueError:
+        raise InvalidRequest("this model needs a JSON object body") from None
+
+
+def hold_for_precharge_answer(channel: dict[str, Any],
+                              answer: custompass.Envelope) -> tuple[int, custompass.Envelope | None]:
+    """The hold priced from the upstream's precharge answer. An upstream that answers the
+    precharge request with anything else has done the real work already: that answer is the
+    result (returned), and the channel's own precharge is held for it."""
+    billing = channel.get("billing") or {}
+    if answer.is_precharge:
+        return pricing.hold_amount(billing, answer.usage or {}), None
+    return pricing.hold_amount(billing), answer
+
+
+def new_task(task_id: str, caller: CallerIdentity, channel: dict[str, Any], model: str, body: bytes,
+             query: str, amount: int, *, mode: str, unfinished_after_s: float) -> dict[str, Any]:
+    """`unfinished_after_s`: when the poller may take the task up and fail it if nobody has
+    moved it on by then (its submit, or for a sync call the call itself, never completed)."""
+    return {
+        "_id": task_id, "user_id": caller.user_id, "key_id": caller.key["_id"], "model": model,
+        "channel_id": channel["_id"], "channel_kind": channel["kind"], "mode": mode, "api": "pass",
+        "status": TaskStatus.NOT_START.value, "progress": "0%",
+        "request": {"body": body.decode("utf-8", "replace"), "query": query},
+        "callback_url": _callback_url(body),
+        "hold_id": hold_id_for(task_id), "hold_amount": amount,
+        "billing": dict(channel.get("billing") or {"mode": "free"}),
+        "task_lifetime_s": channel.get("task_lifetime_s"), "created_at": stamp(), "updated_at": stamp(),
+        "next_poll_at": stamp_in(unfinished_after_s),
+    }
+
+
+async def store_and_hold(deps: Container, task: dict[str, Any]) -> None:
+    """Stores the task, then places its hold. A rejected hold leaves no task behind; a hold
+    billing did not answer fails the task, which voids whatever billing may still place."""
+    await deps.tasks.insert(task)
+    try:
+        decision = await deps.billing.hold(task["hold_id"], task["user_id"], task["hold_amount"], task["_id"])
+    except BillingUnavailable:
+        await fail_and_announce(deps.tasks, deps.publisher, task["_id"], "billing_timeout")
+        raise
+    if not decision.placed:
+        await deps.tasks.delete(task["_id"])
+        raise hold_rejected(decision.reason or "rejected")
+
+
+def as_api_error(exc: UpstreamError) -> ApiError:
+    """Upstream refusals keep the upstream's own code; transport failures get ours."""
+    return ApiError(exc.message, code=exc.code, status=exc.http_status)
+
+
+def _callback_url(body: bytes) -> str | None:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    url = payload.get("callback_url") if isinstance(payload, dict) else None
+    return url if isinstance(url, str) and url.startswith(("http://", "https://")) else None

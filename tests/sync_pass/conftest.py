@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from shared.ledger.invariants import wallet_violations
+from tests.async_flow.conftest import make_client, upstream  # noqa: F401 (shared fixtures)
+from tests.harness.api import AdminApi, eventually
+
+TASK_ID_HEADER = "x-custompass-task-id"
+
+
+@pytest.fixture
+async def sync_channel(admin: AdminApi, stack):
+    """A fresh custompass_sync channel on the mock upstream, per_call price 10 unless overridden."""
+    async def create(**overrides) -> tuple[str, dict]:
+        model = overrides.pop("model", f"chat-{secrets.token_hex(3)}")
+        return model, await admin.create_channel(**{
+            "name": f"sync-{model}", "kind": "custompass_sync", "base_url": stack.upstream_url,
+            "api_key": "upstream-secret", "models": [model], "billing": {"mode": "per_call", "price": 10},
+            **overrides})
+    return create
+
+
+@pytest.fixture
+def settled_call(mongo_db, admin):
+    """Waits until the call's task is settled; returns the task and its one consumption log,
+    after checking the wallet keeps the money rules."""
+    async def wait(response) -> tuple[dict, dict]:
+        task_id = response.headers[TASK_ID_HEADER]
+
+        async def settled():
+            task = await mongo_db.tasks.find_one({"_id": task_id})
+            return task if task and task.get("settled") else None
+        task = await eventually(settled, timeout=30)
+        logs = await mongo_db.consumption_logs.find({"task_id": task_id}).to_list(None)
+        assert len(logs) == 1, logs
+        assert task["mode"] == "sync" and logs[0]["mode"] == "sync"
+        assert await wallet_violations(mongo_db, task["user_id"]) == []
+        return task, logs[0]
+    return wait
