@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+# The year is formatted separately: strftime's %Y does not pad years before 1000 on glibc
+# ("534-07-17..."), which would break the fixed width and so the string order.
+_FORMAT_AFTER_YEAR = "-%m-%dT%H:%M:%S.%fZ"
 
 
 def now() -> datetime:
@@ -19,7 +21,8 @@ def stamp(moment: datetime | None = None) -> str:
     moment = moment or now()
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime(_FORMAT)
+    moment = moment.astimezone(UTC)
+    return f"{moment.year:04d}{moment.strftime(_FORMAT_AFTER_YEAR)}"
 
 
 def stamp_in(seconds: float) -> str:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, status
 from services.gateway.deps import AdminAuth, Deps
 from services.gateway.errors import InvalidRequest, NotFound
 from services.gateway.schemas import ChannelCreate, ChannelPublic, ChannelUpdate
+from services.gateway.paging import Offset
 
 router = APIRouter(prefix="/admin/channels", tags=["admin"], dependencies=[AdminAuth])
 
@@ -35,7 +36,7 @@ async def create_channel(body: ChannelCreate, deps: Deps) -> ChannelPublic:
 
 @router.get("", response_model=list[ChannelPublic])
 async def list_channels(deps: Deps, limit: int = Query(100, ge=1, le=500),
-                        offset: int = Query(0, ge=0, le=10**9)) -> list[ChannelPublic]:
+                        offset: Offset = 0) -> list[ChannelPublic]:
     return [public_channel(c) for c in await deps.channels.list(limit, offset)]
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from fastapi import APIRouter, Query
 
 from services.gateway.deps import AdminAuth, Deps
+from services.gateway.paging import Offset
 from shared.clock import stamp
 from shared.consumption import log_view
 
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/admin/consumption-logs", tags=["admin"], dependencie
 async def consumption_logs(deps: Deps, user_id: str | None = None, model: str | None = None,
                            channel_id: str | None = None, status: str | None = None,
                            since: datetime | None = None, until: datetime | None = None,
-                           limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> dict:
+                           limit: int = Query(50, ge=1, le=500), offset: Offset = 0) -> dict:
     query: dict = {k: v for k, v in {"user_id": user_id, "model": model, "channel_id": channel_id,
                                      "status": status}.items() if v}
     if since or until:

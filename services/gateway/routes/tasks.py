@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query
 
 from services.gateway.deps import Caller, Deps
 from services.gateway.errors import InvalidRequest
+from services.gateway.paging import Offset
 from shared.task_views import listed_view
 from shared.consumption import log_view
 from shared.status import TaskStatus
@@ -28,7 +29,7 @@ def status_filter(status: str | None) -> dict:
 
 @router.get("/api/tasks")
 async def my_tasks(caller: Caller, deps: Deps, status: str | None = None, model: str | None = None,
-                   limit: int = Query(20, ge=1, le=100), offset: int = Query(0, ge=0)) -> dict:
+                   limit: int = Query(20, ge=1, le=100), offset: Offset = 0) -> dict:
     query = {"user_id": caller.user_id, **status_filter(status), **({"model": model} if model else {})}
     total = await deps.tasks.tasks.count_documents(query)
     rows = await deps.tasks.tasks.find(query).sort("created_at", -1).skip(offset).limit(limit).to_list(limit)
@@ -37,7 +38,7 @@ async def my_tasks(caller: Caller, deps: Deps, status: str | None = None, model:
 
 @router.get("/api/logs")
 async def my_logs(caller: Caller, deps: Deps, limit: int = Query(20, ge=1, le=100),
-                  offset: int = Query(0, ge=0)) -> dict:
+                  offset: Offset = 0) -> dict:
     query = {"user_id": caller.user_id}
     logs = deps.db["consumption_logs"]
     total = await logs.count_documents(query)
