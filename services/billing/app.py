@@ -44,6 +44,7 @@ def create_app(settings: BillingSettings) -> FastAPI:
             await runtime.broker.start()
             runtime.report_consumer_lag()
             runtime.every(settings.recovery_interval_s, lambda: _recover(ledger), "billing recovery")
+            runtime.every(30.0, lambda: _count_stale_holds(ledger, settings.stale_hold_after_s), "stale holds")
             app.state.ready_checks = runtime.ready_checks()
             yield
 
@@ -55,3 +56,7 @@ async def _recover(ledger: Ledger) -> None:
     if resumed:
         metrics.RECOVERED.inc(resumed)
         log.info("resumed stuck operations", extra={"count": resumed})
+
+
+async def _count_stale_holds(ledger: Ledger, after_s: float) -> None:
+    metrics.STALE_HOLDS.set(await ledger.count_holds_open_since(after_s))

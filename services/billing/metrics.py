@@ -2,7 +2,7 @@
 redelivered request counts again. Labels stay low-cardinality (no user or hold ids)."""
 from typing import get_args
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from shared.events import RejectReason
 
@@ -13,6 +13,7 @@ TOPUP_AMOUNT = Counter("custompass_billing_topup_quota_total", "Quota credited b
 OPERATION_SECONDS = Histogram("custompass_billing_operation_seconds", "Wallet operation latency",
                               ["operation"], buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5))
 RECOVERED = Counter("custompass_billing_recovered_operations_total", "Stuck operations resumed")
+STALE_HOLDS = Gauge("custompass_billing_stale_open_holds", "Holds open longer than STALE_HOLD_AFTER_S")
 
 # Every known series exists from start-up at 0, so rates and alerts see a rise from the first event.
 HOLDS.labels("placed", "")

@@ -25,7 +25,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from shared.clock import now, stamp
+from shared.clock import now, stamp, stamp_in
 from shared.ledger.rules import CaptureSplit, capture_split, hold_rejection
 
 WALLET_FIELDS = ("available", "held", "used", "credited", "debt")
@@ -229,6 +229,10 @@ class Ledger:
         return TopupOutcome(op_id, True, await self.wallet(user_id))
 
     # --- recovery ----------------------------------------------------------------------
+    async def count_holds_open_since(self, seconds: float) -> int:
+        """Holds still held `seconds` after they were placed: their task should long have settled."""
+        return await self._holds.count_documents({"state": "held", "held_at": {"$lt": stamp_in(-seconds)}})
+
     async def recover(self) -> int:
         """Finishes operations whose worker died mid-way (their lease has expired)."""
         expired = {"state": {"$in": list(IN_FLIGHT_STATES)}, "lease_until": {"$lt": time.time()}}

@@ -162,3 +162,14 @@ async def test_recovery_pulls_ids_left_behind_by_a_worker_that_died_before_the_p
     await ledger.recover()
     assert (await db.wallets.find_one({"_id": user}))["pending"] == ["hold_busy"]
     assert await ledger.wallet(user) == {"available": 5, "held": 5, "used": 0, "credited": 10, "debt": 0}
+
+
+async def test_holds_open_too_long_are_counted_until_they_settle(ledger, db, new_user):
+    user = await new_user(quota=100)
+    await ledger.place_hold("hold_old", user, 5)
+    await ledger.place_hold("hold_new", user, 5)
+    # The first was placed long ago: the stored stamp is the clock, so nothing waits.
+    await db.holds.update_one({"_id": "hold_old"}, {"$set": {"held_at": "2000-01-01T00:00:00.000000Z"}})
+    assert await ledger.count_holds_open_since(3600) == 1
+    await ledger.void_hold("hold_old", user)
+    assert await ledger.count_holds_open_since(3600) == 0

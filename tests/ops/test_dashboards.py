@@ -1,18 +1,21 @@
-"""The Grafana dashboards (deploy/grafana/*.json) are well-formed and every PromQL expression in
-them reads only metrics that the running services export."""
+"""The Grafana dashboards (deploy/grafana/*.json) are well-formed, and every PromQL expression in
+them and in the alert rules (deploy/k8s/base/prometheusrule.yaml) reads only metrics that the
+running services export."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.harness.api import eventually
 from tests.ops.exported import exported_metric_names
 from tests.ops.promql import metric_names
 
-GRAFANA = Path(__file__).resolve().parents[2] / "deploy" / "grafana"
-DASHBOARDS = sorted(GRAFANA.glob("*.json"))
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+DASHBOARDS = sorted((DEPLOY / "grafana").glob("*.json"))
+ALERT_RULES = DEPLOY / "k8s" / "base" / "prometheusrule.yaml"
 
 
 def panels(dashboard: dict) -> list[dict]:
@@ -21,6 +24,11 @@ def panels(dashboard: dict) -> list[dict]:
 
 def expressions(dashboard: dict) -> list[str]:
     return [t["expr"] for p in panels(dashboard) for t in p.get("targets", [])]
+
+
+def alert_expressions() -> list[str]:
+    rule = yaml.safe_load(ALERT_RULES.read_text())
+    return [r["expr"] for group in rule["spec"]["groups"] for r in group["rules"]]
 
 
 def test_the_overview_and_billing_dashboards_exist():
@@ -47,7 +55,7 @@ def test_promql_metric_names_are_found_in_expressions():
     assert metric_names(expr) == {"a_seconds_bucket", "b_total", "c_timestamp_seconds"}
 
 
-async def test_dashboards_only_read_metrics_the_services_export(stack, async_channel, make_client, mongo_db):
+async def test_dashboards_and_alerts_only_read_metrics_the_services_export(stack, async_channel, make_client, mongo_db):
     # A little real traffic: a top-up (admin), a hold, a poll of the mock upstream, a settlement.
     model, _ = await async_channel()
     client = await make_client(quota=100)
@@ -61,11 +69,12 @@ async def test_dashboards_only_read_metrics_the_services_export(stack, async_cha
 
     wanted = {path.stem: set().union(*map(metric_names, expressions(json.loads(path.read_text()))))
               for path in DASHBOARDS}
+    wanted["alert rules"] = set().union(*map(metric_names, alert_expressions()))
 
     async def every_name_exported():
         exported = set().union(*(await exported_metric_names(stack)).values())
         missing = {name: sorted(names - exported) for name, names in wanted.items() if names - exported}
-        assert not missing, f"dashboards read metrics no service exports: {missing}"
+        assert not missing, f"queries read metrics no service exports: {missing}"
         return True
     # Consumer lag is sampled every few seconds, so its series may appear a moment later.
     await eventually(every_name_exported, timeout=20, interval=0.5)

