@@ -1,0 +1,130 @@
+"""`python -m bench [holds|async|sweep ...] [options]`: see bench/__init__.py."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import logging
+import sys
+import time
+import traceback
+
+from bench import async_flow, holds, kafka_floor, report, sweep
+from bench.common import Results, load_average
+from bench.env import bench_env
+
+SCENARIOS = ("holds", "async", "sweep")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("scenarios", nargs="*", metavar="scenario",
+                        help=f"any of {', '.join(SCENARIOS)} (default: all); holds includes the Kafka "
+                             "round-trip floor")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of the Kafka floor runs (median)")
+    parser.add_argument("--holds", type=int, default=3000, help="holds per repeat at --hold-concurrency")
+    parser.add_argument("--hold-repeats", type=int, default=1, help="repeats of the holds runs (median)")
+    parser.add_argument("--ledger-holds", type=int, default=1000,
+                        help="holds of the in-process ledger-only comparison (0: skip it)")
+    parser.add_argument("--hold-concurrency", type=int, default=50)
+    parser.add_argument("--sequential", type=int, default=200, help="round trips / holds per repeat at c=1")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of async submissions")
+    parser.add_argument("--async-concurrency", type=int, default=32)
+    parser.add_argument("--poll-interval", type=float, default=0.5, help="the async channel's poll_interval_s")
+    parser.add_argument("--polls-before-done", type=int, default=1,
+                        help="mock scenario: 'processing' answers before the task completes")
+    parser.add_argument("--settle-timeout", type=float, default=90.0,
+                        help="most seconds to wait for submitted tasks to settle")
+    parser.add_argument("--sweep-sizes", default="1000,10000", help="in-flight task counts, comma-separated")
+    parser.add_argument("--sweep-repeats", type=int, default=3,
+                        help="most repeats per size (fewer once a size has used --sweep-budget)")
+    parser.add_argument("--sweep-budget", type=float, default=45.0,
+                        help="seconds per size: a sweep still running then is stopped and its progress reported")
+    parser.add_argument("--no-write", action="store_true", help="print only; no bench/results file")
+    parser.add_argument("--keep-logs", action="store_true", help="keep service logs (always kept on failure)")
+    args = parser.parse_args(argv)
+    unknown = [s for s in args.scenarios if s not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenario {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
+    args.scenarios = list(dict.fromkeys(args.scenarios or SCENARIOS))
+    return args
+
+
+async def run_scenario(name: str, args: argparse.Namespace, env, results: Results) -> None:
+    if name == "holds":
+        floor = None
+        try:
+            floor = await kafka_floor.run(env.infra.kafka_bootstrap_servers, results, env.infra_pids(),
+                                          concurrency=args.hold_concurrency, count=args.holds,
+                                          sequential=args.sequential, repeats=args.repeats)
+        except Exception as exc:
+            _failed("kafka floor", exc, results, env)
+        if args.ledger_holds:
+            try:
+                await holds.ledger_only(env, results, concurrency=args.hold_concurrency, count=args.ledger_holds,
+                                        sequential=args.sequential // 2)
+            except Exception as exc:
+                _failed("ledger only", exc, results, env)
+        await holds.run(env, results, floor, concurrency=args.hold_concurrency, count=args.holds,
+                        sequential=args.sequential, repeats=args.hold_repeats)
+    elif name == "async":
+        await async_flow.run(env, results, concurrency=args.async_concurrency, duration=args.duration,
+                             poll_interval=args.poll_interval, polls_before_done=args.polls_before_done,
+                             settle_timeout=args.settle_timeout)
+    elif name == "sweep":
+        sizes = [int(s) for s in args.sweep_sizes.split(",") if s.strip()]
+        await sweep.run(env, results, sizes=sizes, repeats=args.sweep_repeats, budget=args.sweep_budget)
+
+
+def _failed(name: str, exc: BaseException, results: Results, env) -> None:
+    results.add(name, "ERROR", type(exc).__name__, str(exc)[:200])
+    results.detail(f"{name} failed:\n" + "".join(traceback.format_exception(exc)))
+    env.keep_logs = True
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    started = datetime.datetime.now(datetime.UTC)
+    load_start = load_average()
+    t0 = time.monotonic()
+    results = Results()
+    print(f"bench: {', '.join(args.scenarios)} (load average {load_start})", flush=True)
+    with bench_env(args.keep_logs) as env:
+        print(f"infrastructure: kafka={env.infra.kafka_bootstrap_servers} mongo={env.infra.mongodb_url}", flush=True)
+        for name in args.scenarios:
+            print(f"\n== {name}", flush=True)
+            t_scenario = time.monotonic()
+            try:
+                asyncio.run(run_scenario(name, args, env, results))
+            except Exception as exc:  # one scenario's failure must not hide the others' figures
+                _failed(name, exc, results, env)
+            print(f"   ({name}: {time.monotonic() - t_scenario:.0f} s)", flush=True)
+    elapsed = time.monotonic() - t0
+    print("\n" + report.table(results))
+    print("\n" + "\n".join(f"{k}: {v}" for k, v in report.machine().items()))
+    if not args.no_write:
+        command = "python -m bench" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
+        settings = {
+            "holds": f"Kafka floor {args.holds} round trips x {args.repeats} repeats at c={args.hold_concurrency}, "
+                     f"{args.sequential} x {args.repeats} at c=1; holds {args.holds} x {args.hold_repeats} at "
+                     f"c={args.hold_concurrency}, {args.sequential} x {args.hold_repeats} at c=1, amount 1 each; "
+                     f"ledger-only comparison {args.ledger_holds} at c={args.hold_concurrency}",
+            "async": f"{args.duration:.0f} s at c={args.async_concurrency}; poll_interval_s {args.poll_interval}; "
+                     f"mock polls_before_done {args.polls_before_done}; per_call price 1",
+            "sweep": f"sizes {args.sweep_sizes}; up to {args.sweep_repeats} repeats within {args.sweep_budget:.0f} s "
+                     f"per size; batch_size {sweep.BATCH_SIZE}; mock scenario never; in-process Sweeper with "
+                     f"PollerSettings defaults",
+        }
+        settings = {k: v for k, v in settings.items() if k in args.scenarios}
+        settings["stacks"] = ("tests/harness/stack.py (every service its own process, TEST_ENV timings: "
+                              "POLL_TICK_S 0.2, RECONCILE_INTERVAL_S 0.5, RECONCILE_AFTER_S 2)")
+        path = report.write(results, command=command, settings=settings, started=started, elapsed_s=elapsed,
+                            load=(load_start, load_average()))
+        print(f"\nwritten: {path}")
+    print(f"total: {elapsed:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
