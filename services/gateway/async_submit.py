@@ -8,6 +8,7 @@ from typing import Any
 from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
 from services.gateway.errors import ApiError
+from services.gateway.channel_selection import upstream_model as channel_upstream_model
 from services.gateway.idempotency import IdempotencyKeys
 from services.gateway.task_opening import (as_api_error, channel_for, hold_for_precharge_answer, new_task,
                                            precharge_request, store_and_hold)
@@ -47,7 +48,7 @@ class AsyncSubmission:
                           body: bytes, query: str) -> dict[str, Any]:
         deps = self._deps
         call = custompass.call_for_channel(channel, caller.token, deps.settings)
-        upstream_model = model.removesuffix("/submit")
+        upstream_model = channel_upstream_model(channel, model.removesuffix("/submit"))
         amount, accepted = await self._price(channel, call, upstream_model, body, query)
         task = new_task(task_id, caller, channel, model, body, query, amount, mode="async",
                         unfinished_after_s=deps.settings.task_submit_grace_s)

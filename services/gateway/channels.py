@@ -6,7 +6,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.clock import stamp
+from shared.clock import stamp, stamp_in
 from shared.ids import new_id
 
 SUBMIT_SUFFIX = "/submit"
@@ -42,8 +42,25 @@ class ChannelRepository:
             {"_id": channel_id}, {"$set": {**changes, "updated_at": stamp()}},
             return_document=ReturnDocument.AFTER)
 
-    async def for_model(self, model: str, kinds: tuple[str, ...]) -> dict[str, Any] | None:
-        """The enabled channel serving `model` (either spelling) with one of `kinds`."""
-        return await self._channels.find_one(
-            {"models": {"$in": model_spellings(model)}, "kind": {"$in": list(kinds)}, "enabled": True},
-            sort=[("priority", -1), ("created_at", 1)])
+    async def serving(self, model: str, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+        """The enabled channels of one of `kinds` serving `model` (either spelling)."""
+        return await self._channels.find(
+            {"models": {"$in": model_spellings(model)}, "kind": {"$in": list(kinds)}, "enabled": True}
+        ).sort("created_at", 1).to_list(None)
+
+    async def record_failure(self, channel: dict[str, Any], threshold: int, cooldown_s: float) -> bool:
+        """Counts a failure in a row; the `threshold`-th starts a cool-down (True when this one
+        did). Counted in the channel document, so every gateway process sees the same state."""
+        after = await self._channels.find_one_and_update(
+            {"_id": channel["_id"]}, {"$inc": {"consecutive_failures": 1}},
+            projection={"consecutive_failures": 1}, return_document=ReturnDocument.AFTER)
+        if after is None or threshold <= 0 or after["consecutive_failures"] < threshold:
+            return False
+        cooled = await self._channels.update_one(
+            {"_id": channel["_id"], "consecutive_failures": after["consecutive_failures"]},
+            {"$set": {"consecutive_failures": 0, "cooldown_until": stamp_in(cooldown_s), "updated_at": stamp()}})
+        return cooled.modified_count == 1
+
+    async def record_success(self, channel: dict[str, Any]) -> None:
+        if channel.get("consecutive_failures"):  # most calls succeed on a healthy channel: no write
+            await self._channels.update_one({"_id": channel["_id"]}, {"$set": {"consecutive_failures": 0}})

@@ -130,6 +130,15 @@ class ChannelFields(BaseModel):
     max_concurrent: int | None = Field(None, ge=1, le=100_000)
     status_words: StatusWords | None = None
     group: str | None = Field(None, description="Worker group (kind worker).")
+    priority: int | None = Field(None, ge=-1000, le=1000, description="Higher is tried first (default 0).")
+    weight: int | None = Field(None, ge=0, le=10_000, description=(
+        "Share of traffic among channels of one priority (default 1); 0: a spare, tried last."))
+    model_mapping: dict[ModelName, ModelName] | None = Field(None, description=(
+        "Public model name -> the name the upstream knows it by."))
+    failure_threshold: int | None = Field(None, ge=0, le=1000, description=(
+        "Failures in a row that start a cool-down (default CHANNEL_FAILURE_THRESHOLD; 0: never)."))
+    cooldown_s: float | None = Field(None, gt=0, le=86_400, description=(
+        "How long a failing channel is left out (default CHANNEL_COOLDOWN_S)."))
 
 
 class ChannelCreate(ChannelFields):
@@ -169,3 +178,10 @@ class ChannelPublic(BaseModel):
     max_concurrent: int | None = None
     status_words: StatusWords | None = None
     group: str | None = None
+    priority: int | None = None
+    weight: int | None = None
+    model_mapping: dict[str, str] | None = None
+    failure_threshold: int | None = None
+    cooldown_s: float | None = None
+    consecutive_failures: int = 0
+    cooldown_until: str | None = Field(None, description="Left out of selection until then, after repeated failures.")

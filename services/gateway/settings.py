@@ -12,6 +12,9 @@ class GatewaySettings(CommonSettings, CustomPassSettings):
     hold_reply_timeout_s: float = Field(5.0, gt=0, description="How long a request waits for billing.")
     shutdown_drain_s: float = Field(20.0, ge=0, description=(
         "At shutdown, how long sync calls and streams in flight may take to finish."))
+    channel_failure_threshold: int = Field(5, ge=0, description=(
+        "Failures in a row after which a channel cools down (0: never); a channel's own setting wins."))
+    channel_cooldown_s: float = Field(60.0, gt=0, description="How long a channel cools down.")
     quota_per_usd: int = Field(500_000, gt=0, description="Quota units per 1 USD, for display.")
 
     @model_validator(mode="after")

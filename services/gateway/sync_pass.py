@@ -6,6 +6,9 @@ body, then finish the task through the same compare-and-swap as every other path
 it: settlement captures from the real usage (refunds the excess, charges the shortfall) or, when
 the upstream failed, voids the hold. A call is a task of mode `sync`, so it settles and logs
 exactly like an async task. A streamed answer is relayed as it arrives (`stream_relay`).
+
+Channels are tried in selection order (`channel_selection`); one that fails before any byte
+reached the client hands the call to the next (the hold keeps the first channel's price).
 """
 from __future__ import annotations
 
@@ -19,8 +22,9 @@ from fastapi.responses import StreamingResponse
 from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
 from services.gateway.errors import ApiError
+from services.gateway.channel_selection import upstream_model
 from services.gateway.stream_relay import StreamRelay
-from services.gateway.task_opening import (as_api_error, channel_for, hold_for_precharge_answer, new_task,
+from services.gateway.task_opening import (as_api_error, channels_for, hold_for_precharge_answer, new_task,
                                            precharge_request, store_and_hold)
 from shared import pricing
 from shared.clock import stamp_in
@@ -28,7 +32,7 @@ from shared.ids import new_task_id
 from shared.status import TaskStatus
 from shared.task_events import fail_and_announce, finish_and_announce
 from shared.upstream import custompass
-from shared.upstream.errors import UpstreamError
+from shared.upstream.errors import UpstreamError, UpstreamHttpError, UpstreamRefused
 from shared.upstream.sse import UsageWatcher, is_event_stream
 
 SYNC_KINDS = ("custompass_sync",)
@@ -48,11 +52,12 @@ class SyncPass:
 
     async def _call(self, caller: CallerIdentity, model: str, body: bytes, query: str) -> Response:
         deps = self._deps
-        channel = await channel_for(deps, model, SYNC_KINDS)
-        call = custompass.call_for_channel(channel, caller.token, deps.settings)
-        amount, answer = await self._price(channel, call, model, body, query)
-        task = new_task(new_task_id(), caller, channel, model, body, query, amount, mode="sync",
-                        unfinished_after_s=call.timeout_s + deps.settings.task_submit_grace_s)
+        routes = [(channel, custompass.call_for_channel(channel, caller.token, deps.settings))
+                  for channel in await channels_for(deps, model, SYNC_KINDS)]
+        first, first_call = routes[0]
+        amount, answer = await self._price(first, first_call, upstream_model(first, model), body, query)
+        task = new_task(new_task_id(), caller, first, model, body, query, amount, mode="sync",
+                        unfinished_after_s=sum(c.timeout_s for _, c in routes) + deps.settings.task_submit_grace_s)
         try:
             await store_and_hold(deps, task)
         except ApiError:
@@ -60,13 +65,51 @@ class SyncPass:
                 await answer.aclose()
             raise
         if answer is None:
+            call, answer, envelope = await self._forward(task, routes, model, body, query)
+        else:  # the precharge request got the real result
+            call = first_call
             try:
-                answer = await custompass.open_answer(deps.http, call, model, body, query)
+                envelope = await _judge(answer, call)
             except UpstreamError as exc:
                 raise await self._failed(task, exc) from exc
-        if answer.status_code < 400 and is_event_stream(answer.headers.get("content-type")):
+        if envelope is None:
             return await self._relay(task, call, answer)
-        return await self._answer_whole(task, call, answer)
+        await self._succeeded(task, envelope.usage, None)
+        return Response(answer.content, status_code=answer.status_code, media_type=answer.headers.get("content-type"),
+                        headers={TASK_ID_HEADER: task["_id"]})
+
+    async def _forward(self, task: dict[str, Any], routes: list[tuple[dict[str, Any], custompass.UpstreamCall]],
+                       model: str, body: bytes, query: str,
+                       ) -> tuple[custompass.UpstreamCall, httpx.Response, custompass.Envelope | None]:
+        """Tries the channels in selection order until one answers. A channel that fails before
+        any byte reached the client counts a failure against it and hands the call to the next;
+        a refusal (`code` != 0 below HTTP 500) is an answer, passed through as it is."""
+        deps = self._deps
+        for index, (channel, call) in enumerate(routes):
+            answer = None
+            try:
+                answer = await custompass.open_answer(deps.http, call, upstream_model(channel, model), body, query)
+                envelope = await _judge(answer, call)
+            except UpstreamError as exc:
+                fault = _channel_fault(exc, answer)
+                if fault:
+                    await self._count_failure(channel)
+                if not fault or index == len(routes) - 1:
+                    raise await self._failed(task, exc) from exc
+                continue
+            await deps.channels.record_success(channel)
+            if index:
+                await deps.tasks.served_by(task["_id"], channel["_id"])
+            return call, answer, envelope
+        raise AssertionError("routes is never empty")
+
+    async def _count_failure(self, channel: dict[str, Any]) -> None:
+        """Per-channel setting > environment (CHANNEL_FAILURE_THRESHOLD, CHANNEL_COOLDOWN_S) > default."""
+        settings = self._deps.settings
+        threshold = channel.get("failure_threshold")
+        await self._deps.channels.record_failure(
+            channel, settings.channel_failure_threshold if threshold is None else int(threshold),
+            float(channel.get("cooldown_s") or settings.channel_cooldown_s))
 
     async def _price(self, channel: dict[str, Any], call: custompass.UpstreamCall, model: str, body: bytes,
                      query: str) -> tuple[int, httpx.Response | None]:
@@ -76,24 +119,13 @@ class SyncPass:
             return pricing.hold_amount(channel.get("billing") or {}), None
         try:
             answer = await custompass.open_answer(self._deps.http, call, model, precharge_request(body), query)
-            if answer.status_code < 400 and is_event_stream(answer.headers.get("content-type")):
-                return pricing.hold_amount(channel.get("billing") or {}), answer
-            envelope = custompass.accepted(answer.status_code, await custompass.read_answer(answer, call))
+            envelope = await _judge(answer, call)
         except UpstreamError as exc:
             raise as_api_error(exc) from exc  # no task and no money yet: just the refusal
+        if envelope is None:
+            return pricing.hold_amount(channel.get("billing") or {}), answer
         amount, result = hold_for_precharge_answer(channel, envelope)
         return amount, answer if result is not None else None
-
-    async def _answer_whole(self, task: dict[str, Any], call: custompass.UpstreamCall,
-                            answer: httpx.Response) -> Response:
-        try:
-            raw = await custompass.read_answer(answer, call)
-            envelope = custompass.accepted(answer.status_code, raw)
-        except UpstreamError as exc:
-            raise await self._failed(task, exc) from exc
-        await self._succeeded(task, envelope.usage, None)
-        return Response(raw, status_code=answer.status_code, media_type=answer.headers.get("content-type"),
-                        headers={TASK_ID_HEADER: task["_id"]})
 
     async def _relay(self, task: dict[str, Any], call: custompass.UpstreamCall,
                      answer: httpx.Response) -> StreamingResponse:
@@ -125,3 +157,20 @@ class SyncPass:
         error = as_api_error(exc)
         error.headers = {TASK_ID_HEADER: task["_id"]}
         return error
+
+
+async def _judge(answer: httpx.Response, call: custompass.UpstreamCall) -> custompass.Envelope | None:
+    """A whole answer's accepted envelope (its body read, and kept on the response); None for a
+    stream, which is relayed unread."""
+    if answer.status_code < 400 and is_event_stream(answer.headers.get("content-type")):
+        return None
+    return custompass.accepted(answer.status_code, await custompass.read_answer(answer, call))
+
+
+def _channel_fault(exc: UpstreamError, answer: httpx.Response | None) -> bool:
+    """Whether a failure tells about the channel (down, slow, broken, overloaded, misrouted)
+    rather than about the request, which the upstream refused in an envelope of its own."""
+    refused_in_envelope = isinstance(exc, UpstreamRefused) and not isinstance(exc, UpstreamHttpError)
+    if refused_in_envelope and answer is not None:
+        return answer.status_code >= 500 or answer.status_code == 429
+    return True

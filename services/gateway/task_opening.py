@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from services.gateway.channel_selection import ready_in_order, upstream_model
+from services.gateway.channels import SUBMIT_SUFFIX
 from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
 from services.gateway.errors import ApiError, BillingUnavailable, InvalidRequest, NotFound, hold_rejected
@@ -22,11 +24,20 @@ from shared.upstream import custompass
 from shared.upstream.errors import UpstreamError
 
 
-async def channel_for(deps: Container, model: str, kinds: tuple[str, ...]) -> dict[str, Any]:
-    channel = await deps.channels.for_model(model, kinds)
-    if channel is None:
+async def channels_for(deps: Container, model: str, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The channels a request for `model` tries, in order (`channel_selection`)."""
+    serving = await deps.channels.serving(model, kinds)
+    if not serving:
         raise NotFound(f"model {model} is not served here", code="model_not_found")
-    return channel
+    ready = ready_in_order(serving, stamp())
+    if not ready:
+        raise ApiError(f"every channel serving {model} is cooling down after failures; retry later",
+                       code="channels_cooling_down", status=503)
+    return ready
+
+
+async def channel_for(deps: Container, model: str, kinds: tuple[str, ...]) -> dict[str, Any]:
+    return (await channels_for(deps, model, kinds))[0]
 
 
 def precharge_request(body: bytes) -> bytes:
@@ -54,6 +65,7 @@ def new_task(task_id: str, caller: CallerIdentity, channel: dict[str, Any], mode
     moved it on by then (its submit, or for a sync call the call itself, never completed)."""
     return {
         "_id": task_id, "user_id": caller.user_id, "key_id": caller.key["_id"], "model": model,
+        "upstream_model": upstream_model(channel, model.removesuffix(SUBMIT_SUFFIX)),
         "channel_id": channel["_id"], "channel_kind": channel["kind"], "mode": mode, "api": "pass",
         "status": TaskStatus.NOT_START.value, "progress": "0%",
         "request": {"body": body.decode("utf-8", "replace"), "query": query},

@@ -101,7 +101,7 @@ class Sweeper:
     async def _poll_batch(self, channel: dict[str, Any], batch: list[dict], token: str, report: SweepReport) -> None:
         interval = float(channel.get("poll_interval_s") or self._settings.custom_pass_poll_interval)
         call = custompass.call_for_channel(channel, "", self._settings)
-        model = batch[0]["model"].removesuffix("/submit")
+        model = batch[0].get("upstream_model") or batch[0]["model"].removesuffix("/submit")
         report.upstream_requests += 1
         try:
             async with self._semaphore(channel):

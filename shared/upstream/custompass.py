@@ -11,8 +11,8 @@ import httpx
 
 from shared.settings import CustomPassSettings
 
-from shared.upstream.errors import (UpstreamMalformed, UpstreamRefused, UpstreamThrottled, UpstreamTimeout,
-                                    UpstreamUnreachable)
+from shared.upstream.errors import (UpstreamHttpError, UpstreamMalformed, UpstreamRefused, UpstreamThrottled,
+                                    UpstreamTimeout, UpstreamUnreachable)
 
 
 @dataclass(frozen=True)
@@ -64,11 +64,11 @@ def parse_envelope(status_code: int, body: bytes) -> Envelope:
         payload = json.loads(body)
     except ValueError:
         if status_code >= 400:
-            raise UpstreamRefused("upstream_http_error", f"upstream answered HTTP {status_code}", 502) from None
+            raise UpstreamHttpError(status_code) from None
         raise UpstreamMalformed("upstream answer is not JSON") from None
     if not isinstance(payload, dict) or "code" not in payload:
         if status_code >= 400:
-            raise UpstreamRefused("upstream_http_error", f"upstream answered HTTP {status_code}", 502)
+            raise UpstreamHttpError(status_code)
         raise UpstreamMalformed("upstream answer has no code")
     message = payload.get("message") or payload.get("msg") or ""
     usage = payload.get("usage")

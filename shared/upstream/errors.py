@@ -38,3 +38,11 @@ class UpstreamRefused(UpstreamError):
         super().__init__(message)
         self.code = code
         self.http_status = http_status
+
+
+class UpstreamHttpError(UpstreamRefused):
+    """An HTTP error status without an envelope: the upstream (or whatever answered in its
+    place, e.g. a proxy or a wrong base URL) gave no answer of the protocol."""
+
+    def __init__(self, status_code: int) -> None:
+        super().__init__("upstream_http_error", f"upstream answered HTTP {status_code}", 502)

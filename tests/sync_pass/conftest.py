@@ -7,6 +7,8 @@ import pytest
 from shared.ledger.invariants import wallet_violations
 from tests.async_flow.conftest import make_client, upstream  # noqa: F401 (shared fixtures)
 from tests.harness.api import AdminApi, eventually
+from tests.harness.processes import ServiceProcess
+from tools import devinfra
 
 TASK_ID_HEADER = "x-custompass-task-id"
 
@@ -40,3 +42,14 @@ def settled_call(mongo_db, admin):
         assert await wallet_violations(mongo_db, task["user_id"]) == []
         return task, logs[0]
     return wait
+
+
+@pytest.fixture(scope="module")
+def second_upstream(stack):
+    """Another mock upstream process, for a second channel serving the same model."""
+    port = devinfra.free_port()
+    process = ServiceProcess("mock_upstream_b", "tools.mock_upstream", port,
+                             {**stack.env, "MOCK_UPSTREAM_PORT": str(port)}, stack.log_dir)
+    process.start().wait_ready(path="/_mock/stats")
+    yield process.url
+    process.kill()

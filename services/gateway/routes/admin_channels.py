@@ -26,6 +26,8 @@ def _stored(body: ChannelCreate | ChannelUpdate, kind: str) -> dict:
         fields["base_url"] = fields["base_url"].rstrip("/")
     if "models" in fields and not fields["models"]:
         raise InvalidRequest("models must list at least one model")
+    if fields.get("enabled") is True:  # an operator enabling a channel also ends its cool-down
+        fields.update(consecutive_failures=0, cooldown_until=None)
     return fields
 
 
