@@ -66,10 +66,11 @@ class TaskStore:
              "$unset": {"next_poll_at": ""}},
             return_document=ReturnDocument.AFTER)
 
-    async def served_by(self, task_id: str, channel_id: str) -> None:
-        """Records the channel that answered when an earlier one failed over to it; the price
-        stays the one quoted when the hold was placed."""
-        await self.tasks.update_one({"_id": task_id}, {"$set": {"channel_id": channel_id, "updated_at": stamp()}})
+    async def served_by(self, task_id: str, channel_id: str, upstream_model: str) -> None:
+        """Records the channel that took the work when an earlier one failed over to it (the
+        poller queries that one); the price stays the one quoted when the hold was placed."""
+        await self.tasks.update_one({"_id": task_id}, {"$set": {"channel_id": channel_id, "upstream_model": upstream_model,
+                                                                "updated_at": stamp()}})
 
     async def postpone(self, task_id: str, next_poll_at: str) -> None:
         """Keeps the poller away from an active task for longer, e.g. a sync call whose answer

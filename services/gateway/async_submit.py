@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from services.gateway.channel_health import record_outcome
+from services.gateway.channel_selection import upstream_model
+from services.gateway.channels import SUBMIT_SUFFIX
 from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
 from services.gateway.errors import ApiError
-from services.gateway.channel_selection import upstream_model as channel_upstream_model
 from services.gateway.idempotency import IdempotencyKeys
-from services.gateway.task_opening import (as_api_error, channel_for, hold_for_precharge_answer, new_task,
+from services.gateway.task_opening import (as_api_error, channels_for, hold_for_precharge_answer, new_task,
                                            precharge_request, store_and_hold)
 from shared import pricing
 from shared.clock import stamp_in
@@ -18,7 +20,7 @@ from shared.events import TaskSubmitted
 from shared.ids import new_task_id
 from shared.task_events import fail_and_announce
 from shared.upstream import custompass
-from shared.upstream.errors import UpstreamError
+from shared.upstream.errors import UpstreamError, UpstreamNotConnected
 
 ASYNC_KINDS = ("custompass_async",)
 
@@ -30,7 +32,7 @@ class AsyncSubmission:
     async def submit(self, caller: CallerIdentity, model: str, body: bytes, query: str,
                      idempotency_key: str | None) -> dict[str, Any]:
         deps = self._deps
-        channel = await channel_for(deps, model, ASYNC_KINDS)
+        channels = await channels_for(deps, model, ASYNC_KINDS)
         task_id = new_task_id()
         keys = IdempotencyKeys(deps.db)
         if idempotency_key:
@@ -38,27 +40,47 @@ class AsyncSubmission:
             if earlier is not None:
                 return await self._existing_task(earlier)
         try:
-            return await self._submit_new(caller, channel, model, task_id, body, query)
+            return await self._submit_new(caller, channels, model, task_id, body, query)
         except ApiError:
             if idempotency_key and await deps.tasks.get(task_id) is None:
                 await keys.forget(caller.user_id, idempotency_key)  # nothing happened: a retry may try again
             raise
 
-    async def _submit_new(self, caller: CallerIdentity, channel: dict[str, Any], model: str, task_id: str,
+    async def _submit_new(self, caller: CallerIdentity, channels: list[dict[str, Any]], model: str, task_id: str,
                           body: bytes, query: str) -> dict[str, Any]:
         deps = self._deps
+        channel = channels[0]
         call = custompass.call_for_channel(channel, caller.token, deps.settings)
-        upstream_model = channel_upstream_model(channel, model.removesuffix("/submit"))
-        amount, accepted = await self._price(channel, call, upstream_model, body, query)
+        amount, accepted = await self._price(channel, call, upstream_model(channel, _bare(model)), body, query)
         task = new_task(task_id, caller, channel, model, body, query, amount, mode="async",
                         unfinished_after_s=deps.settings.task_submit_grace_s)
         await store_and_hold(deps, task)
-        try:
-            envelope = accepted or await custompass.submit(deps.http, call, upstream_model, body, query)
-        except UpstreamError as exc:
-            await fail_and_announce(deps.tasks, deps.publisher, task_id, "upstream_error", f"{exc.code}: {exc.message}")
-            raise as_api_error(exc) from exc
-        return await self._mark_submitted(task, channel, envelope.data)
+        if accepted is None:
+            accepted, channel = await self._submit_upstream(task, channels, caller, body, query)
+        return await self._mark_submitted(task, channel, accepted.data)
+
+    async def _submit_upstream(self, task: dict[str, Any], channels: list[dict[str, Any]], caller: CallerIdentity,
+                               body: bytes, query: str) -> tuple[custompass.Envelope, dict[str, Any]]:
+        """Submits on the channels in selection order. Only a channel never reached hands the
+        task to the next: any other failure may have left the task accepted upstream."""
+        deps = self._deps
+        for index, channel in enumerate(channels):
+            call = custompass.call_for_channel(channel, caller.token, deps.settings)
+            model = upstream_model(channel, _bare(task["model"]))
+            try:
+                envelope = await custompass.submit(deps.http, call, model, body, query)
+            except UpstreamError as exc:
+                await record_outcome(deps, channel, exc)
+                if isinstance(exc, UpstreamNotConnected) and index < len(channels) - 1:
+                    continue
+                await fail_and_announce(deps.tasks, deps.publisher, task["_id"], "upstream_error",
+                                        f"{exc.code}: {exc.message}")
+                raise as_api_error(exc) from exc
+            await record_outcome(deps, channel, None)
+            if index:
+                await deps.tasks.served_by(task["_id"], channel["_id"], model)
+            return envelope, channel
+        raise AssertionError("channels is never empty")
 
     async def _price(self, channel: dict[str, Any], call: custompass.UpstreamCall, model: str, body: bytes,
                      query: str) -> tuple[int, custompass.Envelope | None]:
@@ -94,3 +116,7 @@ class AsyncSubmission:
 
 def _fingerprint(body: bytes, query: str) -> str:
     return hashlib.sha256(body + b"\0" + query.encode()).hexdigest()
+
+
+def _bare(model: str) -> str:
+    return model.removesuffix(SUBMIT_SUFFIX)

@@ -19,10 +19,11 @@ import httpx
 from fastapi import Response
 from fastapi.responses import StreamingResponse
 
+from services.gateway.channel_health import record_outcome
+from services.gateway.channel_selection import upstream_model
 from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
 from services.gateway.errors import ApiError
-from services.gateway.channel_selection import upstream_model
 from services.gateway.stream_relay import StreamRelay
 from services.gateway.task_opening import (as_api_error, channels_for, hold_for_precharge_answer, new_task,
                                            precharge_request, store_and_hold)
@@ -32,7 +33,7 @@ from shared.ids import new_task_id
 from shared.status import TaskStatus
 from shared.task_events import fail_and_announce, finish_and_announce
 from shared.upstream import custompass
-from shared.upstream.errors import UpstreamError, UpstreamHttpError, UpstreamRefused
+from shared.upstream.errors import UpstreamError
 from shared.upstream.sse import UsageWatcher, is_event_stream
 
 SYNC_KINDS = ("custompass_sync",)
@@ -86,30 +87,19 @@ class SyncPass:
         a refusal (`code` != 0 below HTTP 500) is an answer, passed through as it is."""
         deps = self._deps
         for index, (channel, call) in enumerate(routes):
-            answer = None
             try:
                 answer = await custompass.open_answer(deps.http, call, upstream_model(channel, model), body, query)
                 envelope = await _judge(answer, call)
             except UpstreamError as exc:
-                fault = _channel_fault(exc, answer)
-                if fault:
-                    await self._count_failure(channel)
-                if not fault or index == len(routes) - 1:
+                await record_outcome(deps, channel, exc)
+                if not exc.blames_channel or index == len(routes) - 1:
                     raise await self._failed(task, exc) from exc
                 continue
-            await deps.channels.record_success(channel)
+            await record_outcome(deps, channel, None)
             if index:
-                await deps.tasks.served_by(task["_id"], channel["_id"])
+                await deps.tasks.served_by(task["_id"], channel["_id"], upstream_model(channel, model))
             return call, answer, envelope
         raise AssertionError("routes is never empty")
-
-    async def _count_failure(self, channel: dict[str, Any]) -> None:
-        """Per-channel setting > environment (CHANNEL_FAILURE_THRESHOLD, CHANNEL_COOLDOWN_S) > default."""
-        settings = self._deps.settings
-        threshold = channel.get("failure_threshold")
-        await self._deps.channels.record_failure(
-            channel, settings.channel_failure_threshold if threshold is None else int(threshold),
-            float(channel.get("cooldown_s") or settings.channel_cooldown_s))
 
     async def _price(self, channel: dict[str, Any], call: custompass.UpstreamCall, model: str, body: bytes,
                      query: str) -> tuple[int, httpx.Response | None]:
@@ -166,11 +156,3 @@ async def _judge(answer: httpx.Response, call: custompass.UpstreamCall) -> custo
         return None
     return custompass.accepted(answer.status_code, await custompass.read_answer(answer, call))
 
-
-def _channel_fault(exc: UpstreamError, answer: httpx.Response | None) -> bool:
-    """Whether a failure tells about the channel (down, slow, broken, overloaded, misrouted)
-    rather than about the request, which the upstream refused in an envelope of its own."""
-    refused_in_envelope = isinstance(exc, UpstreamRefused) and not isinstance(exc, UpstreamHttpError)
-    if refused_in_envelope and answer is not None:
-        return answer.status_code >= 500 or answer.status_code == 429
-    return True

@@ -36,10 +36,6 @@ async def channels_for(deps: Container, model: str, kinds: tuple[str, ...]) -> l
     return ready
 
 
-async def channel_for(deps: Container, model: str, kinds: tuple[str, ...]) -> dict[str, Any]:
-    return (await channels_for(deps, model, kinds))[0]
-
-
 def precharge_request(body: bytes) -> bytes:
     """The body of the upstream precharge request: the caller's body plus `"precharge": true`."""
     try:

@@ -11,8 +11,8 @@ import httpx
 
 from shared.settings import CustomPassSettings
 
-from shared.upstream.errors import (UpstreamHttpError, UpstreamMalformed, UpstreamRefused, UpstreamThrottled,
-                                    UpstreamTimeout, UpstreamUnreachable)
+from shared.upstream.errors import (UpstreamHttpError, UpstreamMalformed, UpstreamNotConnected, UpstreamRefused,
+                                    UpstreamThrottled, UpstreamTimeout, UpstreamUnreachable)
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,8 @@ def transport_errors(call: UpstreamCall) -> Iterator[None]:
     """httpx's failures, while sending or while reading an answer, as upstream errors."""
     try:
         yield
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        raise UpstreamNotConnected(f"upstream unreachable: {type(exc).__name__}") from exc
     except httpx.TimeoutException as exc:
         raise UpstreamTimeout(f"upstream did not answer within {call.timeout_s}s") from exc
     except httpx.HTTPError as exc:
@@ -108,7 +110,7 @@ def accepted(status_code: int, body: bytes) -> Envelope:
     if not envelope.ok or status_code >= 400:
         message = envelope.message or ("upstream refused the request" if not envelope.ok
                                        else f"upstream answered HTTP {status_code}")
-        raise UpstreamRefused(envelope.code, message, status_code if status_code >= 400 else 502)
+        raise UpstreamRefused(envelope.code, message, status_code if status_code >= 400 else 502, status_code)
     return envelope
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 class UpstreamError(Exception):
     http_status = 502
     code: int | str = "upstream_error"
+    # Whether the failure tells about the channel (down, slow, broken, overloaded, misrouted)
+    # rather than about the request: such failures count toward the channel's cool-down.
+    blames_channel = True
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -13,6 +16,11 @@ class UpstreamError(Exception):
 
 class UpstreamUnreachable(UpstreamError):
     code = "upstream_unreachable"
+
+
+class UpstreamNotConnected(UpstreamUnreachable):
+    """No connection was made, so the upstream surely never saw the request: safe to send
+    elsewhere, even work that must not be done twice."""
 
 
 class UpstreamTimeout(UpstreamError):
@@ -34,10 +42,13 @@ class UpstreamThrottled(UpstreamError):
 class UpstreamRefused(UpstreamError):
     """The upstream answered with a non-zero `code`: passed through to the caller as it is."""
 
-    def __init__(self, code: int | str, message: str, http_status: int = 502) -> None:
+    def __init__(self, code: int | str, message: str, http_status: int = 502, upstream_status: int = 200) -> None:
         super().__init__(message)
         self.code = code
         self.http_status = http_status
+        # A refusal in the protocol's envelope is about the request, unless the upstream said
+        # with its HTTP status that it is itself in trouble.
+        self.blames_channel = upstream_status >= 500 or upstream_status == 429
 
 
 class UpstreamHttpError(UpstreamRefused):
@@ -46,3 +57,4 @@ class UpstreamHttpError(UpstreamRefused):
 
     def __init__(self, status_code: int) -> None:
         super().__init__("upstream_http_error", f"upstream answered HTTP {status_code}", 502)
+        self.blames_channel = True
