@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     started = datetime.datetime.now(datetime.UTC)
     load_start = load_average()
+    code = report.code_revision()  # at the start: others may commit or edit while this runs
     t0 = time.monotonic()
     results = Results()
     print(f"bench: {', '.join(args.scenarios)} (load average {load_start})", flush=True)
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   ({name}: {time.monotonic() - t_scenario:.0f} s)", flush=True)
     elapsed = time.monotonic() - t0
     print("\n" + report.table(results))
-    print("\n" + "\n".join(f"{k}: {v}" for k, v in report.machine().items()))
+    print("\n" + "\n".join(f"{k}: {v}" for k, v in report.machine(code).items()))
     if not args.no_write:
         command = "python -m bench" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
         settings = {
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         settings["stacks"] = ("tests/harness/stack.py (every service its own process, TEST_ENV timings: "
                               "POLL_TICK_S 0.2, RECONCILE_INTERVAL_S 0.5, RECONCILE_AFTER_S 2)")
         path = report.write(results, command=command, settings=settings, started=started, elapsed_s=elapsed,
-                            load=(load_start, load_average()))
+                            load=(load_start, load_average()), code=code)
         print(f"\nwritten: {path}")
     print(f"total: {elapsed:.0f} s")
     return 0

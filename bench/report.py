@@ -30,7 +30,7 @@ def code_revision() -> str:
     return head + (f" plus uncommitted changes in {len(dirty.splitlines())} service/shared/test files" if dirty else "")
 
 
-def machine() -> dict[str, str]:
+def machine(code: str | None = None) -> dict[str, str]:
     cpu = "?"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -48,7 +48,7 @@ def machine() -> dict[str, str]:
     except OSError:
         pass
     return {
-        "code": code_revision(),
+        "code": code or code_revision(),
         "nproc": str(os.cpu_count()),
         "CPU": cpu,
         "memory": mem,
@@ -71,10 +71,10 @@ def table(results: Results) -> str:
 
 
 def write(results: Results, *, command: str, settings: dict[str, str], started: datetime.datetime,
-          elapsed_s: float, load: tuple[str, str]) -> Path:
+          elapsed_s: float, load: tuple[str, str], code: str | None = None) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{started:%Y-%m-%d}.md"
-    info = machine()
+    info = machine(code)
     lines = [
         f"# CustomPass benchmark, {started:%Y-%m-%d %H:%M} UTC",
         "",
