@@ -47,11 +47,16 @@ class TaskStore:
                       "next_poll_at": first_poll_at}},
             return_document=ReturnDocument.AFTER)
 
-    async def advance(self, task_id: str, status: TaskStatus, progress: str | None) -> dict[str, Any] | None:
-        """A non-terminal change (status or progress); None when nothing changed."""
+    async def advance(self, seen: dict[str, Any], status: TaskStatus, progress: str | None) -> dict[str, Any] | None:
+        """A non-terminal change from the task as `seen` (status or progress); None when nothing
+        changed, or when the task moved on since it was seen (its newer state wins).
+
+        The filter names the exact values seen rather than "status or progress differs": an
+        `$or` of `$ne` makes the MongoDB stand-in scan the collection (bench/sweep.py measures it)."""
+        if (seen["status"], seen.get("progress")) == (status.value, progress):
+            return None
         return await self.tasks.find_one_and_update(
-            {"_id": task_id, "status": {"$in": POLLED_STATUSES},
-             "$or": [{"status": {"$ne": status.value}}, {"progress": {"$ne": progress}}]},
+            {"_id": seen["_id"], "status": seen["status"], "progress": seen.get("progress")},
             {"$set": {"status": status.value, "progress": progress, "updated_at": stamp()}},
             return_document=ReturnDocument.AFTER)
 

@@ -132,7 +132,7 @@ class Sweeper:
         if status.is_terminal:
             changed = await self._tasks.finish(task["_id"], status, **_outcome_fields(status, item))
         else:
-            changed = await self._tasks.advance(task["_id"], status, progress)
+            changed = await self._tasks.advance(task, status, progress)
             report.still_processing += 1
         if changed is None:
             return
