@@ -1,4 +1,4 @@
-"""`python -m bench [holds|async|sweep ...] [options]`: see bench/__init__.py."""
+"""`python -m bench [holds|async|sweep|sync ...] [options]`: see bench/__init__.py."""
 from __future__ import annotations
 
 import argparse
@@ -9,11 +9,11 @@ import sys
 import time
 import traceback
 
-from bench import async_flow, holds, kafka_floor, report, sweep
+from bench import async_flow, holds, kafka_floor, report, sweep, sync_overhead
 from bench.common import Results, load_average
 from bench.env import bench_env
 
-SCENARIOS = ("holds", "async", "sweep")
+SCENARIOS = ("holds", "async", "sweep", "sync")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -40,6 +40,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="most repeats per size (fewer once a size has used --sweep-budget)")
     parser.add_argument("--sweep-budget", type=float, default=45.0,
                         help="seconds per size: a sweep still running then is stopped and its progress reported")
+    parser.add_argument("--sync-calls", type=int, default=1000, help="sync calls per repeat and route at "
+                        "--sync-concurrency (a fifth of it sequentially)")
+    parser.add_argument("--sync-concurrency", type=int, default=16)
+    parser.add_argument("--sync-repeats", type=int, default=3)
     parser.add_argument("--no-write", action="store_true", help="print only; no bench/results file")
     parser.add_argument("--keep-logs", action="store_true", help="keep service logs (always kept on failure)")
     args = parser.parse_args(argv)
@@ -74,6 +78,9 @@ async def run_scenario(name: str, args: argparse.Namespace, env, results: Result
     elif name == "sweep":
         sizes = [int(s) for s in args.sweep_sizes.split(",") if s.strip()]
         await sweep.run(env, results, sizes=sizes, repeats=args.sweep_repeats, budget=args.sweep_budget)
+    elif name == "sync":
+        await sync_overhead.run(env, results, concurrency=args.sync_concurrency, count=args.sync_calls,
+                                repeats=args.sync_repeats)
 
 
 def _failed(name: str, exc: BaseException, results: Results, env) -> None:
@@ -116,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             "sweep": f"sizes {args.sweep_sizes}; up to {args.sweep_repeats} repeats within {args.sweep_budget:.0f} s "
                      f"per size; batch_size {sweep.BATCH_SIZE}; mock scenario never; in-process Sweeper with "
                      f"PollerSettings defaults",
+            "sync": f"{args.sync_calls} calls per repeat and route at c={args.sync_concurrency}, a fifth of them at "
+                    f"c=1, {args.sync_repeats} repeats; direct and gateway runs alternate; per_call price 1",
         }
         settings = {k: v for k, v in settings.items() if k in args.scenarios}
         settings["stacks"] = ("tests/harness/stack.py (every service its own process, TEST_ENV timings: "

@@ -18,6 +18,7 @@ async def write_log(db: AsyncDatabase, task: dict[str, Any], settled: SettleOutc
         "channel_id": task.get("channel_id"), "task_id": task["_id"], "mode": task.get("mode", "async"),
         "hold_id": task.get("hold_id"), "hold": settled.hold, "quota": settled.charged,
         "refund": settled.refunded, "debt": settled.debt, "usage": task.get("usage"),
+        "price_ratio": (task.get("billing") or {}).get("price_ratio", "1"),
         "status": task["status"], "fail_reason": task.get("fail_reason"),
         "duration_s": round((finished - parse(created)).total_seconds(), 3) if created else None,
         "created_at": stamp(),

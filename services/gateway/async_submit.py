@@ -32,7 +32,7 @@ class AsyncSubmission:
     async def submit(self, caller: CallerIdentity, model: str, body: bytes, query: str,
                      idempotency_key: str | None) -> dict[str, Any]:
         deps = self._deps
-        channels = await channels_for(deps, model, ASYNC_KINDS)
+        channels = await channels_for(deps, caller, model, ASYNC_KINDS)
         task_id = new_task_id()
         keys = IdempotencyKeys(deps.db)
         if idempotency_key:

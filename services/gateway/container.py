@@ -10,6 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.gateway.background import BackgroundWork
 from services.gateway.billing_client import BillingClient
 from services.gateway.channels import ChannelRepository
+from services.gateway.groups import GroupRepository
 from services.gateway.settings import GatewaySettings
 from services.gateway.users import UserRepository
 from shared.kafka import EventPublisher
@@ -25,6 +26,7 @@ class Container:
     billing: BillingClient
     users: UserRepository
     channels: ChannelRepository
+    groups: GroupRepository
     ledger: Ledger
     tasks: TaskStore
     http: httpx.AsyncClient

@@ -3,6 +3,7 @@ stored fields (key hashes, channel secrets) never leak into responses."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
@@ -14,6 +15,10 @@ Strict = ConfigDict(extra="forbid")
 MAX_QUOTA = 10**15
 Quota = Annotated[int, Field(strict=True, ge=0, le=MAX_QUOTA)]
 ModelName = Annotated[str, Field(min_length=1, max_length=200)]
+GroupName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                                 description="A user group; `default` (price ratio 1) unless set.")]
+PriceRatio = Annotated[Decimal, Field(gt=0, le=100, max_digits=12, decimal_places=6, description=(
+    "Multiplies every hold and cost of the group's users (0.8: 20% off); results round up to whole quota."))]
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -39,6 +44,7 @@ class UserCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     member_until: datetime | None = Field(None, description="Member until this time; null: no membership required.")
     quota: Quota = Field(0, description="Initial quota credited to the wallet.")
+    group: GroupName = "default"
 
     _member_until_utc = field_validator("member_until")(_utc)
 
@@ -48,12 +54,13 @@ class UserUpdate(BaseModel):
     name: str | None = Field(None, min_length=1, max_length=200)
     member_until: datetime | None = None
     status: Literal["active", "disabled"] | None = None
+    group: GroupName | None = None
 
     _member_until_utc = field_validator("member_until")(_utc)
 
     @model_validator(mode="after")
     def _required_fields_stay_set(self) -> "UserUpdate":
-        _refuse_nulls(self, ("name", "status"))
+        _refuse_nulls(self, ("name", "status", "group"))
         return self
 
 
@@ -62,6 +69,31 @@ class UserPublic(BaseModel):
     name: str
     member_until: datetime | None
     status: str
+    group: str = "default"
+
+
+class GroupCreate(BaseModel):
+    model_config = Strict
+    name: GroupName
+    price_ratio: PriceRatio = Decimal(1)
+    description: str | None = Field(None, max_length=500)
+
+
+class GroupUpdate(BaseModel):
+    model_config = Strict
+    price_ratio: PriceRatio | None = None
+    description: str | None = Field(None, max_length=500)
+
+    @model_validator(mode="after")
+    def _required_fields_stay_set(self) -> "GroupUpdate":
+        _refuse_nulls(self, ("price_ratio",))
+        return self
+
+
+class GroupPublic(BaseModel):
+    name: str
+    price_ratio: float
+    description: str | None = None
 
 
 class ApiKeyCreate(BaseModel):
@@ -85,12 +117,24 @@ class TopupRequest(BaseModel):
     request_id: str = Field(min_length=1, max_length=200, description="Repeating it credits once.")
 
 
+class WalletInUsd(BaseModel):
+    """The same amounts in US dollars, as exact decimal strings rounded to 6 places (display only:
+    money moves in whole quota units)."""
+    quota_per_usd: int
+    available: str
+    held: str
+    used: str
+    credited: str
+    debt: str
+
+
 class WalletPublic(BaseModel):
     available: int
     held: int
     used: int
     credited: int
     debt: int = 0
+    usd: WalletInUsd | None = Field(None, description="The amounts at QUOTA_PER_USD quota units per 1 USD.")
 
 
 ChannelKind = Literal["custompass_async", "custompass_sync", "replicate", "runninghub", "worker"]

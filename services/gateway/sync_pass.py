@@ -54,7 +54,7 @@ class SyncPass:
     async def _call(self, caller: CallerIdentity, model: str, body: bytes, query: str) -> Response:
         deps = self._deps
         routes = [(channel, custompass.call_for_channel(channel, caller.token, deps.settings))
-                  for channel in await channels_for(deps, model, SYNC_KINDS)]
+                  for channel in await channels_for(deps, caller, model, SYNC_KINDS)]
         first, first_call = routes[0]
         amount, answer = await self._price(first, first_call, upstream_model(first, model), body, query)
         task = new_task(new_task_id(), caller, first, model, body, query, amount, mode="sync",

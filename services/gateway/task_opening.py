@@ -15,6 +15,7 @@ from services.gateway.channels import SUBMIT_SUFFIX
 from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
 from services.gateway.errors import ApiError, BillingUnavailable, InvalidRequest, NotFound, hold_rejected
+from services.gateway.groups import priced_for
 from shared import pricing
 from shared.clock import stamp, stamp_in
 from shared.ids import hold_id_for
@@ -24,8 +25,10 @@ from shared.upstream import custompass
 from shared.upstream.errors import UpstreamError
 
 
-async def channels_for(deps: Container, model: str, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The channels a request for `model` tries, in order (`channel_selection`)."""
+async def channels_for(deps: Container, caller: CallerIdentity, model: str,
+                       kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The channels a request for `model` tries, in order (`channel_selection`), priced for the
+    caller's group."""
     serving = await deps.channels.serving(model, kinds)
     if not serving:
         raise NotFound(f"model {model} is not served here", code="model_not_found")
@@ -33,7 +36,7 @@ async def channels_for(deps: Container, model: str, kinds: tuple[str, ...]) -> l
     if not ready:
         raise ApiError(f"every channel serving {model} is cooling down after failures; retry later",
                        code="channels_cooling_down", status=503)
-    return ready
+    return priced_for(ready, await deps.groups.price_ratio(caller.user))
 
 
 def precharge_request(body: bytes) -> bytes:

@@ -26,8 +26,8 @@ class UserRepository:
         await self._keys.create_index("hash", unique=True)
         await self._keys.create_index("user_id")
 
-    async def create(self, name: str, member_until: datetime | None) -> dict[str, Any]:
-        user = {"_id": new_id("usr"), "name": name, "status": "active", "created_at": stamp(),
+    async def create(self, name: str, member_until: datetime | None, group: str) -> dict[str, Any]:
+        user = {"_id": new_id("usr"), "name": name, "status": "active", "group": group, "created_at": stamp(),
                 "member_until": stamp(member_until) if member_until else None}
         await self._users.insert_one(user)
         return user

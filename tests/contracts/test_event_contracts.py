@@ -105,4 +105,4 @@ def test_gateway_answers_a_top_up_with_the_wallet_billing_sent(version):
     from services.gateway.schemas import WalletPublic
     payload = V1["TopupApplied"] if version == "previous" else produced(TopupApplied)
     assert payload["ok"] is True
-    assert WalletPublic(**payload["wallet"]).model_dump() == payload["wallet"]
+    assert WalletPublic(**payload["wallet"]).model_dump(exclude={"usd"}) == payload["wallet"]

@@ -30,9 +30,10 @@ class AdminApi:
         return user_id, await self.create_key(user_id)
 
     async def wallet(self, user_id: str) -> dict[str, int]:
+        """The wallet's amounts in quota units (without the same amounts in USD)."""
         response = await self.http.get(f"/admin/users/{user_id}/wallet")
         assert response.status_code == 200, response.text
-        return response.json()
+        return {k: v for k, v in response.json().items() if k != "usd"}
 
     async def create_channel(self, **fields: Any) -> dict[str, Any]:
         response = await self.http.post("/admin/channels", json=fields)

@@ -48,3 +48,29 @@ def test_per_usage_without_a_measurement_charges_what_was_held(usage):
     billing = {"mode": "per_usage", "price": 100, "usage_field": "seconds"}
     assert final_cost(billing, usage, held=40) == 40
     assert final_cost({"mode": "per_call", "price": 7}, usage, held=40) == 7
+
+
+@pytest.mark.parametrize("ratio,billing,usage,held,cost", [
+    ("0.8", {"mode": "per_call", "price": 10}, None, 8, 8),
+    ("0.8", {"mode": "per_call", "price": 7}, None, 6, 6),  # 5.6 rounds up
+    ("0.8", {"mode": "per_call", "price": 10, "precharge": 3}, None, 3, 8),  # 2.4 rounds up
+    ("1.5", {"mode": "per_usage", "price": 100}, {"total_tokens": 91}, 0, 14),  # 13.65: one rounding, not ceil(9.1)*1.5
+    ("0.8", {"mode": "per_usage", "price": 1000, "usage_field": "seconds"}, {"seconds": 2.5}, 0, 2),
+    ("0.333", {"mode": "per_usage", "price": 100_000, "usage_field": "seconds"}, {"seconds": 0.29}, 0, 10),  # 9.657
+    ("0.8", {"mode": "free", "price": 10}, None, 0, 0),
+    ("1", {"mode": "per_call", "price": 10}, None, 10, 10),
+])
+def test_group_price_ratio_scales_holds_and_costs(ratio, billing, usage, held, cost):
+    terms = {**billing, "price_ratio": ratio}
+    assert hold_amount(terms) == held
+    assert final_cost(terms, usage) == cost
+
+
+def test_group_price_ratio_prices_an_upstream_precharge_estimate():
+    terms = {"mode": "per_usage", "price": 100, "price_ratio": "0.5"}
+    assert hold_amount(terms, {"total_tokens": 120}) == 6
+
+
+def test_unknown_usage_charges_the_hold_without_scaling_it_twice():
+    terms = {"mode": "per_usage", "price": 100, "price_ratio": "0.5"}
+    assert final_cost(terms, None, held=40) == 40

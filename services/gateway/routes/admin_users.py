@@ -4,9 +4,10 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from services.gateway.deps import AdminAuth, Deps
-from services.gateway.errors import ApiError, NotFound
+from services.gateway.errors import ApiError, InvalidRequest, NotFound
 from services.gateway.schemas import (ApiKeyCreate, ApiKeyCreated, ApiKeyUpdate, TopupRequest,
                                       UserCreate, UserPublic, UserUpdate, WalletPublic)
+from services.gateway.wallet_view import wallet_public
 from shared.ids import topup_op_id
 
 router = APIRouter(prefix="/admin/users", tags=["admin"], dependencies=[AdminAuth])
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/admin/users", tags=["admin"], dependencies=[AdminAut
 
 def _public(user: dict) -> UserPublic:
     return UserPublic(id=user["_id"], name=user["name"], member_until=user.get("member_until"),
-                      status=user.get("status", "active"))
+                      status=user.get("status", "active"), group=user.get("group") or "default")
 
 
 async def _existing_user(deps: Deps, user_id: str) -> dict:
@@ -24,9 +25,15 @@ async def _existing_user(deps: Deps, user_id: str) -> dict:
     return user
 
 
+async def _existing_group(deps: Deps, name: str) -> None:
+    if not await deps.groups.exists(name):
+        raise InvalidRequest(f"group {name} does not exist; create it with POST /admin/groups", code="unknown_group")
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
 async def create_user(body: UserCreate, deps: Deps) -> UserPublic:
-    user = await deps.users.create(body.name, body.member_until)
+    await _existing_group(deps, body.group)
+    user = await deps.users.create(body.name, body.member_until, body.group)
     await deps.ledger.open_wallet(user["_id"])
     if body.quota:
         # Durable once published: if billing is slow the credit still lands, exactly once.
@@ -42,6 +49,8 @@ async def get_user(user_id: str, deps: Deps) -> UserPublic:
 @router.patch("/{user_id}", response_model=UserPublic)
 async def update_user(user_id: str, body: UserUpdate, deps: Deps) -> UserPublic:
     changes = body.model_dump(exclude_unset=True)
+    if "group" in changes:
+        await _existing_group(deps, changes["group"])
     user = await deps.users.update(user_id, changes) if changes else await deps.users.get(user_id)
     if user is None:
         raise NotFound(f"user {user_id} not found")
@@ -70,7 +79,7 @@ async def topup(user_id: str, body: TopupRequest, deps: Deps) -> WalletPublic:
     reply = await deps.billing.topup(topup_op_id(user_id, body.request_id), user_id, body.amount)
     if not reply.get("ok") or not reply.get("wallet"):
         raise ApiError("top-up was not applied", code="topup_rejected", status=409)
-    return WalletPublic(**reply["wallet"])
+    return wallet_public(reply["wallet"], deps.settings.quota_per_usd)
 
 
 @router.get("/{user_id}/wallet", response_model=WalletPublic)
@@ -78,4 +87,4 @@ async def wallet(user_id: str, deps: Deps) -> WalletPublic:
     found = await deps.ledger.wallet(user_id)
     if found is None:
         raise NotFound(f"user {user_id} not found")
-    return WalletPublic(**found)
+    return wallet_public(found, deps.settings.quota_per_usd)

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from services.gateway.deps import Caller, Deps
 from services.gateway.errors import NotFound
 from services.gateway.schemas import WalletPublic
+from services.gateway.wallet_view import wallet_public
 
 router = APIRouter(tags=["client"])
 
@@ -15,4 +16,4 @@ async def my_wallet(caller: Caller, deps: Deps) -> WalletPublic:
     found = await deps.ledger.wallet(caller.user_id)
     if found is None:
         raise NotFound("wallet not found")
-    return WalletPublic(**found)
+    return wallet_public(found, deps.settings.quota_per_usd)

@@ -1,0 +1,63 @@
+"""User groups: a price ratio applied to the holds and costs of the group's users.
+
+A user is in `default` unless set; `default` has ratio 1 unless an admin defines it. The ratio
+in force when a task is opened is snapshotted with the task's billing terms (`priced_for`)."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from shared.clock import stamp
+
+DEFAULT_GROUP = "default"
+
+
+class GroupExists(Exception):
+    pass
+
+
+class GroupRepository:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self._groups = db["groups"]
+
+    async def create(self, name: str, price_ratio: Decimal, description: str | None) -> dict[str, Any]:
+        group = {"_id": name, "price_ratio": str(price_ratio), "description": description,
+                 "created_at": stamp(), "updated_at": stamp()}
+        try:
+            await self._groups.insert_one(group)
+        except DuplicateKeyError:
+            raise GroupExists(name) from None
+        return group
+
+    async def get(self, name: str) -> dict[str, Any] | None:
+        return await self._groups.find_one({"_id": name})
+
+    async def list(self, limit: int, offset: int) -> list[dict[str, Any]]:
+        return await self._groups.find({}).sort("_id", 1).skip(offset).limit(limit).to_list(length=limit)
+
+    async def update(self, name: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        if "price_ratio" in changes:
+            changes = {**changes, "price_ratio": str(changes["price_ratio"])}
+        return await self._groups.find_one_and_update(
+            {"_id": name}, {"$set": {**changes, "updated_at": stamp()}}, return_document=ReturnDocument.AFTER)
+
+    async def exists(self, name: str) -> bool:
+        return name == DEFAULT_GROUP or await self.get(name) is not None
+
+    async def price_ratio(self, user: dict[str, Any]) -> str:
+        """The ratio of the user's group now, as a decimal string ("1" when it has none)."""
+        group = await self.get(user.get("group") or DEFAULT_GROUP)
+        return (group or {}).get("price_ratio", "1")
+
+
+def priced_for(channels: list[dict[str, Any]], price_ratio: str) -> list[dict[str, Any]]:
+    """The channels with the group's ratio in their billing terms, which pricing applies and the
+    task snapshots; a ratio of 1 leaves the terms as they are."""
+    if Decimal(price_ratio) == 1:
+        return channels
+    return [{**c, "billing": {**(c.get("billing") or {"mode": "free"}), "price_ratio": price_ratio}}
+            for c in channels]
