@@ -4,6 +4,9 @@ PYTHON ?= python3
 UV := .tools/uv/bin/uv
 PY := .venv/bin/python
 PYTEST_ARGS ?=
+# The console's browser tests drive Debian's chromium (no browser download); installed when missing.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install run stop test bench contracts clean
 
@@ -26,7 +29,11 @@ run: install
 stop:
 	$(PYTHON) -m tools.run_local --stop
 
-test: install
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
+
+test: install $(CHROMIUM)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install

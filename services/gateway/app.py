@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from services.gateway import metrics
 from services.gateway.billing_client import BillingClient
 from services.gateway.channels import ChannelRepository
+from services.gateway.console import install_console
 from services.gateway.container import Container
 from services.gateway.errors import install_error_handlers
 from services.gateway.groups import GroupRepository
@@ -50,6 +51,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     install_error_handlers(app)
     # pass_sync's catch-all `POST /pass/{model:path}` comes last: placed earlier, it would also
     # take `/pass/{model}/submit` and `/pass/{model}/task/list-by-condition` from pass_async.
+    install_console(app)
     for module in (admin_users, admin_groups, admin_channels, admin_logs, wallet, tasks, pass_async, pass_sync):
         app.include_router(module.router)
 

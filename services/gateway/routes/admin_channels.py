@@ -44,12 +44,12 @@ async def list_channels(deps: Deps, limit: int = Query(100, ge=1, le=500),
 
 @router.get("/{channel_id}", response_model=ChannelPublic)
 async def get_channel(channel_id: str, deps: Deps) -> ChannelPublic:
-    return public_channel(await _existing_channel(deps, channel_id))
+    return public_channel(await existing_channel(deps, channel_id))
 
 
 @router.put("/{channel_id}", response_model=ChannelPublic)
 async def update_channel(channel_id: str, body: ChannelUpdate, deps: Deps) -> ChannelPublic:
-    channel = await _existing_channel(deps, channel_id)
+    channel = await existing_channel(deps, channel_id)
     changes = _stored(body, channel["kind"])  # the kind never changes, so it is checked against the stored one
     if changes:
         channel = await deps.channels.update(channel_id, changes)
@@ -58,7 +58,7 @@ async def update_channel(channel_id: str, body: ChannelUpdate, deps: Deps) -> Ch
     return public_channel(channel)
 
 
-async def _existing_channel(deps: Deps, channel_id: str) -> dict:
+async def existing_channel(deps: Deps, channel_id: str) -> dict:
     channel = await deps.channels.get(channel_id)
     if channel is None:
         raise NotFound(f"channel {channel_id} not found")

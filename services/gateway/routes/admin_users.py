@@ -18,7 +18,7 @@ def _public(user: dict) -> UserPublic:
                       status=user.get("status", "active"), group=user.get("group") or "default")
 
 
-async def _existing_user(deps: Deps, user_id: str) -> dict:
+async def existing_user(deps: Deps, user_id: str) -> dict:
     user = await deps.users.get(user_id)
     if user is None:
         raise NotFound(f"user {user_id} not found")
@@ -43,7 +43,7 @@ async def create_user(body: UserCreate, deps: Deps) -> UserPublic:
 
 @router.get("/{user_id}", response_model=UserPublic)
 async def get_user(user_id: str, deps: Deps) -> UserPublic:
-    return _public(await _existing_user(deps, user_id))
+    return _public(await existing_user(deps, user_id))
 
 
 @router.patch("/{user_id}", response_model=UserPublic)
@@ -59,7 +59,7 @@ async def update_user(user_id: str, body: UserUpdate, deps: Deps) -> UserPublic:
 
 @router.post("/{user_id}/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
 async def create_api_key(user_id: str, body: ApiKeyCreate, deps: Deps) -> ApiKeyCreated:
-    await _existing_user(deps, user_id)
+    await existing_user(deps, user_id)
     key, secret = await deps.users.create_key(user_id, body.name)
     return ApiKeyCreated(id=key["_id"], key=secret)
 
@@ -75,7 +75,7 @@ async def update_api_key(user_id: str, key_id: str, body: ApiKeyUpdate, deps: De
 
 @router.post("/{user_id}/topup", response_model=WalletPublic)
 async def topup(user_id: str, body: TopupRequest, deps: Deps) -> WalletPublic:
-    await _existing_user(deps, user_id)
+    await existing_user(deps, user_id)
     reply = await deps.billing.topup(topup_op_id(user_id, body.request_id), user_id, body.amount)
     if not reply.get("ok") or not reply.get("wallet"):
         raise ApiError("top-up was not applied", code="topup_rejected", status=409)

@@ -1,0 +1,16 @@
+"""The admin console: server-rendered pages at /admin for the people who run a deployment."""
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from services.gateway.console import auth_pages, channel_pages, log_pages, task_pages, user_pages
+from services.gateway.console.pages import HERE, install_login_redirect
+
+
+def install_console(app: FastAPI) -> None:
+    install_login_redirect(app)
+    app.mount("/admin/static", StaticFiles(directory=HERE / "static"), name="console-static")
+    for router in (auth_pages.router, channel_pages.router, user_pages.router, task_pages.router,
+                   log_pages.router, log_pages.csv_router):
+        app.include_router(router)

@@ -1,0 +1,47 @@
+"""Logging in to the console with the admin token, and out."""
+from __future__ import annotations
+
+import hmac
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from services.gateway.console.pages import PostedForm, back_to, render, session_keys
+from services.gateway.console.session import COOKIE, SESSION_S
+from services.gateway.deps import Deps
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/admin")
+async def home() -> RedirectResponse:
+    return back_to("/admin/ui/channels")
+
+
+@router.get("/admin/login", response_class=HTMLResponse)
+async def login_page(request: Request, next: str = "/admin/ui/channels") -> HTMLResponse:
+    return render(request, "login.html", None, next=_safe_next(next), error=None)
+
+
+@router.post("/admin/login")
+async def login(request: Request, deps: Deps):
+    form = await request.form()
+    token, next_path = str(form.get("token", "")), _safe_next(str(form.get("next", "")))
+    if not hmac.compare_digest(token.encode(), deps.settings.admin_token.encode()):
+        return render(request, "login.html", None, status_code=401, next=next_path, error="Wrong admin token")
+    response = back_to(next_path)
+    response.set_cookie(COOKIE, session_keys(deps).issue(), max_age=SESSION_S, httponly=True, samesite="strict",
+                        secure=deps.settings.is_production, path="/admin")
+    return response
+
+
+@router.post("/admin/logout")
+async def logout(_: PostedForm) -> RedirectResponse:
+    response = back_to("/admin/login")
+    response.delete_cookie(COOKIE, path="/admin")
+    return response
+
+
+def _safe_next(path: str) -> str:
+    """Only a console path: a login link must not send the operator to another site."""
+    return path if path.startswith("/admin/ui/") and "//" not in path else "/admin/ui/channels"

@@ -1,0 +1,80 @@
+"""A channel form's fields as the admin API's JSON body, and where each default comes from."""
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import FormData
+
+from services.gateway.settings import GatewaySettings
+
+NUMBERS = {"timeout_s": float, "poll_interval_s": float, "task_lifetime_s": float, "batch_size": int,
+           "max_concurrent": int, "priority": int, "weight": int, "failure_threshold": int, "cooldown_s": float}
+TEXTS = ("name", "base_url", "token_header", "group")
+
+# setting on the channel -> (the environment variable's setting, its variable name)
+OVERRIDABLE = {
+    "token_header": ("custom_pass_header_key", "CUSTOM_PASS_HEADER_KEY"),
+    "poll_interval_s": ("custom_pass_poll_interval", "CUSTOM_PASS_POLL_INTERVAL"),
+    "task_lifetime_s": ("custom_pass_task_max_lifetime", "CUSTOM_PASS_TASK_MAX_LIFETIME"),
+    "batch_size": ("custom_pass_batch_size", "CUSTOM_PASS_BATCH_SIZE"),
+    "max_concurrent": ("custom_pass_max_concurrent", "CUSTOM_PASS_MAX_CONCURRENT"),
+    "failure_threshold": ("channel_failure_threshold", "CHANNEL_FAILURE_THRESHOLD"),
+    "cooldown_s": ("channel_cooldown_s", "CHANNEL_COOLDOWN_S"),
+}
+
+
+def channel_body(form: FormData, *, creating: bool) -> dict[str, Any]:
+    """Blank fields are left out: on create the API's default applies, on edit the stored value
+    stays. Numbers that do not parse are passed on as text, so the API's validation names them."""
+    body: dict[str, Any] = {}
+    for name in TEXTS + (("kind",) if creating else ()):
+        if (value := str(form.get(name, "")).strip()):
+            body[name] = value
+    if (api_key := str(form.get("api_key", ""))):
+        body["api_key"] = api_key  # blank on edit: keep the stored secret
+    if (models := _items(form.get("models"))):
+        body["models"] = models
+    for name, kind in NUMBERS.items():
+        if (value := str(form.get(name, "")).strip()):
+            body[name] = _number(value, kind)
+    billing = {"mode": str(form.get("billing_mode") or "per_call")}
+    for name in ("price", "precharge"):
+        if (value := str(form.get(f"billing_{name}", "")).strip()):
+            billing[name] = _number(value, int)
+    if (usage_field := str(form.get("billing_usage_field", "")).strip()):
+        billing["usage_field"] = usage_field
+    body["billing"] = billing
+    body["enabled"] = form.get("enabled") == "on"
+    body["upstream_precharge"] = form.get("upstream_precharge") == "on"
+    words = {w: _items(form.get(f"status_{w}")) for w in ("success", "failed", "processing")}
+    if any(words.values()):
+        body["status_words"] = {w: v for w, v in words.items() if v}
+    mapping = [line.split("=", 1) for line in str(form.get("model_mapping", "")).splitlines() if "=" in line]
+    if mapping:
+        body["model_mapping"] = {k.strip(): v.strip() for k, v in mapping}
+    return body
+
+
+def settings_in_force(channel: dict[str, Any] | None, settings: GatewaySettings) -> list[dict[str, Any]]:
+    """Per overridable setting: the value in force and whether it comes from the channel, the
+    environment or the default (channel > environment > default)."""
+    rows = []
+    for field, (setting, variable) in OVERRIDABLE.items():
+        own = (channel or {}).get(field)
+        if own is not None:
+            rows.append({"field": field, "value": own, "source": "channel", "variable": variable})
+        else:
+            source = "environment" if setting in settings.model_fields_set else "default"
+            rows.append({"field": field, "value": getattr(settings, setting), "source": source, "variable": variable})
+    return rows
+
+
+def _items(value: Any) -> list[str]:
+    return [part.strip() for part in str(value or "").replace("\n", ",").split(",") if part.strip()]
+
+
+def _number(text: str, kind: type) -> int | float | str:
+    try:
+        return kind(text)
+    except ValueError:
+        return text

@@ -1,0 +1,42 @@
+"""English and Simplified Chinese for the console. English text is the key: a phrase missing
+here shows in English rather than breaking a page."""
+from __future__ import annotations
+
+LANGUAGES = ("en", "zh")
+LANG_COOKIE = "cp_lang"
+
+ZH = {
+    "Admin console": "管理控制台", "Log in": "登录", "Log out": "退出登录", "Admin token": "管理员令牌",
+    "Wrong admin token": "管理员令牌错误", "Channels": "渠道", "Users": "用户", "Tasks": "任务",
+    "Consumption logs": "消费日志", "New channel": "新建渠道", "Name": "名称", "Kind": "类型",
+    "Models": "模型", "Billing": "计费", "Status": "状态", "Enabled": "已启用", "Disabled": "已禁用",
+    "Cooling down until": "冷却至", "Recent error rate": "近期错误率", "Edit": "编辑", "Save": "保存",
+    "Enable": "启用", "Disable": "禁用", "Test": "测试", "Create": "创建", "Search": "搜索",
+    "Filter": "筛选", "Previous": "上一页", "Next": "下一页", "Wallet": "钱包", "Available": "可用",
+    "Held": "冻结", "Used": "已用", "Credited": "充值总额", "Debt": "欠款", "Top up": "充值",
+    "Amount": "金额", "API keys": "API 密钥", "New key": "新建密钥", "Revoke": "吊销",
+    "Shown once: copy it now": "仅显示一次：请立即复制", "Membership until": "会员有效期至",
+    "Group": "分组", "Ledger": "账本", "Task": "任务", "Model": "模型", "User": "用户",
+    "Created": "创建时间", "Finished": "完成时间", "Hold": "预扣", "Final cost": "最终费用",
+    "Refund": "退款", "Shortfall": "补扣", "Request": "请求", "Upstream id": "上游任务 ID",
+    "Upstream answer": "上游响应", "Settlement": "结算", "Status history": "状态历史",
+    "CustomPass status": "CustomPass 状态", "Internal status": "内部状态", "Export CSV": "导出 CSV",
+    "Totals": "合计", "Count": "次数", "Quota": "额度", "Since": "开始", "Until": "结束",
+    "Setting": "设置", "In force": "生效值", "Source": "来源", "channel": "渠道", "environment": "环境变量",
+    "default": "默认值", "Saved": "已保存", "Per model": "按模型", "Per channel": "按渠道",
+    "Per user": "按用户", "Settled": "已结算", "Not settled yet": "尚未结算", "Nothing here yet": "暂无数据",
+    "Latency": "延迟", "Answer": "响应", "Worker tokens": "Worker 令牌", "Active": "正常",
+    "Channel": "渠道", "Usage": "用量", "Reason": "原因", "Language": "语言", "Fields": "字段",
+    "New user": "新建用户", "Key created": "密钥已创建", "Topped up": "充值成功", "Search users": "搜索用户",
+}
+
+
+def translate(lang: str, text: str) -> str:
+    return ZH.get(text, text) if lang == "zh" else text
+
+
+def language(query_lang: str | None, cookie_lang: str | None) -> str:
+    for candidate in (query_lang, cookie_lang):
+        if candidate in LANGUAGES:
+            return candidate
+    return "en"

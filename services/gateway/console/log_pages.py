@@ -1,0 +1,75 @@
+"""Console pages for consumption logs: filtered and paginated, totals per model, channel and
+user for the period (aggregated in the database), and a CSV export streamed in batches."""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, StreamingResponse
+
+from services.gateway.console.pages import PAGE_SIZE, PageSession, page_window, render
+from services.gateway.console.task_pages import period
+from services.gateway.deps import Deps
+from services.gateway.paging import Offset
+
+router = APIRouter(prefix="/admin/ui/logs", include_in_schema=False)
+csv_router = APIRouter(include_in_schema=False)
+CSV_COLUMNS = ("created_at", "task_id", "user_id", "key_id", "model", "channel_id", "mode", "status", "hold",
+               "quota", "refund", "debt", "price_ratio", "duration_s", "fail_reason")
+TOTALS_SHOWN = 20
+
+
+def log_filter(user_id: str, model: str, channel_id: str, status: str, since: str, until: str) -> dict:
+    query: dict = {k: v for k, v in {"user_id": user_id, "model": model, "channel_id": channel_id,
+                                     "status": status}.items() if v}
+    if (window := period(since, until)):
+        query["created_at"] = window
+    return query
+
+
+@router.get("", response_class=HTMLResponse)
+async def log_list(request: Request, session: PageSession, deps: Deps, user_id: str = "", model: str = "",
+                   channel_id: str = "", status: str = "", since: str = "",
+                   until: str = "", offset: Offset = 0) -> HTMLResponse:
+    query = log_filter(user_id, model, channel_id, status, since, until)
+    logs = deps.db["consumption_logs"]
+    total = await logs.count_documents(query)
+    rows = await logs.find(query).sort("created_at", -1).skip(offset).limit(PAGE_SIZE).to_list(PAGE_SIZE)
+    totals = {label: await _totals(logs, query, field)
+              for label, field in (("Per model", "model"), ("Per channel", "channel_id"), ("Per user", "user_id"))}
+    params = {"user_id": user_id, "model": model, "channel_id": channel_id, "status": status,
+              "since": since, "until": until}
+    return render(request, "logs.html", session, logs=rows, totals=totals, params=params,
+                  window=page_window(offset, total))
+
+
+@csv_router.get("/admin/ui/logs.csv")
+async def log_csv(_: PageSession, deps: Deps, user_id: str = "", model: str = "", channel_id: str = "",
+                  status: str = "", since: str = "", until: str = "") -> StreamingResponse:
+    query = log_filter(user_id, model, channel_id, status, since, until)
+
+    async def rows() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        async for log in deps.db["consumption_logs"].find(query).sort("created_at", -1).batch_size(500):
+            writer.writerow([log.get("task_id") if c == "task_id" else log.get(c, "") for c in CSV_COLUMNS])
+            if buffer.tell() > 64_000:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    return StreamingResponse(rows(), media_type="text/csv",
+                             headers={"Content-Disposition": 'attachment; filename="consumption-logs.csv"'})
+
+
+async def _totals(logs, query: dict, field: str) -> list[dict]:
+    return await (await logs.aggregate([
+        {"$match": query},
+        {"$group": {"_id": f"${field}", "count": {"$sum": 1}, "quota": {"$sum": "$quota"},
+                    "refund": {"$sum": "$refund"}}},
+        {"$sort": {"quota": -1}}, {"$limit": TOTALS_SHOWN},
+    ])).to_list(TOTALS_SHOWN)

@@ -1,0 +1,118 @@
+"""What every console page shares: the session check, the CSRF check on form posts, the
+language, and rendering a template (autoescaped, so stored text never becomes markup)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from services.gateway.console.i18n import LANG_COOKIE, language, translate
+from services.gateway.console.session import COOKIE, Session, SessionKeys
+from services.gateway.deps import Deps
+from services.gateway.errors import ApiError, Forbidden
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+PAGE_SIZE = 50
+
+
+class LoginRequired(Exception):
+    pass
+
+
+def session_keys(deps: Deps) -> SessionKeys:
+    return SessionKeys(deps.settings.admin_token)
+
+
+async def page_session(request: Request, deps: Deps) -> Session:
+    session = session_keys(deps).read(request.cookies.get(COOKIE))
+    if session is None:
+        raise LoginRequired()
+    return session
+
+
+@dataclass(frozen=True)
+class Posted:
+    session: Session
+    form: FormData
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.form.get(name, default)
+
+
+async def posted_form(request: Request, deps: Deps) -> Posted:
+    """A form post's fields, once its session and CSRF token are proven; otherwise 403."""
+    session = session_keys(deps).read(request.cookies.get(COOKIE))
+    if session is None:
+        raise Forbidden("log in to the console first", code="console_login_required")
+    form = await request.form()
+    if form.get("csrf") != session.csrf:
+        raise Forbidden("the form's CSRF token is missing or wrong; reload the page", code="csrf_failed")
+    return Posted(session, form)
+
+
+PageSession = Annotated[Session, Depends(page_session)]
+PostedForm = Annotated[Posted, Depends(posted_form)]
+
+
+def lang_of(request: Request) -> str:
+    return language(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE))
+
+
+def render(request: Request, template: str, session: Session | None, status_code: int = 200,
+           **context: Any) -> HTMLResponse:
+    lang = lang_of(request)
+    response = templates.TemplateResponse(request, template, status_code=status_code, context={
+        "t": lambda text: translate(lang, text), "lang": lang, "csrf": session.csrf if session else "",
+        "logged_in": session is not None, **context})
+    if request.query_params.get("lang") == lang:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="strict", httponly=True)
+    return response
+
+
+def _with_params(params: dict[str, Any], **changes: Any) -> str:
+    return urlencode({k: v for k, v in {**params, **changes}.items() if v not in (None, "")})
+
+
+templates.env.filters["urlencode_params"] = _with_params
+
+
+def back_to(path: str, **params: Any) -> RedirectResponse:
+    """After a form post, the page to show (303: the browser follows with a GET)."""
+    query = _with_params(params)
+    return RedirectResponse(f"{path}?{query}" if query else path, status_code=303)
+
+
+def page_window(offset: int, total: int) -> dict[str, int | None]:
+    return {"offset": offset, "total": total, "prev": max(offset - PAGE_SIZE, 0) if offset else None,
+            "next": offset + PAGE_SIZE if offset + PAGE_SIZE < total else None}
+
+
+def install_login_redirect(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _to_login(request: Request, _: LoginRequired) -> RedirectResponse:
+        return back_to("/admin/login", next=request.url.path)
+
+
+def error_messages(exc: ValidationError | ApiError) -> list[str]:
+    """What the admin API would have answered, as lines for the form."""
+    if isinstance(exc, ApiError):
+        return [exc.message]
+    return [f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()]
+
+
+def moment(text: str) -> datetime | None:
+    """A filter's date as a form sends it (`datetime-local`, naive: UTC); blank or unreadable: none."""
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
