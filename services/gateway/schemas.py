@@ -14,7 +14,9 @@ Strict = ConfigDict(extra="forbid")
 # so neither one amount nor a wallet's running sums can overflow in MongoDB or in billing.
 MAX_QUOTA = 10**15
 Quota = Annotated[int, Field(strict=True, ge=0, le=MAX_QUOTA)]
-ModelName = Annotated[str, Field(min_length=1, max_length=200)]
+# No control characters, and no leading `$`: a model name is also a key of `model_mapping`, and
+# MongoDB refuses field names with NUL or a leading `$` (found by the API fuzzing: a 500).
+ModelName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f$][^\x00-\x1f]*$")]
 GroupName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
                                  description="A user group; `default` (price ratio 1) unless set.")]
 PriceRatio = Annotated[Decimal, Field(gt=0, le=100, max_digits=12, decimal_places=6, description=(
