@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from shared import pricing
 from shared.settings import CustomPassSettings
 
 from shared.upstream.errors import (UpstreamHttpError, UpstreamMalformed, UpstreamNotConnected, UpstreamRefused,
@@ -162,6 +163,17 @@ async def query(http: httpx.AsyncClient, call: UpstreamCall, model: str, task_id
     if not isinstance(envelope.data, list):
         raise UpstreamMalformed("query answer data is not a list")
     return [item for item in envelope.data if isinstance(item, dict) and item.get("task_id")]
+
+
+def hold_for_precharge_answer(channel: dict[str, Any],
+                              answer: custompass.Envelope) -> tuple[int, custompass.Envelope | None]:
+    """The hold priced from the upstream's precharge answer. An upstream that answers the
+    precharge request with anything else has done the real work already: that answer is the
+    result (returned), and the channel's own precharge is held for it."""
+    billing = channel.get("billing") or {}
+    if answer.is_precharge:
+        return pricing.hold_amount(billing, answer.usage or {}), None
+    return pricing.hold_amount(billing), answer
 
 
 def with_precharge_flag(body: bytes) -> bytes:
