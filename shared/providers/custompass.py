@@ -48,7 +48,8 @@ class CustomPassProvider:
     async def cancel(self, ctx: UpstreamContext, channel: dict[str, Any], task: dict[str, Any]) -> Observation:
         raise Unsupported("the CustomPass upstream protocol has no cancel")
 
-    def read_webhook(self, channel: dict[str, Any], headers: dict[str, str], body: bytes) -> Webhook:
+    def read_webhook(self, channel: dict[str, Any], headers: dict[str, str], body: bytes,
+                     tolerance_s: float) -> Webhook:
         raise Unsupported("the CustomPass upstream protocol has no webhooks")
 
 

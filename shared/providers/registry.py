@@ -25,9 +25,10 @@ def async_kinds() -> tuple[str, ...]:
 
 
 def _register_builtin() -> None:
-    from shared.providers import custompass
+    from shared.providers import custompass, replicate
 
     register(custompass.CustomPassProvider())
+    register(replicate.ReplicateProvider())
 
 
 _register_builtin()

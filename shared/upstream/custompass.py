@@ -125,7 +125,7 @@ async def post(http: httpx.AsyncClient, call: UpstreamCall, path: str, body: byt
         response = await http.post(_url(call, path, query), content=body, headers=call.headers(),
                                    timeout=call.timeout_s)
     if response.status_code == 429:
-        raise UpstreamThrottled("upstream is throttling", _retry_after(response))
+        raise UpstreamThrottled("upstream is throttling", retry_after(response))
     return accepted(response.status_code, response.content)
 
 
@@ -183,7 +183,7 @@ def with_precharge_flag(body: bytes) -> bytes:
     return json.dumps({**payload, "precharge": True}).encode()
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def retry_after(response: httpx.Response) -> float | None:
     try:
         return float(response.headers.get("retry-after", ""))
     except ValueError:

@@ -28,5 +28,6 @@ class TinyProvider:
     async def cancel(self, ctx: UpstreamContext, channel: dict[str, Any], task: dict[str, Any]) -> Observation:
         raise Unsupported("tiny tasks run to the end")
 
-    def read_webhook(self, channel: dict[str, Any], headers: dict[str, str], body: bytes) -> Webhook:
+    def read_webhook(self, channel: dict[str, Any], headers: dict[str, str], body: bytes,
+                     tolerance_s: float) -> Webhook:
         raise Unsupported("tiny has no webhooks")
