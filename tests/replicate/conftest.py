@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.async_flow.conftest import make_client  # noqa: F401 (shared fixture)
+from tests.async_flow.conftest import async_channel, make_client  # noqa: F401 (shared fixtures)
 from tests.harness.api import AdminApi
 from tests.harness.processes import ServiceProcess
 
@@ -25,11 +25,14 @@ class MockReplicate:
     async def requests(self, path_contains: str) -> list[dict]:
         return (await self.http.get("/_mock/requests", params={"path_contains": path_contains})).json()
 
+    async def reads(self, prediction_id: str) -> list[dict]:
+        return (await self.http.get("/_mock/reads", params={"prediction_id": prediction_id})).json()
+
     async def deliveries(self, prediction_id: str) -> list[dict]:
         return (await self.http.get("/_mock/deliveries", params={"prediction_id": prediction_id})).json()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def replicate_process(stack):
     process = stack.start_mock(f"mock_replicate_{secrets.token_hex(2)}", "tools.mock_replicate",
                                "MOCK_REPLICATE_PORT", MOCK_REPLICATE_KEY=UPSTREAM_KEY)

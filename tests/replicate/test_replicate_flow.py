@@ -29,8 +29,8 @@ async def test_success_by_webhook_bills_predict_time(replicate_channel, make_cli
     assert (await admin.wallet(client.user_id))["held"] == 20
 
     task = await settled_task(mongo_db, task_id)
-    (create,) = await replicate.requests("/v1/models/black-forest-labs/flux-schnell/predictions")
-    sent = json.loads(create["body"])
+    creates = await replicate.requests("/v1/models/black-forest-labs/flux-schnell/predictions")
+    (sent,) = [body for body in map(lambda r: json.loads(r["body"]), creates) if body["webhook"].endswith(task_id)]
     assert sent["input"] == {"prompt": "a cat", "mock": {"predict_time": 2.5}}
     assert sent["webhook_events_filter"] == ["completed"]
     assert sent["webhook"].endswith(f"/webhooks/replicate/{channel['id']}?task_id={task_id}")

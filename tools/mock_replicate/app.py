@@ -6,7 +6,8 @@ signed the Standard Webhooks way. A prediction's behaviour comes from `input.moc
 - `predict_time`: seconds reported in `metrics.predict_time` on success (default 2.5);
 - `webhook_delay_ms`: how long after completion the webhook is sent (default 0); `webhook_copies`:
   how many times the same delivery is sent (default 1);
-- `throttle_gets`: the first N status reads answer 429 with `Retry-After: 1`.
+- `throttle_gets`: the first N status reads answer 429 with `Retry-After: 1`; `get_delay_ms`: how long a
+  status read takes to answer (its status is the one at the end of the wait).
 
 `/_mock/*` lets tests read what happened: requests, webhook deliveries and their answers.
 """
@@ -80,6 +81,7 @@ def create_app(required_key: str | None = None) -> FastAPI:
     predictions: dict[str, Prediction] = {}
     requests: list[dict[str, Any]] = []
     deliveries: list[dict[str, Any]] = []
+    reads: list[dict[str, Any]] = []  # status reads as answered
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     running: set[asyncio.Task] = set()
 
@@ -148,7 +150,10 @@ def create_app(required_key: str | None = None) -> FastAPI:
             prediction.throttled_gets += 1
             return JSONResponse({"title": "Too many requests", "detail": "throttled", "status": 429}, 429,
                                 headers={"Retry-After": "1"})
-        return JSONResponse(prediction.wire(base(request)))
+        await asyncio.sleep(prediction.mock.get("get_delay_ms", 0) / 1000)
+        answer = prediction.wire(base(request))
+        reads.append({"prediction_id": prediction.id, "status": answer["status"], "at": time.time()})
+        return JSONResponse(answer)
 
     @app.post("/v1/predictions/{prediction_id}/cancel")
     async def cancel(prediction_id: str, request: Request) -> JSONResponse:
@@ -168,6 +173,10 @@ def create_app(required_key: str | None = None) -> FastAPI:
     @app.get("/_mock/deliveries")
     async def list_deliveries(prediction_id: str = "") -> list[dict[str, Any]]:
         return [d for d in deliveries if prediction_id in d["prediction_id"]]
+
+    @app.get("/_mock/reads")
+    async def list_reads(prediction_id: str = "") -> list[dict[str, Any]]:
+        return [r for r in reads if prediction_id in r["prediction_id"]]
 
     @app.get("/_mock/stats")
     async def stats() -> dict[str, int]:
