@@ -38,6 +38,11 @@ class SweepReport:
     upstream_requests: int = 0
     errors: list[str] = field(default_factory=list)
 
+    def counts(self) -> dict[str, int]:
+        """The summary as the Prometheus counter's outcomes (metrics.SUMMARY_OUTCOMES)."""
+        return {"updated": self.updated, "succeeded": self.succeeded, "failed": self.failed,
+                "still_processing": self.still_processing, "errors": len(self.errors)}
+
     def as_dict(self) -> dict[str, Any]:
         return {"total": self.total, "updated": self.updated, "succeeded": self.succeeded, "failed": self.failed,
                 "stillProcessing": self.still_processing, "upstreamRequests": self.upstream_requests,
@@ -56,6 +61,8 @@ class Sweeper:
         with metrics.SWEEP_SECONDS.time():
             report = await self._sweep_once()
         metrics.LAST_SWEEP.set_to_current_time()  # only a sweep that did not raise counts as done
+        for outcome, count in report.counts().items():
+            metrics.SYNC_SUMMARY.labels(outcome).inc(count)
         return report
 
     async def _sweep_once(self) -> SweepReport:

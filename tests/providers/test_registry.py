@@ -1,11 +1,13 @@
 """A new provider is one module plus registration: the poller's batch sync drives it with no
-other change (the real database and broker; the sweep runs in this process)."""
+other change, and reports its summary (the real database and broker; the sweep runs in this
+process)."""
 from __future__ import annotations
 
 import secrets
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from pymongo import AsyncMongoClient
 
 from services.poller.settings import PollerSettings
@@ -15,6 +17,10 @@ from shared.kafka import EventPublisher, make_broker
 from shared.providers import registry
 from shared.tasks import TaskStore
 from tests.providers.tiny_provider import TinyProvider
+
+
+def _summary(outcome: str) -> float:
+    return REGISTRY.get_sample_value("custompass_poller_sync_summary_total", {"outcome": outcome}) or 0.0
 
 
 @pytest.fixture
@@ -38,9 +44,11 @@ async def test_registered_provider_is_polled_in_its_batch_size(infra, tiny_regis
             {"_id": task_id, "user_id": "u", "model": "m", "channel_id": "ch_tiny", "status": "SUBMITTED",
              "upstream_task_id": f"up-{task_id}", "created_at": stamp(), "next_poll_at": stamp_in(-1),
              "poll_lease_until": 0.0} for task_id in task_ids])
+        succeeded_before = _summary("succeeded")
         async with httpx.AsyncClient() as http:
             sweeper = Sweeper(TaskStore(db), db.channels, EventPublisher(broker, settings, "test"), http, settings)
             report = await sweeper.sweep()
+        assert _summary("succeeded") - succeeded_before == 3  # the summary is a Prometheus counter too
         assert report.as_dict() | {"errors": []} == {
             "total": 3, "updated": 3, "succeeded": 3, "failed": 0, "stillProcessing": 0, "upstreamRequests": 2,
             "errors": []}
