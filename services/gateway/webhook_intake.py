@@ -16,7 +16,7 @@ from pymongo.errors import DuplicateKeyError
 from services.gateway.container import Container
 from services.gateway.errors import NotFound, Unauthorized
 from shared.clock import stamp
-from shared.providers.base import Unsupported, Webhook, WebhookRejected
+from shared.providers.base import StatusProvider, Unsupported, UpstreamContext, Webhook, WebhookRejected
 from shared.providers.observations import apply_observation
 from shared.providers.registry import provider_for
 
@@ -38,20 +38,26 @@ async def take_webhook(deps: Container, kind: str, channel_id: str, task_id: str
         raise Unauthorized(str(exc), code="invalid_webhook") from None
     task = await deps.tasks.get(task_id)
     if task is None or task.get("channel_id") != channel_id \
-            or task.get("upstream_task_id") != webhook.observation.upstream_task_id:
+            or task.get("upstream_task_id") != webhook.upstream_task_id:
         raise NotFound(f"task {task_id} is not this upstream task", code="task_not_found")
     receipt_id = f"{channel_id}:{webhook.delivery_id}"
     try:
         await deps.db["webhook_receipts"].insert_one({"_id": receipt_id, "task_id": task_id, "received_at": stamp()})
     except DuplicateKeyError:
         return False
-    deps.background.start(_apply(deps, task, webhook, receipt_id), name=f"webhook {receipt_id}")
+    deps.background.start(_apply(deps, provider, channel, task, webhook, receipt_id), name=f"webhook {receipt_id}")
     return True
 
 
-async def _apply(deps: Container, task: dict[str, Any], webhook: Webhook, receipt_id: str) -> None:
+async def _apply(deps: Container, provider: StatusProvider, channel: dict[str, Any], task: dict[str, Any],
+                 webhook: Webhook, receipt_id: str) -> None:
     try:
-        await apply_observation(deps.tasks, deps.publisher, task, webhook.observation)
+        observation = webhook.observation
+        if observation is None:
+            ctx = UpstreamContext(http=deps.http, settings=deps.settings)
+            observation = (await provider.query(ctx, channel, [task])).get(task["_id"])
+        if observation is not None:
+            await apply_observation(deps.tasks, deps.publisher, task, observation)
     except Exception:
         log.exception("webhook not applied; the upstream's retry or the poller will", extra={"task_id": task["_id"]})
         await deps.db["webhook_receipts"].delete_one({"_id": receipt_id})

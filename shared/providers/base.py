@@ -50,9 +50,12 @@ class Observation:
 
 @dataclass(frozen=True)
 class Webhook:
-    """An authentic webhook: `delivery_id` names the delivery (a replay repeats it)."""
+    """A webhook to act on: `delivery_id` names the delivery (a replay repeats it). Without an
+    `observation` (an unsigned webhook, which cannot be believed) it only says that the task has
+    news: the provider is asked about the task."""
     delivery_id: str
-    observation: Observation
+    upstream_task_id: str
+    observation: Observation | None = None
 
 
 @dataclass(frozen=True)

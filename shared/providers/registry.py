@@ -25,10 +25,11 @@ def async_kinds() -> tuple[str, ...]:
 
 
 def _register_builtin() -> None:
-    from shared.providers import custompass, replicate
+    from shared.providers import custompass, replicate, runninghub
 
     register(custompass.CustomPassProvider())
     register(replicate.ReplicateProvider())
+    register(runninghub.RunningHubProvider())
 
 
 _register_builtin()

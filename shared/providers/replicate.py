@@ -70,7 +70,7 @@ class ReplicateProvider:
             prediction = _prediction(json.loads(body))
         except (ValueError, UpstreamMalformed):
             raise WebhookRejected("the webhook body is not a prediction") from None
-        return Webhook(delivery_id, observe(prediction))
+        return Webhook(delivery_id, prediction["id"], observe(prediction))
 
 
 def observe(prediction: dict[str, Any]) -> Observation:
