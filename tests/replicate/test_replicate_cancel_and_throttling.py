@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tests.harness.api import eventually
-from tests.replicate.test_replicate_flow import assert_one_log, settled_task
+from tests.harness.settled import assert_one_log, settled_task
 
 
 async def test_owner_cancels_upstream_and_is_refunded(replicate_channel, make_client, admin, mongo_db, replicate):

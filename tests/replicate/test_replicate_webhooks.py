@@ -9,7 +9,7 @@ import httpx
 
 from shared.clock import parse
 from tests.harness.api import eventually
-from tests.replicate.test_replicate_flow import assert_one_log, settled_task
+from tests.harness.settled import assert_one_log, settled_task
 from tools.mock_replicate.app import signed_headers
 
 

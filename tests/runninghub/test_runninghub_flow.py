@@ -7,7 +7,7 @@ import httpx
 
 from shared.ledger.invariants import wallet_violations
 from tests.harness.api import eventually
-from tests.replicate.test_replicate_flow import assert_one_log, settled_task
+from tests.harness.settled import assert_one_log, settled_task
 
 NODES = [{"nodeId": "6", "fieldName": "text", "fieldValue": "a cat"}]
 
@@ -100,3 +100,19 @@ async def test_task_end_webhook_is_taken_once_and_read_from_the_upstream(running
 async def _count(runninghub: httpx.AsyncClient, task_id: str, count: int):
     found = (await runninghub.get("/_mock/deliveries", params={"task_id": task_id})).json()
     return found if len(found) == count else None
+
+
+async def test_owner_cancels_a_running_task_and_is_refunded(runninghub_channel, make_client, admin, mongo_db,
+                                                            runninghub):
+    model, _ = await runninghub_channel(poll_interval_s=3600)
+    client = await make_client(quota=100)
+    task_id = (await client.submit(model, {"mock": {"run_ms": 600_000}})).json()["task_id"]
+    response = await client.http.post(f"/pass/{model}/task/{task_id}/cancel")
+    assert response.status_code == 200 and response.json()["status"] == "failed", response.text
+    task = await settled_task(mongo_db, task_id)
+    assert (task["status"], task["fail_reason"]) == ("FAILURE", "canceled")
+    cancels = (await runninghub.get("/_mock/requests", params={"path_contains": "cancel",
+                                                               "task_id": task["upstream_task_id"]})).json()
+    assert [c["body"]["apiKey"] for c in cancels] == ["rh-test-key"]
+    await assert_one_log(mongo_db, task_id, "FAILURE", 0)
+    assert (await admin.wallet(client.user_id))["available"] == 100
