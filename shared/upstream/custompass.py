@@ -165,8 +165,7 @@ async def query(http: httpx.AsyncClient, call: UpstreamCall, model: str, task_id
     return [item for item in envelope.data if isinstance(item, dict) and item.get("task_id")]
 
 
-def hold_for_precharge_answer(channel: dict[str, Any],
-                              answer: custompass.Envelope) -> tuple[int, custompass.Envelope | None]:
+def hold_for_precharge_answer(channel: dict[str, Any], answer: Envelope) -> tuple[int, Envelope | None]:
     """The hold priced from the upstream's precharge answer. An upstream that answers the
     precharge request with anything else has done the real work already: that answer is the
     result (returned), and the channel's own precharge is held for it."""
