@@ -49,3 +49,7 @@ class CustomPassSettings(BaseSettings):
     custom_pass_status_success: str = "completed,success,finished"
     custom_pass_status_failed: str = "failed,error,cancelled,not_found"
     custom_pass_status_processing: str = "processing,pending,running,submitted,queued"
+    upstream_busy_retries: int = Field(3, ge=0, le=10, description=(
+        "Submits an upstream refuses as busy (RunningHub 415/421: instance or queue full) are retried this often."))
+    upstream_busy_backoff_s: float = Field(0.5, ge=0, le=30, description=(
+        "First wait before such a retry; it doubles each time, with jitter."))

@@ -15,7 +15,8 @@ from services.gateway.console import install_console
 from services.gateway.container import Container
 from services.gateway.errors import install_error_handlers
 from services.gateway.groups import GroupRepository
-from services.gateway.routes import admin_channels, admin_groups, admin_logs, admin_users, pass_async, pass_sync, tasks, wallet
+from services.gateway.routes import (admin_channels, admin_groups, admin_logs, admin_users, pass_async, pass_sync, tasks,
+                                     wallet, webhooks)
 from services.gateway.settings import GatewaySettings
 from services.gateway.users import UserRepository
 from shared.ledger import Ledger
@@ -52,7 +53,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     # pass_sync's catch-all `POST /pass/{model:path}` comes last: placed earlier, it would also
     # take `/pass/{model}/submit` and `/pass/{model}/task/list-by-condition` from pass_async.
     install_console(app)
-    for module in (admin_users, admin_groups, admin_channels, admin_logs, wallet, tasks, pass_async, pass_sync):
+    for module in (admin_users, admin_groups, admin_channels, admin_logs, wallet, tasks, webhooks, pass_async,
+                   pass_sync):
         app.include_router(module.router)
 
     @app.middleware("http")

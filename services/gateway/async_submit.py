@@ -1,4 +1,4 @@
-"""Async submission to a CustomPass upstream: price, store, hold, submit (DESIGN.md, flow 1-3).
+"""Async submission to any provider (`shared.providers`): price, store, hold, submit (DESIGN.md, flow 1-3).
 Opening the task (channel, store, hold) is shared with the sync path, see `task_opening`."""
 from __future__ import annotations
 
@@ -10,19 +10,17 @@ from services.gateway.channel_selection import upstream_model
 from services.gateway.channels import SUBMIT_SUFFIX
 from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
-from services.gateway.errors import ApiError
+from services.gateway.errors import ApiError, InvalidRequest
 from services.gateway.idempotency import IdempotencyKeys
-from services.gateway.task_opening import (as_api_error, channels_for, hold_for_precharge_answer, new_task,
-                                           precharge_request, store_and_hold)
-from shared import pricing
+from services.gateway.task_opening import as_api_error, channels_for, new_task, store_and_hold
+from services.gateway.webhook_urls import webhook_url
 from shared.clock import stamp_in
 from shared.events import TaskSubmitted
 from shared.ids import new_task_id
+from shared.providers.base import InvalidBody, Quote, StatusProvider, Submitted, UpstreamContext
+from shared.providers.registry import async_kinds, provider_for
 from shared.task_events import fail_and_announce
-from shared.upstream import custompass
 from shared.upstream.errors import UpstreamError, UpstreamNotConnected
-
-ASYNC_KINDS = ("custompass_async",)
 
 
 class AsyncSubmission:
@@ -32,7 +30,7 @@ class AsyncSubmission:
     async def submit(self, caller: CallerIdentity, model: str, body: bytes, query: str,
                      idempotency_key: str | None) -> dict[str, Any]:
         deps = self._deps
-        channels = await channels_for(deps, caller, model, ASYNC_KINDS)
+        channels = await channels_for(deps, caller, model, async_kinds())
         task_id = new_task_id()
         keys = IdempotencyKeys(deps.db)
         if idempotency_key:
@@ -50,25 +48,25 @@ class AsyncSubmission:
                           body: bytes, query: str) -> dict[str, Any]:
         deps = self._deps
         channel = channels[0]
-        call = custompass.call_for_channel(channel, caller.token, deps.settings)
-        amount, accepted = await self._price(channel, call, upstream_model(channel, _bare(model)), body, query)
-        task = new_task(task_id, caller, channel, model, body, query, amount, mode="async",
+        quote = await self._quote(channel, caller, task_id, upstream_model(channel, _bare(model)), body, query)
+        task = new_task(task_id, caller, channel, model, body, query, quote.amount, mode="async",
                         unfinished_after_s=deps.settings.task_submit_grace_s)
         await store_and_hold(deps, task)
+        accepted = quote.accepted
         if accepted is None:
             accepted, channel = await self._submit_upstream(task, channels, caller, body, query)
-        return await self._mark_submitted(task, channel, accepted.data)
+        return await self._mark_submitted(task, channel, accepted)
 
     async def _submit_upstream(self, task: dict[str, Any], channels: list[dict[str, Any]], caller: CallerIdentity,
-                               body: bytes, query: str) -> tuple[custompass.Envelope, dict[str, Any]]:
+                               body: bytes, query: str) -> tuple[Submitted, dict[str, Any]]:
         """Submits on the channels in selection order. Only a channel never reached hands the
         task to the next: any other failure may have left the task accepted upstream."""
         deps = self._deps
         for index, channel in enumerate(channels):
-            call = custompass.call_for_channel(channel, caller.token, deps.settings)
             model = upstream_model(channel, _bare(task["model"]))
             try:
-                envelope = await custompass.submit(deps.http, call, model, body, query)
+                submitted = await _provider(channel).submit(self._context(caller, channel, task["_id"]),
+                                                            channel, model, body, query)
             except UpstreamError as exc:
                 await record_outcome(deps, channel, exc)
                 if isinstance(exc, UpstreamNotConnected) and index < len(channels) - 1:
@@ -76,34 +74,40 @@ class AsyncSubmission:
                 await fail_and_announce(deps.tasks, deps.publisher, task["_id"], "upstream_error",
                                         f"{exc.code}: {exc.message}")
                 raise as_api_error(exc) from exc
+            except InvalidBody as exc:  # providers check bodies when quoting; this is the last line
+                await fail_and_announce(deps.tasks, deps.publisher, task["_id"], "invalid_request", str(exc))
+                raise InvalidRequest(str(exc)) from None
             await record_outcome(deps, channel, None)
             if index:
                 await deps.tasks.served_by(task["_id"], channel["_id"], model)
-            return envelope, channel
+            return submitted, channel
         raise AssertionError("channels is never empty")
 
-    async def _price(self, channel: dict[str, Any], call: custompass.UpstreamCall, model: str, body: bytes,
-                     query: str) -> tuple[int, custompass.Envelope | None]:
-        """The hold amount; with upstream precharge the upstream estimates it, and an answer
-        that is not a precharge answer means the upstream accepted the task already."""
-        if not channel.get("upstream_precharge"):
-            return pricing.hold_amount(channel.get("billing") or {}), None
+    async def _quote(self, channel: dict[str, Any], caller: CallerIdentity, task_id: str, model: str, body: bytes,
+                     query: str) -> Quote:
         try:
-            answer = await custompass.submit(self._deps.http, call, model, precharge_request(body), query)
+            return await _provider(channel).quote(self._context(caller, channel, task_id), channel, model, body, query)
+        except InvalidBody as exc:
+            raise InvalidRequest(str(exc)) from None
         except UpstreamError as exc:
             raise as_api_error(exc) from exc
-        return hold_for_precharge_answer(channel, answer)
 
-    async def _mark_submitted(self, task: dict[str, Any], channel: dict[str, Any], data: dict) -> dict[str, Any]:
+    def _context(self, caller: CallerIdentity, channel: dict[str, Any], task_id: str) -> UpstreamContext:
+        deps = self._deps
+        return UpstreamContext(http=deps.http, settings=deps.settings, caller_token=caller.token,
+                               webhook_url=webhook_url(deps.settings, channel, task_id))
+
+    async def _mark_submitted(self, task: dict[str, Any], channel: dict[str, Any],
+                              accepted: Submitted) -> dict[str, Any]:
         deps = self._deps
         interval = channel.get("poll_interval_s") or deps.settings.custom_pass_poll_interval
-        submitted = await deps.tasks.mark_submitted(task["_id"], data["task_id"], stamp_in(interval),
-                                                    data.get("progress"))
+        submitted = await deps.tasks.mark_submitted(task["_id"], accepted.upstream_task_id, stamp_in(interval),
+                                                    accepted.progress)
         if submitted is None:  # failed meanwhile (e.g. a timeout sweep): report what it is now
             return await deps.tasks.get(task["_id"]) or task
         await deps.publisher.publish(TaskSubmitted(
             correlation_id=task["_id"], task_id=task["_id"], user_id=task["user_id"], model=task["model"],
-            channel_id=task["channel_id"], upstream_task_id=data["task_id"]))
+            channel_id=task["channel_id"], upstream_task_id=accepted.upstream_task_id))
         return submitted
 
     async def _existing_task(self, task_id: str) -> dict[str, Any]:
@@ -112,6 +116,12 @@ class AsyncSubmission:
             raise ApiError("the first request with this Idempotency-Key is still in progress; retry",
                            code="idempotency_in_progress", status=409)
         return task
+
+
+def _provider(channel: dict[str, Any]) -> StatusProvider:
+    provider = provider_for(channel["kind"])
+    assert provider is not None, "channels_for only finds channels of registered kinds"
+    return provider
 
 
 def _fingerprint(body: bytes, query: str) -> str:

@@ -185,6 +185,8 @@ class ChannelFields(BaseModel):
         "Failures in a row that start a cool-down (default CHANNEL_FAILURE_THRESHOLD; 0: never)."))
     cooldown_s: float | None = Field(None, gt=0, le=86_400, description=(
         "How long a failing channel is left out (default CHANNEL_COOLDOWN_S)."))
+    webhook_secret: str | None = Field(None, min_length=1, max_length=500, description=(
+        "replicate: the whsec_ secret its webhooks are signed with (GET /v1/webhooks/default/secret)."))
 
 
 class ChannelCreate(ChannelFields):
@@ -212,6 +214,7 @@ class ChannelPublic(BaseModel):
     kind: str
     base_url: str | None
     api_key_set: bool
+    webhook_secret_set: bool = False
     models: list[str]
     billing: ChannelBilling
     timeout_s: float

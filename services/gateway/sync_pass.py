@@ -25,14 +25,14 @@ from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
 from services.gateway.errors import ApiError
 from services.gateway.stream_relay import StreamRelay
-from services.gateway.task_opening import (as_api_error, channels_for, hold_for_precharge_answer, new_task,
-                                           precharge_request, store_and_hold)
+from services.gateway.task_opening import as_api_error, channels_for, new_task, precharge_request, store_and_hold
 from shared import pricing
 from shared.clock import stamp_in
 from shared.ids import new_task_id
 from shared.status import TaskStatus
 from shared.task_events import fail_and_announce, finish_and_announce
 from shared.upstream import custompass
+from shared.upstream.custompass import hold_for_precharge_answer
 from shared.upstream.errors import UpstreamError
 from shared.upstream.sse import UsageWatcher, is_event_stream
 

@@ -16,7 +16,6 @@ from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
 from services.gateway.errors import ApiError, BillingUnavailable, InvalidRequest, NotFound, hold_rejected
 from services.gateway.groups import priced_for
-from shared import pricing
 from shared.clock import stamp, stamp_in
 from shared.ids import hold_id_for
 from shared.status import TaskStatus
@@ -45,17 +44,6 @@ def precharge_request(body: bytes) -> bytes:
         return custompass.with_precharge_flag(body)
     except ValueError:
         raise InvalidRequest("this model needs a JSON object body") from None
-
-
-def hold_for_precharge_answer(channel: dict[str, Any],
-                              answer: custompass.Envelope) -> tuple[int, custompass.Envelope | None]:
-    """The hold priced from the upstream's precharge answer. An upstream that answers the
-    precharge request with anything else has done the real work already: that answer is the
-    result (returned), and the channel's own precharge is held for it."""
-    billing = channel.get("billing") or {}
-    if answer.is_precharge:
-        return pricing.hold_amount(billing, answer.usage or {}), None
-    return pricing.hold_amount(billing), answer
 
 
 def new_task(task_id: str, caller: CallerIdentity, channel: dict[str, Any], model: str, body: bytes,

@@ -16,6 +16,13 @@ STATUS_CHANGES = Counter("custompass_poller_status_changes_total", "Status chang
 FAILED_WITHOUT_POLL = Counter("custompass_poller_tasks_failed_total", "Tasks failed by the poller itself",
                               ["reason"])
 
+# Seed 002's batch sync summary, summed over sweeps; outcome: updated, succeeded, failed,
+# still_processing, errors (failed status queries).
+SYNC_SUMMARY = Counter("custompass_poller_sync_summary_total", "Per-sweep batch sync summary, summed", ["outcome"])
+SUMMARY_OUTCOMES = ("updated", "succeeded", "failed", "still_processing", "errors")
+
 # Every known series exists from start-up at 0, so rates and alerts see a rise from the first event.
 for _reason in ("timeout", "never_submitted", "channel_unavailable"):
     FAILED_WITHOUT_POLL.labels(_reason)
+for _outcome in SUMMARY_OUTCOMES:
+    SYNC_SUMMARY.labels(_outcome)

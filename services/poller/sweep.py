@@ -15,12 +15,14 @@ from services.poller import metrics
 from services.poller.schedule import next_poll
 from services.poller.settings import PollerSettings
 from shared.kafka import EventPublisher
-from shared.status import TaskStatus, UpstreamStatusWords
-from shared.task_events import fail_and_announce, status_changed
+from shared.providers.base import Observation, StatusProvider, UpstreamContext
+from shared.providers.observations import apply_observation
+from shared.providers.registry import provider_for
+from shared.status import TaskStatus
+from shared.task_events import fail_and_announce
 from shared.clock import seconds_since
 from shared.tasks import TaskStore
-from shared.upstream import custompass
-from shared.upstream.errors import UpstreamError, UpstreamMalformed, UpstreamThrottled
+from shared.upstream.errors import UpstreamError, UpstreamThrottled
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,11 @@ class SweepReport:
     upstream_requests: int = 0
     errors: list[str] = field(default_factory=list)
 
+    def counts(self) -> dict[str, int]:
+        """The summary as the Prometheus counter's outcomes (metrics.SUMMARY_OUTCOMES)."""
+        return {"updated": self.updated, "succeeded": self.succeeded, "failed": self.failed,
+                "still_processing": self.still_processing, "errors": len(self.errors)}
+
     def as_dict(self) -> dict[str, Any]:
         return {"total": self.total, "updated": self.updated, "succeeded": self.succeeded, "failed": self.failed,
                 "stillProcessing": self.still_processing, "upstreamRequests": self.upstream_requests,
@@ -45,14 +52,17 @@ class SweepReport:
 class Sweeper:
     def __init__(self, tasks: TaskStore, channels, publisher: EventPublisher, http: httpx.AsyncClient,
                  settings: PollerSettings) -> None:
-        self._tasks, self._channels, self._publisher, self._http = tasks, channels, publisher, http
+        self._tasks, self._channels, self._publisher = tasks, channels, publisher
         self._settings = settings
+        self._context = UpstreamContext(http=http, settings=settings)
         self._semaphores: dict[str, asyncio.Semaphore] = {}
 
     async def sweep(self) -> SweepReport:
         with metrics.SWEEP_SECONDS.time():
             report = await self._sweep_once()
         metrics.LAST_SWEEP.set_to_current_time()  # only a sweep that did not raise counts as done
+        for outcome, count in report.counts().items():
+            metrics.SYNC_SUMMARY.labels(outcome).inc(count)
         return report
 
     async def _sweep_once(self) -> SweepReport:
@@ -82,7 +92,7 @@ class Sweeper:
             return "timeout"
         if not task.get("upstream_task_id"):
             return "never_submitted"  # due while NOT_START means its submit grace has passed
-        if channel is None or not channel.get("enabled", True):
+        if channel is None or not channel.get("enabled", True) or provider_for(channel["kind"]) is None:
             return "channel_unavailable"
         return None
 
@@ -95,17 +105,16 @@ class Sweeper:
 
     async def _poll_channel(self, channel: dict[str, Any], tasks: list[dict], token: str, report: SweepReport) -> None:
         size = int(channel.get("batch_size") or self._settings.custom_pass_batch_size)
+        size = min(size, _provider(channel).max_batch or size)
         await asyncio.gather(*(self._poll_batch(channel, tasks[i:i + size], token, report)
                                for i in range(0, len(tasks), size)))
 
     async def _poll_batch(self, channel: dict[str, Any], batch: list[dict], token: str, report: SweepReport) -> None:
         interval = float(channel.get("poll_interval_s") or self._settings.custom_pass_poll_interval)
-        call = custompass.call_for_channel(channel, "", self._settings)
-        model = batch[0].get("upstream_model") or batch[0]["model"].removesuffix("/submit")
         report.upstream_requests += 1
         try:
             async with self._semaphore(channel):
-                items = await custompass.query(self._http, call, model, [t["upstream_task_id"] for t in batch])
+                observations = await _provider(channel).query(self._context, channel, batch)
         except UpstreamError as exc:
             metrics.UPSTREAM_REQUESTS.labels(channel["_id"], type(exc).__name__).inc()
             report.errors.append(f"{channel['_id']}: {exc.message}")
@@ -117,38 +126,22 @@ class Sweeper:
             return
         metrics.UPSTREAM_REQUESTS.labels(channel["_id"], "ok").inc()
         metrics.TASKS_POLLED.inc(len(batch))
-        words = self._status_words(channel)
-        by_upstream_id = {str(item["task_id"]): item for item in items}
         for task in batch:
-            item = by_upstream_id.get(task["upstream_task_id"])
-            if item is not None:
-                await self._apply(task, item, words, report)
+            observation = observations.get(task["_id"])
+            if observation is not None:
+                await self._apply(task, observation, report)
             await self._tasks.release(task["_id"], token, next_poll(interval), poll_errors=0)
 
-    async def _apply(self, task: dict[str, Any], item: dict[str, Any], words: UpstreamStatusWords,
-                     report: SweepReport) -> None:
-        status = words.map(item.get("status"))
-        progress = item.get("progress") or task.get("progress")
-        if status.is_terminal:
-            changed = await self._tasks.finish(task["_id"], status, **_outcome_fields(status, item))
-        else:
-            changed = await self._tasks.advance(task, status, progress)
+    async def _apply(self, task: dict[str, Any], observation: Observation, report: SweepReport) -> None:
+        if not observation.status.is_terminal:
             report.still_processing += 1
+        changed = await apply_observation(self._tasks, self._publisher, task, observation)
         if changed is None:
             return
-        await self._publisher.publish(status_changed(changed, task["status"]))
-        metrics.STATUS_CHANGES.labels(status.value).inc()
+        metrics.STATUS_CHANGES.labels(observation.status.value).inc()
         report.updated += 1
-        report.succeeded += status is TaskStatus.SUCCESS
-        report.failed += status is TaskStatus.FAILURE
-
-    def _status_words(self, channel: dict[str, Any]) -> UpstreamStatusWords:
-        """Per-channel words > environment (CUSTOM_PASS_STATUS_*) > defaults."""
-        own = channel.get("status_words") or {}
-        s = self._settings
-        return UpstreamStatusWords(success=own.get("success") or s.custom_pass_status_success,
-                                   failed=own.get("failed") or s.custom_pass_status_failed,
-                                   processing=own.get("processing") or s.custom_pass_status_processing)
+        report.succeeded += observation.status is TaskStatus.SUCCESS
+        report.failed += observation.status is TaskStatus.FAILURE
 
     def _semaphore(self, channel: dict[str, Any]) -> asyncio.Semaphore:
         limit = int(channel.get("max_concurrent") or self._settings.custom_pass_max_concurrent)
@@ -161,14 +154,7 @@ class Sweeper:
         return {c["_id"]: c async for c in self._channels.find({"_id": {"$in": list(ids)}})}
 
 
-def _outcome_fields(status: TaskStatus, item: dict[str, Any]) -> dict[str, Any]:
-    fields: dict[str, Any] = {"result": item.get("result")}
-    if item.get("usage") is not None:
-        try:
-            fields["usage"] = custompass.validate_usage(item["usage"])
-        except UpstreamMalformed as exc:
-            fields["usage_error"] = exc.message  # settled at the held amount, see settlement
-    if status is TaskStatus.FAILURE:
-        fields["fail_reason"] = "upstream_failed"
-        fields["error"] = str(item.get("error") or "upstream reported failure")
-    return fields
+def _provider(channel: dict[str, Any]) -> StatusProvider:
+    provider = provider_for(channel["kind"])
+    assert provider is not None, "tasks of channels without a provider fail before polling"
+    return provider

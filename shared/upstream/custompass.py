@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from shared import pricing
 from shared.settings import CustomPassSettings
 
 from shared.upstream.errors import (UpstreamHttpError, UpstreamMalformed, UpstreamNotConnected, UpstreamRefused,
@@ -124,7 +125,7 @@ async def post(http: httpx.AsyncClient, call: UpstreamCall, path: str, body: byt
         response = await http.post(_url(call, path, query), content=body, headers=call.headers(),
                                    timeout=call.timeout_s)
     if response.status_code == 429:
-        raise UpstreamThrottled("upstream is throttling", _retry_after(response))
+        raise UpstreamThrottled("upstream is throttling", retry_after(response))
     return accepted(response.status_code, response.content)
 
 
@@ -164,6 +165,16 @@ async def query(http: httpx.AsyncClient, call: UpstreamCall, model: str, task_id
     return [item for item in envelope.data if isinstance(item, dict) and item.get("task_id")]
 
 
+def hold_for_precharge_answer(channel: dict[str, Any], answer: Envelope) -> tuple[int, Envelope | None]:
+    """The hold priced from the upstream's precharge answer. An upstream that answers the
+    precharge request with anything else has done the real work already: that answer is the
+    result (returned), and the channel's own precharge is held for it."""
+    billing = channel.get("billing") or {}
+    if answer.is_precharge:
+        return pricing.hold_amount(billing, answer.usage or {}), None
+    return pricing.hold_amount(billing), answer
+
+
 def with_precharge_flag(body: bytes) -> bytes:
     payload = json.loads(body or b"{}")
     if not isinstance(payload, dict):
@@ -171,7 +182,7 @@ def with_precharge_flag(body: bytes) -> bytes:
     return json.dumps({**payload, "precharge": True}).encode()
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def retry_after(response: httpx.Response) -> float | None:
     try:
         return float(response.headers.get("retry-after", ""))
     except ValueError:

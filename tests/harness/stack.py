@@ -47,6 +47,7 @@ class Stack:
             "MONGODB_DATABASE": f"cp_test_{self.id}",
             "KAFKA_TOPIC_PREFIX": f"t{self.id}.",
             "CUSTOMPASS_ADMIN_TOKEN": self.admin_token,
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",  # where mock upstreams send webhooks
             **{SERVICES[name][1]: str(port) for name, port in ports.items()},
             **(extra_env or {}),
         }
@@ -63,6 +64,14 @@ class Stack:
     @property
     def upstream_url(self) -> str:
         return f"http://127.0.0.1:{self.env['MOCK_UPSTREAM_PORT']}"
+
+    def start_mock(self, name: str, module: str, port_variable: str, **env: str) -> ServiceProcess:
+        """A mock upstream process beside this stack (e.g. `tools.mock_replicate`), stopped with it."""
+        port = devinfra.free_port()
+        env = {**self.env, **env, port_variable: str(port)}
+        self.processes[name] = ServiceProcess(name, module, port, env, self.log_dir)
+        self.processes[name].start().wait_ready(path="/_mock/stats")
+        return self.processes[name]
 
     def start(self) -> "Stack":
         for process in self.processes.values():

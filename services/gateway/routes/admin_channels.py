@@ -15,6 +15,7 @@ NEEDS_BASE_URL = {"custompass_async", "custompass_sync", "replicate", "runninghu
 
 def public_channel(channel: dict) -> ChannelPublic:
     return ChannelPublic(id=channel["_id"], api_key_set=bool(channel.get("api_key")),
+                         webhook_secret_set=bool(channel.get("webhook_secret")),
                          **{k: v for k, v in channel.items() if k in ChannelPublic.model_fields})
 
 

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from services.gateway.async_submit import AsyncSubmission
 from services.gateway.deps import Caller, Deps
 from services.gateway.errors import InvalidRequest, NotFound
+from services.gateway.task_cancel import cancel_task
 from shared.task_views import pass_view
 
 router = APIRouter(tags=["custompass"])
@@ -32,6 +33,12 @@ async def fetch(model: str, task_id: str, caller: Caller, deps: Deps) -> dict:
     if task is None:  # another user's task answers exactly like a missing one
         raise NotFound(f"task {task_id} not found", code="task_not_found")
     return pass_view(task)
+
+
+@router.post("/pass/{model:path}/task/{task_id}/cancel")
+async def cancel(model: str, task_id: str, caller: Caller, deps: Deps) -> dict:
+    """Only the task's owner; upstreams without a cancel (CustomPass) answer 409 cancel_not_supported."""
+    return pass_view(await cancel_task(deps, caller, task_id))
 
 
 @router.post("/pass/{model:path}/task/list-by-condition")

@@ -1,0 +1,64 @@
+"""Upstream webhooks: believe only what the channel's provider authenticates, take each delivery
+once, answer at once and apply the news in the background (DESIGN.md, flow 4).
+
+A delivery is recorded (`webhook_receipts`, keyed by channel and delivery id) before it is
+applied, so a replay or the upstream's retry of a delivery already taken changes nothing; if
+applying fails the record is removed, so the upstream's retry gets another chance. Whatever a lost
+webhook would have said, the poller still learns by polling: webhooks only make it sooner.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from services.gateway.container import Container
+from services.gateway.errors import NotFound, Unauthorized
+from shared.clock import stamp
+from shared.providers.base import StatusProvider, Unsupported, UpstreamContext, Webhook, WebhookRejected
+from shared.providers.observations import apply_observation
+from shared.providers.registry import provider_for
+
+log = logging.getLogger(__name__)
+
+
+async def take_webhook(deps: Container, kind: str, channel_id: str, task_id: str, headers: dict[str, str],
+                       body: bytes) -> bool:
+    """True when the delivery is new (its news is being applied), False for a repeat."""
+    channel = await deps.channels.get(channel_id)
+    provider = provider_for(kind)
+    if channel is None or channel.get("kind") != kind or provider is None:
+        raise NotFound(f"no {kind} channel {channel_id}", code="channel_not_found")
+    try:
+        webhook = provider.read_webhook(channel, headers, body, deps.settings.webhook_tolerance_s)
+    except Unsupported:
+        raise NotFound(f"{kind} channels take no webhooks", code="webhooks_not_supported") from None
+    except WebhookRejected as exc:
+        raise Unauthorized(str(exc), code="invalid_webhook") from None
+    task = await deps.tasks.get(task_id)
+    if task is None or task.get("channel_id") != channel_id \
+            or task.get("upstream_task_id") != webhook.upstream_task_id:
+        raise NotFound(f"task {task_id} is not this upstream task", code="task_not_found")
+    receipt_id = f"{channel_id}:{webhook.delivery_id}"
+    try:
+        await deps.db["webhook_receipts"].insert_one({"_id": receipt_id, "task_id": task_id, "received_at": stamp()})
+    except DuplicateKeyError:
+        return False
+    deps.background.start(_apply(deps, provider, channel, task, webhook, receipt_id), name=f"webhook {receipt_id}")
+    return True
+
+
+async def _apply(deps: Container, provider: StatusProvider, channel: dict[str, Any], task: dict[str, Any],
+                 webhook: Webhook, receipt_id: str) -> None:
+    try:
+        observation = webhook.observation
+        if observation is None:
+            ctx = UpstreamContext(http=deps.http, settings=deps.settings)
+            observation = (await provider.query(ctx, channel, [task])).get(task["_id"])
+        if observation is not None:
+            await apply_observation(deps.tasks, deps.publisher, task, observation)
+    except Exception:
+        log.exception("webhook not applied; the upstream's retry or the poller will", extra={"task_id": task["_id"]})
+        await deps.db["webhook_receipts"].delete_one({"_id": receipt_id})
+        raise

@@ -1,0 +1,95 @@
+"""The seam every async upstream sits behind (seed 002's StatusProvider): submit a task, ask
+about many at once, cancel one, read a webhook. Each speaks its own protocol and answers in our
+canonical statuses, so the gateway, the poller and settlement never learn a provider's words.
+
+A provider raises `shared.upstream.errors.UpstreamError`s for anything that goes wrong talking
+to the upstream; `Unsupported` for what its upstream cannot do; `WebhookRejected` for a webhook
+that must not be believed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from shared.settings import CustomPassSettings
+from shared.status import TaskStatus
+
+
+class Unsupported(Exception):
+    """The upstream has no such operation (e.g. cancel, webhooks)."""
+
+
+class InvalidBody(Exception):
+    """The caller's request body cannot be sent to this upstream (a 400 for the caller)."""
+
+
+class WebhookRejected(Exception):
+    """A webhook that is not authentic, too old, or not about the task it names."""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    upstream_task_id: str
+    progress: str | None = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the upstream says about one task now, in our words."""
+    upstream_task_id: str
+    status: TaskStatus
+    progress: str | None = None
+    result: Any = None
+    usage: dict[str, Any] | None = None
+    usage_error: str | None = None  # a usage report that cannot be trusted: settled at the held amount
+    error: str | None = None
+    fail_reason: str = "upstream_failed"
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A webhook to act on: `delivery_id` names the delivery (a replay repeats it). Without an
+    `observation` (an unsigned webhook, which cannot be believed) it only says that the task has
+    news: the provider is asked about the task."""
+    delivery_id: str
+    upstream_task_id: str
+    observation: Observation | None = None
+
+
+@dataclass(frozen=True)
+class UpstreamContext:
+    """How to reach upstreams from this process."""
+    http: httpx.AsyncClient
+    settings: CustomPassSettings
+    caller_token: str = ""
+    webhook_url: str | None = None  # where the upstream should report completion, when it can
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The hold for a new task; `accepted` when pricing it already made the upstream take it."""
+    amount: int
+    accepted: Submitted | None = None
+
+
+class StatusProvider(Protocol):
+    kind: str
+    # Most tasks one status query may ask about; None: as many as the channel's batch_size.
+    max_batch: int | None
+
+    async def quote(self, ctx: UpstreamContext, channel: dict[str, Any], model: str, body: bytes,
+                    query: str) -> Quote: ...
+
+    async def submit(self, ctx: UpstreamContext, channel: dict[str, Any], model: str, body: bytes,
+                     query: str) -> Submitted: ...
+
+    async def query(self, ctx: UpstreamContext, channel: dict[str, Any],
+                    tasks: list[dict[str, Any]]) -> dict[str, Observation]:
+        """Observations by our task id; a task the upstream did not report on is left out."""
+
+    async def cancel(self, ctx: UpstreamContext, channel: dict[str, Any], task: dict[str, Any]) -> Observation: ...
+
+    def read_webhook(self, channel: dict[str, Any], headers: dict[str, str], body: bytes,
+                     tolerance_s: float) -> Webhook: ...

@@ -1,0 +1,83 @@
+"""`custompass_async` channels: the CustomPass upstream protocol (shared/upstream/custompass.py)
+behind the provider seam. Its status words are configurable per channel; it has no cancel and
+no webhooks."""
+from __future__ import annotations
+
+from typing import Any
+
+from shared import pricing
+from shared.providers.base import (InvalidBody, Observation, Quote, Submitted, Unsupported, UpstreamContext,
+                                   Webhook)
+from shared.status import TaskStatus, UpstreamStatusWords
+from shared.upstream import custompass
+from shared.upstream.errors import UpstreamMalformed
+
+
+class CustomPassProvider:
+    kind = "custompass_async"
+    max_batch = None
+
+    async def quote(self, ctx: UpstreamContext, channel: dict[str, Any], model: str, body: bytes,
+                    query: str) -> Quote:
+        """With upstream precharge the upstream estimates the hold, and an answer that is not a
+        precharge answer means the upstream accepted the task already."""
+        if not channel.get("upstream_precharge"):
+            return Quote(pricing.hold_amount(channel.get("billing") or {}))
+        try:
+            request = custompass.with_precharge_flag(body)
+        except ValueError:
+            raise InvalidBody("this model needs a JSON object body") from None
+        answer = await custompass.submit(ctx.http, _call(ctx, channel), model, request, query)
+        amount, accepted = custompass.hold_for_precharge_answer(channel, answer)
+        return Quote(amount, _submitted(accepted) if accepted is not None else None)
+
+    async def submit(self, ctx: UpstreamContext, channel: dict[str, Any], model: str, body: bytes,
+                     query: str) -> Submitted:
+        return _submitted(await custompass.submit(ctx.http, _call(ctx, channel), model, body, query))
+
+    async def query(self, ctx: UpstreamContext, channel: dict[str, Any],
+                    tasks: list[dict[str, Any]]) -> dict[str, Observation]:
+        """One request for the whole batch; tasks of one batch share their upstream model."""
+        model = tasks[0].get("upstream_model") or tasks[0]["model"].removesuffix("/submit")
+        items = await custompass.query(ctx.http, _call(ctx, channel), model, [t["upstream_task_id"] for t in tasks])
+        words = _status_words(channel, ctx)
+        by_upstream_id = {str(item["task_id"]): item for item in items}
+        return {task["_id"]: _observation(item, words.map(item.get("status")), task)
+                for task in tasks if (item := by_upstream_id.get(task["upstream_task_id"])) is not None}
+
+    async def cancel(self, ctx: UpstreamContext, channel: dict[str, Any], task: dict[str, Any]) -> Observation:
+        raise Unsupported("the CustomPass upstream protocol has no cancel")
+
+    def read_webhook(self, channel: dict[str, Any], headers: dict[str, str], body: bytes,
+                     tolerance_s: float) -> Webhook:
+        raise Unsupported("the CustomPass upstream protocol has no webhooks")
+
+
+def _call(ctx: UpstreamContext, channel: dict[str, Any]) -> custompass.UpstreamCall:
+    return custompass.call_for_channel(channel, ctx.caller_token, ctx.settings)
+
+
+def _submitted(envelope: custompass.Envelope) -> Submitted:
+    return Submitted(envelope.data["task_id"], envelope.data.get("progress"))
+
+
+def _status_words(channel: dict[str, Any], ctx: UpstreamContext) -> UpstreamStatusWords:
+    """Per-channel words > environment (CUSTOM_PASS_STATUS_*) > defaults."""
+    own = channel.get("status_words") or {}
+    s = ctx.settings
+    return UpstreamStatusWords(success=own.get("success") or s.custom_pass_status_success,
+                               failed=own.get("failed") or s.custom_pass_status_failed,
+                               processing=own.get("processing") or s.custom_pass_status_processing)
+
+
+def _observation(item: dict[str, Any], status: TaskStatus, task: dict[str, Any]) -> Observation:
+    usage, usage_error = None, None
+    if item.get("usage") is not None:
+        try:
+            usage = custompass.validate_usage(item["usage"])
+        except UpstreamMalformed as exc:
+            usage_error = exc.message
+    error = str(item.get("error") or "upstream reported failure") if status is TaskStatus.FAILURE else None
+    return Observation(upstream_task_id=task["upstream_task_id"], status=status,
+                       progress=item.get("progress") or task.get("progress"), result=item.get("result"),
+                       usage=usage, usage_error=usage_error, error=error)

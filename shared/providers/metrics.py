@@ -1,0 +1,6 @@
+"""Metrics of upstream providers, exported by whichever process talks to them."""
+from prometheus_client import Counter
+
+# Alert on any increase: the upstream account behind the channel ran dry and every task fails.
+UPSTREAM_WALLET_EMPTY = Counter("custompass_upstream_wallet_empty_total",
+                                "Upstream refusals because the channel's upstream account has no balance", ["channel"])

@@ -1,0 +1,36 @@
+"""Applying what an upstream said about a task, whichever way it arrived (a poll, a webhook, a
+cancel): the change is stored by compare-and-swap, then published. A poll and a webhook that see
+the same completion both try; `finish` lets only one of them through, so it settles once."""
+from __future__ import annotations
+
+from typing import Any
+
+from shared.kafka import EventPublisher
+from shared.providers.base import Observation
+from shared.status import TaskStatus
+from shared.task_events import status_changed
+from shared.tasks import TaskStore
+
+
+async def apply_observation(tasks: TaskStore, publisher: EventPublisher, task: dict[str, Any],
+                            observation: Observation) -> dict[str, Any] | None:
+    """The task after the change, or None when nothing changed (already terminal, or the same)."""
+    if observation.status.is_terminal:
+        changed = await tasks.finish(task["_id"], observation.status, **_outcome_fields(observation))
+    else:
+        changed = await tasks.advance(task, observation.status, observation.progress)
+    if changed is not None:
+        await publisher.publish(status_changed(changed, task["status"]))
+    return changed
+
+
+def _outcome_fields(observation: Observation) -> dict[str, Any]:
+    fields: dict[str, Any] = {"result": observation.result}
+    if observation.usage is not None:
+        fields["usage"] = observation.usage
+    if observation.usage_error is not None:
+        fields["usage_error"] = observation.usage_error  # settled at the held amount, see settlement
+    if observation.status is TaskStatus.FAILURE:
+        fields["fail_reason"] = observation.fail_reason
+        fields["error"] = observation.error or "upstream reported failure"
+    return fields

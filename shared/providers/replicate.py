@@ -1,0 +1,133 @@
+"""`replicate` channels: Replicate's predictions API (https://replicate.com/docs/reference/http).
+
+The channel's upstream model names what runs: `owner/name` (the model's latest version,
+`POST /v1/models/{owner}/{name}/predictions`), or a version id / `owner/name:version`
+(`POST /v1/predictions` with `version`). The caller's JSON body is the prediction's `input`
+(or its `input` field, when it has one). Replicate has no batch status query: one task per query.
+Usage is `metrics.predict_time` in seconds, so per-usage channels bill it with
+`usage_field: "predict_time"`.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from shared import pricing
+from shared.providers import standard_webhooks
+from shared.providers.base import (InvalidBody, Observation, Quote, Submitted, UpstreamContext, Webhook,
+                                   WebhookRejected)
+from shared.status import TaskStatus
+from shared.upstream import custompass
+from shared.upstream.errors import (UpstreamHttpError, UpstreamMalformed, UpstreamRefused, UpstreamThrottled)
+
+STATUSES = {"starting": TaskStatus.IN_PROGRESS, "processing": TaskStatus.IN_PROGRESS,
+            "succeeded": TaskStatus.SUCCESS, "failed": TaskStatus.FAILURE, "canceled": TaskStatus.FAILURE,
+            "aborted": TaskStatus.FAILURE}
+# Why a prediction that did not succeed failed, as our tasks record it (each is refunded in full).
+FAIL_REASONS = {"failed": "upstream_failed", "canceled": "canceled", "aborted": "aborted"}
+
+
+class ReplicateProvider:
+    kind = "replicate"
+    max_batch = 1
+
+    async def quote(self, ctx: UpstreamContext, channel: dict[str, Any], model: str, body: bytes,
+                    query: str) -> Quote:
+        _input(body)  # a body Replicate cannot take is refused before any money moves
+        return Quote(pricing.hold_amount(channel.get("billing") or {}))
+
+    async def submit(self, ctx: UpstreamContext, channel: dict[str, Any], model: str, body: bytes,
+                     query: str) -> Submitted:
+        payload: dict[str, Any] = {"input": _input(body)}
+        if "/" in model and ":" not in model:
+            path = f"/v1/models/{model}/predictions"
+        else:
+            path, payload["version"] = "/v1/predictions", model
+        if ctx.webhook_url:
+            payload["webhook"] = ctx.webhook_url
+            payload["webhook_events_filter"] = ["completed"]
+        prediction = await _request(ctx, channel, "POST", path, payload)
+        return Submitted(prediction["id"])
+
+    async def query(self, ctx: UpstreamContext, channel: dict[str, Any],
+                    tasks: list[dict[str, Any]]) -> dict[str, Observation]:
+        (task,) = tasks
+        prediction = await _request(ctx, channel, "GET", f"/v1/predictions/{task['upstream_task_id']}")
+        return {task["_id"]: observe(prediction)}
+
+    async def cancel(self, ctx: UpstreamContext, channel: dict[str, Any], task: dict[str, Any]) -> Observation:
+        return observe(await _request(ctx, channel, "POST", f"/v1/predictions/{task['upstream_task_id']}/cancel"))
+
+    def read_webhook(self, channel: dict[str, Any], headers: dict[str, str], body: bytes,
+                     tolerance_s: float) -> Webhook:
+        secret = channel.get("webhook_secret")
+        if not secret:
+            raise WebhookRejected("the channel has no webhook_secret to check signatures with")
+        delivery_id = standard_webhooks.verify(secret, headers, body, tolerance_s)
+        try:
+            prediction = _prediction(json.loads(body))
+        except (ValueError, UpstreamMalformed):
+            raise WebhookRejected("the webhook body is not a prediction") from None
+        return Webhook(delivery_id, prediction["id"], observe(prediction))
+
+
+def observe(prediction: dict[str, Any]) -> Observation:
+    word = str(prediction.get("status") or "")
+    status = STATUSES.get(word, TaskStatus.UNKNOWN)
+    predict_time = (prediction.get("metrics") or {}).get("predict_time")
+    # A figure that is not a number is settled at the held amount (pricing.usage_units).
+    usage = {"predict_time": predict_time} if predict_time is not None else None
+    error = None
+    if status is TaskStatus.FAILURE:
+        error = str(prediction.get("error") or f"prediction {word}")
+    return Observation(upstream_task_id=prediction["id"], status=status, result=prediction.get("output"),
+                       usage=usage, error=error, fail_reason=FAIL_REASONS.get(word, "upstream_failed"))
+
+
+def _input(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body or b"{}")
+    except ValueError:
+        raise InvalidBody("a Replicate model needs a JSON object body (its input)") from None
+    if not isinstance(payload, dict):
+        raise InvalidBody("a Replicate model needs a JSON object body (its input)")
+    given = payload.get("input", payload)
+    if not isinstance(given, dict):
+        raise InvalidBody("input must be a JSON object")
+    return given
+
+
+async def _request(ctx: UpstreamContext, channel: dict[str, Any], method: str, path: str,
+                   payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    call = custompass.call_for_channel(channel, "", ctx.settings)  # base URL, Bearer key, timeout
+    with custompass.transport_errors(call):
+        response = await ctx.http.request(method, call.base_url + path, json=payload, headers=call.headers(),
+                                          timeout=call.timeout_s)
+    return _prediction(_answer(response))
+
+
+def _answer(response: httpx.Response) -> Any:
+    if response.status_code == 429:
+        raise UpstreamThrottled("Replicate is throttling", custompass.retry_after(response))
+    try:
+        answer = response.json()
+    except ValueError:
+        if response.status_code >= 400:
+            raise UpstreamHttpError(response.status_code) from None
+        raise UpstreamMalformed("Replicate's answer is not JSON") from None
+    if response.status_code >= 400:
+        detail = answer.get("detail") if isinstance(answer, dict) else None
+        # Invalid input (400/422) is the caller's to fix; anything else is ours.
+        status = 400 if response.status_code in (400, 422) else 502
+        raise UpstreamRefused(f"replicate_{response.status_code}",
+                              str(detail or f"Replicate answered HTTP {response.status_code}"), status,
+                              response.status_code)
+    return answer
+
+
+def _prediction(answer: Any) -> dict[str, Any]:
+    if not isinstance(answer, dict) or not isinstance(answer.get("id"), str) or not answer["id"]:
+        raise UpstreamMalformed("Replicate's answer is not a prediction")
+    return answer
