@@ -28,4 +28,20 @@ async def wallet_violations(db: AsyncDatabase, user_id: str) -> list[str]:
         problems.append(f"{user_id}: wallet differs from its ledger replay ({replay})")
     if wallet.get("pending"):
         problems.append(f"{user_id}: operations still in flight {wallet['pending']}")
-    return problems
+    return problems + await _key_spend_violations(db, wallet)
+
+
+async def _key_spend_violations(db: AsyncDatabase, wallet: dict) -> list[str]:
+    """Each key's spend on the wallet equals its open holds plus what its captured holds charged."""
+    spent_by_holds: dict[str, int] = {}
+    async for hold in db["holds"].find({"user_id": wallet["_id"]}):
+        if not hold.get("key_id"):
+            continue
+        if hold["state"] in OPEN_HOLD_STATES:
+            spent_by_holds[hold["key_id"]] = spent_by_holds.get(hold["key_id"], 0) + int(hold["amount"])
+        elif hold["state"] == "captured":
+            spent_by_holds[hold["key_id"]] = spent_by_holds.get(hold["key_id"], 0) + int(hold.get("charged", 0))
+    on_wallet = {key_id: int(spend.get("spent", 0)) for key_id, spend in (wallet.get("keys") or {}).items()}
+    return [f"{wallet['_id']}: key {key_id} spent {on_wallet.get(key_id, 0)} != its holds' {spent_by_holds.get(key_id, 0)}"
+            for key_id in sorted(set(on_wallet) | set(spent_by_holds))
+            if on_wallet.get(key_id, 0) != spent_by_holds.get(key_id, 0)]
