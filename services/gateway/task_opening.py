@@ -1,10 +1,11 @@
 """Opening a billable task, whichever API asked for it: find the channel, price the hold, store
 the task document, then hold its amount (DESIGN.md, flow 1-2).
 
-The caller's key policies admitted the request first (`key_policies`), and its `Admission` is
-needed to store a task. The task document exists before any money moves, so a crash at any later step leaves something
-the poller or settlement will finish: a task never completed fails once its `next_poll_at` has
-passed and its hold is voided (a void also cancels a hold billing has not placed yet).
+The caller's key policies admitted the request first (`key_policies`); storing a task needs
+that `Admission`. The task document exists before any money moves, so a crash at any later step
+leaves something the poller or settlement will finish: a task never completed fails once its
+`next_poll_at` has passed and its hold is voided (a void also cancels a hold billing has not
+placed yet).
 """
 from __future__ import annotations
 
