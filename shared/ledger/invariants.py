@@ -1,6 +1,8 @@
 """Checks of the money rules, for tests, the chaos run and operators."""
 from __future__ import annotations
 
+from collections import Counter
+
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.ledger.store import OPEN_HOLD_STATES, WALLET_FIELDS
@@ -33,15 +35,12 @@ async def wallet_violations(db: AsyncDatabase, user_id: str) -> list[str]:
 
 async def _key_spend_violations(db: AsyncDatabase, wallet: dict) -> list[str]:
     """Each key's spend on the wallet equals its open holds plus what its captured holds charged."""
-    spent_by_holds: dict[str, int] = {}
+    by_holds: Counter[str] = Counter()
     async for hold in db["holds"].find({"user_id": wallet["_id"]}):
-        if not hold.get("key_id"):
-            continue
-        if hold["state"] in OPEN_HOLD_STATES:
-            spent_by_holds[hold["key_id"]] = spent_by_holds.get(hold["key_id"], 0) + int(hold["amount"])
-        elif hold["state"] == "captured":
-            spent_by_holds[hold["key_id"]] = spent_by_holds.get(hold["key_id"], 0) + int(hold.get("charged", 0))
-    on_wallet = {key_id: int(spend.get("spent", 0)) for key_id, spend in (wallet.get("keys") or {}).items()}
-    return [f"{wallet['_id']}: key {key_id} spent {on_wallet.get(key_id, 0)} != its holds' {spent_by_holds.get(key_id, 0)}"
-            for key_id in sorted(set(on_wallet) | set(spent_by_holds))
-            if on_wallet.get(key_id, 0) != spent_by_holds.get(key_id, 0)]
+        if hold.get("key_id") and hold["state"] in OPEN_HOLD_STATES:
+            by_holds[hold["key_id"]] += int(hold["amount"])
+        elif hold.get("key_id") and hold["state"] == "captured":
+            by_holds[hold["key_id"]] += int(hold.get("charged", 0))
+    on_wallet = Counter({key_id: int(spend.get("spent", 0)) for key_id, spend in (wallet.get("keys") or {}).items()})
+    return [f"{wallet['_id']}: key {key_id} spent {on_wallet[key_id]} != its holds' {by_holds[key_id]}"
+            for key_id in sorted(set(on_wallet) | set(by_holds)) if on_wallet[key_id] != by_holds[key_id]]

@@ -18,6 +18,9 @@ from tests.harness.stack import SERVICES, Stack
 from tests.sync_pass.conftest import sync_channel  # noqa: F401 (shared fixture)
 
 NEVER = {"mock": {"outcome": "never"}}
+# 300 submits at once queue behind one another on a busy shared 2-core machine (minutes, not
+# seconds); still under the suite's 300 s per-test timeout.
+CALL_TIMEOUT_S = 240
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +50,7 @@ async def clients(gateways, key: str):
     """One client per gateway, both sending `key`."""
     async with contextlib.AsyncExitStack() as stack:
         yield [await stack.enter_async_context(httpx.AsyncClient(
-            base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60)) for url in gateways]
+            base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=CALL_TIMEOUT_S)) for url in gateways]
 
 
 def by_status(responses: list[httpx.Response]) -> dict[int, list[httpx.Response]]:
