@@ -9,11 +9,11 @@ import sys
 import time
 import traceback
 
-from bench import async_flow, holds, kafka_floor, report, sweep, sync_overhead
+from bench import async_flow, holds, kafka_floor, key_limits, report, sweep, sync_overhead
 from bench.common import Results, load_average
 from bench.env import bench_env
 
-SCENARIOS = ("holds", "async", "sweep", "sync")
+SCENARIOS = ("holds", "async", "sweep", "sync", "limits")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -44,6 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "--sync-concurrency (a fifth of it sequentially)")
     parser.add_argument("--sync-concurrency", type=int, default=16)
     parser.add_argument("--sync-repeats", type=int, default=3)
+    parser.add_argument("--limit-calls", type=int, default=200, help="sync calls per key per repeat (limits)")
+    parser.add_argument("--limit-repeats", type=int, default=3, help="repeats of the limits runs (median)")
     parser.add_argument("--no-write", action="store_true", help="print only; no bench/results file")
     parser.add_argument("--keep-logs", action="store_true", help="keep service logs (always kept on failure)")
     args = parser.parse_args(argv)
@@ -81,6 +83,8 @@ async def run_scenario(name: str, args: argparse.Namespace, env, results: Result
     elif name == "sync":
         await sync_overhead.run(env, results, concurrency=args.sync_concurrency, count=args.sync_calls,
                                 repeats=args.sync_repeats)
+    elif name == "limits":
+        await key_limits.run(env, results, calls=args.limit_calls, repeats=args.limit_repeats)
 
 
 def _failed(name: str, exc: BaseException, results: Results, env) -> None:
@@ -125,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
                      f"PollerSettings defaults",
             "sync": f"{args.sync_calls} calls per repeat and route at c={args.sync_concurrency}, a fifth of them at "
                     f"c=1, {args.sync_repeats} repeats; direct and gateway runs alternate; per_call price 1",
+            "limits": f"{args.limit_calls} sync calls per key x {args.limit_repeats} repeats at c=1, alternating a key "
+                      f"without limits and a key (and user) with every limit; per_call price 1",
         }
         settings = {k: v for k, v in settings.items() if k in args.scenarios}
         settings["stacks"] = ("tests/harness/stack.py (every service its own process, TEST_ENV timings: "

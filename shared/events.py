@@ -35,12 +35,17 @@ class Event(BaseModel):
 class HoldRequested(Event):
     TOPIC: ClassVar[str] = topics.HOLD_REQUESTED
     type: Literal["billing.hold.requested"] = "billing.hold.requested"
+    schema_version: int = 2  # 2: the key's fields; a version 1 request holds without a key limit
     hold_id: str
     user_id: str
     amount: int = Field(ge=0, description="Quota units to hold.")
+    key_id: str | None = Field(None, description="The API key spending; its spend is tracked on the wallet.")
+    key_quota: int | None = Field(None, ge=0, description=(
+        "Most the key may spend in all (held + used); null: no limit beyond the wallet."))
 
 
-RejectReason = Literal["insufficient_quota", "not_member", "user_not_found", "user_disabled", "cancelled"]
+RejectReason = Literal["insufficient_quota", "key_quota_exceeded", "not_member", "user_not_found", "user_disabled",
+                       "cancelled"]
 
 
 class HoldPlaced(Event):

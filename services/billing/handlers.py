@@ -7,14 +7,15 @@ import logging
 from services.billing import metrics
 from shared.events import HoldPlaced, HoldRejected, HoldRequested, TopupApplied, TopupRequested, WalletSnapshot
 from shared.kafka import EventPublisher
-from shared.ledger import Ledger
+from shared.ledger import KeySpend, Ledger
 
 log = logging.getLogger(__name__)
 
 
 async def place_hold(request: HoldRequested, ledger: Ledger, publisher: EventPublisher) -> None:
     with metrics.OPERATION_SECONDS.labels("place_hold").time():
-        outcome = await ledger.place_hold(request.hold_id, request.user_id, request.amount)
+        key = KeySpend(request.key_id, request.key_quota) if request.key_id else None
+        outcome = await ledger.place_hold(request.hold_id, request.user_id, request.amount, key)
     if outcome.placed:
         metrics.HOLDS.labels("placed", "").inc()
         metrics.HELD_QUOTA.inc(outcome.amount)

@@ -15,8 +15,9 @@ from services.gateway.console import install_console
 from services.gateway.container import Container
 from services.gateway.errors import install_error_handlers
 from services.gateway.groups import GroupRepository
-from services.gateway.routes import (admin_channels, admin_groups, admin_logs, admin_users, pass_async, pass_sync, tasks,
-                                     wallet, webhooks)
+from services.gateway.key_policies import KeyPolicies
+from services.gateway.routes import (admin_channels, admin_groups, admin_logs, admin_users, key_usage, pass_async,
+                                     pass_sync, tasks, wallet, webhooks)
 from services.gateway.settings import GatewaySettings
 from services.gateway.users import UserRepository
 from shared.ledger import Ledger
@@ -37,7 +38,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             container = Container(settings=settings, db=db, publisher=runtime.publisher, billing=billing,
                                   users=UserRepository(db), channels=ChannelRepository(db),
                                   groups=GroupRepository(db), ledger=Ledger(db),
-                                  tasks=TaskStore(db), http=http)
+                                  tasks=TaskStore(db), policies=KeyPolicies(db), http=http)
             for store in (container.tasks, container.users, container.channels, container.ledger):
                 await store.ensure_indexes()
             app.state.container = container
@@ -53,8 +54,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     # pass_sync's catch-all `POST /pass/{model:path}` comes last: placed earlier, it would also
     # take `/pass/{model}/submit` and `/pass/{model}/task/list-by-condition` from pass_async.
     install_console(app)
-    for module in (admin_users, admin_groups, admin_channels, admin_logs, wallet, tasks, webhooks, pass_async,
-                   pass_sync):
+    for module in (admin_users, admin_groups, admin_channels, admin_logs, wallet, key_usage, tasks, webhooks,
+                   pass_async, pass_sync):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -12,6 +12,7 @@ from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
 from services.gateway.errors import ApiError, InvalidRequest
 from services.gateway.idempotency import IdempotencyKeys
+from services.gateway.key_policies import Admission
 from services.gateway.task_opening import as_api_error, channels_for, new_task, store_and_hold
 from services.gateway.webhook_urls import webhook_url
 from shared.clock import stamp_in
@@ -30,6 +31,7 @@ class AsyncSubmission:
     async def submit(self, caller: CallerIdentity, model: str, body: bytes, query: str,
                      idempotency_key: str | None) -> dict[str, Any]:
         deps = self._deps
+        admission = await deps.policies.admit(caller.key, caller.user, model)
         channels = await channels_for(deps, caller, model, async_kinds())
         task_id = new_task_id()
         keys = IdempotencyKeys(deps.db)
@@ -38,20 +40,20 @@ class AsyncSubmission:
             if earlier is not None:
                 return await self._existing_task(earlier)
         try:
-            return await self._submit_new(caller, channels, model, task_id, body, query)
+            return await self._submit_new(caller, admission, channels, model, task_id, body, query)
         except ApiError:
             if idempotency_key and await deps.tasks.get(task_id) is None:
                 await keys.forget(caller.user_id, idempotency_key)  # nothing happened: a retry may try again
             raise
 
-    async def _submit_new(self, caller: CallerIdentity, channels: list[dict[str, Any]], model: str, task_id: str,
-                          body: bytes, query: str) -> dict[str, Any]:
+    async def _submit_new(self, caller: CallerIdentity, admission: Admission, channels: list[dict[str, Any]],
+                          model: str, task_id: str, body: bytes, query: str) -> dict[str, Any]:
         deps = self._deps
         channel = channels[0]
         quote = await self._quote(channel, caller, task_id, upstream_model(channel, _bare(model)), body, query)
         task = new_task(task_id, caller, channel, model, body, query, quote.amount, mode="async",
                         unfinished_after_s=deps.settings.task_submit_grace_s)
-        await store_and_hold(deps, task)
+        await store_and_hold(deps, task, admission)
         accepted = quote.accepted
         if accepted is None:
             accepted, channel = await self._submit_upstream(task, channels, caller, body, query)

@@ -66,8 +66,10 @@ class BillingClient:
         if self._consumer:
             await self._consumer.stop()
 
-    async def hold(self, hold_id: str, user_id: str, amount: int, task_id: str) -> HoldDecision:
-        request = HoldRequested(correlation_id=task_id, hold_id=hold_id, user_id=user_id, amount=amount)
+    async def hold(self, hold_id: str, user_id: str, amount: int, task_id: str, *, key_id: str | None = None,
+                   key_quota: int | None = None) -> HoldDecision:
+        request = HoldRequested(correlation_id=task_id, hold_id=hold_id, user_id=user_id, amount=amount,
+                                key_id=key_id, key_quota=key_quota)
         with metrics.HOLD_REPLY_SECONDS.time():
             reply = await self._request(hold_id, request)
         return HoldDecision(placed=reply["type"] == topics.HOLD_PLACED, amount=int(reply["amount"]),

@@ -11,6 +11,7 @@ from services.gateway.background import BackgroundWork
 from services.gateway.billing_client import BillingClient
 from services.gateway.channels import ChannelRepository
 from services.gateway.groups import GroupRepository
+from services.gateway.key_policies import KeyPolicies
 from services.gateway.settings import GatewaySettings
 from services.gateway.users import UserRepository
 from shared.kafka import EventPublisher
@@ -29,5 +30,6 @@ class Container:
     groups: GroupRepository
     ledger: Ledger
     tasks: TaskStore
+    policies: KeyPolicies
     http: httpx.AsyncClient
     background: BackgroundWork = field(default_factory=BackgroundWork)

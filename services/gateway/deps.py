@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from services.gateway.container import Container
 from services.gateway.errors import Forbidden, Unauthorized
+from shared.clock import now, parse
 
 
 def get_container(request: Request) -> Container:
@@ -50,8 +51,11 @@ async def current_caller(request: Request, deps: Deps) -> CallerIdentity:
     key = await deps.users.find_key(token)
     if key is None:
         raise Unauthorized("invalid API key")
+    # Read on every call, so disabling a key or its expiry applies on every instance at once.
     if not key.get("enabled", True):
-        raise Forbidden("API key is disabled", code="key_disabled")
+        raise Unauthorized("API key is disabled", code="key_disabled")
+    if key.get("expires_at") and parse(key["expires_at"]) <= now():
+        raise Unauthorized(f"API key expired at {key['expires_at']}", code="key_expired")
     user = await deps.users.get(key["user_id"])
     if user is None:
         raise Unauthorized("invalid API key")

@@ -52,6 +52,7 @@ class BillingUnavailable(ApiError):
 # Hold rejections as the seed documents number them; `user_disabled` has no seed number.
 HOLD_REJECTIONS: dict[str, tuple[int, int | str, str]] = {
     "insufficient_quota": (402, 1003, "insufficient quota"),
+    "key_quota_exceeded": (402, "key_quota_exceeded", "this API key has reached its quota limit"),
     "not_member": (403, 1002, "membership required"),
     "user_not_found": (403, 1004, "user does not exist"),
     "user_disabled": (403, "user_disabled", "user is disabled"),

@@ -41,8 +41,26 @@ def _refuse_nulls(model: BaseModel, fields: tuple[str, ...]) -> None:
         raise ValueError(f"{', '.join(nulls)} cannot be null")
 
 
-class UserCreate(BaseModel):
+class Limits(BaseModel):
+    """Limits a user sets for all their keys together, or a key for itself; null: no limit."""
     model_config = Strict
+    requests_per_minute: int | None = Field(None, ge=1, le=1_000_000, description=(
+        "Requests that open billable work, per 60 s window; over it: 429 rate_limited with Retry-After."))
+    max_in_flight: int | None = Field(None, ge=1, le=100_000, description=(
+        "Tasks opened and not yet terminal; over it: 429 too_many_in_flight."))
+    models: list[ModelName] | None = Field(None, max_length=1000, description=(
+        "The models allowed; empty or null: all; another model: 403 model_not_allowed."))
+
+
+class KeyLimits(Limits):
+    quota_limit: Quota | None = Field(None, description=(
+        "Most this key may spend of its user's quota (held + used); over it: 402 key_quota_exceeded."))
+    expires_at: datetime | None = Field(None, description="After this time the key answers 401 key_expired.")
+
+    _expires_at_utc = field_validator("expires_at")(_utc)
+
+
+class UserCreate(Limits):
     name: str = Field(min_length=1, max_length=200)
     member_until: datetime | None = Field(None, description="Member until this time; null: no membership required.")
     quota: Quota = Field(0, description="Initial quota credited to the wallet.")
@@ -51,8 +69,7 @@ class UserCreate(BaseModel):
     _member_until_utc = field_validator("member_until")(_utc)
 
 
-class UserUpdate(BaseModel):
-    model_config = Strict
+class UserUpdate(Limits):
     name: str | None = Field(None, min_length=1, max_length=200)
     member_until: datetime | None = None
     status: Literal["active", "disabled"] | None = None
@@ -66,7 +83,13 @@ class UserUpdate(BaseModel):
         return self
 
 
-class UserPublic(BaseModel):
+class LimitsPublic(BaseModel):
+    requests_per_minute: int | None = None
+    max_in_flight: int | None = None
+    models: list[str] | None = None
+
+
+class UserPublic(LimitsPublic):
     id: str
     name: str
     member_until: datetime | None
@@ -98,8 +121,7 @@ class GroupPublic(BaseModel):
     description: str | None = None
 
 
-class ApiKeyCreate(BaseModel):
-    model_config = Strict
+class ApiKeyCreate(KeyLimits):
     name: str = Field(min_length=1, max_length=200)
 
 
@@ -108,9 +130,48 @@ class ApiKeyCreated(BaseModel):
     key: str = Field(description="The secret; shown once, only its hash is stored.")
 
 
-class ApiKeyUpdate(BaseModel):
-    model_config = Strict
+class ApiKeyUpdate(KeyLimits):
+    """Omitted fields are kept; null clears a limit."""
+    name: str | None = Field(None, min_length=1, max_length=200)
+    enabled: bool | None = None
+
+    @model_validator(mode="after")
+    def _required_fields_stay_set(self) -> "ApiKeyUpdate":
+        _refuse_nulls(self, ("name", "enabled"))
+        return self
+
+
+class ApiKeyPublic(LimitsPublic):
+    id: str
+    name: str
     enabled: bool
+    quota_limit: int | None = None
+    expires_at: datetime | None = None
+
+
+class WindowPublic(BaseModel):
+    limit: int
+    left: int
+    resets_in_s: float
+
+
+class ScopeUsage(BaseModel):
+    """One scope's limits (null: none) and what is left of them now."""
+    requests_per_minute: WindowPublic | None
+    max_in_flight: int | None
+    in_flight: int | None = Field(description="Tasks in flight; counted only where max_in_flight is set.")
+    models: list[str] | None
+
+
+class KeyUsagePublic(BaseModel):
+    id: str
+    name: str
+    expires_at: datetime | None
+    quota_limit: int | None
+    quota_spent: int = Field(description="Held + used by this key.")
+    quota_left: int | None = Field(description="Of quota_limit; the wallet may hold less.")
+    key: ScopeUsage
+    user: ScopeUsage = Field(description="Limits of all the user's keys together.")
 
 
 class TopupRequest(BaseModel):

@@ -53,6 +53,7 @@ class SyncPass:
 
     async def _call(self, caller: CallerIdentity, model: str, body: bytes, query: str) -> Response:
         deps = self._deps
+        admission = await deps.policies.admit(caller.key, caller.user, model)
         routes = [(channel, custompass.call_for_channel(channel, caller.token, deps.settings))
                   for channel in await channels_for(deps, caller, model, SYNC_KINDS)]
         first, first_call = routes[0]
@@ -60,7 +61,7 @@ class SyncPass:
         task = new_task(new_task_id(), caller, first, model, body, query, amount, mode="sync",
                         unfinished_after_s=sum(c.timeout_s for _, c in routes) + deps.settings.task_submit_grace_s)
         try:
-            await store_and_hold(deps, task)
+            await store_and_hold(deps, task, admission)
         except ApiError:
             if answer is not None:
                 await answer.aclose()

@@ -1,9 +1,11 @@
 """Opening a billable task, whichever API asked for it: find the channel, price the hold, store
 the task document, then hold its amount (DESIGN.md, flow 1-2).
 
-The task document exists before any money moves, so a crash at any later step leaves something
-the poller or settlement will finish: a task never completed fails once its `next_poll_at` has
-passed and its hold is voided (a void also cancels a hold billing has not placed yet).
+The caller's key policies admitted the request first (`key_policies`); storing a task needs
+that `Admission`. The task document exists before any money moves, so a crash at any later step
+leaves something the poller or settlement will finish: a task never completed fails once its
+`next_poll_at` has passed and its hold is voided (a void also cancels a hold billing has not
+placed yet).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
 from services.gateway.errors import ApiError, BillingUnavailable, InvalidRequest, NotFound, hold_rejected
 from services.gateway.groups import priced_for
+from services.gateway.key_policies import Admission
 from shared.clock import stamp, stamp_in
 from shared.ids import hold_id_for
 from shared.status import TaskStatus
@@ -64,17 +67,21 @@ def new_task(task_id: str, caller: CallerIdentity, channel: dict[str, Any], mode
     }
 
 
-async def store_and_hold(deps: Container, task: dict[str, Any]) -> None:
-    """Stores the task, then places its hold. A rejected hold leaves no task behind; a hold
-    billing did not answer fails the task, which voids whatever billing may still place."""
+async def store_and_hold(deps: Container, task: dict[str, Any], admission: Admission) -> None:
+    """Takes the task's in-flight slots, stores the task, then places its hold within the key's
+    quota limit. A rejected hold leaves no task (and no slot) behind; a hold billing did not
+    answer fails the task, which voids whatever billing may still place."""
+    await deps.policies.occupy(admission, task["_id"])
     await deps.tasks.insert(task)
     try:
-        decision = await deps.billing.hold(task["hold_id"], task["user_id"], task["hold_amount"], task["_id"])
+        decision = await deps.billing.hold(task["hold_id"], task["user_id"], task["hold_amount"], task["_id"],
+                                           key_id=admission.key_id, key_quota=admission.quota_limit)
     except BillingUnavailable:
         await fail_and_announce(deps.tasks, deps.publisher, task["_id"], "billing_timeout")
         raise
     if not decision.placed:
         await deps.tasks.delete(task["_id"])
+        await deps.policies.vacate(admission, task["_id"])
         raise hold_rejected(decision.reason or "rejected")
 
 

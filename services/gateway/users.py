@@ -26,9 +26,10 @@ class UserRepository:
         await self._keys.create_index("hash", unique=True)
         await self._keys.create_index("user_id")
 
-    async def create(self, name: str, member_until: datetime | None, group: str) -> dict[str, Any]:
+    async def create(self, name: str, member_until: datetime | None, group: str,
+                     limits: dict[str, Any]) -> dict[str, Any]:
         user = {"_id": new_id("usr"), "name": name, "status": "active", "group": group, "created_at": stamp(),
-                "member_until": stamp(member_until) if member_until else None}
+                "member_until": stamp(member_until) if member_until else None, **limits}
         await self._users.insert_one(user)
         return user
 
@@ -40,16 +41,21 @@ class UserRepository:
             {"_id": user_id}, {"$set": {**_stored(changes), "updated_at": stamp()}},
             return_document=ReturnDocument.AFTER)
 
-    async def create_key(self, user_id: str, name: str) -> tuple[dict[str, Any], str]:
+    async def create_key(self, user_id: str, name: str, limits: dict[str, Any]) -> tuple[dict[str, Any], str]:
         secret = f"cp-{secrets.token_urlsafe(32)}"
         key = {"_id": new_id("key"), "user_id": user_id, "name": name, "hash": hash_key(secret),
-               "prefix": secret[:7], "enabled": True, "created_at": stamp()}
+               "prefix": secret[:7], "enabled": True, "created_at": stamp(), **_stored(limits)}
         await self._keys.insert_one(key)
         return key, secret
 
-    async def set_key_enabled(self, user_id: str, key_id: str, enabled: bool) -> dict[str, Any] | None:
+    async def get_key(self, user_id: str, key_id: str) -> dict[str, Any] | None:
+        return await self._keys.find_one({"_id": key_id, "user_id": user_id})
+
+    async def update_key(self, user_id: str, key_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        if not changes:
+            return await self.get_key(user_id, key_id)
         return await self._keys.find_one_and_update(
-            {"_id": key_id, "user_id": user_id}, {"$set": {"enabled": enabled}},
+            {"_id": key_id, "user_id": user_id}, {"$set": {**_stored(changes), "updated_at": stamp()}},
             return_document=ReturnDocument.AFTER)
 
     async def find_key(self, secret: str) -> dict[str, Any] | None:
@@ -57,6 +63,5 @@ class UserRepository:
 
 
 def _stored(changes: dict[str, Any]) -> dict[str, Any]:
-    if isinstance(changes.get("member_until"), datetime):
-        return {**changes, "member_until": stamp(changes["member_until"])}
-    return changes
+    """Times are stored as fixed-width strings (`shared.clock`)."""
+    return {field: stamp(value) if isinstance(value, datetime) else value for field, value in changes.items()}

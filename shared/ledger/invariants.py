@@ -1,6 +1,8 @@
 """Checks of the money rules, for tests, the chaos run and operators."""
 from __future__ import annotations
 
+from collections import Counter
+
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.ledger.store import OPEN_HOLD_STATES, WALLET_FIELDS
@@ -28,4 +30,17 @@ async def wallet_violations(db: AsyncDatabase, user_id: str) -> list[str]:
         problems.append(f"{user_id}: wallet differs from its ledger replay ({replay})")
     if wallet.get("pending"):
         problems.append(f"{user_id}: operations still in flight {wallet['pending']}")
-    return problems
+    return problems + await _key_spend_violations(db, wallet)
+
+
+async def _key_spend_violations(db: AsyncDatabase, wallet: dict) -> list[str]:
+    """Each key's spend on the wallet equals its open holds plus what its captured holds charged."""
+    by_holds: Counter[str] = Counter()
+    async for hold in db["holds"].find({"user_id": wallet["_id"]}):
+        if hold.get("key_id") and hold["state"] in OPEN_HOLD_STATES:
+            by_holds[hold["key_id"]] += int(hold["amount"])
+        elif hold.get("key_id") and hold["state"] == "captured":
+            by_holds[hold["key_id"]] += int(hold.get("charged", 0))
+    on_wallet = Counter({key_id: int(spend.get("spent", 0)) for key_id, spend in (wallet.get("keys") or {}).items()})
+    return [f"{wallet['_id']}: key {key_id} spent {on_wallet[key_id]} != its holds' {by_holds[key_id]}"
+            for key_id in sorted(set(on_wallet) | set(by_holds)) if on_wallet[key_id] != by_holds[key_id]]

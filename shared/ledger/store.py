@@ -12,6 +12,8 @@ where it stopped: an id still in `wallet.pending` means the wallet step already 
 
 Per user, after every completed operation: available + held + used == credited, held == sum of
 open holds, available >= 0. Uncoverable shortfalls are recorded in `debt`, outside that sum.
+Per API key (`keys.<key_id>.spent` on the wallet, changed by the same updates): spent == its
+open holds + what its captured holds charged, and never above the key's quota when it has one.
 """
 from __future__ import annotations
 
@@ -31,6 +33,18 @@ from shared.ledger.rules import CaptureSplit, capture_split, hold_rejection
 WALLET_FIELDS = ("available", "held", "used", "credited", "debt")
 OPEN_HOLD_STATES = ("held", "capturing", "voiding")
 IN_FLIGHT_STATES = ("pending", "capturing", "voiding")
+
+
+@dataclass(frozen=True)
+class KeySpend:
+    """The API key a hold is spent by, and the most that key may spend in all (None: no limit)."""
+    key_id: str
+    quota: int | None = None
+
+
+def key_spent_field(key_id: str) -> str:
+    """Each key's spend lives on its user's wallet, so one update guards the wallet and the key."""
+    return f"keys.{key_id}.spent"
 
 
 @dataclass(frozen=True)
@@ -91,15 +105,26 @@ class Ledger:
         doc = await self._wallets.find_one({"_id": user_id})
         return None if doc is None else {f: int(doc.get(f, 0)) for f in WALLET_FIELDS}
 
+    async def key_spent(self, user_id: str, key_id: str) -> int:
+        """What the key has spent of its user's quota: its open holds plus what they charged."""
+        doc = await self._wallets.find_one({"_id": user_id}, {"keys": 1})
+        return int(((doc or {}).get("keys") or {}).get(key_id, {}).get("spent", 0))
+
+    async def _start_key_spend(self, user_id: str, key_id: str) -> None:
+        """A quota guard compares the key's spend, so the field must exist before the first one."""
+        await self._wallets.update_one({"_id": user_id, key_spent_field(key_id): {"$exists": False}},
+                                       {"$set": {key_spent_field(key_id): 0}})
+
     # --- holds -------------------------------------------------------------------------
-    async def place_hold(self, hold_id: str, user_id: str, amount: int) -> HoldOutcome:
+    async def place_hold(self, hold_id: str, user_id: str, amount: int, key: KeySpend | None = None) -> HoldOutcome:
         token = secrets.token_hex(8)
+        key_fields = {"key_id": key.key_id, "key_quota": key.quota} if key else {}
         try:
             await self._holds.insert_one({
-                "_id": hold_id, "user_id": user_id, "amount": amount, "state": "pending",
+                "_id": hold_id, "user_id": user_id, "amount": amount, "state": "pending", **key_fields,
                 "lease": token, "lease_until": time.time() + self._lease_s, "created_at": stamp(),
             })
-            doc: dict[str, Any] | None = {"_id": hold_id, "user_id": user_id, "amount": amount}
+            doc: dict[str, Any] | None = {"_id": hold_id, "user_id": user_id, "amount": amount, **key_fields}
         except DuplicateKeyError:
             doc = await self._claim(self._holds, hold_id, ("pending",), token)
             if doc is None:
@@ -110,10 +135,8 @@ class Ledger:
         hold_id, user_id, amount = hold["_id"], hold["user_id"], int(hold["amount"])
         if not await self._in_pending(user_id, hold_id):
             reason = hold_rejection(await self._users.find_one({"_id": user_id}), now())
-            if reason is None and not await self._apply(
-                user_id, hold_id, {"available": -amount, "held": amount}, {"available": {"$gte": amount}}
-            ):
-                reason = "insufficient_quota"
+            if reason is None:
+                reason = await self._hold_on_wallet(hold, amount)
             if reason is not None:
                 await self._close(self._holds, hold_id, token, {"state": "rejected", "reason": reason})
                 return HoldOutcome(hold_id, False, amount, reason)
@@ -121,6 +144,24 @@ class Ledger:
         if await self._close(self._holds, hold_id, token, {"state": "held", "held_at": stamp()}):
             await self._release(user_id, hold_id)
         return HoldOutcome(hold_id, True, amount)
+
+    async def _hold_on_wallet(self, hold: dict[str, Any], amount: int) -> str | None:
+        """Moves the amount from available to held in one conditional update, which also counts
+        it to the key's spend and, with a key quota, only if the key stays within it."""
+        user_id, key_id, quota = hold["user_id"], hold.get("key_id"), hold.get("key_quota")
+        inc, guard = {"available": -amount, "held": amount}, {"available": {"$gte": amount}}
+        if key_id:
+            inc[key_spent_field(key_id)] = amount
+            if quota is not None:
+                if amount > quota:
+                    return "key_quota_exceeded"
+                await self._start_key_spend(user_id, key_id)
+                guard[key_spent_field(key_id)] = {"$lte": quota - amount}
+        if await self._apply(user_id, hold["_id"], inc, guard):
+            return None
+        if quota is not None and await self.key_spent(user_id, key_id) + amount > quota:
+            return "key_quota_exceeded"
+        return "insufficient_quota"
 
     async def capture_hold(self, hold_id: str, cost: int) -> SettleOutcome:
         """Ends a hold by charging `cost`: the rest is refunded, a shortfall is taken from
@@ -149,17 +190,25 @@ class Ledger:
         """Applies the capture to the wallet. The split is stored on the hold before the
         wallet step, so a worker resuming after a crash applies the same figures."""
         hold_id, user_id, amount = hold["_id"], hold["user_id"], int(hold["amount"])
+        key_id, quota = hold.get("key_id"), hold.get("key_quota")
         op = f"{hold_id}:capture"
         while True:
             if split is None:
                 wallet = await self.wallet(user_id) or {"available": 0}
-                split = capture_split(amount, cost, wallet["available"])
+                coverable = wallet["available"]
+                if quota is not None:  # a shortfall may not take the key past its quota either
+                    coverable = min(coverable, max(quota - await self.key_spent(user_id, key_id), 0))
+                split = capture_split(amount, cost, coverable)
                 await self._holds.update_one(
                     {"_id": hold_id, "lease": token},
                     {"$set": {"state": "capturing", "cost": cost, "split": split.__dict__}})
             inc = {"held": -amount, "used": split.charged, "available": split.available_delta,
                    "debt": split.debt}
             guard = {"available": {"$gte": split.shortfall}} if split.shortfall else {}
+            if key_id:
+                inc[key_spent_field(key_id)] = split.charged - amount
+                if quota is not None and split.shortfall:
+                    guard[key_spent_field(key_id)] = {"$lte": quota - split.shortfall}
             if await self._apply(user_id, op, inc, guard):
                 return split
             split = None  # available dropped under us: price the shortfall again
@@ -188,7 +237,10 @@ class Ledger:
             await self._release(user_id, hold_id)
         op = f"{hold_id}:void"
         await self._holds.update_one({"_id": hold_id, "lease": token}, {"$set": {"state": "voiding"}})
-        await self._apply(user_id, op, {"held": -amount, "available": amount}, {})
+        inc = {"held": -amount, "available": amount}
+        if hold.get("key_id"):
+            inc[key_spent_field(hold["key_id"])] = -amount
+        await self._apply(user_id, op, inc, {})
         await self._record(op, user_id, "void", held=-amount, available=amount)
         if await self._close(self._holds, hold_id, token, {
                 "state": "voided", "charged": 0, "refunded": amount, "debt": 0, "settled_at": stamp()}):

@@ -24,3 +24,10 @@ V1 = {
                           "type": "task.status_changed", "task_id": "task_1", "user_id": "u1", "status": "SUCCESS",
                           "previous_status": "IN_PROGRESS", "progress": "100%", "reason": None},
 }
+
+# schema_version 2 of `billing.hold.requested`: the spending API key and its quota limit.
+V2 = {
+    "HoldRequested": {**_ENVELOPE, "schema_version": 2, "event_id": "e7", "producer": "gateway/a1",
+                      "correlation_id": "task_2", "type": "billing.hold.requested", "hold_id": "hold_task_2",
+                      "user_id": "u1", "amount": 10, "key_id": "key_1", "key_quota": 500},
+}

@@ -18,7 +18,7 @@ from shared.events import (Event, HoldPlaced, HoldRejected, HoldRequested, TaskS
                            TopupRequested)
 from shared.settings import CommonSettings
 from shared.status import TaskStatus
-from tests.contracts.previous_versions import V1
+from tests.contracts.previous_versions import V1, V2
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,14 @@ def test_settlement_finds_terminal_tasks_in_a_batch_of_either_version():
     batch = TypeAdapter(list[TaskStatusChanged]).validate_python([V1["TaskStatusChanged"], produced(TaskStatusChanged)])
     assert {e.task_id for e in batch if e.status.is_terminal} == {"task_1"}
     assert all(e.status is TaskStatus.SUCCESS for e in batch)
+
+
+def test_billing_reads_the_spending_key_from_a_version_2_hold_request_and_none_from_version_1():
+    current = HoldRequested.model_validate(V2["HoldRequested"])
+    assert (current.key_id, current.key_quota) == ("key_1", 500)
+    assert HoldRequested(correlation_id="t", hold_id="h", user_id="u", amount=1).schema_version == 2
+    previous = HoldRequested.model_validate(V1["HoldRequested"])
+    assert (previous.key_id, previous.key_quota) == (None, None)  # held without a key limit, as before
 
 
 @pytest.mark.parametrize("reply", ["HoldPlaced", "HoldRejected"])

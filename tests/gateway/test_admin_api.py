@@ -118,8 +118,11 @@ async def test_create_user_returns_201_active_user_and_credits_initial_quota(adm
     response = await admin.http.post("/admin/users", json={"name": "alice", "member_until": None, "quota": 250})
     assert response.status_code == 201, response.text
     user = response.json()
-    assert set(user) == {"id", "name", "member_until", "status", "group"} and user["group"] == "default"
+    assert set(user) == {"id", "name", "member_until", "status", "group", "requests_per_minute", "max_in_flight",
+                         "models"}
+    assert user["group"] == "default"
     assert user["name"] == "alice" and user["member_until"] is None and user["status"] == "active"
+    assert user["requests_per_minute"] is None and user["max_in_flight"] is None and user["models"] is None
     assert isinstance(user["id"], str) and user["id"]
     wallet = await admin.wallet(user["id"])
     assert WALLET_FIELDS <= set(wallet) and "debt" in wallet
@@ -266,7 +269,7 @@ async def test_api_key_reads_its_own_users_wallet(stack, admin):
     assert response.json()["available"] == 42
 
 
-async def test_disabled_api_key_is_403_and_re_enabled_key_works_again(stack, admin):
+async def test_disabled_api_key_is_401_and_re_enabled_key_works_again(stack, admin):
     user_id = await admin.create_user(quota=3)
     created = (await admin.http.post(f"/admin/users/{user_id}/api-keys", json={"name": "k"})).json()
     other_key = await admin.create_key(user_id)
@@ -274,7 +277,7 @@ async def test_disabled_api_key_is_403_and_re_enabled_key_works_again(stack, adm
     disabled = await admin.http.patch(path, json={"enabled": False})
     assert disabled.status_code == 200, disabled.text
     assert disabled.json()["enabled"] is False
-    assert_error(await my_wallet(stack, created["key"]), 403)
+    assert assert_error(await my_wallet(stack, created["key"]), 401)["code"] == "key_disabled"
     assert (await my_wallet(stack, other_key)).status_code == 200  # only that key is disabled
     enabled = await admin.http.patch(path, json={"enabled": True})
     assert enabled.status_code == 200 and enabled.json()["enabled"] is True
@@ -545,8 +548,8 @@ HOSTILE = {
         ("empty_name", {"json": {"name": ""}}), ("name_wrong_type", {"json": {"name": ["k"]}}),
         ("unknown_field", {"json": {"name": "k", "key": "cp-chosen"}}),
     ],
-    "PATCH /admin/users/{user}/api-keys/{key}": [
-        ("not_json", NOT_JSON), ("array", ARRAY), ("empty_object", {"json": {}}),
+    "PATCH /admin/users/{user}/api-keys/{key}": [  # partial: an empty object changes nothing, see test_key_policies
+        ("not_json", NOT_JSON), ("array", ARRAY), ("quota_limit_float", {"json": {"quota_limit": 2.0}}),
         ("enabled_wrong_type", {"json": {"enabled": "maybe"}}), ("enabled_null", {"json": {"enabled": None}}),
         ("unknown_field", {"json": {"enabled": True, "user_id": "usr_other"}}),
     ],

@@ -5,8 +5,8 @@ from fastapi import APIRouter, status
 
 from services.gateway.deps import AdminAuth, Deps
 from services.gateway.errors import ApiError, InvalidRequest, NotFound
-from services.gateway.schemas import (ApiKeyCreate, ApiKeyCreated, ApiKeyUpdate, TopupRequest,
-                                      UserCreate, UserPublic, UserUpdate, WalletPublic)
+from services.gateway.schemas import (ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, ApiKeyUpdate, Limits,
+                                      LimitsPublic, TopupRequest, UserCreate, UserPublic, UserUpdate, WalletPublic)
 from services.gateway.wallet_view import wallet_public
 from shared.ids import topup_op_id
 
@@ -15,7 +15,19 @@ router = APIRouter(prefix="/admin/users", tags=["admin"], dependencies=[AdminAut
 
 def _public(user: dict) -> UserPublic:
     return UserPublic(id=user["_id"], name=user["name"], member_until=user.get("member_until"),
-                      status=user.get("status", "active"), group=user.get("group") or "default")
+                      status=user.get("status", "active"), group=user.get("group") or "default",
+                      **_limits(user, LimitsPublic))
+
+
+def _key_public(key: dict) -> ApiKeyPublic:
+    # bool(): the local MongoDB stand-in reads back booleans written by `$set` as 0/1.
+    return ApiKeyPublic(id=key["_id"], name=key["name"], enabled=bool(key.get("enabled", True)),
+                        **_limits(key, ApiKeyPublic))
+
+
+def _limits(doc: dict, model: type) -> dict:
+    fields = set(model.model_fields) - {"id", "name", "enabled"}
+    return {field: doc.get(field) for field in fields}
 
 
 async def existing_user(deps: Deps, user_id: str) -> dict:
@@ -33,7 +45,8 @@ async def _existing_group(deps: Deps, name: str) -> None:
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
 async def create_user(body: UserCreate, deps: Deps) -> UserPublic:
     await _existing_group(deps, body.group)
-    user = await deps.users.create(body.name, body.member_until, body.group)
+    user = await deps.users.create(body.name, body.member_until, body.group,
+                                   body.model_dump(include=set(Limits.model_fields)))
     await deps.ledger.open_wallet(user["_id"])
     if body.quota:
         # Durable once published: if billing is slow the credit still lands, exactly once.
@@ -60,17 +73,25 @@ async def update_user(user_id: str, body: UserUpdate, deps: Deps) -> UserPublic:
 @router.post("/{user_id}/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
 async def create_api_key(user_id: str, body: ApiKeyCreate, deps: Deps) -> ApiKeyCreated:
     await existing_user(deps, user_id)
-    key, secret = await deps.users.create_key(user_id, body.name)
+    key, secret = await deps.users.create_key(user_id, body.name, body.model_dump(exclude={"name"}))
     return ApiKeyCreated(id=key["_id"], key=secret)
 
 
-@router.patch("/{user_id}/api-keys/{key_id}")
-async def update_api_key(user_id: str, key_id: str, body: ApiKeyUpdate, deps: Deps) -> dict:
-    key = await deps.users.set_key_enabled(user_id, key_id, body.enabled)
+@router.get("/{user_id}/api-keys/{key_id}", response_model=ApiKeyPublic)
+async def get_api_key(user_id: str, key_id: str, deps: Deps) -> ApiKeyPublic:
+    key = await deps.users.get_key(user_id, key_id)
     if key is None:
         raise NotFound(f"API key {key_id} not found")
-    # bool(): the local MongoDB stand-in reads back booleans written by `$set` as 0/1.
-    return {"id": key["_id"], "name": key["name"], "enabled": bool(key["enabled"])}
+    return _key_public(key)
+
+
+@router.patch("/{user_id}/api-keys/{key_id}", response_model=ApiKeyPublic)
+async def update_api_key(user_id: str, key_id: str, body: ApiKeyUpdate, deps: Deps) -> ApiKeyPublic:
+    """Limits apply to the key's next request on every gateway instance (read on each request)."""
+    key = await deps.users.update_key(user_id, key_id, body.model_dump(exclude_unset=True))
+    if key is None:
+        raise NotFound(f"API key {key_id} not found")
+    return _key_public(key)
 
 
 @router.post("/{user_id}/topup", response_model=WalletPublic)
