@@ -12,6 +12,8 @@ from services.gateway.billing_client import BillingClient
 from services.gateway.channels import ChannelRepository
 from services.gateway.settings import GatewaySettings
 from services.gateway.users import UserRepository
+from services.gateway.workers.hub import WorkerHub
+from services.gateway.workers.tokens import WorkerTokenRepository
 from shared.kafka import EventPublisher
 from shared.ledger import Ledger
 from shared.tasks import TaskStore
@@ -28,4 +30,6 @@ class Container:
     ledger: Ledger
     tasks: TaskStore
     http: httpx.AsyncClient
+    workers: WorkerHub
+    worker_tokens: WorkerTokenRepository
     background: BackgroundWork = field(default_factory=BackgroundWork)
