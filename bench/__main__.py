@@ -1,4 +1,4 @@
-"""`python -m bench [holds|async|sweep ...] [options]`: see bench/__init__.py."""
+"""`python -m bench [holds|async|sweep|workers ...] [options]`: see bench/__init__.py."""
 from __future__ import annotations
 
 import argparse
@@ -9,11 +9,11 @@ import sys
 import time
 import traceback
 
-from bench import async_flow, holds, kafka_floor, report, sweep
+from bench import async_flow, holds, kafka_floor, report, sweep, workers
 from bench.common import Results, load_average
 from bench.env import bench_env
 
-SCENARIOS = ("holds", "async", "sweep")
+SCENARIOS = ("holds", "async", "sweep", "workers")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -40,6 +40,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="most repeats per size (fewer once a size has used --sweep-budget)")
     parser.add_argument("--sweep-budget", type=float, default=45.0,
                         help="seconds per size: a sweep still running then is stopped and its progress reported")
+    parser.add_argument("--workers", type=int, default=8, help="echo workers of the workers scenario")
+    parser.add_argument("--worker-concurrency", type=int, default=8, help="concurrent sync callers (workers scenario)")
+    parser.add_argument("--worker-tasks", type=int, default=2000, help="sync tasks of the workers scenario")
     parser.add_argument("--no-write", action="store_true", help="print only; no bench/results file")
     parser.add_argument("--keep-logs", action="store_true", help="keep service logs (always kept on failure)")
     args = parser.parse_args(argv)
@@ -74,6 +77,9 @@ async def run_scenario(name: str, args: argparse.Namespace, env, results: Result
     elif name == "sweep":
         sizes = [int(s) for s in args.sweep_sizes.split(",") if s.strip()]
         await sweep.run(env, results, sizes=sizes, repeats=args.sweep_repeats, budget=args.sweep_budget)
+    elif name == "workers":
+        await workers.run(env, results, workers=args.workers, concurrency=args.worker_concurrency,
+                          count=args.worker_tasks)
 
 
 def _failed(name: str, exc: BaseException, results: Results, env) -> None:
@@ -116,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             "sweep": f"sizes {args.sweep_sizes}; up to {args.sweep_repeats} repeats within {args.sweep_budget:.0f} s "
                      f"per size; batch_size {sweep.BATCH_SIZE}; mock scenario never; in-process Sweeper with "
                      f"PollerSettings defaults",
+            "workers": f"{args.worker_tasks} sync POST /api/openai at c={args.worker_concurrency} to {args.workers} "
+                       f"echo WebSocket workers (in the bench process); per_call price 1",
         }
         settings = {k: v for k, v in settings.items() if k in args.scenarios}
         settings["stacks"] = ("tests/harness/stack.py (every service its own process, TEST_ENV timings: "

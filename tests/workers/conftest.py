@@ -1,5 +1,5 @@
-"""A private system for the worker dispatch tests (short timeouts, a small queue, two gateway
-processes sharing one queue), real WebSocket workers over real sockets, and money checks."""
+"""One private system for all the worker dispatch tests (short timeouts, a small queue, two
+gateway processes sharing one queue), real WebSocket workers over real sockets, money checks."""
 from __future__ import annotations
 
 import asyncio
@@ -24,7 +24,7 @@ RESULT_TTL_MS = 4000
 PRICE = 10
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def dispatch_stack(infra) -> Iterator[Stack]:
     system = Stack(infra, ARTIFACTS, services=SERVICES, extra_env={
         "MIN_TASK_TIMEOUT_MS": "1000", "MAX_QUEUE_LENGTH": str(MAX_QUEUE_LENGTH),
@@ -34,14 +34,14 @@ def dispatch_stack(infra) -> Iterator[Stack]:
     system.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def dispatch_admin(dispatch_stack) -> AsyncIterator[AdminApi]:
     api = AdminApi(dispatch_stack.gateway_url, dispatch_stack.admin_token)
     yield api
     await api.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def dispatch_db(infra, dispatch_stack):
     client = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
     yield client[dispatch_stack.env["MONGODB_DATABASE"]]

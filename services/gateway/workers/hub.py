@@ -30,7 +30,7 @@ class WorkerHub:
         self.waiters = ResultWaiters(tasks)
         self._dispatchers: dict[str, GroupDispatcher] = {}
         self._numbers = itertools.count(1)
-        self._known_depths: set[str] = set()
+        self._known_groups: set[str] = set()  # once reported, a drained queue reads 0
 
     def new_worker_id(self) -> str:
         """The seed's shape, `W1-1234abcd`: a per-process number and a random suffix."""
@@ -39,6 +39,7 @@ class WorkerHub:
     async def connected(self, worker: WorkerConnection) -> None:
         await self.registry.add(worker.id, worker.group)
         metrics.WS_WORKERS.labels(worker.group).inc()
+        self._dispatcher(worker.group)  # from now on its queue depth is reported, even when 0
 
     def idle(self, worker: WorkerConnection) -> None:
         self._dispatcher(worker.group).idle(worker)
@@ -80,9 +81,9 @@ class WorkerHub:
         """Every `worker_heartbeat_s`: keeps this process's workers online; refreshes the queue gauge."""
         await self.registry.refresh()
         depths = await self.queue.depth_by_group()
-        for group in self._known_depths | set(depths):
+        self._known_groups |= set(depths) | set(self._dispatchers)
+        for group in self._known_groups:
             metrics.QUEUE_DEPTH.labels(group).set(depths.get(group, 0))
-        self._known_depths |= set(depths)
 
     async def stop(self) -> None:
         await asyncio.gather(*(d.stop() for d in self._dispatchers.values()))
