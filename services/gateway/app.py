@@ -13,8 +13,8 @@ from services.gateway.billing_client import BillingClient
 from services.gateway.channels import ChannelRepository
 from services.gateway.container import Container
 from services.gateway.errors import install_error_handlers
-from services.gateway.routes import (admin_channels, admin_logs, admin_users, admin_worker_tokens, dispatch, pass_async,
-                                     pass_sync, task_lookup, tasks, wallet, worker_socket)
+from services.gateway.routes import (admin_channels, admin_logs, admin_users, admin_worker_tokens, dispatch, pages,
+                                     pass_async, pass_sync, task_lookup, tasks, wallet, worker_socket)
 from services.gateway.settings import GatewaySettings
 from services.gateway.users import UserRepository
 from services.gateway.workers.hub import WorkerHub
@@ -61,7 +61,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     # pass_sync's catch-all `POST /pass/{model:path}` comes last: placed earlier, it would also
     # take `/pass/{model}/submit` and `/pass/{model}/task/list-by-condition` from pass_async.
     for module in (admin_users, admin_channels, admin_logs, admin_worker_tokens, wallet, tasks, task_lookup, dispatch,
-                   worker_socket, pass_async, pass_sync):
+                   worker_socket, pages, pass_async, pass_sync):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -236,3 +236,14 @@ async def test_a_task_is_found_only_by_its_owner_and_only_until_it_expires(
     async def expired():
         return (await owner.get(f"/api/task/{task['taskId']}")).status_code == 404
     await eventually(expired, timeout=RESULT_TTL_MS / 1000 + 10)
+
+
+async def test_a_hold_billing_refuses_leaves_no_task_and_reaches_no_worker(
+        worker_group, connect_worker, dispatch_client, dispatch_db):
+    group, token = await worker_group()
+    worker = await connect_worker(group, token)
+    user_id, client = await dispatch_client(quota=PRICE - 1)
+    response = await client.post("/api/openai", json={"data": {}, "group": group})
+    assert response.status_code == 402 and response.json()["code"] == 1003
+    assert await dispatch_db.tasks.count_documents({"user_id": user_id}) == 0
+    assert await worker.receives_nothing(within=0.5)

@@ -43,7 +43,7 @@ class WorkerConnection:
         self.task = task
         try:
             await self.send({"type": "task", "taskId": task["_id"], "payload": task["payload"]})
-        except Exception:  # noqa: BLE001 - the socket is closing; its disconnect fails the task
+        except Exception:  # the socket is closing: its disconnect fails the task
             pass
 
     async def send(self, message: dict[str, Any]) -> None:
