@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 
 .PHONY: install run stop test bench contracts clean
 
-install: .venv/.synced .tools/infra/.installed
+install: .venv/.synced .tools/infra/.installed .tools/.chromium
 
 $(UV):
 	$(PYTHON) -m venv .tools/uv
@@ -19,6 +19,12 @@ $(UV):
 
 .tools/infra/.installed:
 	$(PYTHON) -m tools.devinfra install
+
+# Debian's chromium: the admin pages' tests drive it headless through Playwright, which never
+# downloads a browser of its own here.
+.tools/.chromium:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	mkdir -p .tools && touch $@
 
 run: install
 	$(PY) -m tools.run_local

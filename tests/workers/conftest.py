@@ -20,7 +20,7 @@ from tests.harness.stack import Stack
 
 SERVICES = ("billing", "gateway", "poller", "settlement")
 MAX_QUEUE_LENGTH = 5
-RESULT_TTL_MS = 4000
+RESULT_TTL_MS = 10_000
 PRICE = 10
 
 

@@ -180,7 +180,7 @@ async def test_a_full_queue_is_a_503(worker_group, connect_worker, dispatch_clie
     group, token = await worker_group(billing={"mode": "free"})
     await connect_worker(group, token, ready=False)
     _, client = await dispatch_client()
-    body = {"data": {}, "group": group, "async": True, "timeout": 1000}
+    body = {"data": {}, "group": group, "async": True, "timeout": 30_000}  # still queued when the queue is full
     for _ in range(MAX_QUEUE_LENGTH):
         assert (await client.post("/api/openai", json=body)).status_code == 200
     response = await client.post("/api/openai", json=body)

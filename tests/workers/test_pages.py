@@ -1,5 +1,5 @@
-"""The admin pages of worker dispatch: `/dashboard` reads `GET /admin/dispatch`, `/test-worker`
-speaks the worker protocol from a browser. (Driven here over HTTP; not yet in a headless browser.)"""
+"""The admin pages of worker dispatch over HTTP: `/dashboard` reads `GET /admin/dispatch`,
+`/test-worker` speaks the worker protocol from a browser (test_pages_in_browser drives both)."""
 from __future__ import annotations
 
 import httpx
