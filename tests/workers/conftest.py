@@ -16,12 +16,16 @@ from websockets.asyncio.client import ClientConnection, connect
 from shared.ledger.invariants import wallet_violations
 from tests.conftest import ARTIFACTS
 from tests.harness.api import AdminApi, eventually
+from tests.harness.processes import ServiceProcess
 from tests.harness.stack import Stack
+from tools import devinfra
 
 SERVICES = ("billing", "gateway", "poller", "settlement")
 MAX_QUEUE_LENGTH = 5
 RESULT_TTL_MS = 10_000
 PRICE = 10
+# A gateway's start takes seconds on a quiet machine, over a minute on a crowded one.
+START_TIMEOUT_S = 180.0
 
 
 @pytest.fixture(scope="package")
@@ -29,7 +33,11 @@ def dispatch_stack(infra) -> Iterator[Stack]:
     system = Stack(infra, ARTIFACTS, services=SERVICES, extra_env={
         "MIN_TASK_TIMEOUT_MS": "1000", "MAX_QUEUE_LENGTH": str(MAX_QUEUE_LENGTH),
         "TASK_RESULT_TTL_MS": str(RESULT_TTL_MS)}).start()
-    system.add("gateway_b", "gateway")
+    port = devinfra.free_port()  # Stack.add would allow it only 60 s to start
+    gateway_b = ServiceProcess("gateway_b", "services.gateway", port, {**system.env, "GATEWAY_PORT": str(port)},
+                               system.log_dir)
+    system.processes["gateway_b"] = gateway_b
+    gateway_b.start().wait_ready(timeout=START_TIMEOUT_S)
     yield system
     system.stop()
 

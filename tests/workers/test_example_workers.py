@@ -9,10 +9,8 @@ import pytest
 
 from tests.harness.api import eventually
 from tests.harness.processes import ROOT, ServiceProcess
+from tests.workers.conftest import START_TIMEOUT_S
 from tools import devinfra
-
-# A gateway's start takes seconds on a quiet machine, over a minute on a crowded one.
-START_TIMEOUT_S = 180.0
 
 
 @pytest.fixture
