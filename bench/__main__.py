@@ -1,4 +1,4 @@
-"""`python -m bench [holds|async|sweep|sync ...] [options]`: see bench/__init__.py."""
+"""`python -m bench [holds|async|sweep|sync|limits|workers ...] [options]`: see bench/__init__.py."""
 from __future__ import annotations
 
 import argparse
@@ -9,11 +9,11 @@ import sys
 import time
 import traceback
 
-from bench import async_flow, holds, kafka_floor, key_limits, report, sweep, sync_overhead
+from bench import async_flow, holds, kafka_floor, key_limits, report, sweep, sync_overhead, workers
 from bench.common import Results, load_average
 from bench.env import bench_env
 
-SCENARIOS = ("holds", "async", "sweep", "sync", "limits")
+SCENARIOS = ("holds", "async", "sweep", "sync", "limits", "workers")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -46,6 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sync-repeats", type=int, default=3)
     parser.add_argument("--limit-calls", type=int, default=200, help="sync calls per key per repeat (limits)")
     parser.add_argument("--limit-repeats", type=int, default=3, help="repeats of the limits runs (median)")
+    parser.add_argument("--workers", type=int, default=8, help="echo workers of the workers scenario")
+    parser.add_argument("--worker-concurrency", type=int, default=8, help="concurrent sync callers (workers scenario)")
+    parser.add_argument("--worker-tasks", type=int, default=2000, help="sync tasks of the workers scenario")
     parser.add_argument("--no-write", action="store_true", help="print only; no bench/results file")
     parser.add_argument("--keep-logs", action="store_true", help="keep service logs (always kept on failure)")
     args = parser.parse_args(argv)
@@ -85,6 +88,9 @@ async def run_scenario(name: str, args: argparse.Namespace, env, results: Result
                                 repeats=args.sync_repeats)
     elif name == "limits":
         await key_limits.run(env, results, calls=args.limit_calls, repeats=args.limit_repeats)
+    elif name == "workers":
+        await workers.run(env, results, workers=args.workers, concurrency=args.worker_concurrency,
+                          count=args.worker_tasks)
 
 
 def _failed(name: str, exc: BaseException, results: Results, env) -> None:
@@ -131,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"c=1, {args.sync_repeats} repeats; direct and gateway runs alternate; per_call price 1",
             "limits": f"{args.limit_calls} sync calls per key x {args.limit_repeats} repeats at c=1, alternating a key "
                       f"without limits and a key (and user) with every limit; per_call price 1",
+            "workers": f"{args.worker_tasks} sync POST /api/openai at c={args.worker_concurrency} to {args.workers} "
+                       f"echo WebSocket workers (in the bench process); per_call price 1",
         }
         settings = {k: v for k, v in settings.items() if k in args.scenarios}
         settings["stacks"] = ("tests/harness/stack.py (every service its own process, TEST_ENV timings: "

@@ -242,6 +242,8 @@ def seed_demo(gateway: str, token: str, mock_url: str, path: Path) -> dict:
         if not key or httpx.get(f"{gateway}/api/wallet", headers={"Authorization": f"Bearer {key}"}).is_error:
             demo["api_key"] = call("POST", f"/admin/users/{user}/api-keys", json={"name": "demo"})["key"]
         call("POST", f"/admin/users/{user}/topup", json={"amount": DEMO_QUOTA, "request_id": "demo-quota"})
+        if not demo.get("worker_token"):  # a token cannot be read back: kept with the demo user it was made for
+            demo["worker_token"] = call("POST", "/admin/worker-tokens", json={"group": "default"})["token"]
         existing = {c["name"]: c for c in call("GET", "/admin/channels", params={"limit": 500})}
         demo["channels"] = {}
         for spec in demo_channels(mock_url):
@@ -262,6 +264,7 @@ def ready_block(gateway: str, token: str, demo: dict, run: Path) -> str:
         f"  Admin token:   {token}{kept}",
         f"  Demo user:     {user}",
         f"  Demo API key:  {key}",
+        f"  Worker token:  {demo['worker_token']}   (group default)",
         f"  Logs:          {run / 'logs'}/",
         "",
         "  # submit a demo video task (answers with a task_id)",
@@ -269,6 +272,11 @@ def ready_block(gateway: str, token: str, demo: dict, run: Path) -> str:
         "-H 'Content-Type: application/json' -d '{\"prompt\":\"a cat\"}'",
         "  # fetch it (replace <task_id>)",
         f"  curl -s {gateway}/pass/demo-video/task/<task_id>/fetch {auth.format(key)}",
+        "  # run the example worker (group default), then send it a task and wait for its result",
+        f"  CUSTOMPASS_WS_URL={gateway.replace('http://', 'ws://')}/ws CUSTOMPASS_WORKER_TOKEN={demo['worker_token']} "
+        ".venv/bin/python examples/worker-python.py",
+        f"  curl -s -X POST {gateway}/api/openai {auth.format(key)} "
+        "-H 'Content-Type: application/json' -d '{\"data\":{\"prompt\":\"hello\"}}'",
         "  # your wallet, as the demo user",
         f"  curl -s {gateway}/api/wallet {auth.format(key)}",
         "  # the same wallet, as the admin",

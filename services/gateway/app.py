@@ -16,10 +16,15 @@ from services.gateway.container import Container
 from services.gateway.errors import install_error_handlers
 from services.gateway.groups import GroupRepository
 from services.gateway.key_policies import KeyPolicies
-from services.gateway.routes import (admin_channels, admin_groups, admin_logs, admin_users, key_usage, pass_async,
-                                     pass_sync, tasks, wallet, webhooks)
+from services.gateway.routes import (admin_channels, admin_groups, admin_logs, admin_users, admin_worker_tokens,
+                                     dispatch, key_usage, pages, pass_async, pass_sync, task_lookup, tasks, wallet,
+                                     webhooks, worker_socket)
 from services.gateway.settings import GatewaySettings
 from services.gateway.users import UserRepository
+from services.gateway.workers.hub import WorkerHub
+from services.gateway.workers.queue import WorkQueue
+from services.gateway.workers.registry import WorkerRegistry
+from services.gateway.workers.tokens import WorkerTokenRepository
 from shared.ledger import Ledger
 from shared.ops import service_app
 from shared.runtime import service_runtime
@@ -35,18 +40,26 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             billing = BillingClient(settings, runtime.publisher, timeout=settings.hold_reply_timeout_s)
             await billing.start()
             db = runtime.db
+            tasks = TaskStore(db)
+            workers = WorkerHub(tasks, runtime.publisher, WorkQueue(db),
+                                WorkerRegistry(db, settings.instance_id, settings.worker_stale_s))
             container = Container(settings=settings, db=db, publisher=runtime.publisher, billing=billing,
                                   users=UserRepository(db), channels=ChannelRepository(db),
-                                  groups=GroupRepository(db), ledger=Ledger(db),
-                                  tasks=TaskStore(db), policies=KeyPolicies(db), http=http)
-            for store in (container.tasks, container.users, container.channels, container.ledger):
+                                  groups=GroupRepository(db), ledger=Ledger(db), tasks=tasks,
+                                  policies=KeyPolicies(db), http=http, workers=workers,
+                                  worker_tokens=WorkerTokenRepository(db))
+            for store in (container.tasks, container.users, container.channels, container.ledger,
+                          container.worker_tokens, workers.queue, workers.registry):
                 await store.ensure_indexes()
+            runtime.every(settings.dispatch_poll_s, workers.tick, "worker dispatch")
+            runtime.every(settings.worker_heartbeat_s, workers.heartbeat, "worker heartbeat")
             app.state.container = container
             app.state.ready_checks = runtime.ready_checks()
             try:
                 yield
             finally:
                 await container.background.drain(settings.shutdown_drain_s)
+                await workers.stop()
                 await billing.stop()
 
     app = service_app("CustomPass gateway", lifespan)
@@ -54,8 +67,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     # pass_sync's catch-all `POST /pass/{model:path}` comes last: placed earlier, it would also
     # take `/pass/{model}/submit` and `/pass/{model}/task/list-by-condition` from pass_async.
     install_console(app)
-    for module in (admin_users, admin_groups, admin_channels, admin_logs, wallet, key_usage, tasks, webhooks,
-                   pass_async, pass_sync):
+    for module in (admin_users, admin_groups, admin_channels, admin_logs, admin_worker_tokens, wallet, key_usage,
+                   tasks, task_lookup, dispatch, worker_socket, pages, webhooks, pass_async, pass_sync):
         app.include_router(module.router)
 
     @app.middleware("http")

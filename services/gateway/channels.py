@@ -48,6 +48,11 @@ class ChannelRepository:
             {"models": {"$in": model_spellings(model)}, "kind": {"$in": list(kinds)}, "enabled": True}
         ).sort("created_at", 1).to_list(None)
 
+    async def for_group(self, group: str, kind: str) -> list[dict[str, Any]]:
+        """The enabled channels of `kind` serving a worker group."""
+        return await self._channels.find({"group": group, "kind": kind, "enabled": True}).sort(
+            "created_at", 1).to_list(None)
+
     async def record_failure(self, channel: dict[str, Any], threshold: int, cooldown_s: float) -> bool:
         """Counts a failure in a row; the `threshold`-th starts a cool-down (True when this one
         did). Counted in the channel document, so every gateway process sees the same state."""

@@ -14,6 +14,8 @@ from services.gateway.groups import GroupRepository
 from services.gateway.key_policies import KeyPolicies
 from services.gateway.settings import GatewaySettings
 from services.gateway.users import UserRepository
+from services.gateway.workers.hub import WorkerHub
+from services.gateway.workers.tokens import WorkerTokenRepository
 from shared.kafka import EventPublisher
 from shared.ledger import Ledger
 from shared.tasks import TaskStore
@@ -32,4 +34,6 @@ class Container:
     tasks: TaskStore
     policies: KeyPolicies
     http: httpx.AsyncClient
+    workers: WorkerHub
+    worker_tokens: WorkerTokenRepository
     background: BackgroundWork = field(default_factory=BackgroundWork)

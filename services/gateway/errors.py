@@ -17,9 +17,10 @@ class ApiError(Exception):
     code: int | str = "bad_request"
 
     def __init__(self, message: str, *, code: int | str | None = None, status: int | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, extra: dict | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.extra = extra  # fields a seed's published answer carries besides ours
         self.code = code if code is not None else type(self).code
         self.status = status if status is not None else type(self).status
         self.headers = headers
@@ -68,7 +69,7 @@ def hold_rejected(reason: str) -> ApiError:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"code": exc.code, "message": exc.message}, status_code=exc.status,
+        return JSONResponse({**(exc.extra or {}), "code": exc.code, "message": exc.message}, status_code=exc.status,
                             headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)

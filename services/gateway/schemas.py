@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
@@ -295,3 +295,25 @@ class ChannelPublic(BaseModel):
     cooldown_s: float | None = None
     consecutive_failures: int = 0
     cooldown_until: str | None = Field(None, description="Left out of selection until then, after repeated failures.")
+
+
+class DispatchRequest(BaseModel):
+    """`POST /api/openai` (seed 003); unknown fields are ignored, as OpenAI clients send many."""
+    model_config = ConfigDict(populate_by_name=True)
+    data: dict[str, Any] | None = Field(None, description="The task's data; this or messages is required.")
+    messages: list[Any] | None = Field(None, description="OpenAI-style messages; this or data is required.")
+    model: ModelName = "default"
+    group: str = Field("default", min_length=1, max_length=200, description="The worker group.")
+    timeout: int | None = Field(None, description=(
+        "Milliseconds, MIN_TASK_TIMEOUT_MS..MAX_TASK_TIMEOUT_MS (5000-600000); default TASK_TIMEOUT_MS (60000)."))
+    run_async: bool = Field(False, alias="async", description="true: answer at once with the taskId.")
+
+
+class WorkerTokenCreate(BaseModel):
+    model_config = Strict
+    group: str = Field(min_length=1, max_length=200)
+
+
+class WorkerTokenCreated(BaseModel):
+    id: str
+    token: str = Field(description="The secret; shown once, only its hash is stored.")

@@ -21,6 +21,24 @@ class GatewaySettings(CommonSettings, CustomPassSettings):
     webhook_tolerance_s: float = Field(300.0, gt=0, description=(
         "Signed webhooks older or newer than this (by their timestamp) are rejected as replays."))
     quota_per_usd: int = Field(500_000, gt=0, description="Quota units per 1 USD, for display.")
+    # Worker dispatch (`POST /api/openai`, `WS /ws`): the seed's variables and defaults.
+    task_timeout_ms: int = Field(60_000, gt=0, description="A worker task's timeout when the request names none.")
+    max_task_timeout_ms: int = Field(600_000, gt=0, description="The longest timeout a request may ask for.")
+    min_task_timeout_ms: int = Field(5_000, gt=0, description="The shortest timeout a request may ask for.")
+    max_queue_length: int = Field(1000, ge=1, description="Queued tasks per worker group before 503 Queue is full.")
+    task_result_ttl_ms: int = Field(300_000, gt=0, description=(
+        "How long a finished worker task stays readable on GET /api/task/{taskId}."))
+    dispatch_poll_s: float = Field(0.1, gt=0, description=(
+        "How often a gateway looks for work queued on other instances and results finished there."))
+    worker_heartbeat_s: float = Field(5.0, gt=0, description="How often a gateway marks its workers as online.")
+    worker_stale_s: float = Field(15.0, gt=0, description=(
+        "A worker not marked online this long (its gateway died) no longer counts as available."))
+
+    @model_validator(mode="after")
+    def _timeouts_in_order(self) -> "GatewaySettings":
+        if not self.min_task_timeout_ms <= self.task_timeout_ms <= self.max_task_timeout_ms:
+            raise ValueError("need MIN_TASK_TIMEOUT_MS <= TASK_TIMEOUT_MS <= MAX_TASK_TIMEOUT_MS")
+        return self
 
     @model_validator(mode="after")
     def _refuse_weak_admin_token(self) -> "GatewaySettings":

@@ -90,6 +90,8 @@ class Sweeper:
             or self._settings.custom_pass_task_max_lifetime
         if seconds_since(task["created_at"]) > lifetime:
             return "timeout"
+        if task.get("channel_kind") == "worker":
+            return "timeout"  # due only at its deadline (gateway/workers/submission.py): nothing to poll
         if not task.get("upstream_task_id"):
             return "never_submitted"  # due while NOT_START means its submit grace has passed
         if channel is None or not channel.get("enabled", True) or provider_for(channel["kind"]) is None:

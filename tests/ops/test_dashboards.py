@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from websockets.asyncio.client import connect
 
 from tests.harness.api import eventually
 from tests.ops.exported import exported_metric_names
@@ -55,7 +56,8 @@ def test_promql_metric_names_are_found_in_expressions():
     assert metric_names(expr) == {"a_seconds_bucket", "b_total", "c_timestamp_seconds"}
 
 
-async def test_dashboards_and_alerts_only_read_metrics_the_services_export(stack, async_channel, make_client, mongo_db):
+async def test_dashboards_and_alerts_only_read_metrics_the_services_export(stack, async_channel, make_client, mongo_db,
+                                                                           admin):
     # A little real traffic: a top-up (admin), a hold, a poll of the mock upstream, a settlement.
     model, _ = await async_channel()
     client = await make_client(quota=100)
@@ -67,6 +69,12 @@ async def test_dashboards_and_alerts_only_read_metrics_the_services_export(stack
         return ((await mongo_db.tasks.find_one({"_id": task_id})) or {}).get("settled")
     await eventually(settled, timeout=30)
 
+    # An open worker socket: the worker dispatch gauges report its group.
+    token = await admin.http.post("/admin/worker-tokens", json={"group": "dashboards"})
+    assert token.status_code == 201, token.text
+    socket = await connect(stack.gateway_url.replace("http://", "ws://")
+                           + f"/ws?group=dashboards&token={token.json()['token']}")
+
     wanted = {path.stem: set().union(*map(metric_names, expressions(json.loads(path.read_text()))))
               for path in DASHBOARDS}
     wanted["alert rules"] = set().union(*map(metric_names, alert_expressions()))
@@ -76,5 +84,8 @@ async def test_dashboards_and_alerts_only_read_metrics_the_services_export(stack
         missing = {name: sorted(names - exported) for name, names in wanted.items() if names - exported}
         assert not missing, f"queries read metrics no service exports: {missing}"
         return True
-    # Consumer lag is sampled every few seconds, so its series may appear a moment later.
-    await eventually(every_name_exported, timeout=20, interval=0.5)
+    # Consumer lag and queue depth are sampled every few seconds, so their series may appear a moment later.
+    try:
+        await eventually(every_name_exported, timeout=20, interval=0.5)
+    finally:
+        await socket.close()

@@ -3,6 +3,8 @@ mock upstream, seeds the demo, prints how to use it, and stops everything on SIG
 on the same run folder reuses what the first one seeded."""
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import queue
 import re
@@ -14,6 +16,7 @@ import time
 from pathlib import Path
 
 import httpx
+from websockets.asyncio.client import connect
 
 from tools import devinfra
 from tools.run_local import DEMO_QUOTA, READY_LINE, ROOT, port_free
@@ -61,6 +64,12 @@ class RunLocal:
         return self.proc.wait(timeout=60)
 
 
+async def worker_hello(gateway: str, token: str) -> dict:
+    """What the demo worker token's socket hears first on the demo group."""
+    async with connect(f"{gateway.replace('http://', 'ws://')}/ws?group=default&token={token}") as socket:
+        return json.loads(await socket.recv())
+
+
 def recorded_pids(run_dir: Path) -> dict[str, int]:
     return {p.stem: int(p.read_text().split()[0]) for p in (run_dir / "pids").glob("*.pid")}
 
@@ -98,6 +107,7 @@ def start_seeded_and_stop(env: dict[str, str], run_dir: Path) -> dict[str, str]:
                            headers={"Authorization": f"Bearer {block['Demo API key']}"})
         assert wallet.status_code == 200, wallet.text
         assert wallet.json()["available"] == DEMO_QUOTA and wallet.json()["credited"] == DEMO_QUOTA
+        assert asyncio.run(worker_hello(gateway, block["Worker token"]))["type"] == "connected"
         pids = recorded_pids(run_dir)
         assert set(pids) == {"run_local", "kafka", "mongo", "mock_upstream", "billing", "gateway", "poller",
                              "settlement"}
@@ -122,5 +132,5 @@ def test_make_run_starts_seeds_stops_and_restarts_with_the_same_demo(tmp_path: P
         second = start_seeded_and_stop(env, run_dir)  # the wallet check inside: not credited twice
     finally:  # whatever a failed assertion left running
         subprocess.run([sys.executable, "-m", "tools.run_local", "--stop"], cwd=ROOT, env=env, check=False)
-    for field in ("Admin token", "Demo user", "Demo API key"):
+    for field in ("Admin token", "Demo user", "Demo API key", "Worker token"):
         assert second[field] == first[field]

@@ -1,0 +1,81 @@
+"""One worker's socket, speaking the seed's protocol: `connected` -> `ready` -> `task` ->
+`task_complete` | `task_error` (then idle again), and `ping` -> `pong` at any time."""
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Any
+
+from fastapi import WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+if TYPE_CHECKING:
+    from services.gateway.workers.hub import WorkerHub
+
+RESULT_TYPES = ("task_complete", "task_error")
+
+
+class WorkerConnection:
+    def __init__(self, socket: WebSocket, hub: WorkerHub, group: str, worker_id: str) -> None:
+        self.socket, self.hub, self.group, self.id = socket, hub, group, worker_id
+        self.task: dict[str, Any] | None = None  # the one task it runs, if any
+        self.closed = False
+        self._sending = asyncio.Lock()  # the dispatcher and the reader both send
+
+    async def serve(self) -> None:
+        await self.hub.connected(self)
+        try:
+            await self.send({"type": "connected", "workerId": self.id, "message": "Connected to Task Dispatcher"})
+            while True:
+                message = await self.socket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                text = message.get("text")
+                if text is None:
+                    text = (message.get("bytes") or b"").decode("utf-8", "replace")
+                await self._handle(text)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            await self.hub.disconnected(self)
+
+    async def assign(self, task: dict[str, Any]) -> None:
+        self.task = task
+        try:
+            await self.send({"type": "task", "taskId": task["_id"], "payload": task["payload"]})
+        except Exception:  # the socket is closing: its disconnect fails the task
+            pass
+
+    async def send(self, message: dict[str, Any]) -> None:
+        async with self._sending:
+            await self.socket.send_text(json.dumps(message))
+
+    async def _handle(self, text: str) -> None:
+        try:
+            message = json.loads(text)
+        except ValueError:
+            message = None
+        if not isinstance(message, dict):
+            await self._complain("messages are JSON objects with a type")
+            return
+        kind = message.get("type")
+        if kind == "ping":
+            await self.send({"type": "pong"})
+        elif kind == "ready":
+            self.hub.idle(self)
+        elif kind in RESULT_TYPES:
+            await self._report(message)
+        else:
+            await self._complain(f"unknown message type {kind!r}")
+
+    async def _report(self, message: dict[str, Any]) -> None:
+        task = self.task
+        if task is None or message.get("taskId") != task["_id"]:
+            await self._complain(f"task {message.get('taskId')!r} is not running on this worker")
+            return
+        self.task = None
+        await self.hub.report(task, message)
+        self.hub.idle(self)
+
+    async def _complain(self, text: str) -> None:
+        await self.send({"type": "error", "message": text})

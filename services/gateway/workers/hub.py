@@ -1,0 +1,102 @@
+"""This gateway process's share of worker dispatch: its open worker sockets, a dispatcher per
+group, and the sync callers waiting for results. What other instances must see (the queue,
+who is online, results) lives in MongoDB; this only adds the fast path within one process."""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+from typing import Any
+
+from services.gateway import metrics
+from services.gateway.workers.connection import WorkerConnection
+from services.gateway.workers.dispatcher import GroupDispatcher
+from services.gateway.workers.queue import WorkQueue
+from services.gateway.workers.registry import WorkerRegistry
+from services.gateway.workers.waiters import ResultWaiters
+from shared.kafka import EventPublisher
+from shared.status import TaskStatus
+from shared.task_events import fail_and_announce, finish_and_announce
+from shared.tasks import TaskStore
+
+WORKER_DISCONNECTED = "worker_disconnected"
+
+
+class WorkerHub:
+    def __init__(self, tasks: TaskStore, publisher: EventPublisher, queue: WorkQueue,
+                 registry: WorkerRegistry) -> None:
+        self._tasks, self._publisher = tasks, publisher
+        self.queue, self.registry = queue, registry
+        self.waiters = ResultWaiters(tasks)
+        self._dispatchers: dict[str, GroupDispatcher] = {}
+        self._numbers = itertools.count(1)
+        self._known_groups: set[str] = set()  # once reported, a drained queue reads 0
+
+    def new_worker_id(self) -> str:
+        """The seed's shape, `W1-1234abcd`: a per-process number and a random suffix."""
+        return f"W{next(self._numbers)}-{secrets.token_hex(4)}"
+
+    async def connected(self, worker: WorkerConnection) -> None:
+        await self.registry.add(worker.id, worker.group)
+        metrics.WS_WORKERS.labels(worker.group).inc()
+        self._dispatcher(worker.group)  # from now on its queue depth is reported, even when 0
+
+    def idle(self, worker: WorkerConnection) -> None:
+        self._dispatcher(worker.group).idle(worker)
+
+    async def disconnected(self, worker: WorkerConnection) -> None:
+        """A worker that leaves mid-task fails it (`Worker disconnected`) and its hold is
+        refunded: the work may have had effects already, so it is never run a second time."""
+        worker.closed = True
+        self._dispatcher(worker.group).forget(worker)
+        metrics.WS_WORKERS.labels(worker.group).dec()
+        task, worker.task = worker.task, None
+        await asyncio.shield(self._leave(worker, task))
+
+    async def report(self, task: dict[str, Any], message: dict[str, Any]) -> None:
+        """The worker's result; ignored when the task ended meanwhile (e.g. timed out)."""
+        duration = message.get("duration")
+        fields = {"worker_duration_ms": duration} if isinstance(duration, int | float) else {}
+        if message["type"] == "task_complete":
+            done = await finish_and_announce(self._tasks, self._publisher, task["_id"], TaskStatus.SUCCESS,
+                                             result=message.get("result"), **fields)
+        else:
+            done = await fail_and_announce(self._tasks, self._publisher, task["_id"], "worker_error",
+                                           str(message.get("error") or "the worker reported an error"))
+        if done is not None:
+            self.waiters.finished(done)
+
+    def queued(self, group: str) -> None:
+        """A task was queued here: this process's idle workers of the group need not wait."""
+        if group in self._dispatchers:
+            self._dispatchers[group].wake()
+
+    async def tick(self) -> None:
+        """Every `dispatch_poll_s`: work and results from other instances."""
+        for dispatcher in self._dispatchers.values():
+            dispatcher.wake()
+        await self.waiters.look_for_finished()
+
+    async def heartbeat(self) -> None:
+        """Every `worker_heartbeat_s`: keeps this process's workers online; refreshes the queue gauge."""
+        await self.registry.refresh()
+        depths = await self.queue.depth_by_group()
+        self._known_groups |= set(depths) | set(self._dispatchers)
+        for group in self._known_groups:
+            metrics.QUEUE_DEPTH.labels(group).set(depths.get(group, 0))
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(d.stop() for d in self._dispatchers.values()))
+
+    async def _leave(self, worker: WorkerConnection, task: dict[str, Any] | None) -> None:
+        await self.registry.remove(worker.id)
+        if task is not None:
+            done = await fail_and_announce(self._tasks, self._publisher, task["_id"], WORKER_DISCONNECTED,
+                                           "Worker disconnected")
+            if done is not None:
+                self.waiters.finished(done)
+
+    def _dispatcher(self, group: str) -> GroupDispatcher:
+        if group not in self._dispatchers:
+            self._dispatchers[group] = GroupDispatcher(group, self.queue)
+        return self._dispatchers[group]

@@ -1,0 +1,98 @@
+"""`POST /api/openai`: price the task through the group's `worker` channel, store it, hold its
+amount, queue it; async callers get the task at once, sync callers wait for its end.
+
+The task's `next_poll_at` is its deadline: the poller fails it with `timeout` then if nothing
+else has ended it, so a gateway that dies never strands a task or its hold. A sync caller's own
+gateway fails it at the same moment, to answer on time; the compare-and-swap picks one.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from services.gateway.channel_selection import selection_order
+from services.gateway.container import Container
+from services.gateway.deps import CallerIdentity
+from services.gateway.errors import ApiError, InvalidRequest, NotFound
+from services.gateway.schemas import DispatchRequest
+from services.gateway.task_opening import new_task, store_and_hold
+from services.gateway.workers.queue import API
+from services.gateway.workers.views import failure_message
+from shared import pricing
+from shared.ids import new_task_id
+from shared.status import TaskStatus, to_dispatch_status
+from shared.task_events import fail_and_announce
+
+WORKER_KIND = "worker"
+# Failures the seed answers with HTTP 500; any other failure is the worker's own error (502).
+SEED_500S = {"timeout": "task_timeout", "worker_disconnected": "worker_disconnected"}
+
+
+def dispatch_error(message: str, code: str, status: int, task_id: str | None = None) -> ApiError:
+    """Our `{code, message}` plus the seed's `error` field (and the task, when there is one)."""
+    extra = {"error": message, **({"taskId": task_id} if task_id else {})}
+    return ApiError(message, code=code, status=status, extra=extra)
+
+
+class Submission:
+    def __init__(self, deps: Container) -> None:
+        self._deps = deps
+
+    async def submit(self, caller: CallerIdentity, request: DispatchRequest) -> dict[str, Any]:
+        deps, hub = self._deps, self._deps.workers
+        if request.data is None and not request.messages:
+            raise dispatch_error("Invalid request: data or messages required", "invalid_request", 400)
+        timeout_ms = self._timeout_ms(request.timeout)
+        channel = await self._channel(request.group, request.model)
+        if not await hub.registry.online(request.group):
+            raise dispatch_error("No worker available", "no_worker_available", 503)
+        if await hub.queue.depth(request.group) >= deps.settings.max_queue_length:
+            raise dispatch_error("Queue is full", "queue_full", 503)
+        deadline = time.monotonic() + timeout_ms / 1000
+        task = self._new_task(caller, channel, request, timeout_ms)
+        await store_and_hold(deps, task)
+        queued = await hub.queue.enqueue(task["_id"])
+        hub.queued(request.group)
+        if request.run_async:
+            now = queued or await deps.tasks.get(task["_id"]) or task
+            return {"taskId": task["_id"], "status": to_dispatch_status(now["status"])}
+        finished = await hub.waiters.wait(task["_id"], deadline - time.monotonic())
+        if finished is None:
+            finished = await fail_and_announce(deps.tasks, deps.publisher, task["_id"], "timeout", "Task timeout") \
+                or await deps.tasks.get(task["_id"])  # it ended just now: answer that
+        return self._answer(finished)
+
+    def _timeout_ms(self, asked: int | None) -> int:
+        settings = self._deps.settings
+        if asked is None:
+            return settings.task_timeout_ms
+        if not settings.min_task_timeout_ms <= asked <= settings.max_task_timeout_ms:
+            raise InvalidRequest(f"timeout must be {settings.min_task_timeout_ms}-{settings.max_task_timeout_ms} ms",
+                                 code="invalid_timeout")
+        return asked
+
+    async def _channel(self, group: str, model: str) -> dict[str, Any]:
+        """The group's enabled worker channel; one listing the model wins over the group's others."""
+        channels = await self._deps.channels.for_group(group, WORKER_KIND)
+        if not channels:
+            raise NotFound("Unknown group", code="unknown_group")
+        return selection_order([c for c in channels if model in c.get("models", ())] or channels)[0]
+
+    def _new_task(self, caller: CallerIdentity, channel: dict[str, Any], request: DispatchRequest,
+                  timeout_ms: int) -> dict[str, Any]:
+        payload = {"model": request.model, "messages": request.messages, "data": request.data}
+        body = json.dumps({**payload, "group": request.group, "timeout": timeout_ms, "async": request.run_async})
+        amount = pricing.hold_amount(channel.get("billing") or {})
+        task = new_task(new_task_id(), caller, channel, request.model, body.encode(), "", amount,
+                        mode="async" if request.run_async else "sync", unfinished_after_s=timeout_ms / 1000)
+        return {**task, "api": API, "group": request.group, "payload": payload, "timeout_ms": timeout_ms,
+                "task_lifetime_s": timeout_ms / 1000}
+
+    @staticmethod
+    def _answer(task: dict[str, Any]) -> dict[str, Any]:
+        if task["status"] == TaskStatus.SUCCESS.value:
+            return {"taskId": task["_id"], "status": "completed", "result": task.get("result")}
+        reason = task.get("fail_reason") or ""
+        code = SEED_500S.get(reason, "worker_error")
+        raise dispatch_error(failure_message(task), code, 500 if reason in SEED_500S else 502, task["_id"])

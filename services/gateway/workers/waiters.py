@@ -1,0 +1,40 @@
+"""Sync callers waiting for their task to end. A task finished by a worker on this instance
+wakes its caller at once; one finished elsewhere (another instance's worker, the poller's
+timeout) is found by one batched query over every waiting task per `dispatch_poll_s`."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from shared.status import TERMINAL
+from shared.tasks import TaskStore
+
+TERMINAL_STATUSES = [s.value for s in TERMINAL]
+
+
+class ResultWaiters:
+    def __init__(self, tasks: TaskStore) -> None:
+        self._tasks = tasks
+        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+    async def wait(self, task_id: str, timeout_s: float) -> dict[str, Any] | None:
+        """The finished task, or None when it did not finish within `timeout_s`."""
+        future = self._waiting.setdefault(task_id, asyncio.get_running_loop().create_future())
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), max(timeout_s, 0))
+        except TimeoutError:
+            return None
+        finally:
+            self._waiting.pop(task_id, None)
+
+    def finished(self, task: dict[str, Any]) -> None:
+        future = self._waiting.get(task["_id"])
+        if future is not None and not future.done():
+            future.set_result(task)
+
+    async def look_for_finished(self) -> None:
+        if not self._waiting:
+            return
+        query = {"_id": {"$in": list(self._waiting)}, "status": {"$in": TERMINAL_STATUSES}}
+        async for task in self._tasks.tasks.find(query):
+            self.finished(task)

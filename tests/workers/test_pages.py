@@ -1,0 +1,48 @@
+"""The admin pages of worker dispatch over HTTP: `/dashboard` reads `GET /admin/dispatch`,
+`/test-worker` speaks the worker protocol from a browser (test_pages_in_browser drives both)."""
+from __future__ import annotations
+
+import httpx
+
+from tests.harness.api import eventually
+
+
+async def test_the_dispatch_state_shows_workers_queue_executing_and_recent(
+        worker_group, connect_worker, dispatch_client, dispatch_admin):
+    group, token = await worker_group(billing={"mode": "free"})
+    worker = await connect_worker(group, token)
+    _, client = await dispatch_client()
+    ids = [(await client.post("/api/openai", json={"data": {"n": n}, "group": group, "async": True})).json()["taskId"]
+           for n in range(2)]
+    first = await worker.next_task()
+
+    async def state():
+        answer = await dispatch_admin.http.get("/admin/dispatch")
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+    now = await state()
+    [me] = [w for w in now["workers"] if w["workerId"] == worker.id]
+    assert me == {**me, "group": group, "busy": True, "taskId": first["taskId"]}
+    assert [(t["taskId"], t["request"]["data"]) for t in now["queued"] if t["group"] == group] == [(ids[1], {"n": 1})]
+    [running] = [t for t in now["executing"] if t["group"] == group]
+    assert (running["taskId"], running["workerId"], running["request"]["data"]) == (ids[0], worker.id, {"n": 0})
+
+    await worker.complete(first, "one")
+    await worker.fail(await worker.next_task(), "two failed")
+
+    async def both_recent():
+        recent = {t["taskId"]: t for t in (await state())["recent"]}
+        return recent if set(ids) <= set(recent) else None
+    recent = await eventually(both_recent, timeout=10)
+    assert (recent[ids[0]]["status"], recent[ids[0]]["result"]) == ("completed", "one")
+    assert (recent[ids[1]]["status"], recent[ids[1]]["error"]) == ("failed", "two failed")
+    assert (await dispatch_admin.http.get("/admin/dispatch", headers={"Authorization": "Bearer no"})).status_code == 401
+
+
+async def test_the_pages_are_served_and_hold_no_secret(dispatch_stack):
+    async with httpx.AsyncClient(base_url=dispatch_stack.gateway_url) as http:
+        dashboard = await http.get("/dashboard")
+        worker = await http.get("/test-worker")
+    assert dashboard.status_code == 200 and "text/html" in dashboard.headers["content-type"]
+    assert "/admin/dispatch" in dashboard.text and dispatch_stack.admin_token not in dashboard.text
+    assert worker.status_code == 200 and "/ws?" in worker.text and "task_complete" in worker.text
