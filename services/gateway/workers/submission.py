@@ -15,6 +15,7 @@ from services.gateway.channel_selection import selection_order
 from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
 from services.gateway.errors import ApiError, InvalidRequest, NotFound
+from services.gateway.groups import priced_for
 from services.gateway.schemas import DispatchRequest
 from services.gateway.task_opening import new_task, store_and_hold
 from services.gateway.workers.queue import API
@@ -44,14 +45,15 @@ class Submission:
         if request.data is None and not request.messages:
             raise dispatch_error("Invalid request: data or messages required", "invalid_request", 400)
         timeout_ms = self._timeout_ms(request.timeout)
-        channel = await self._channel(request.group, request.model)
+        channel = await self._channel(caller, request.group, request.model)
+        admission = await deps.policies.admit(caller.key, caller.user, request.model)
         if not await hub.registry.online(request.group):
             raise dispatch_error("No worker available", "no_worker_available", 503)
         if await hub.queue.depth(request.group) >= deps.settings.max_queue_length:
             raise dispatch_error("Queue is full", "queue_full", 503)
         deadline = time.monotonic() + timeout_ms / 1000
         task = self._new_task(caller, channel, request, timeout_ms)
-        await store_and_hold(deps, task)
+        await store_and_hold(deps, task, admission)
         queued = await hub.queue.enqueue(task["_id"])
         hub.queued(request.group)
         if request.run_async:
@@ -72,12 +74,14 @@ class Submission:
                                  code="invalid_timeout")
         return asked
 
-    async def _channel(self, group: str, model: str) -> dict[str, Any]:
-        """The group's enabled worker channel; one listing the model wins over the group's others."""
+    async def _channel(self, caller: CallerIdentity, group: str, model: str) -> dict[str, Any]:
+        """The group's enabled worker channel, priced for the caller's user group; one listing
+        the model wins over the group's others."""
         channels = await self._deps.channels.for_group(group, WORKER_KIND)
         if not channels:
             raise NotFound("Unknown group", code="unknown_group")
-        return selection_order([c for c in channels if model in c.get("models", ())] or channels)[0]
+        chosen = selection_order([c for c in channels if model in c.get("models", ())] or channels)[0]
+        return priced_for([chosen], await self._deps.groups.price_ratio(caller.user))[0]
 
     def _new_task(self, caller: CallerIdentity, channel: dict[str, Any], request: DispatchRequest,
                   timeout_ms: int) -> dict[str, Any]:
