@@ -317,3 +317,15 @@ class WorkerTokenCreate(BaseModel):
 class WorkerTokenCreated(BaseModel):
     id: str
     token: str = Field(description="The secret; shown once, only its hash is stored.")
+
+
+class WorkerTokenUpdate(BaseModel):
+    model_config = Strict
+    enabled: bool
+
+
+class WorkerTokenPublic(BaseModel):
+    id: str
+    group: str
+    enabled: bool
+    created_at: str

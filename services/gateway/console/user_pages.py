@@ -82,7 +82,7 @@ async def create_key(request: Request, user_id: str, form: PostedForm, deps: Dep
         created = await admin_users.create_api_key(user_id, ApiKeyCreate(name=str(form.get("name") or "key")), deps)
     except (ValidationError, ApiError) as exc:
         return back_to(f"/admin/ui/users/{user_id}", error="; ".join(error_messages(exc)))
-    return render(request, "key_created.html", form.session, user_id=user_id, key_id=created.id, secret=created.key)
+    return render(request, "key_created.html", form.session, secret=created.key, back=f"/admin/ui/users/{user_id}")
 
 
 @router.post("/{user_id}/api-keys/{key_id}/revoke")

@@ -1,10 +1,12 @@
 """Admin API for worker tokens: what a worker presents on `WS /ws?group=`."""
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 
 from services.gateway.deps import AdminAuth, Deps
-from services.gateway.schemas import WorkerTokenCreate, WorkerTokenCreated
+from services.gateway.errors import NotFound
+from services.gateway.paging import Offset
+from services.gateway.schemas import WorkerTokenCreate, WorkerTokenCreated, WorkerTokenPublic, WorkerTokenUpdate
 
 router = APIRouter(prefix="/admin/worker-tokens", tags=["admin"], dependencies=[AdminAuth])
 
@@ -13,3 +15,23 @@ router = APIRouter(prefix="/admin/worker-tokens", tags=["admin"], dependencies=[
 async def create_worker_token(body: WorkerTokenCreate, deps: Deps) -> WorkerTokenCreated:
     token, secret = await deps.worker_tokens.create(body.group)
     return WorkerTokenCreated(id=token["_id"], token=secret)
+
+
+def public_token(token: dict) -> WorkerTokenPublic:
+    # bool(): the local MongoDB stand-in reads back booleans written by `$set` as 0/1.
+    return WorkerTokenPublic(id=token["_id"], group=token["group"], enabled=bool(token.get("enabled", True)),
+                             created_at=token["created_at"])
+
+
+@router.get("", response_model=list[WorkerTokenPublic])
+async def list_worker_tokens(deps: Deps, limit: int = Query(100, ge=1, le=500),
+                             offset: Offset = 0) -> list[WorkerTokenPublic]:
+    return [public_token(t) for t in await deps.worker_tokens.list(limit, offset)]
+
+
+@router.patch("/{token_id}", response_model=WorkerTokenPublic)
+async def update_worker_token(token_id: str, body: WorkerTokenUpdate, deps: Deps) -> WorkerTokenPublic:
+    token = await deps.worker_tokens.set_enabled(token_id, body.enabled)
+    if token is None:
+        raise NotFound(f"worker token {token_id} not found")
+    return public_token(token)

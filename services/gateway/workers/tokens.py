@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.gateway.users import hash_key
@@ -25,6 +26,18 @@ class WorkerTokenRepository:
                  "created_at": stamp()}
         await self._tokens.insert_one(token)
         return token, secret
+
+    async def list(self, limit: int, offset: int) -> list[dict[str, Any]]:
+        return await self._tokens.find({}, {"hash": 0}).sort("created_at", -1).skip(offset).limit(limit) \
+            .to_list(length=limit)
+
+    async def count(self) -> int:
+        return await self._tokens.count_documents({})
+
+    async def set_enabled(self, token_id: str, enabled: bool) -> dict[str, Any] | None:
+        """A disabled token admits no new socket; sockets already open keep their session."""
+        return await self._tokens.find_one_and_update({"_id": token_id}, {"$set": {"enabled": enabled}},
+                                                      projection={"hash": 0}, return_document=ReturnDocument.AFTER)
 
     async def admits(self, secret: str, group: str) -> bool:
         if not secret:
