@@ -61,7 +61,12 @@ async def current_caller(request: Request, deps: Deps) -> CallerIdentity:
         raise Unauthorized("invalid API key")
     if user.get("status") != "active":
         raise Forbidden("user is disabled", code="user_disabled")
-    return CallerIdentity(user=user, key=key, token=token)
+    return CallerIdentity(user=user, key=with_group_defaults(key, await deps.groups.key_defaults(user)), token=token)
+
+
+def with_group_defaults(key: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """The key as its limits apply: its own settings, and its group's defaults where it has none."""
+    return {**key, **{field: value for field, value in defaults.items() if key.get(field) is None}}
 
 
 Caller = Annotated[CallerIdentity, Depends(current_caller)]

@@ -1,4 +1,5 @@
-"""User groups: a price ratio applied to the holds and costs of the group's users.
+"""User groups: a price ratio applied to the holds and costs of the group's users, and default
+limits for their API keys (a key's own setting wins).
 
 A user is in `default` unless set; `default` has ratio 1 unless an admin defines it. The ratio
 in force when a task is opened is snapshotted with the task's billing terms (`priced_for`)."""
@@ -24,9 +25,10 @@ class GroupRepository:
     def __init__(self, db: AsyncDatabase) -> None:
         self._groups = db["groups"]
 
-    async def create(self, name: str, price_ratio: Decimal, description: str | None) -> dict[str, Any]:
+    async def create(self, name: str, price_ratio: Decimal, description: str | None,
+                     key_defaults: dict[str, Any] | None = None) -> dict[str, Any]:
         group = {"_id": name, "price_ratio": str(price_ratio), "description": description,
-                 "created_at": stamp(), "updated_at": stamp()}
+                 "key_defaults": key_defaults, "created_at": stamp(), "updated_at": stamp()}
         try:
             await self._groups.insert_one(group)
         except DuplicateKeyError:
@@ -47,6 +49,11 @@ class GroupRepository:
 
     async def exists(self, name: str) -> bool:
         return name == DEFAULT_GROUP or await self.get(name) is not None
+
+    async def key_defaults(self, user: dict[str, Any]) -> dict[str, Any]:
+        """The limits the user's group gives keys that set none of their own."""
+        group = await self.get(user.get("group") or DEFAULT_GROUP)
+        return {k: v for k, v in ((group or {}).get("key_defaults") or {}).items() if v is not None}
 
     async def price_ratio(self, user: dict[str, Any]) -> str:
         """The ratio of the user's group now, as a decimal string ("1" when it has none)."""

@@ -52,9 +52,13 @@ class Limits(BaseModel):
         "The models allowed; empty or null: all; another model: 403 model_not_allowed."))
 
 
-class KeyLimits(Limits):
+class KeyDefaults(Limits):
+    """A user group's default limits for its users' keys; a key's own setting wins."""
     quota_limit: Quota | None = Field(None, description=(
         "Most this key may spend of its user's quota (held + used); over it: 402 key_quota_exceeded."))
+
+
+class KeyLimits(KeyDefaults):
     expires_at: datetime | None = Field(None, description="After this time the key answers 401 key_expired.")
 
     _expires_at_utc = field_validator("expires_at")(_utc)
@@ -102,12 +106,15 @@ class GroupCreate(BaseModel):
     name: GroupName
     price_ratio: PriceRatio = Decimal(1)
     description: str | None = Field(None, max_length=500)
+    key_defaults: KeyDefaults | None = Field(None, description=(
+        "Limits the keys of the group's users inherit where the key sets none of its own."))
 
 
 class GroupUpdate(BaseModel):
     model_config = Strict
     price_ratio: PriceRatio | None = None
     description: str | None = Field(None, max_length=500)
+    key_defaults: KeyDefaults | None = None
 
     @model_validator(mode="after")
     def _required_fields_stay_set(self) -> "GroupUpdate":
@@ -119,6 +126,7 @@ class GroupPublic(BaseModel):
     name: str
     price_ratio: float
     description: str | None = None
+    key_defaults: dict[str, Any] | None = None
 
 
 class ApiKeyCreate(KeyLimits):

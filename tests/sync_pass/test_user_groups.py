@@ -16,7 +16,8 @@ async def new_group(admin, price_ratio) -> str:
     name = f"g-{secrets.token_hex(3)}"
     response = await admin.http.post("/admin/groups", json={"name": name, "price_ratio": price_ratio})
     assert response.status_code == 201, response.text
-    assert response.json() == {"name": name, "price_ratio": float(price_ratio), "description": None}
+    assert response.json() == {"name": name, "price_ratio": float(price_ratio), "description": None,
+                               "key_defaults": None}
     return name
 
 
@@ -26,9 +27,9 @@ async def test_groups_are_created_read_listed_and_updated(admin):
     name = await new_group(admin, "0.8")
     assert (await admin.http.get(f"/admin/groups/{name}")).json()["price_ratio"] == 0.8
     updated = await admin.http.put(f"/admin/groups/{name}", json={"price_ratio": 1.25, "description": "resellers"})
-    assert updated.json() == {"name": name, "price_ratio": 1.25, "description": "resellers"}
+    assert updated.json() == {"name": name, "price_ratio": 1.25, "description": "resellers", "key_defaults": None}
     listed = (await admin.http.get("/admin/groups", params={"limit": 500})).json()
-    assert {"name": name, "price_ratio": 1.25, "description": "resellers"} in listed
+    assert {"name": name, "price_ratio": 1.25, "description": "resellers", "key_defaults": None} in listed
 
 
 @pytest.mark.parametrize("body", [
@@ -114,3 +115,29 @@ async def test_wallet_shows_quota_and_usd(admin, make_client):
                            "used": "0.000000", "credited": "2.500002", "debt": "0.000000"}
     seen_by_admin = (await admin.http.get(f"/admin/users/{client.user_id}/wallet")).json()
     assert seen_by_admin == mine
+
+
+# --- default key limits ------------------------------------------------------------------------
+
+async def test_keys_inherit_their_groups_default_limits_and_their_own_settings_win(admin, sync_channel, make_client):
+    model, _ = await sync_channel()
+    group = f"g-{secrets.token_hex(3)}"
+    created = await admin.http.post("/admin/groups", json={
+        "name": group, "key_defaults": {"models": ["only-this-one"], "requests_per_minute": 2}})
+    assert created.status_code == 201, created.text
+    assert created.json()["key_defaults"] == {"models": ["only-this-one"], "requests_per_minute": 2}
+    client = await make_client(quota=100, group=group)
+    refused = await client.http.post(f"/pass/{model}", json={})
+    assert (refused.status_code, refused.json()["code"]) == (403, "model_not_allowed")
+
+    own = await admin.http.post(f"/admin/users/{client.user_id}/api-keys",
+                                json={"name": "own", "models": [model], "requests_per_minute": 100})
+    assert own.status_code == 201, own.text
+    headers = {"Authorization": f"Bearer {own.json()['key']}"}
+    answers = [await client.http.post(f"/pass/{model}", json={}, headers=headers) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]  # the key's own 100 rpm, not the group's 2
+
+    await admin.http.put(f"/admin/groups/{group}", json={"key_defaults": {"requests_per_minute": 2}})
+    inherited = [await client.http.post(f"/pass/{model}", json={}) for _ in range(3)]
+    assert [a.status_code for a in inherited] == [200, 200, 429]
+    assert inherited[2].json()["code"] == "rate_limited"

@@ -13,13 +13,15 @@ router = APIRouter(prefix="/admin/groups", tags=["admin"], dependencies=[AdminAu
 
 
 def _public(group: dict) -> GroupPublic:
-    return GroupPublic(name=group["_id"], price_ratio=float(group["price_ratio"]), description=group.get("description"))
+    return GroupPublic(name=group["_id"], price_ratio=float(group["price_ratio"]), description=group.get("description"),
+                       key_defaults=group.get("key_defaults"))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=GroupPublic)
 async def create_group(body: GroupCreate, deps: Deps) -> GroupPublic:
     try:
-        return _public(await deps.groups.create(body.name, body.price_ratio, body.description))
+        defaults = body.key_defaults.model_dump(mode="json", exclude_none=True) if body.key_defaults else None
+        return _public(await deps.groups.create(body.name, body.price_ratio, body.description, defaults))
     except GroupExists:
         raise Conflict(f"group {body.name} exists already", code="group_exists") from None
 
@@ -40,6 +42,8 @@ async def get_group(name: str, deps: Deps) -> GroupPublic:
 @router.put("/{name}", response_model=GroupPublic)
 async def update_group(name: str, body: GroupUpdate, deps: Deps) -> GroupPublic:
     changes = body.model_dump(exclude_unset=True)
+    if body.key_defaults is not None:
+        changes["key_defaults"] = body.key_defaults.model_dump(mode="json", exclude_none=True)
     group = await deps.groups.update(name, changes) if changes else await deps.groups.get(name)
     if group is None:
         raise NotFound(f"group {name} not found")
