@@ -29,9 +29,11 @@ def stack(infra):
     Billing may take its time: 300 holds at once on a busy 2-core machine outlast the default
     5 s reply timeout, and the tests count refusals, which a timeout would blur."""
     system = Stack(infra, ARTIFACTS, services=SERVICES, extra_env={"HOLD_REPLY_TIMEOUT_S": "60"}).start()
-    system.add("gateway_b", "gateway")
-    yield system
-    system.stop()
+    try:  # a second gateway that fails to start must not leave the first ones running
+        system.add("gateway_b", "gateway")
+        yield system
+    finally:
+        system.stop()
 
 
 @pytest.fixture(scope="module")

@@ -74,10 +74,16 @@ class Stack:
         return self.processes[name]
 
     def start(self) -> "Stack":
-        for process in self.processes.values():
-            process.start()
-        for name, process in self.processes.items():
-            process.wait_ready(path=HEALTH_PATH.get(name, "/readyz"))
+        """Starts every process; if one never gets ready, stops them all before raising, so a
+        failed start leaves nothing running."""
+        try:
+            for process in self.processes.values():
+                process.start()
+            for name, process in self.processes.items():
+                process.wait_ready(path=HEALTH_PATH.get(name, "/readyz"))
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def add(self, name: str, service: str) -> ServiceProcess:

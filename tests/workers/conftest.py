@@ -37,9 +37,11 @@ def dispatch_stack(infra) -> Iterator[Stack]:
     gateway_b = ServiceProcess("gateway_b", "services.gateway", port, {**system.env, "GATEWAY_PORT": str(port)},
                                system.log_dir)
     system.processes["gateway_b"] = gateway_b
-    gateway_b.start().wait_ready(timeout=START_TIMEOUT_S)
-    yield system
-    system.stop()
+    try:  # a second gateway that fails to start must not leave the others running
+        gateway_b.start().wait_ready(timeout=START_TIMEOUT_S)
+        yield system
+    finally:
+        system.stop()
 
 
 @pytest.fixture(scope="package")
