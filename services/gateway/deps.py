@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from services.gateway.container import Container
 from services.gateway.errors import Forbidden, Unauthorized
+from services.gateway.groups import key_defaults
 from shared.clock import now, parse
 
 
@@ -40,6 +41,7 @@ class CallerIdentity:
     user: dict[str, Any]
     key: dict[str, Any]
     token: str
+    group: dict[str, Any]  # the user's group, read once per request (price ratio, key defaults)
 
     @property
     def user_id(self) -> str:
@@ -61,7 +63,8 @@ async def current_caller(request: Request, deps: Deps) -> CallerIdentity:
         raise Unauthorized("invalid API key")
     if user.get("status") != "active":
         raise Forbidden("user is disabled", code="user_disabled")
-    return CallerIdentity(user=user, key=with_group_defaults(key, await deps.groups.key_defaults(user)), token=token)
+    group = await deps.groups.of_user(user)
+    return CallerIdentity(user=user, key=with_group_defaults(key, key_defaults(group)), token=token, group=group)
 
 
 def with_group_defaults(key: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:

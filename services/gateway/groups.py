@@ -50,15 +50,19 @@ class GroupRepository:
     async def exists(self, name: str) -> bool:
         return name == DEFAULT_GROUP or await self.get(name) is not None
 
-    async def key_defaults(self, user: dict[str, Any]) -> dict[str, Any]:
-        """The limits the user's group gives keys that set none of their own."""
-        group = await self.get(user.get("group") or DEFAULT_GROUP)
-        return {k: v for k, v in ((group or {}).get("key_defaults") or {}).items() if v is not None}
+    async def of_user(self, user: dict[str, Any]) -> dict[str, Any]:
+        """The user's group as it is now; empty for a `default` no admin has defined."""
+        return await self.get(user.get("group") or DEFAULT_GROUP) or {}
 
-    async def price_ratio(self, user: dict[str, Any]) -> str:
-        """The ratio of the user's group now, as a decimal string ("1" when it has none)."""
-        group = await self.get(user.get("group") or DEFAULT_GROUP)
-        return (group or {}).get("price_ratio", "1")
+
+def key_defaults(group: dict[str, Any]) -> dict[str, Any]:
+    """The limits the group gives keys that set none of their own."""
+    return {k: v for k, v in (group.get("key_defaults") or {}).items() if v is not None}
+
+
+def price_ratio(group: dict[str, Any]) -> str:
+    """The group's ratio as a decimal string ("1" when it has none)."""
+    return group.get("price_ratio", "1")
 
 
 def priced_for(channels: list[dict[str, Any]], price_ratio: str) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from services.gateway.channels import SUBMIT_SUFFIX
 from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
 from services.gateway.errors import ApiError, BillingUnavailable, InvalidRequest, NotFound, hold_rejected
-from services.gateway.groups import priced_for
+from services.gateway.groups import price_ratio, priced_for
 from services.gateway.key_policies import Admission
 from shared.clock import stamp, stamp_in
 from shared.ids import hold_id_for
@@ -38,7 +38,7 @@ async def channels_for(deps: Container, caller: CallerIdentity, model: str,
     if not ready:
         raise ApiError(f"every channel serving {model} is cooling down after failures; retry later",
                        code="channels_cooling_down", status=503)
-    return priced_for(ready, await deps.groups.price_ratio(caller.user))
+    return priced_for(ready, price_ratio(caller.group))
 
 
 def precharge_request(body: bytes) -> bytes:

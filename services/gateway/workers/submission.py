@@ -15,7 +15,7 @@ from services.gateway.channel_selection import selection_order
 from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
 from services.gateway.errors import ApiError, InvalidRequest, NotFound
-from services.gateway.groups import priced_for
+from services.gateway.groups import price_ratio, priced_for
 from services.gateway.schemas import DispatchRequest
 from services.gateway.task_opening import new_task, store_and_hold
 from services.gateway.workers.queue import API
@@ -81,7 +81,7 @@ class Submission:
         if not channels:
             raise NotFound("Unknown group", code="unknown_group")
         chosen = selection_order([c for c in channels if model in c.get("models", ())] or channels)[0]
-        return priced_for([chosen], await self._deps.groups.price_ratio(caller.user))[0]
+        return priced_for([chosen], price_ratio(caller.group))[0]
 
     def _new_task(self, caller: CallerIdentity, channel: dict[str, Any], request: DispatchRequest,
                   timeout_ms: int) -> dict[str, Any]:
