@@ -6,7 +6,8 @@ import pytest
 
 from shared.ledger.invariants import wallet_violations
 from tests.async_flow.conftest import make_client, upstream  # noqa: F401 (shared fixtures)
-from tests.harness.api import AdminApi, eventually
+from tests.harness.api import AdminApi
+from tests.harness.settled import settled_task
 from tests.harness.processes import ServiceProcess
 from tools import devinfra
 
@@ -31,11 +32,7 @@ def settled_call(mongo_db, admin):
     after checking the wallet keeps the money rules."""
     async def wait(response) -> tuple[dict, dict]:
         task_id = response.headers[TASK_ID_HEADER]
-
-        async def settled():
-            task = await mongo_db.tasks.find_one({"_id": task_id})
-            return task if task and task.get("settled") else None
-        task = await eventually(settled, timeout=30)
+        task = await settled_task(mongo_db, task_id)
         logs = await mongo_db.consumption_logs.find({"task_id": task_id}).to_list(None)
         assert len(logs) == 1, logs
         assert task["mode"] == "sync" and logs[0]["mode"] == "sync"

@@ -7,7 +7,7 @@ import secrets
 import pytest
 
 from tests.async_flow.conftest import async_channel  # noqa: F401 (shared fixture)
-from tests.harness.api import eventually
+from tests.harness.settled import settled_task
 
 USAGE_90 = {"prompt_tokens": 40, "completion_tokens": 50}
 
@@ -96,12 +96,7 @@ async def test_async_task_keeps_the_ratio_in_force_at_submit(admin, async_channe
     assert (await admin.wallet(client.user_id))["held"] == 8
     # The group gets dearer while the task runs: the task was accepted at 0.8.
     assert (await admin.http.put(f"/admin/groups/{group}", json={"price_ratio": 2})).status_code == 200
-    task_id = submitted.json()["task_id"]
-
-    async def settled():
-        task = await mongo_db.tasks.find_one({"_id": task_id})
-        return task and task.get("settled")
-    await eventually(settled, timeout=30)
+    await settled_task(mongo_db, submitted.json()["task_id"])
     assert await admin.wallet(client.user_id) == {"available": 92, "held": 0, "used": 8, "credited": 100, "debt": 0}
     later = await client.submit(model, {"prompt": "p", "mock": {"outcome": "never"}})
     assert later.status_code == 200 and (await admin.wallet(client.user_id))["held"] == 20

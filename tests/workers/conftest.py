@@ -15,7 +15,8 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from shared.ledger.invariants import wallet_violations
 from tests.conftest import ARTIFACTS
-from tests.harness.api import AdminApi, eventually
+from tests.harness.api import AdminApi
+from tests.harness.settled import settled_task
 from tests.harness.processes import ServiceProcess
 from tests.harness.stack import Stack
 from tools import devinfra
@@ -143,10 +144,7 @@ def settled(dispatch_db):
     """Waits until the task is settled; returns its one consumption log, after checking the
     wallet keeps the money rules."""
     async def wait(task_id: str) -> dict[str, Any]:
-        async def done():
-            task = await dispatch_db.tasks.find_one({"_id": task_id})
-            return task if task and task.get("settled") else None
-        task = await eventually(done, timeout=30)
+        task = await settled_task(dispatch_db, task_id)
         logs = await dispatch_db.consumption_logs.find({"task_id": task_id}).to_list(None)
         assert len(logs) == 1, logs
         assert await wallet_violations(dispatch_db, task["user_id"]) == []
