@@ -18,7 +18,7 @@ from services.gateway.groups import GroupRepository
 from services.gateway.key_policies import KeyPolicies
 from services.gateway.routes import (admin_channels, admin_groups, admin_logs, admin_users, admin_worker_tokens,
                                      dispatch, key_usage, pages, pass_async, pass_sync, task_lookup, tasks, wallet,
-                                     webhooks, worker_socket)
+                                     stored_results, webhooks, worker_socket)
 from services.gateway.settings import GatewaySettings
 from services.gateway.users import UserRepository
 from services.gateway.workers.hub import WorkerHub
@@ -27,6 +27,7 @@ from services.gateway.workers.registry import WorkerRegistry
 from services.gateway.workers.tokens import WorkerTokenRepository
 from shared.ledger import Ledger
 from shared.ops import service_app
+from shared.result_storage.copier import ResultCopier
 from shared.runtime import service_runtime
 from shared.tasks import TaskStore
 
@@ -47,7 +48,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                                   users=UserRepository(db), channels=ChannelRepository(db),
                                   groups=GroupRepository(db), ledger=Ledger(db), tasks=tasks,
                                   policies=KeyPolicies(db), http=http, workers=workers,
-                                  worker_tokens=WorkerTokenRepository(db))
+                                  worker_tokens=WorkerTokenRepository(db), results=ResultCopier(http, settings))
             for store in (container.tasks, container.users, container.channels, container.ledger,
                           container.worker_tokens, workers.queue, workers.registry):
                 await store.ensure_indexes()
@@ -68,7 +69,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     # take `/pass/{model}/submit` and `/pass/{model}/task/list-by-condition` from pass_async.
     install_console(app)
     for module in (admin_users, admin_groups, admin_channels, admin_logs, admin_worker_tokens, wallet, key_usage,
-                   tasks, task_lookup, dispatch, worker_socket, pages, webhooks, pass_async, pass_sync):
+                   tasks, task_lookup, dispatch, worker_socket, pages, webhooks, stored_results, pass_async, pass_sync):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -18,6 +18,7 @@ from services.gateway.workers.hub import WorkerHub
 from services.gateway.workers.tokens import WorkerTokenRepository
 from shared.kafka import EventPublisher
 from shared.ledger import Ledger
+from shared.result_storage.copier import ResultCopier
 from shared.tasks import TaskStore
 
 
@@ -36,4 +37,5 @@ class Container:
     http: httpx.AsyncClient
     workers: WorkerHub
     worker_tokens: WorkerTokenRepository
+    results: ResultCopier
     background: BackgroundWork = field(default_factory=BackgroundWork)

@@ -256,6 +256,8 @@ class ChannelFields(BaseModel):
         "How long a failing channel is left out (default CHANNEL_COOLDOWN_S)."))
     webhook_secret: str | None = Field(None, min_length=1, max_length=500, description=(
         "replicate: the whsec_ secret its webhooks are signed with (GET /v1/webhooks/default/secret)."))
+    result_storage: Literal["none", "local", "s3"] | None = Field(None, description=(
+        "Copy a successful result's files to our storage and rewrite their URLs (default none)."))
 
 
 class ChannelCreate(ChannelFields):
@@ -301,6 +303,7 @@ class ChannelPublic(BaseModel):
     model_mapping: dict[str, str] | None = None
     failure_threshold: int | None = None
     cooldown_s: float | None = None
+    result_storage: Literal["none", "local", "s3"] | None = None
     consecutive_failures: int = 0
     cooldown_until: str | None = Field(None, description="Left out of selection until then, after repeated failures.")
 

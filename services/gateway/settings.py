@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from shared.result_storage.settings import ResultStorageSettings
 from shared.settings import CommonSettings, CustomPassSettings
 
 
-class GatewaySettings(CommonSettings, CustomPassSettings):
+class GatewaySettings(CommonSettings, CustomPassSettings, ResultStorageSettings):
     gateway_port: int = 8080
     admin_token: str = Field("", validation_alias="CUSTOMPASS_ADMIN_TOKEN",
                                         description="Bearer token of the admin API.")
@@ -15,9 +16,6 @@ class GatewaySettings(CommonSettings, CustomPassSettings):
     channel_failure_threshold: int = Field(5, ge=0, description=(
         "Failures in a row after which a channel cools down (0: never); a channel's own setting wins."))
     channel_cooldown_s: float = Field(60.0, gt=0, description="How long a channel cools down.")
-    public_base_url: str = Field("", description=(
-        "This gateway's address as upstreams reach it (e.g. https://gw.example.com); upstreams with "
-        "webhooks (Replicate, RunningHub) are told to report completion there. Empty: polling only."))
     webhook_tolerance_s: float = Field(300.0, gt=0, description=(
         "Signed webhooks older or newer than this (by their timestamp) are rejected as replays."))
     quota_per_usd: int = Field(500_000, gt=0, description="Quota units per 1 USD, for display.")

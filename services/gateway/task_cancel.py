@@ -38,5 +38,5 @@ async def cancel_task(deps: Container, caller: CallerIdentity, task_id: str) -> 
     if observation.status is not TaskStatus.SUCCESS:  # cancelled, or cancelling: either way the caller gave up
         observation = dataclasses.replace(observation, status=TaskStatus.FAILURE, fail_reason="canceled",
                                           error=observation.error or "canceled by the caller")
-    changed = await apply_observation(deps.tasks, deps.publisher, task, observation)
+    changed = await apply_observation(deps.tasks, deps.publisher, deps.results, channel, task, observation)
     return changed or await deps.tasks.get(task_id) or task

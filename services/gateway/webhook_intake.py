@@ -57,7 +57,7 @@ async def _apply(deps: Container, provider: StatusProvider, channel: dict[str, A
             ctx = UpstreamContext(http=deps.http, settings=deps.settings)
             observation = (await provider.query(ctx, channel, [task])).get(task["_id"])
         if observation is not None:
-            await apply_observation(deps.tasks, deps.publisher, task, observation)
+            await apply_observation(deps.tasks, deps.publisher, deps.results, channel, task, observation)
     except Exception:
         log.exception("webhook not applied; the upstream's retry or the poller will", extra={"task_id": task["_id"]})
         await deps.db["webhook_receipts"].delete_one({"_id": receipt_id})

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from shared.result_storage.settings import ResultStorageSettings
 from shared.settings import CommonSettings, CustomPassSettings
 
 
-class PollerSettings(CommonSettings, CustomPassSettings):
+class PollerSettings(CommonSettings, CustomPassSettings, ResultStorageSettings):
     poller_port: int = 8082
     poll_tick_s: float = Field(1.0, gt=0, description="How often the poller looks for due tasks.")
     poll_claim_limit: int = Field(5000, ge=1, description="Most tasks leased by one sweep.")

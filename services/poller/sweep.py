@@ -18,6 +18,7 @@ from shared.kafka import EventPublisher
 from shared.providers.base import Observation, StatusProvider, UpstreamContext
 from shared.providers.observations import apply_observation
 from shared.providers.registry import provider_for
+from shared.result_storage.copier import ResultCopier
 from shared.status import TaskStatus
 from shared.task_events import fail_and_announce
 from shared.clock import seconds_since
@@ -55,6 +56,7 @@ class Sweeper:
         self._tasks, self._channels, self._publisher = tasks, channels, publisher
         self._settings = settings
         self._context = UpstreamContext(http=http, settings=settings)
+        self._results = ResultCopier(http, settings)
         self._semaphores: dict[str, asyncio.Semaphore] = {}
 
     async def sweep(self) -> SweepReport:
@@ -131,13 +133,14 @@ class Sweeper:
         for task in batch:
             observation = observations.get(task["_id"])
             if observation is not None:
-                await self._apply(task, observation, report)
+                await self._apply(channel, task, observation, report)
             await self._tasks.release(task["_id"], token, next_poll(interval), poll_errors=0)
 
-    async def _apply(self, task: dict[str, Any], observation: Observation, report: SweepReport) -> None:
+    async def _apply(self, channel: dict[str, Any], task: dict[str, Any], observation: Observation,
+                     report: SweepReport) -> None:
         if not observation.status.is_terminal:
             report.still_processing += 1
-        changed = await apply_observation(self._tasks, self._publisher, task, observation)
+        changed = await apply_observation(self._tasks, self._publisher, self._results, channel, task, observation)
         if changed is None:
             return
         metrics.STATUS_CHANGES.labels(observation.status.value).inc()

@@ -1,22 +1,33 @@
 """Applying what an upstream said about a task, whichever way it arrived (a poll, a webhook, a
 cancel): the change is stored by compare-and-swap, then published. A poll and a webhook that see
-the same completion both try; `finish` lets only one of them through, so it settles once."""
+the same completion both try; `finish` lets only one of them through, so it settles once.
+
+A success's files are copied to our storage first (the channel's `result_storage`), so the task,
+its `task.status_changed` event, the client and settlement only ever see our URLs."""
 from __future__ import annotations
 
 from typing import Any
 
 from shared.kafka import EventPublisher
 from shared.providers.base import Observation
+from shared.result_storage.copier import ResultCopier
 from shared.status import TaskStatus
 from shared.task_events import status_changed
 from shared.tasks import TaskStore
 
 
-async def apply_observation(tasks: TaskStore, publisher: EventPublisher, task: dict[str, Any],
+async def apply_observation(tasks: TaskStore, publisher: EventPublisher, results: ResultCopier,
+                            channel: dict[str, Any], task: dict[str, Any],
                             observation: Observation) -> dict[str, Any] | None:
     """The task after the change, or None when nothing changed (already terminal, or the same)."""
     if observation.status.is_terminal:
-        changed = await tasks.finish(task["_id"], observation.status, **_outcome_fields(observation))
+        fields = _outcome_fields(observation)
+        if observation.status is TaskStatus.SUCCESS and not TaskStatus(task["status"]).is_terminal:
+            kept = await results.keep(channel, task["_id"], observation.result)
+            fields["result"] = kept.result
+            if kept.errors:
+                fields["result_storage_errors"] = kept.errors
+        changed = await tasks.finish(task["_id"], observation.status, **fields)
     else:
         changed = await tasks.advance(task, observation.status, observation.progress)
     if changed is not None:

@@ -48,6 +48,7 @@ class Stack:
             "KAFKA_TOPIC_PREFIX": f"t{self.id}.",
             "CUSTOMPASS_ADMIN_TOKEN": self.admin_token,
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports['gateway']}",  # where mock upstreams send webhooks
+            "RESULT_STORAGE_DIR": str(self.log_dir / "results"),  # shared by the stack's gateway and pollers
             **{SERVICES[name][1]: str(port) for name, port in ports.items()},
             **(extra_env or {}),
         }

@@ -8,6 +8,8 @@ signed the Standard Webhooks way. A prediction's behaviour comes from `input.moc
   how many times the same delivery is sent (default 1);
 - `throttle_gets`: the first N status reads answer 429 with `Retry-After: 1`; `get_delay_ms`: how long a
   status read takes to answer (its status is the one at the end of the wait).
+- `output_downloads`: how many times its output file (`GET /files/{id}.png`, public like Replicate's
+  delivery URLs) can be downloaded before it expires and answers 404 (default: never expires).
 
 `/_mock/*` lets tests read what happened: requests, webhook deliveries and their answers.
 """
@@ -24,7 +26,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 TERMINAL = ("succeeded", "failed", "canceled", "aborted")
 
@@ -37,6 +39,7 @@ class Prediction:
         self.created = time.time()
         self.canceled_at: float | None = None
         self.throttled_gets = 0
+        self.downloads = 0
 
     @property
     def status(self) -> str:
@@ -61,6 +64,11 @@ class Prediction:
         if status in TERMINAL:
             answer["completed_at"] = _iso(time.time())
         return answer
+
+
+def output_bytes(prediction_id: str) -> bytes:
+    """A prediction's output file: a PNG signature and the prediction's id, so tests can tell files apart."""
+    return b"\x89PNG\r\n\x1a\n" + prediction_id.encode()
 
 
 def _iso(moment: float) -> str:
@@ -90,7 +98,8 @@ def create_app(required_key: str | None = None) -> FastAPI:
         if not request.url.path.startswith("/_mock"):
             requests.append({"method": request.method, "path": request.url.path, "at": time.time(),
                              "body": (await request.body()).decode("utf-8", "replace")})
-            if required_key and request.headers.get("authorization") != f"Bearer {required_key}":
+            if required_key and not request.url.path.startswith("/files/") \
+                    and request.headers.get("authorization") != f"Bearer {required_key}":
                 return JSONResponse({"title": "Unauthenticated", "detail": "invalid token", "status": 401}, 401)
         return await call_next(request)
 
@@ -161,6 +170,16 @@ def create_app(required_key: str | None = None) -> FastAPI:
         if prediction.status not in TERMINAL:
             prediction.canceled_at = time.time()
         return JSONResponse(prediction.wire(base(request)))
+
+    @app.get("/files/{prediction_id}.png")
+    async def output_file(prediction_id: str) -> Response:
+        prediction = predictions.get(prediction_id)
+        if prediction is None or prediction.status != "succeeded":
+            raise HTTPException(404, "Not found")
+        prediction.downloads += 1
+        if prediction.downloads > prediction.mock.get("output_downloads", float("inf")):
+            raise HTTPException(404, "Not found")  # expired, as Replicate deletes outputs after an hour
+        return Response(output_bytes(prediction_id), media_type="image/png")
 
     @app.get("/v1/webhooks/default/secret")
     async def webhook_secret() -> dict[str, str]:

@@ -9,6 +9,8 @@ A task's behaviour comes from the `mock` object of the create body:
   `wallet_empty`: true: the create answers 416;
 - `webhook_copies`: how many times TASK_END is sent (default 1; 0: none);
 - `throttle_outputs`: the first N outputs reads answer HTTP 429 with `Retry-After: 1`.
+- `output_downloads`: how many times its output file (`GET /files/{taskId}.png`) can be downloaded
+  before it expires and answers 404 (default: never expires).
 
 `/_mock/*` lets tests read what happened: requests and webhook deliveries.
 """
@@ -23,7 +25,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 
 def envelope(code: int, msg: str, data: Any = None) -> dict[str, Any]:
@@ -38,6 +40,7 @@ class Task:
         self.created = time.time()
         self.canceled = False
         self.throttled = 0
+        self.downloads = 0
 
     def elapsed_ms(self) -> float:
         return (time.time() - self.created) * 1000
@@ -143,6 +146,17 @@ def create_app(api_key: str | None = None) -> FastAPI:
         if task.status in ("QUEUED", "RUNNING"):
             task.canceled = True
         return envelope(0, "success")
+
+    @app.get("/files/{task_id}.png")
+    async def output_file(task_id: str) -> Response:
+        task = tasks.get(task_id)
+        if task is None or task.status != "SUCCESS":
+            return Response(status_code=404)
+        task.downloads += 1
+        requests.append({"path": f"/files/{task_id}.png", "body": {}, "at": time.time()})
+        if task.downloads > task.mock.get("output_downloads", float("inf")):
+            return Response(status_code=404)  # expired
+        return Response(b"\x89PNG\r\n\x1a\n" + task_id.encode(), media_type="image/png")
 
     @app.get("/_mock/requests")
     async def list_requests(path_contains: str = "", task_id: str = "") -> list[dict[str, Any]]:
