@@ -256,6 +256,9 @@ class ChannelFields(BaseModel):
         "How long a failing channel is left out (default CHANNEL_COOLDOWN_S)."))
     webhook_secret: str | None = Field(None, min_length=1, max_length=500, description=(
         "replicate: the whsec_ secret its webhooks are signed with (GET /v1/webhooks/default/secret)."))
+    max_requests_per_s: float | None = Field(None, gt=0, le=100_000, description=(
+        "Most status queries per second the poller sends this channel's upstream (per poller process); "
+        "null: no limit."))
     result_storage: Literal["none", "local", "s3"] | None = Field(None, description=(
         "Copy a successful result's files to our storage and rewrite their URLs (default none)."))
 
@@ -303,6 +306,7 @@ class ChannelPublic(BaseModel):
     model_mapping: dict[str, str] | None = None
     failure_threshold: int | None = None
     cooldown_s: float | None = None
+    max_requests_per_s: float | None = None
     result_storage: Literal["none", "local", "s3"] | None = None
     consecutive_failures: int = 0
     cooldown_until: str | None = Field(None, description="Left out of selection until then, after repeated failures.")

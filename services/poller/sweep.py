@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from services.poller import metrics
+from services.poller.pacing import RequestPacer, requests_per_sweep
 from services.poller.schedule import next_poll
 from services.poller.settings import PollerSettings
 from shared.kafka import EventPublisher
@@ -21,7 +22,7 @@ from shared.providers.registry import provider_for
 from shared.result_storage.copier import ResultCopier
 from shared.status import TaskStatus
 from shared.task_events import fail_and_announce
-from shared.clock import seconds_since
+from shared.clock import seconds_since, stamp
 from shared.tasks import TaskStore
 from shared.upstream.errors import UpstreamError, UpstreamThrottled
 
@@ -58,6 +59,7 @@ class Sweeper:
         self._context = UpstreamContext(http=http, settings=settings)
         self._results = ResultCopier(http, settings)
         self._semaphores: dict[str, asyncio.Semaphore] = {}
+        self._pacers: defaultdict[str, RequestPacer] = defaultdict(RequestPacer)
 
     async def sweep(self) -> SweepReport:
         with metrics.SWEEP_SECONDS.time():
@@ -110,14 +112,21 @@ class Sweeper:
     async def _poll_channel(self, channel: dict[str, Any], tasks: list[dict], token: str, report: SweepReport) -> None:
         size = int(channel.get("batch_size") or self._settings.custom_pass_batch_size)
         size = min(size, _provider(channel).max_batch or size)
-        await asyncio.gather(*(self._poll_batch(channel, tasks[i:i + size], token, report)
-                               for i in range(0, len(tasks), size)))
+        batches = [tasks[i:i + size] for i in range(0, len(tasks), size)]
+        if channel.get("max_requests_per_s"):
+            room = requests_per_sweep(float(channel["max_requests_per_s"]), self._settings.poll_lease_s)
+            for task in (t for batch in batches[room:] for t in batch):
+                await self._tasks.release(task["_id"], token, stamp())  # due again: the next sweep asks
+            batches = batches[:room]
+        await asyncio.gather(*(self._poll_batch(channel, batch, token, report) for batch in batches))
 
     async def _poll_batch(self, channel: dict[str, Any], batch: list[dict], token: str, report: SweepReport) -> None:
         interval = float(channel.get("poll_interval_s") or self._settings.custom_pass_poll_interval)
         report.upstream_requests += 1
         try:
             async with self._semaphore(channel):
+                if channel.get("max_requests_per_s"):
+                    await self._pacers[channel["_id"]].wait_turn(float(channel["max_requests_per_s"]))
                 observations = await _provider(channel).query(self._context, channel, batch)
         except UpstreamError as exc:
             metrics.UPSTREAM_REQUESTS.labels(channel["_id"], type(exc).__name__).inc()
