@@ -21,6 +21,7 @@ from services.gateway.routes import (admin_channels, admin_groups, admin_logs, a
                                      stored_results, webhooks, worker_socket)
 from services.gateway.settings import GatewaySettings
 from services.gateway.users import UserRepository
+from services.gateway.webhook_receipts import WebhookReceipts
 from services.gateway.workers.hub import WorkerHub
 from services.gateway.workers.queue import WorkQueue
 from services.gateway.workers.registry import WorkerRegistry
@@ -48,12 +49,16 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                                   users=UserRepository(db), channels=ChannelRepository(db),
                                   groups=GroupRepository(db), ledger=Ledger(db), tasks=tasks,
                                   policies=KeyPolicies(db), http=http, workers=workers,
-                                  worker_tokens=WorkerTokenRepository(db), results=ResultCopier(http, settings))
+                                  worker_tokens=WorkerTokenRepository(db), results=ResultCopier(http, settings),
+                                  webhook_receipts=WebhookReceipts(db))
             for store in (container.tasks, container.users, container.channels, container.ledger,
-                          container.worker_tokens, workers.queue, workers.registry):
+                          container.worker_tokens, container.webhook_receipts, workers.queue, workers.registry):
                 await store.ensure_indexes()
             runtime.every(settings.dispatch_poll_s, workers.tick, "worker dispatch")
             runtime.every(settings.worker_heartbeat_s, workers.heartbeat, "worker heartbeat")
+            runtime.every(settings.webhook_receipt_purge_interval_s,
+                          lambda: container.webhook_receipts.purge_older_than(settings.webhook_receipt_retention_s),
+                          "webhook receipt purge")
             app.state.container = container
             app.state.ready_checks = runtime.ready_checks()
             try:

@@ -14,6 +14,7 @@ from services.gateway.groups import GroupRepository
 from services.gateway.key_policies import KeyPolicies
 from services.gateway.settings import GatewaySettings
 from services.gateway.users import UserRepository
+from services.gateway.webhook_receipts import WebhookReceipts
 from services.gateway.workers.hub import WorkerHub
 from services.gateway.workers.tokens import WorkerTokenRepository
 from shared.kafka import EventPublisher
@@ -38,4 +39,5 @@ class Container:
     workers: WorkerHub
     worker_tokens: WorkerTokenRepository
     results: ResultCopier
+    webhook_receipts: WebhookReceipts
     background: BackgroundWork = field(default_factory=BackgroundWork)

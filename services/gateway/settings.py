@@ -18,6 +18,11 @@ class GatewaySettings(CommonSettings, CustomPassSettings, ResultStorageSettings)
     channel_cooldown_s: float = Field(60.0, gt=0, description="How long a channel cools down.")
     webhook_tolerance_s: float = Field(300.0, gt=0, description=(
         "Signed webhooks older or newer than this (by their timestamp) are rejected as replays."))
+    webhook_receipt_retention_s: float = Field(3 * 86_400, gt=0, description=(
+        "How long a taken webhook delivery is remembered, so the provider's retries of it are ignored; "
+        "keep it well above the providers' retry windows and WEBHOOK_TOLERANCE_S."))
+    webhook_receipt_purge_interval_s: float = Field(3600.0, gt=0, description=(
+        "How often a gateway deletes webhook receipts older than WEBHOOK_RECEIPT_RETENTION_S."))
     quota_per_usd: int = Field(500_000, gt=0, description="Quota units per 1 USD, for display.")
     # Worker dispatch (`POST /api/openai`, `WS /ws`): the seed's variables and defaults.
     task_timeout_ms: int = Field(60_000, gt=0, description="A worker task's timeout when the request names none.")

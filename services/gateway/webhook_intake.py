@@ -1,7 +1,7 @@
 """Upstream webhooks: believe only what the channel's provider authenticates, take each delivery
 once, answer at once and apply the news in the background (DESIGN.md, flow 4).
 
-A delivery is recorded (`webhook_receipts`, keyed by channel and delivery id) before it is
+A delivery is recorded (`webhook_receipts.py`, keyed by channel and delivery id) before it is
 applied, so a replay or the upstream's retry of a delivery already taken changes nothing; if
 applying fails the record is removed, so the upstream's retry gets another chance. Whatever a lost
 webhook would have said, the poller still learns by polling: webhooks only make it sooner.
@@ -11,11 +11,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
 from services.gateway.container import Container
 from services.gateway.errors import NotFound, Unauthorized
-from shared.clock import stamp
 from shared.providers.base import StatusProvider, Unsupported, UpstreamContext, Webhook, WebhookRejected
 from shared.providers.observations import apply_observation
 from shared.providers.registry import provider_for
@@ -41,9 +38,7 @@ async def take_webhook(deps: Container, kind: str, channel_id: str, task_id: str
             or task.get("upstream_task_id") != webhook.upstream_task_id:
         raise NotFound(f"task {task_id} is not this upstream task", code="task_not_found")
     receipt_id = f"{channel_id}:{webhook.delivery_id}"
-    try:
-        await deps.db["webhook_receipts"].insert_one({"_id": receipt_id, "task_id": task_id, "received_at": stamp()})
-    except DuplicateKeyError:
+    if not await deps.webhook_receipts.take(receipt_id, task_id):
         return False
     deps.background.start(_apply(deps, provider, channel, task, webhook, receipt_id), name=f"webhook {receipt_id}")
     return True
@@ -60,5 +55,5 @@ async def _apply(deps: Container, provider: StatusProvider, channel: dict[str, A
             await apply_observation(deps.tasks, deps.publisher, deps.results, channel, task, observation)
     except Exception:
         log.exception("webhook not applied; the upstream's retry or the poller will", extra={"task_id": task["_id"]})
-        await deps.db["webhook_receipts"].delete_one({"_id": receipt_id})
+        await deps.webhook_receipts.forget(receipt_id)
         raise

@@ -29,6 +29,7 @@ TEST_ENV = {
     "RECONCILE_INTERVAL_S": "0.5",
     "RECONCILE_AFTER_S": "2",
     "POLL_TICK_S": "0.2",
+    "WEBHOOK_RECEIPT_PURGE_INTERVAL_S": "0.5",
     "CALLBACK_SIGNING_SECRET": "test-callback-secret",
     "LOG_LEVEL": "INFO",
 }
