@@ -102,7 +102,8 @@ def test_service_monitor_scrapes_every_service_on_a_named_port(rendered):
 def test_alert_rules_cover_what_operators_page_on(rendered):
     (rule,) = of_kind(rendered["base"], "PrometheusRule")
     alerts = {r["alert"]: r for group in rule["spec"]["groups"] for r in group["rules"]}
-    for wanted in ("GatewayErrorRate", "SettlementLag", "ConsumerLag", "HoldsStuckOpen", "PollerNotSweeping"):
+    for wanted in ("GatewayErrorRate", "SettlementLag", "ConsumerLag", "HoldsStuckOpen", "PollerNotSweeping",
+                   "UpstreamWalletEmpty", "ResultFilesNotStored"):
         assert f"CustomPass{wanted}" in alerts
     for name, alert in alerts.items():
         assert alert["expr"].strip() and alert["for"] and alert["labels"]["severity"], name

@@ -57,7 +57,7 @@ def test_promql_metric_names_are_found_in_expressions():
 
 
 async def test_dashboards_and_alerts_only_read_metrics_the_services_export(stack, async_channel, make_client, mongo_db,
-                                                                           admin):
+                                                                           admin, runninghub_channel):
     # A little real traffic: a top-up (admin), a hold, a poll of the mock upstream, a settlement.
     model, _ = await async_channel()
     client = await make_client(quota=100)
@@ -67,6 +67,15 @@ async def test_dashboards_and_alerts_only_read_metrics_the_services_export(stack
 
     async def settled():
         return ((await mongo_db.tasks.find_one({"_id": task_id})) or {}).get("settled")
+    await eventually(settled, timeout=30)
+
+    # RunningHub: an empty upstream wallet, and an output expired before it could be copied.
+    rh_model, _ = await runninghub_channel(result_storage="local")
+    refused = await client.submit(rh_model, {"mock": {"wallet_empty": True}})
+    assert refused.status_code == 503 and refused.json()["code"] == "upstream_wallet_empty", refused.text
+    expired = await client.submit(rh_model, {"mock": {"output_downloads": 0, "webhook_copies": 0}})
+    assert expired.status_code == 200, expired.text
+    task_id = expired.json()["task_id"]
     await eventually(settled, timeout=30)
 
     # An open worker socket: the worker dispatch gauges report its group.
