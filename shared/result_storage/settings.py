@@ -16,8 +16,9 @@ class ResultStorageSettings(BaseSettings):
         "`local` result storage: the directory files are kept in (shared by gateways and pollers)."))
     result_storage_max_bytes: int = Field(512 * 1024 * 1024, gt=0, description=(
         "Larger result files are not copied: the result keeps the upstream's URL."))
-    result_storage_timeout_s: float = Field(120.0, gt=0, description="Longest time one download attempt may take.")
-    result_storage_attempts: int = Field(3, ge=1, le=10, description="Download attempts per file.")
+    # The defaults keep one file's attempts (25 + ~1.5 + 25 s) inside the poller's 60 s lease.
+    result_storage_timeout_s: float = Field(25.0, gt=0, description="Longest time one download attempt may take.")
+    result_storage_attempts: int = Field(2, ge=1, le=10, description="Download attempts per file.")
     result_storage_backoff_s: float = Field(1.0, ge=0, le=60, description=(
         "Wait before the second attempt; it doubles each time, with jitter."))
     result_s3_endpoint_url: str = Field("", description="`s3` result storage: the S3-compatible endpoint "
