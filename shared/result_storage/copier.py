@@ -23,7 +23,7 @@ import httpx
 
 from shared.result_storage.metrics import RESULT_FILES
 from shared.result_storage.settings import ResultStorageSettings
-from shared.result_storage.stores import LocalResultStore, ResultStore, S3ResultStore, StoreFailed
+from shared.result_storage.stores import LocalResultStore, ResultStore, StoreFailed
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class ResultCopier:
         self._http, self._settings = http, settings
         self._stores: dict[str, ResultStore] = {"local": LocalResultStore(settings)}
         if settings.result_s3_bucket:
+            from shared.result_storage.s3_store import S3ResultStore  # boto3 is slow to import: only when used
             self._stores["s3"] = S3ResultStore(settings)
 
     async def keep(self, channel: dict[str, Any], task_id: str, result: Any) -> KeptResult:

@@ -1,4 +1,5 @@
-"""Where copied result files live: a directory served by the gateway, or an S3-compatible bucket.
+"""Where copied result files live: a directory served by the gateway (here), or an S3-compatible
+bucket (`s3_store.py`).
 A file's key is `{task_id}/{name}`, derived from the task and the upstream URL, so a repeated copy
 (a redelivery, a poll racing a webhook) finds the file already there and gives the same URL."""
 from __future__ import annotations
@@ -10,10 +11,6 @@ import secrets
 import shutil
 from pathlib import Path
 from typing import Protocol
-
-import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.result_storage.settings import ResultStorageSettings
 
@@ -76,38 +73,3 @@ class LocalResultStore:
             return Path(f"{self.path(key)}{CONTENT_TYPE_SUFFIX}").read_text().strip() or "application/octet-stream"
         except OSError:
             return "application/octet-stream"
-
-
-class S3ResultStore:
-    """boto3 is synchronous: its calls run in threads."""
-
-    def __init__(self, settings: ResultStorageSettings) -> None:
-        self._bucket = settings.result_s3_bucket
-        self._client = boto3.client(
-            "s3", endpoint_url=settings.result_s3_endpoint_url or None, region_name=settings.result_s3_region,
-            aws_access_key_id=settings.result_s3_access_key_id or None,
-            aws_secret_access_key=settings.result_s3_secret_access_key or None,
-            config=Config(retries={"max_attempts": 3, "mode": "standard"}, s3={"addressing_style": "path"}))
-        endpoint = settings.result_s3_endpoint_url or f"https://s3.{settings.result_s3_region}.amazonaws.com"
-        self._public = (settings.result_s3_public_url or f"{endpoint.rstrip('/')}/{self._bucket}").rstrip("/")
-
-    async def has(self, key: str) -> bool:
-        try:
-            await asyncio.to_thread(self._client.head_object, Bucket=self._bucket, Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise StoreFailed(f"S3 head {key}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StoreFailed(f"S3 head {key}: {exc}") from exc
-        return True
-
-    async def put(self, key: str, source: Path, content_type: str) -> None:
-        try:
-            await asyncio.to_thread(self._client.upload_file, str(source), self._bucket, key,
-                                    ExtraArgs={"ContentType": content_type})
-        except (BotoCoreError, ClientError) as exc:
-            raise StoreFailed(f"S3 upload {key}: {exc}") from exc
-
-    def url(self, key: str) -> str:
-        return f"{self._public}/{key}"
