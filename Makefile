@@ -4,6 +4,7 @@ PYTHON ?= python3
 UV := .tools/uv/bin/uv
 PY := .venv/bin/python
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 # The console's browser tests drive Debian's chromium (no browser download); installed when missing.
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -36,8 +37,22 @@ $(CHROMIUM):
 test: install $(CHROMIUM)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: install
-	$(PY) -m bench
+# The benchmark's comparison relays: Debian's nginx, and LiteLLM (pinned) in a virtualenv of its own.
+NGINX := /usr/sbin/nginx
+LITELLM := .tools/litellm/.installed
+LITELLM_VERSION := 1.108.7
+
+$(NGINX):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nginx
+
+$(LITELLM): | $(UV)
+	$(UV) venv --quiet --python $(PYTHON) .tools/litellm
+	$(UV) pip install --quiet --python .tools/litellm/bin/python 'litellm[proxy]==$(LITELLM_VERSION)'
+	touch $@
+
+bench: install $(NGINX) $(LITELLM)
+	$(PY) -m bench $(BENCH_ARGS)
 
 # Regenerates docs/openapi.json and docs/asyncapi.json from the code; commit them with the change.
 contracts: install

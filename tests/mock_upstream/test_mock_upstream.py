@@ -58,6 +58,16 @@ async def test_submit_progress_rises_then_completes_with_usage(client):
     assert items[3]["result"] == {"url": f"https://example.invalid/out/{data['task_id']}.png"}
 
 
+async def test_done_after_ms_finishes_by_the_clock_not_by_the_number_of_polls(client, app):
+    later = (await submit(client, done_after_ms=60_000, polls_before_done=0))["data"]["task_id"]
+    now = (await submit(client, done_after_ms=0, polls_before_done=5))["data"]["task_id"]
+    assert [(await fetch(client, later))["status"] for _ in range(3)] == ["processing"] * 3
+    assert (await fetch(client, now))["status"] == "completed"
+    described = {t["task_id"]: t for t in (await client.get("/_mock/tasks")).json()}
+    assert described[now]["done_at"] == described[now]["created_at"]
+    assert described[later]["done_at"] == pytest.approx(described[later]["created_at"] + 60)
+
+
 async def test_sync_call_echoes_body_with_usage(client):
     r = await client.post("/chat", json={"q": "hi", "mock": {"usage": {"prompt_tokens": 1,
                                                                       "completion_tokens": 2,

@@ -46,6 +46,9 @@ class Scenario(BaseModel):
 
     outcome: Outcome = "success"
     polls_before_done: int = Field(1, ge=0)
+    # Set: the task finishes this long after its submit, whoever asks when (polls_before_done is then
+    # ignored), so a benchmark knows the instant of completion and can time what follows it.
+    done_after_ms: int | None = Field(None, ge=0)
     usage: UsageSpec = Field(default_factory=UsageSpec)
     precharge: bool = False
     precharge_usage: UsageSpec | None = None
@@ -101,10 +104,12 @@ class Task:
         sc = self.scenario
         if self.polls == 0:
             return {"task_id": self.task_id, "status": "submitted", "progress": "0%"}
-        finished = sc.outcome != "never" and self.polls > sc.polls_before_done
-        if not finished:
+        if not self.finished():
             # Rising but never 100%: a client must not treat progress as completion.
-            pct = min(99, self.polls * 100 // (sc.polls_before_done + 1))
+            if sc.done_after_ms is None:
+                pct = min(99, self.polls * 100 // (sc.polls_before_done + 1))
+            else:
+                pct = min(99, int((time.time() - self.created_at) * 100_000 // max(sc.done_after_ms, 1)))
             return {"task_id": self.task_id, "status": sc.processing_word, "progress": f"{pct}%"}
         if sc.outcome == "fail":
             return {"task_id": self.task_id, "status": "failed", "progress": "100%",
@@ -112,11 +117,24 @@ class Task:
         return {"task_id": self.task_id, "status": sc.status_word, "progress": "100%",
                 "result": sc.result_for(self.task_id), "usage": sc.usage.as_wire()}
 
+    def finished(self) -> bool:
+        sc = self.scenario
+        if sc.outcome == "never":
+            return False
+        if sc.done_after_ms is None:
+            return self.polls > sc.polls_before_done
+        return time.time() >= self.done_at()
+
+    def done_at(self) -> float | None:
+        """Wall-clock time of completion, for scenarios with `done_after_ms`."""
+        done_after_ms = self.scenario.done_after_ms
+        return None if done_after_ms is None else self.created_at + done_after_ms / 1000
+
     def describe(self) -> dict[str, Any]:
         item = self.item()
         return {"task_id": self.task_id, "model": self.model, "status": item["status"],
                 "progress": item["progress"], "polls": self.polls,
-                "outcome": self.scenario.outcome, "created_at": self.created_at,
+                "outcome": self.scenario.outcome, "created_at": self.created_at, "done_at": self.done_at(),
                 "scenario": self.scenario.model_dump(exclude_none=True)}
 
 
