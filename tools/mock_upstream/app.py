@@ -184,8 +184,9 @@ async def list_by_condition(model: str, request: Request, got: Intake = Depends(
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise EnvelopeError(400, 400, "task_ids must be a list of strings")
     known = _state(request).tasks
-    # dict.fromkeys: a repeated id is one task, so it is polled once per query.
-    tasks = [known[i] for i in dict.fromkeys(ids) if i in known]
+    # dict.fromkeys: a repeated id is one task, so it is polled once per query. Like a real upstream,
+    # a model's endpoint knows only the tasks submitted to that model.
+    tasks = [known[i] for i in dict.fromkeys(ids) if i in known and known[i].model == model]
     await _status_gate(request, model, tasks)
     return ok([t.advance() for t in tasks])
 
