@@ -21,11 +21,12 @@ async def finish_and_announce(tasks: TaskStore, publisher: EventPublisher, task_
     """Moves an active task to a terminal status and publishes the change; settlement then
     captures or voids its hold. Only the caller that wins the compare-and-swap publishes. If the
     process dies between the two steps, settlement's reconciliation sweep finds the task."""
-    before = await tasks.get(task_id)
     finished = await tasks.finish(task_id, status, **fields)
-    if finished is not None:
-        await publisher.publish(status_changed(finished, before["status"] if before else None))
-    return finished
+    if finished is None:
+        return None
+    previous, task = finished
+    await publisher.publish(status_changed(task, previous))
+    return task
 
 
 async def fail_and_announce(tasks: TaskStore, publisher: EventPublisher, task_id: str, reason: str,

@@ -16,11 +16,12 @@ async def apply_observation(tasks: TaskStore, publisher: EventPublisher, task: d
                             observation: Observation) -> dict[str, Any] | None:
     """The task after the change, or None when nothing changed (already terminal, or the same)."""
     if observation.status.is_terminal:
-        changed = await tasks.finish(task["_id"], observation.status, **_outcome_fields(observation))
+        finished = await tasks.finish(task["_id"], observation.status, **_outcome_fields(observation))
+        previous, changed = finished if finished else (None, None)
     else:
-        changed = await tasks.advance(task, observation.status, observation.progress)
+        previous, changed = task["status"], await tasks.advance(task, observation.status, observation.progress)
     if changed is not None:
-        await publisher.publish(status_changed(changed, task["status"]))
+        await publisher.publish(status_changed(changed, previous))
     return changed
 
 
