@@ -34,7 +34,19 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
 
-test: install $(CHROMIUM)
+# The Node example worker's test runs it with Debian's nodejs and the `ws` package from the npm registry.
+NODE := /usr/bin/node
+NODE_DEPS := examples/node_modules/.installed
+
+$(NODE):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm
+
+$(NODE_DEPS): examples/package-lock.json | $(NODE)
+	npm ci --prefix examples --no-audit --no-fund --silent
+	touch $@
+
+test: install $(CHROMIUM) $(NODE_DEPS)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The benchmark's comparison relays: Debian's nginx, and LiteLLM (pinned) in a virtualenv of its own.
