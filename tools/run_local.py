@@ -287,7 +287,8 @@ def ready_block(gateway: str, token: str, demo: dict, run: Path) -> str:
         f"  curl -s -X POST {gateway}/api/task/create {auth.format(key)} -H 'Content-Type: application/json' "
         "-d '{\"type\":\"basic_clean\",\"inputImageUrl\":\"https://example.com/product.jpg\","
         "\"params\":{\"template\":\"all\"}}'",
-        f"  curl -s {gateway}/api/task/<taskId> {auth.format(key)}   # or open {gateway}/task/<taskId>",
+        f"  curl -s {gateway}/api/task/<taskId> {auth.format(key)}",
+        f"  #   or in a browser: {gateway}/task/<taskId>#token={key}",
         "  # your wallet, as the demo user",
         f"  curl -s {gateway}/api/wallet {auth.format(key)}",
         "  # the same wallet, as the admin",
