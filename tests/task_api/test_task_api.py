@@ -213,3 +213,20 @@ async def test_list_pages_and_filters(task_type, task_user, task_db):
     assert (await page(type=done_type, status="pending"))["total"] == 0
     for bad in ({"limit": 0}, {"limit": 101}, {"offset": -1}, {"status": "done"}):
         refused(await user.http.get("/api/task/list", params=bad), 400, 4001)
+
+
+async def test_key_and_user_limits_apply_to_typed_tasks_whichever_the_sign_in(task_type, task_user, task_admin,
+                                                                              task_stack):
+    name = await task_type(poll_interval_s=3600)  # tasks stay in flight
+    capped = await task_user(quota=100, max_in_flight=1)
+    assert (await capped.create(name, IMAGE)).status_code == 200
+    refused(await capped.create(name, IMAGE), 429, "too_many_in_flight")
+    async with httpx.AsyncClient(base_url=task_stack.gateway_url, timeout=30,
+                                 headers={"Authorization": f"Bearer {token_for(capped.user_id)}"}) as signed_in:
+        refused(await signed_in.post("/api/task/create", json={"type": name, "inputImageUrl": IMAGE}), 429,
+                "too_many_in_flight")  # the user's own limit binds a JWT caller too
+    user_id = await task_admin.create_user(quota=100)
+    key = await task_admin.http.post(f"/admin/users/{user_id}/api-keys", json={"name": "k", "models": ["other"]})
+    async with httpx.AsyncClient(base_url=task_stack.gateway_url, timeout=30,
+                                 headers={"Authorization": f"Bearer {key.json()['key']}"}) as limited:
+        refused(await limited.post("/api/task/create", json={"type": name, "inputImageUrl": IMAGE}), 403, 4003)
