@@ -24,6 +24,8 @@ async def update_status(deps: Container, task_id: str, change: StatusUpdate) -> 
     task = await deps.tasks.get(task_id)
     if task is None or task.get("api") != API:
         raise NotFound(f"task {task_id} not found", code="task_not_found")
+    if task["status"] == TaskStatus.NOT_START.value:  # its hold or upstream submit is still under way
+        raise Conflict(f"task {task_id} is still being opened; retry shortly", code="task_changed")
     now = to_task_api_status(task["status"])
     if now in ("success", "failed"):
         raise Conflict(f"task {task_id} is {now} already; a finished task does not change", code="task_finished")
