@@ -1,9 +1,14 @@
 """Admin API of task types, and the seed's two products as shipped examples."""
 from __future__ import annotations
 
+import json
 import secrets
 
+import pytest
+
+from services.gateway.errors import ApiError
 from services.gateway.task_api.examples import EXAMPLE_TASK_TYPES
+from services.gateway.task_api.task_types import check_params
 from tests.task_api.test_task_api import IMAGE, refused
 
 
@@ -46,3 +51,12 @@ async def test_the_seed_examples_are_creatable_and_enforce_their_parameters(task
     for type_, params in (("basic_clean", {"template": "sepia"}), ("model_pose12", {"scene": "beach"}),
                           ("model_pose12", {"category": "hat"}), ("basic_clean", {"unknown": 1})):
         refused(await user.create(type_, IMAGE, params), 400, 4001)
+
+
+def test_a_schema_whose_ref_leads_nowhere_is_the_operators_fault_not_the_callers():
+    task_type = {"_id": "t", "params_schema": json.dumps(
+        {"type": "object", "properties": {"a": {"$ref": "https://schemas.example/a.json"}}})}
+    with pytest.raises(ApiError) as refused_:
+        check_params(task_type, {"a": 1})
+    assert (refused_.value.status, refused_.value.code) == (503, "task_type_misconfigured")
+    assert check_params(task_type, {"b": 1}) == '{"b":1}'

@@ -13,8 +13,9 @@ from jsonschema.exceptions import SchemaError, best_match
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from referencing.exceptions import Unresolvable
 
-from services.gateway.errors import InvalidRequest
+from services.gateway.errors import ApiError, InvalidRequest
 from services.gateway.task_api.schemas import MAX_PARAMS_BYTES
 from shared.clock import stamp
 
@@ -71,7 +72,11 @@ def check_params(task_type: dict[str, Any], params: dict[str, Any]) -> str:
         raise InvalidRequest(f"params may take at most {MAX_PARAMS_BYTES} bytes as JSON")
     schema = params_schema(task_type)
     if schema is not None:
-        error = best_match(Draft202012Validator(schema).iter_errors(params))
+        try:
+            error = best_match(Draft202012Validator(schema).iter_errors(params))
+        except Unresolvable as exc:  # a `$ref` to nowhere (remote ones are never fetched): the operator's to fix
+            raise ApiError(f"task type {task_type['_id']} cannot check its params ({exc}); retry later",
+                           code="task_type_misconfigured", status=503) from None
         if error is not None:
             where = ".".join(str(p) for p in error.absolute_path)
             raise InvalidRequest(f"params{'.' + where if where else ''}: {error.message}")
