@@ -49,6 +49,9 @@ class CustomPassSettings(BaseSettings):
     custom_pass_status_success: str = "completed,success,finished"
     custom_pass_status_failed: str = "failed,error,cancelled,not_found"
     custom_pass_status_processing: str = "processing,pending,running,submitted,queued"
+    custom_pass_status_queued: str = Field("", description=(
+        "Upstream words for accepted but not started (QUEUED; the Task API's `pending`); they win over "
+        "the processing words. Empty: every in-progress word means started."))
     upstream_busy_retries: int = Field(3, ge=0, le=10, description=(
         "Submits an upstream refuses as busy (RunningHub 415/421: instance or queue full) are retried this often."))
     upstream_busy_backoff_s: float = Field(0.5, ge=0, le=30, description=(

@@ -54,7 +54,7 @@ def new_task(task_id: str, caller: CallerIdentity, channel: dict[str, Any], mode
     """`unfinished_after_s`: when the poller may take the task up and fail it if nobody has
     moved it on by then (its submit, or for a sync call the call itself, never completed)."""
     return {
-        "_id": task_id, "user_id": caller.user_id, "key_id": caller.key["_id"], "model": model,
+        "_id": task_id, "user_id": caller.user_id, "key_id": caller.key_id, "model": model,
         "upstream_model": upstream_model(channel, model.removesuffix(SUBMIT_SUFFIX)),
         "channel_id": channel["_id"], "channel_kind": channel["kind"], "mode": mode, "api": "pass",
         "status": TaskStatus.NOT_START.value, "progress": "0%",

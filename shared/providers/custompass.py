@@ -73,7 +73,8 @@ def _status_words(channel: dict[str, Any], ctx: UpstreamContext) -> UpstreamStat
     s = ctx.settings
     return UpstreamStatusWords(success=own.get("success") or s.custom_pass_status_success,
                                failed=own.get("failed") or s.custom_pass_status_failed,
-                               processing=own.get("processing") or s.custom_pass_status_processing)
+                               processing=own.get("processing") or s.custom_pass_status_processing,
+                               queued=own.get("queued") or s.custom_pass_status_queued)
 
 
 def _observation(item: dict[str, Any], status: TaskStatus, task: dict[str, Any]) -> Observation:
