@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.crash_points import crash_point
 from shared.events import TaskStatusChanged
 from shared.kafka import EventPublisher
 from shared.status import TaskStatus
@@ -24,6 +25,7 @@ async def finish_and_announce(tasks: TaskStore, publisher: EventPublisher, task_
     before = await tasks.get(task_id)
     finished = await tasks.finish(task_id, status, **fields)
     if finished is not None:
+        crash_point("task.finished")
         await publisher.publish(status_changed(finished, before["status"] if before else None))
     return finished
 

@@ -13,6 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.settlement import metrics
 from shared import pricing
 from shared.consumption import write_log
+from shared.crash_points import crash_point
 from shared.events import BillingSettled
 from shared.kafka import EventPublisher
 from shared.ledger import Ledger, SettleOutcome
@@ -42,6 +43,7 @@ class Settler:
             outcome = await self._ledger.capture_hold(task["hold_id"], final_cost(task))
         else:
             outcome = await self._ledger.void_hold(task["hold_id"], task["user_id"])
+        crash_point("settlement.hold_settled")
         await write_log(self._db, task, outcome)
         settlement = {"outcome": outcome.outcome, "hold": outcome.hold, "charged": outcome.charged,
                       "refunded": outcome.refunded, "debt": outcome.debt, "settled_at": stamp()}
