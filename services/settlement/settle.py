@@ -16,6 +16,7 @@ from shared.consumption import write_log
 from shared.crash_points import crash_point
 from shared.events import BillingSettled
 from shared.kafka import EventPublisher
+from shared.task_events import publish_stored
 from shared.ledger import Ledger, SettleOutcome
 from shared.status import TaskStatus
 from shared.clock import seconds_since, stamp
@@ -48,7 +49,7 @@ class Settler:
         settlement = {"outcome": outcome.outcome, "hold": outcome.hold, "charged": outcome.charged,
                       "refunded": outcome.refunded, "debt": outcome.debt, "settled_at": stamp()}
         await self._tasks.mark_settled(task_id, settlement)
-        await self._publisher.publish(BillingSettled(
+        await publish_stored(self._publisher, BillingSettled(
             correlation_id=task_id, task_id=task_id, hold_id=task["hold_id"], user_id=task["user_id"],
             outcome="captured" if outcome.outcome == "captured" else "voided", hold_amount=outcome.hold,
             charged=outcome.charged, refunded=outcome.refunded, debt=outcome.debt))
