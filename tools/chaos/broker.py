@@ -2,9 +2,9 @@
 memory across a restart, so every event in flight and every consumer position is gone.
 
 While it is down, probe submits measure what callers get (503 `billing_unavailable`, and how
-fast); after it is back, every service must be ready again (one that is not within
-`RECOVER_S` is restarted, and the report says so), and the money settled before the stop must
-be exactly as it was.
+fast). Once it is back, a submit through each gateway must be answered by billing again (any
+answer but 503) within `RECOVER_S`; if not, the services are restarted (they create their topics
+at start) and the report says so. The money settled before the stop must be exactly as it was.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from tools.chaos.system import ASYNC_MODEL, ChaosSystem
 
 DOWN_S = 6.0
 PROBES = 8
-RECOVER_S = 30.0
+RECOVER_S = 15.0
 
 
 async def restart_broker(system: ChaosSystem, db: AsyncDatabase, state_dir: Path,
@@ -35,9 +35,16 @@ async def restart_broker(system: ChaosSystem, db: AsyncDatabase, state_dir: Path
     probes = await _probe(system)
     await asyncio.sleep(max(0.0, down_at + DOWN_S - time.monotonic()))
     await asyncio.to_thread(devinfra.start_kafka, state_dir, port)
-    restarted = await asyncio.to_thread(_ready_or_restarted, system)
-    return (f"down {time.monotonic() - down_at:.1f}s; submits meanwhile: {probes}; "
-            f"after restart: {'restarted ' + ', '.join(restarted) if restarted else 'every service ready again'}")
+    up_at = time.monotonic()
+    if await _billing_answers(system):
+        after = f"billing answered both gateways again {time.monotonic() - up_at:.1f}s after the restart"
+    else:
+        await asyncio.gather(*(asyncio.to_thread(system.restart, name) for name in system.stack.processes
+                               if name != "mock_upstream"))
+        recovered = await _billing_answers(system)
+        after = (f"no answer from billing in {RECOVER_S:.0f}s: services restarted, "
+                 + ("then billing answered" if recovered else "billing still silent"))
+    return f"down {up_at - down_at:.1f}s; submits meanwhile: {probes}; {after}"
 
 
 async def settled_holds(db: AsyncDatabase) -> dict[str, tuple]:
@@ -64,13 +71,19 @@ async def _probe(system: ChaosSystem) -> str:
     return f"{dict(answers)}, latency p50 {statistics.median(latencies):.2f}s max {max(latencies):.2f}s"
 
 
-def _ready_or_restarted(system: ChaosSystem) -> list[str]:
-    restarted = []
-    for name, process in system.stack.processes.items():
-        path = "/_mock/stats" if name == "mock_upstream" else "/readyz"
-        try:
-            process.wait_ready(timeout=RECOVER_S, path=path)
-        except (TimeoutError, RuntimeError):
-            system.restart(name)
-            restarted.append(name)
-    return restarted
+async def _billing_answers(system: ChaosSystem) -> bool:
+    """A submit through each gateway answered by billing (placed or refused, not 503)."""
+    deadline = time.monotonic() + RECOVER_S
+    async with httpx.AsyncClient(timeout=10, headers={"Authorization": f"Bearer {system.users[0].key}"}) as http:
+        waiting = list(system.gateways)
+        while waiting and time.monotonic() < deadline:
+            try:
+                response = await http.post(f"{waiting[0]}/pass/{ASYNC_MODEL}/submit", json={"mock": {}})
+                if response.status_code != 503:
+                    waiting.pop(0)
+                    continue
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.5)
+        return not waiting
+
