@@ -9,7 +9,7 @@ BENCH_ARGS ?=
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run stop test bench contracts clean
+.PHONY: install run stop test bench chaos contracts clean
 
 install: .venv/.synced .tools/infra/.installed
 
@@ -65,6 +65,13 @@ $(LITELLM): | $(UV)
 
 bench: install $(NGINX) $(LITELLM)
 	$(PY) -m bench $(BENCH_ARGS)
+
+# The whole system under load while faults strike on a seeded schedule, then the money and task
+# invariants; exits non-zero on any violation. The same SEED replays the same faults and load.
+SEED ?= 1
+DURATION ?= 240
+chaos: install
+	$(PY) -m tools.chaos --seed $(SEED) --duration $(DURATION)
 
 # Regenerates docs/openapi.json and docs/asyncapi.json from the code; commit them with the change.
 contracts: install

@@ -22,6 +22,9 @@ class CommonSettings(BaseSettings):
     kafka_session_timeout_ms: int = Field(10000, description="Consumer group session timeout; a new "
                                           "member's join takes about half of it.")
     kafka_heartbeat_interval_ms: int = 3000
+    kafka_publish_timeout_s: float = Field(5.0, gt=0, description=(
+        "How long a publish may wait for the broker before it counts as failed (the producer "
+        "alone would wait 40 s while the broker is down)."))
     mongodb_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongodb_database: str = "custompass"
     log_level: str = "INFO"

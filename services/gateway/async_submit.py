@@ -20,7 +20,7 @@ from shared.events import TaskSubmitted
 from shared.ids import new_task_id
 from shared.providers.base import InvalidBody, Quote, StatusProvider, Submitted, UpstreamContext
 from shared.providers.registry import async_kinds, provider_for
-from shared.task_events import fail_and_announce
+from shared.task_events import fail_and_announce, publish_stored
 from shared.upstream.errors import UpstreamError, UpstreamNotConnected
 
 
@@ -109,7 +109,7 @@ class AsyncSubmission:
                                                     accepted.progress)
         if submitted is None:  # failed meanwhile (e.g. a timeout sweep): report what it is now
             return await deps.tasks.get(task["_id"]) or task
-        await deps.publisher.publish(TaskSubmitted(
+        await publish_stored(deps.publisher, TaskSubmitted(
             correlation_id=task["_id"], task_id=task["_id"], user_id=task["user_id"], model=task["model"],
             channel_id=task["channel_id"], upstream_task_id=accepted.upstream_task_id))
         return submitted

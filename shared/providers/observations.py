@@ -8,7 +8,7 @@ from typing import Any
 from shared.kafka import EventPublisher
 from shared.providers.base import Observation
 from shared.status import TaskStatus
-from shared.task_events import status_changed
+from shared.task_events import announce
 from shared.tasks import TaskStore
 
 
@@ -21,7 +21,7 @@ async def apply_observation(tasks: TaskStore, publisher: EventPublisher, task: d
     else:
         previous, changed = task["status"], await tasks.advance(task, observation.status, observation.progress)
     if changed is not None:
-        await publisher.publish(status_changed(changed, previous))
+        await announce(publisher, changed, previous)
     return changed
 
 

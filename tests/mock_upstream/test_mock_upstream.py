@@ -281,3 +281,17 @@ def test_real_server_over_http():
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+async def test_faults_win_over_request_scenarios_until_cleared(client):
+    before = (await submit(client, polls_before_done=0))["data"]["task_id"]
+    r = await client.put("/_mock/faults", json={"outcome": "error", "error_code": 5003, "rate_limit": 0})
+    assert r.status_code == 200
+    refused = await client.post("/img/submit", json={"mock": {"outcome": "success"}})
+    assert refused.json()["code"] == 5003
+    assert (await client.get(f"/img/task/{before}/fetch")).status_code == 429
+    assert (await client.delete("/_mock/faults")).status_code == 200
+    assert (await fetch(client, before))["status"] == "completed"
+    after = (await submit(client, polls_before_done=0))["data"]["task_id"]
+    assert (await fetch(client, after))["status"] == "completed"  # no fault stuck to the new task
+    assert (await client.get("/_mock/stats")).json()["accepted_tasks"] == 2

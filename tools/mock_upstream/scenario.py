@@ -20,6 +20,8 @@ Outcome = Literal["success", "fail", "never", "error", "http_error", "malformed"
 # Long demos would otherwise grow the request log without bound.
 MAX_RECORDED_REQUESTS = 10_000
 RATE_WINDOW_SECONDS = 1.0
+# Fault fields that act on status queries (`/_mock/faults`); the others act on submits and sync calls.
+STATUS_FAULT_FIELDS = ("rate_limit", "poll_delay_ms")
 
 
 class UsageSpec(BaseModel):
@@ -150,6 +152,9 @@ class MockState:
         self.requests: deque[dict[str, Any]] = deque(maxlen=MAX_RECORDED_REQUESTS)
         self.tasks: dict[str, Task] = {}
         self.defaults: dict[str, Scenario] = {}
+        # An outage for every model at once, winning over request scenarios (the chaos run's
+        # error, timeout and 429 windows). Status fields never stick to the tasks created meanwhile.
+        self.faults: dict[str, Any] = {}
         self.stats: dict[str, int] = {}
         self._query_times: dict[str, deque[float]] = {}
         self.reset()
@@ -158,6 +163,7 @@ class MockState:
         self.requests.clear()
         self.tasks.clear()
         self.defaults.clear()
+        self.faults.clear()
         self._query_times.clear()
         self.stats = {"accepted_tasks": 0, "sync_calls": 0, "status_queries": 0,
                       "precharge_calls": 0, "rate_limited": 0}
@@ -172,7 +178,8 @@ class MockState:
                 and (not method or r["method"] == method.upper())]
 
     def scenario_for(self, model: str, override: dict[str, Any] | None) -> Scenario:
-        return resolve_scenario(self.defaults.get(model), override)
+        submit_faults = {k: v for k, v in self.faults.items() if k not in STATUS_FAULT_FIELDS}
+        return resolve_scenario(self.defaults.get(model), {**(override or {}), **submit_faults})
 
     def create_task(self, model: str, scenario: Scenario) -> Task:
         task = Task(task_id=f"up_{secrets.token_hex(8)}", model=model,
@@ -187,6 +194,8 @@ class MockState:
         if model in self.defaults:
             scenarios.append(self.defaults[model])
         limits = [s.rate_limit for s in scenarios if s.rate_limit is not None]
+        if self.faults.get("rate_limit") is not None:
+            limits.append(self.faults["rate_limit"])
         return min(limits) if limits else None
 
     def admit_status_query(self, model: str, limit: int | None) -> bool:
