@@ -4,11 +4,12 @@ PYTHON ?= python3
 UV := .tools/uv/bin/uv
 PY := .venv/bin/python
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 # The console's browser tests drive Debian's chromium (no browser download); installed when missing.
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run stop test bench contracts clean
+.PHONY: install run stop test bench chaos contracts clean
 
 install: .venv/.synced .tools/infra/.installed
 
@@ -36,16 +37,49 @@ $(CHROMIUM):
 # tests/deploy checks the operators' custom resources against their CRD schemas with Node.js
 # packages from the npm registry (deploy/k8s/crd-validation, pinned by its package-lock.json).
 CRD_VALIDATION := deploy/k8s/crd-validation/node_modules/.package-lock.json
+# The Node example worker's test runs it with the `ws` package from the npm registry.
+NODE_DEPS := examples/node_modules/.installed
+# Both need Debian's nodejs and npm, installed when missing.
+NODE := /usr/bin/node
 
-$(CRD_VALIDATION): deploy/k8s/crd-validation/package-lock.json
+$(NODE):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm
+
+$(CRD_VALIDATION): deploy/k8s/crd-validation/package-lock.json | $(NODE)
 	npm ci --prefix deploy/k8s/crd-validation --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: install $(CHROMIUM) $(CRD_VALIDATION)
+$(NODE_DEPS): examples/package-lock.json | $(NODE)
+	npm ci --prefix examples --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: install $(CHROMIUM) $(NODE_DEPS) $(CRD_VALIDATION)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: install
-	$(PY) -m bench
+# The benchmark's comparison relays: Debian's nginx, and LiteLLM (pinned) in a virtualenv of its own.
+NGINX := /usr/sbin/nginx
+LITELLM := .tools/litellm/.installed
+LITELLM_VERSION := 1.108.7
+
+$(NGINX):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nginx
+
+$(LITELLM): | $(UV)
+	$(UV) venv --quiet --python $(PYTHON) .tools/litellm
+	$(UV) pip install --quiet --python .tools/litellm/bin/python 'litellm[proxy]==$(LITELLM_VERSION)'
+	touch $@
+
+bench: install $(NGINX) $(LITELLM)
+	$(PY) -m bench $(BENCH_ARGS)
+
+# The whole system under load while faults strike on a seeded schedule, then the money and task
+# invariants; exits non-zero on any violation. The same SEED replays the same faults and load.
+SEED ?= 1
+DURATION ?= 240
+chaos: install
+	$(PY) -m tools.chaos --seed $(SEED) --duration $(DURATION)
 
 # Regenerates docs/openapi.json and docs/asyncapi.json from the code; commit them with the change.
 contracts: install

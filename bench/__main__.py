@@ -9,7 +9,7 @@ import sys
 import time
 import traceback
 
-from bench import async_flow, holds, kafka_floor, key_limits, report, sweep, sync_overhead, workers
+from bench import async_flow, holds, kafka_floor, key_limits, relays, report, sweep, sync_overhead, workers
 from bench.common import Results, load_average
 from bench.env import bench_env
 
@@ -28,11 +28,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="holds of the in-process ledger-only comparison (0: skip it)")
     parser.add_argument("--hold-concurrency", type=int, default=50)
     parser.add_argument("--sequential", type=int, default=200, help="round trips / holds per repeat at c=1")
-    parser.add_argument("--duration", type=float, default=30.0, help="seconds of async submissions")
+    parser.add_argument("--duration", type=float, default=120.0, help="seconds of async submissions")
     parser.add_argument("--async-concurrency", type=int, default=32)
     parser.add_argument("--poll-interval", type=float, default=0.5, help="the async channel's poll_interval_s")
-    parser.add_argument("--polls-before-done", type=int, default=1,
-                        help="mock scenario: 'processing' answers before the task completes")
+    parser.add_argument("--done-after", type=float, default=1.0,
+                        help="seconds after its submit at which the mock upstream finishes each async task")
     parser.add_argument("--settle-timeout", type=float, default=90.0,
                         help="most seconds to wait for submitted tasks to settle")
     parser.add_argument("--sweep-sizes", default="1000,10000", help="in-flight task counts, comma-separated")
@@ -42,7 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="seconds per size: a sweep still running then is stopped and its progress reported")
     parser.add_argument("--sync-calls", type=int, default=1000, help="sync calls per repeat and route at "
                         "--sync-concurrency (a fifth of it sequentially)")
-    parser.add_argument("--sync-concurrency", type=int, default=16)
+    parser.add_argument("--sync-concurrency", type=int, default=32)
     parser.add_argument("--sync-repeats", type=int, default=3)
     parser.add_argument("--limit-calls", type=int, default=200, help="sync calls per key per repeat (limits)")
     parser.add_argument("--limit-repeats", type=int, default=3, help="repeats of the limits runs (median)")
@@ -78,7 +78,7 @@ async def run_scenario(name: str, args: argparse.Namespace, env, results: Result
                         sequential=args.sequential, repeats=args.hold_repeats)
     elif name == "async":
         await async_flow.run(env, results, concurrency=args.async_concurrency, duration=args.duration,
-                             poll_interval=args.poll_interval, polls_before_done=args.polls_before_done,
+                             poll_interval=args.poll_interval, done_after=args.done_after,
                              settle_timeout=args.settle_timeout)
     elif name == "sweep":
         sizes = [int(s) for s in args.sweep_sizes.split(",") if s.strip()]
@@ -129,12 +129,14 @@ def main(argv: list[str] | None = None) -> int:
                      f"c={args.hold_concurrency}, {args.sequential} x {args.hold_repeats} at c=1, amount 1 each; "
                      f"ledger-only comparison {args.ledger_holds} at c={args.hold_concurrency}",
             "async": f"{args.duration:.0f} s at c={args.async_concurrency}; poll_interval_s {args.poll_interval}; "
-                     f"mock polls_before_done {args.polls_before_done}; per_call price 1",
+                     f"mock done_after {args.done_after:g} s; per_call price 1",
             "sweep": f"sizes {args.sweep_sizes}; up to {args.sweep_repeats} repeats within {args.sweep_budget:.0f} s "
                      f"per size; batch_size {sweep.BATCH_SIZE}; mock scenario never; in-process Sweeper with "
                      f"PollerSettings defaults",
             "sync": f"{args.sync_calls} calls per repeat and route at c={args.sync_concurrency}, a fifth of them at "
-                    f"c=1, {args.sync_repeats} repeats; direct and gateway runs alternate; per_call price 1",
+                    f"c=1, {args.sync_repeats} repeats; routes direct, nginx, litellm, custompass alternate; "
+                    f"nginx {relays.nginx_version()} and LiteLLM {relays.litellm_version()} with one worker "
+                    "process each; CustomPass per_call price 1",
             "limits": f"{args.limit_calls} sync calls per key x {args.limit_repeats} repeats at c=1, alternating a key "
                       f"without limits and a key (and user) with every limit; per_call price 1",
             "workers": f"{args.worker_tasks} sync POST /api/openai at c={args.worker_concurrency} to {args.workers} "

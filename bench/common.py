@@ -167,3 +167,14 @@ async def closed_loop(concurrency: int, count: int, op) -> tuple[list[float], fl
     t0 = time.perf_counter()
     await asyncio.gather(*(caller() for _ in range(concurrency)))
     return latencies, time.perf_counter() - t0, errors
+
+
+def peak_rss_mib(pid: int) -> float | None:
+    """The most resident memory a process has used so far (VmHWM), in MiB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None

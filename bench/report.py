@@ -74,6 +74,8 @@ def write(results: Results, *, command: str, settings: dict[str, str], started: 
           elapsed_s: float, load: tuple[str, str], code: str | None = None) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{started:%Y-%m-%d}.md"
+    if path.exists():  # an earlier run of the day stays: notes and commits quote its figures
+        path = RESULTS_DIR / f"{started:%Y-%m-%d-%H%M}.md"
     info = machine(code)
     lines = [
         f"# CustomPass benchmark, {started:%Y-%m-%d %H:%M} UTC",

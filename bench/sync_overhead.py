@@ -1,67 +1,134 @@
-"""The sync pass-through's own cost: the same call to the mock upstream made directly and through
-`POST /pass/{model}` (key check, channel choice, hold over Kafka, task document, settlement event),
-at one fixed concurrency and sequentially. Direct and gateway runs alternate, so drift on the
-machine affects both alike."""
+"""The sync pass-through next to its peers, all in front of the same mock upstream: the call made
+directly, through nginx (the floor for one relay hop), through the LiteLLM proxy (the Python peer),
+and through CustomPass (`POST /pass/{model}`: key check, channel choice, a hold over Kafka, the
+task document, settlement). Each relay's added latency is reported as a ratio to nginx's and to
+LiteLLM's. Routes alternate within every repeat, so drift on the machine affects all alike."""
 from __future__ import annotations
 
-import os
+import contextlib
 import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import httpx
 
+from bench import relays
 from bench.common import CpuMeter, Results, closed_loop, median, ms, percentile
 from bench.env import BenchEnv
 from tests.harness.api import AdminApi
 
 BODY = {"prompt": "bench", "mock": {"usage": {"prompt_tokens": 10, "completion_tokens": 10}}}
+UPSTREAM_KEY = "upstream-secret"
+
+
+@dataclass
+class Route:
+    name: str
+    client: httpx.AsyncClient
+    path: str
+
+
+@dataclass
+class Figures:
+    latencies: list[list[float]]  # one list per repeat
+    walls: list[float]
+
+    def pct(self, pct: float) -> float:
+        return median([percentile(lat, pct) for lat in self.latencies])
+
+    def throughput(self) -> float:
+        return median([len(lat) / wall for lat, wall in zip(self.latencies, self.walls)])
 
 
 async def run(env: BenchEnv, results: Results, *, concurrency: int, count: int, repeats: int) -> None:
-    with env.stack(["billing", "gateway", "settlement", "mock_upstream"]) as stack:
+    if gaps := relays.missing():
+        results.add("sync relays", "skipped relays", ", ".join(gaps), "run `make bench` to install them")
+    with env.stack(["billing", "gateway", "settlement", "mock_upstream"],
+                   MOCK_UPSTREAM_KEY=UPSTREAM_KEY) as stack:
         admin = AdminApi(stack.gateway_url, stack.admin_token)
         model = f"bench-sync-{secrets.token_hex(3)}"
         await admin.create_channel(name=model, kind="custompass_sync", base_url=stack.upstream_url,
-                                   api_key="upstream-secret", models=[model], billing={"mode": "per_call", "price": 1})
+                                   api_key=UPSTREAM_KEY, models=[model], billing={"mode": "per_call", "price": 1})
         _, key = await admin.user_with_key(quota=10**9)
-        limits = httpx.Limits(max_connections=concurrency * 2)
-        direct = httpx.AsyncClient(base_url=stack.upstream_url, timeout=30, limits=limits,
-                                   headers={"Authorization": "Bearer upstream-secret", "X-Custom-Token": key})
-        gateway = httpx.AsyncClient(base_url=stack.gateway_url, timeout=30, limits=limits,
-                                    headers={"Authorization": f"Bearer {key}"})
-        paths = {"direct": (direct, f"/{model}"), "gateway": (gateway, f"/pass/{model}")}
+        await admin.close()
+        target = f"{stack.upstream_url}/{model}"
+        with _started_relays(env, target) as found:
+            limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
+            routes = [Route("direct", _client(stack.upstream_url, UPSTREAM_KEY, limits), f"/{model}")]
+            routes += [Route(r.name, _client(r.url.removesuffix(relays.RELAY_PATH), r.key, limits), relays.RELAY_PATH)
+                       for r in found]
+            routes.append(Route("custompass", _client(stack.gateway_url, key, limits), f"/pass/{model}"))
+            pids = {**env.pids(stack), **{r.name: r.pid for r in found}}
+            try:
+                figures, failures, meter = await _measure(routes, pids, concurrency, count, repeats)
+            finally:
+                for route in routes:
+                    await route.client.aclose()
+    _report(results, figures, failures, [r.name for r in routes], concurrency, repeats)
+    results.detail("sync relays: " + meter.summary())
+    results.contention("sync relays", "", meter)
 
-        def caller(route: str):
-            client, path = paths[route]
 
-            async def call(_: int) -> None:
-                (await client.post(path, json=BODY)).raise_for_status()
-            return call
+def _client(base_url: str, key: str, limits: httpx.Limits) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits, headers={"Authorization": f"Bearer {key}"})
 
-        figures: dict[tuple[str, int], list[list[float]]] = {}
-        failures: list[BaseException] = []
-        meter = CpuMeter(env.pids(stack))
-        try:
-            for route in paths:  # warm connections, caches and the consumers
-                await closed_loop(4, 50, caller(route))
-            meter.start()
-            for _ in range(repeats):
-                for c, n in ((1, max(count // 5, 50)), (concurrency, count)):
-                    for route in paths:
-                        lat, _, errors = await closed_loop(c, n, caller(route))
-                        figures.setdefault((route, c), []).append(lat)
-                        failures.extend(errors)
-            meter.stop()
-        finally:
-            await direct.aclose()
-            await gateway.aclose()
-            await admin.close()
+
+@contextlib.contextmanager
+def _started_relays(env: BenchEnv, target: str) -> Iterator[list[relays.Relay]]:
+    """Whichever relays are installed, running for the run."""
+    if relays.missing():
+        yield []
+        return
+    with (relays.nginx(target, UPSTREAM_KEY, env.log_dir / "nginx") as nginx,
+          relays.litellm(target, UPSTREAM_KEY, env.log_dir / "litellm") as litellm):
+        yield [nginx, litellm]
+
+
+async def _measure(routes: list[Route], pids: dict[str, int], concurrency: int, count: int, repeats: int):
+    def caller(route: Route):
+        async def call(_: int) -> None:
+            (await route.client.post(route.path, json=BODY)).raise_for_status()
+        return call
+
+    figures: dict[tuple[str, int], Figures] = {}
+    failures: dict[str, list[BaseException]] = {}
+    for route in routes:  # warm connections, caches and the consumers
+        _, _, errors = await closed_loop(4, 50, caller(route))
+        if errors:
+            raise RuntimeError(f"{route.name} fails before measuring: {errors[0]!r}")
+    meter = CpuMeter(pids).start()
+    for _ in range(repeats):
+        for c, n in ((1, max(count // 5, 50)), (concurrency, count)):
+            for route in routes:
+                lat, wall, errors = await closed_loop(c, n, caller(route))
+                entry = figures.setdefault((route.name, c), Figures([], []))
+                entry.latencies.append(lat)
+                entry.walls.append(wall)
+                failures.setdefault(route.name, []).extend(errors)
+    meter.stop()
+    return figures, failures, meter
+
+
+def _report(results: Results, figures: dict[tuple[str, int], Figures], failures: dict[str, list[BaseException]],
+            names: list[str], concurrency: int, repeats: int) -> None:
     for c in (1, concurrency):
-        for pct in (50, 99):
-            d = median([percentile(lat, pct) for lat in figures[("direct", c)]])
-            g = median([percentile(lat, pct) for lat in figures[("gateway", c)]])
-            results.add("sync overhead", f"p{pct} direct / through the gateway, c={c}", f"{ms(d)} / {ms(g)}",
-                        f"{g / d:.1f}x; the gateway adds {ms(g - d)}; median of {repeats} repeats")
-    if failures:
-        results.add("sync overhead", "failed calls", str(len(failures)), repr(failures[0])[:200])
-    results.detail(f"sync overhead, pid {os.getpid()}: " + meter.summary())
-    results.contention("sync overhead", "", meter)
+        direct = figures[("direct", c)]
+        for name in names:
+            f = figures[(name, c)]
+            p50, p99 = f.pct(50), f.pct(99)
+            value = f"{ms(p50)} / {ms(p99)}"
+            note = f"{f.throughput():,.0f} calls/s"
+            if name != "direct":
+                added = p50 - direct.pct(50)
+                note += f"; adds {ms(added)} p50, {ms(p99 - direct.pct(99))} p99"
+                note += "".join(f"; {_ratio(added / peer)} {peer_name}'s added p50"
+                                for peer_name in ("nginx", "litellm") if peer_name != name and (peer_name, c) in figures
+                                and (peer := figures[(peer_name, c)].pct(50) - direct.pct(50)) > 0)
+            results.add("sync relays", f"{name} p50 / p99, c={c}", value, note + f"; median of {repeats} repeats")
+    for name, errors in failures.items():
+        if errors:
+            results.add("sync relays", f"{name}: failed calls", str(len(errors)), repr(errors[0])[:200])
+
+
+def _ratio(value: float) -> str:
+    return f"{value:.1f}x" if value >= 1 else f"{value:.2f}x"

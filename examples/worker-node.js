@@ -2,7 +2,7 @@
 // `ready`, runs one task at a time, answers `task_complete` or `task_error`; pings to keep the
 // connection alive and reconnects with backoff when it drops.
 //
-//   npm install ws
+//   npm ci --prefix examples        (installs `ws`, pinned in examples/package.json)
 //   CUSTOMPASS_WORKER_TOKEN=<token> node examples/worker-node.js
 //
 // Settings (environment): CUSTOMPASS_WS_URL (default ws://localhost:8080/ws), CUSTOMPASS_WORKER_GROUP

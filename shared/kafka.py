@@ -1,10 +1,11 @@
 """Kafka wiring: the FastStream broker, topic creation, and publishing event models."""
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
@@ -52,13 +53,18 @@ async def ensure_topics(settings: CommonSettings) -> None:
         await admin.close()
 
 
+class PublishFailed(Exception):
+    """The broker did not take the event in time (it is down, or unreachable)."""
+
+
 class EventPublisher:
-    """Publishes event models to their topic, keyed by correlation id."""
+    """Publishes event models to their topic, keyed by correlation id, within the publish timeout."""
 
     def __init__(self, broker: KafkaBroker, settings: CommonSettings, producer: str) -> None:
         self._broker = broker
         self._prefix = settings.kafka_topic_prefix
         self._producer = producer
+        self._timeout_s = settings.kafka_publish_timeout_s
 
     def topic(self, name: str) -> str:
         return topics.qualified(name, self._prefix)
@@ -66,7 +72,11 @@ class EventPublisher:
     async def publish(self, event: Event) -> None:
         if not event.producer:
             event = event.model_copy(update={"producer": self._producer})
-        await self._broker.publish(
+        sending = self._broker.publish(
             event.model_dump(mode="json"), topic=self.topic(event.TOPIC),
             key=event.correlation_id.encode(), headers={"event-type": event.type},
         )
+        try:
+            await asyncio.wait_for(sending, self._timeout_s)
+        except (asyncio.TimeoutError, KafkaError, OSError) as exc:
+            raise PublishFailed(f"{event.type} for {event.correlation_id} not published: {exc!r}") from exc

@@ -22,6 +22,9 @@ class CommonSettings(BaseSettings):
     kafka_session_timeout_ms: int = Field(10000, description="Consumer group session timeout; a new "
                                           "member's join takes about half of it.")
     kafka_heartbeat_interval_ms: int = 3000
+    kafka_publish_timeout_s: float = Field(5.0, gt=0, description=(
+        "How long a publish may wait for the broker before it counts as failed (the producer "
+        "alone would wait 40 s while the broker is down)."))
     mongodb_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongodb_database: str = "custompass"
     log_level: str = "INFO"
@@ -49,6 +52,9 @@ class CustomPassSettings(BaseSettings):
     custom_pass_status_success: str = "completed,success,finished"
     custom_pass_status_failed: str = "failed,error,cancelled,not_found"
     custom_pass_status_processing: str = "processing,pending,running,submitted,queued"
+    custom_pass_status_queued: str = Field("", description=(
+        "Upstream words for accepted but not started (QUEUED; the Task API's `pending`); they win over "
+        "the processing words. Empty: every in-progress word means started."))
     upstream_busy_retries: int = Field(3, ge=0, le=10, description=(
         "Submits an upstream refuses as busy (RunningHub 415/421: instance or queue full) are retried this often."))
     upstream_busy_backoff_s: float = Field(0.5, ge=0, le=30, description=(

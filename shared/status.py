@@ -31,9 +31,10 @@ _PASS_DIALECT = {
     TaskStatus.NOT_START: "pendding",  # sic: the published CustomPass contract spells it so
 }
 
+# `pending` is the seed's "waiting for a processor": accepted upstream is not started yet.
 _TASK_API_DIALECT = {
     TaskStatus.NOT_START: "pending",
-    TaskStatus.SUBMITTED: "processing",
+    TaskStatus.SUBMITTED: "pending",
     TaskStatus.QUEUED: "pending",
     TaskStatus.IN_PROGRESS: "processing",
     TaskStatus.UNKNOWN: "processing",
@@ -70,10 +71,11 @@ def to_dispatch_status(status: TaskStatus | str) -> str:
 class UpstreamStatusWords:
     """Maps an upstream's status word (case-insensitive) to the canonical status."""
 
-    def __init__(self, success: str, failed: str, processing: str) -> None:
+    def __init__(self, success: str, failed: str, processing: str, queued: str = "") -> None:
         self._map: dict[str, TaskStatus] = {}
-        for words, status in ((processing, TaskStatus.IN_PROGRESS), (failed, TaskStatus.FAILURE),
-                              (success, TaskStatus.SUCCESS)):
+        # Later groups win a word listed twice: `queued` (accepted, not started) narrows `processing`.
+        for words, status in ((processing, TaskStatus.IN_PROGRESS), (queued, TaskStatus.QUEUED),
+                              (failed, TaskStatus.FAILURE), (success, TaskStatus.SUCCESS)):
             for word in _split(words):
                 self._map[word] = status
 

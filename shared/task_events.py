@@ -1,12 +1,22 @@
-"""Announcing task changes: a change is stored first (compare-and-swap), then published."""
+"""Announcing task changes: a change is stored first (compare-and-swap), then published.
+
+MongoDB is the truth and the event only its fast path. If the process dies between the two
+steps, or the broker does not take the event, nothing is lost: settlement's reconciliation
+sweep settles a terminal task left unsettled, and a lost non-terminal change only means a
+waiter sees it at its next look at the task.
+"""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from shared.events import TaskStatusChanged
-from shared.kafka import EventPublisher
+from shared.crash_points import crash_point
+from shared.events import Event, TaskStatusChanged
+from shared.kafka import EventPublisher, PublishFailed
 from shared.status import TaskStatus
 from shared.tasks import TaskStore
+
+log = logging.getLogger(__name__)
 
 
 def status_changed(task: dict[str, Any], previous: str | None = None) -> TaskStatusChanged:
@@ -16,16 +26,32 @@ def status_changed(task: dict[str, Any], previous: str | None = None) -> TaskSta
                              progress=task.get("progress"), reason=task.get("fail_reason"))
 
 
+async def publish_stored(publisher: EventPublisher, event: Event) -> None:
+    """Publishes the event of a change already stored; a broker that does not take it is logged,
+    not raised: the stored change stands, and the sweep finishes what the event would have."""
+    try:
+        await publisher.publish(event)
+    except PublishFailed as exc:
+        log.warning("change stored but its event not published", extra={"error": str(exc)})
+
+
+async def announce(publisher: EventPublisher, task: dict[str, Any], previous: str | None) -> None:
+    """Publishes a status change already stored."""
+    if TaskStatus(task["status"]).is_terminal:
+        crash_point("task.finished")
+    await publish_stored(publisher, status_changed(task, previous))
+
+
 async def finish_and_announce(tasks: TaskStore, publisher: EventPublisher, task_id: str, status: TaskStatus,
                               **fields: Any) -> dict[str, Any] | None:
     """Moves an active task to a terminal status and publishes the change; settlement then
-    captures or voids its hold. Only the caller that wins the compare-and-swap publishes. If the
-    process dies between the two steps, settlement's reconciliation sweep finds the task."""
-    before = await tasks.get(task_id)
+    captures or voids its hold. Only the caller that wins the compare-and-swap publishes."""
     finished = await tasks.finish(task_id, status, **fields)
-    if finished is not None:
-        await publisher.publish(status_changed(finished, before["status"] if before else None))
-    return finished
+    if finished is None:
+        return None
+    previous, task = finished
+    await announce(publisher, task, previous)
+    return task
 
 
 async def fail_and_announce(tasks: TaskStore, publisher: EventPublisher, task_id: str, reason: str,

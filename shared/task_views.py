@@ -1,9 +1,11 @@
 """How a task looks to a client of each API family."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from shared.status import to_pass_status
+from shared.status import to_pass_status, to_task_api_status
+from shared.task_api import result_urls
 
 
 def pass_view(task: dict[str, Any]) -> dict[str, Any]:
@@ -22,3 +24,13 @@ def listed_view(task: dict[str, Any]) -> dict[str, Any]:
     return {**pass_view(task), "model": task["model"], "mode": task.get("mode", "async"),
             "created_at": task["created_at"], "updated_at": task.get("updated_at"),
             "finished_at": task.get("finished_at")}
+
+
+def task_api_view(task: dict[str, Any]) -> dict[str, Any]:
+    """The Task API shape (seed 001), camelCase as the seed publishes it."""
+    return {"id": task["_id"], "type": task.get("task_type"), "status": to_task_api_status(task["status"]),
+            "progress": task.get("progress") or "0%", "inputImageUrl": task.get("input_image_url"),
+            "params": json.loads(task.get("params") or "{}"), "resultUrls": result_urls(task.get("result")),
+            "errorMessage": task.get("error") if task["status"] == "FAILURE" else None,
+            "createdAt": task["created_at"], "updatedAt": task.get("updated_at") or task["created_at"],
+            "completedAt": task.get("finished_at")}

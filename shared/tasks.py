@@ -60,16 +60,23 @@ class TaskStore:
             {"$set": {"status": status.value, "progress": progress, "updated_at": stamp()}},
             return_document=ReturnDocument.AFTER)
 
-    async def finish(self, task_id: str, status: TaskStatus, **fields: Any) -> dict[str, Any] | None:
-        """The one transition to a terminal status; None when the task already was terminal."""
+    async def finish(self, task_id: str, status: TaskStatus,
+                     **fields: Any) -> tuple[str, dict[str, Any]] | None:
+        """The one transition to a terminal status: the status it left and the task now; None
+        when the task already was terminal. One round trip: the task now is the one before with
+        this update applied."""
         assert status.is_terminal
         if status is TaskStatus.SUCCESS:
             fields.setdefault("progress", "100%")
-        return await self.tasks.find_one_and_update(
+        now = stamp()
+        update = {"status": status.value, "finished_at": now, "updated_at": now, **fields}
+        before = await self.tasks.find_one_and_update(
             {"_id": task_id, "status": {"$in": POLLED_STATUSES}},
-            {"$set": {"status": status.value, "finished_at": stamp(), "updated_at": stamp(), **fields},
-             "$unset": {"next_poll_at": ""}},
-            return_document=ReturnDocument.AFTER)
+            {"$set": update, "$unset": {"next_poll_at": ""}}, return_document=ReturnDocument.BEFORE)
+        if before is None:
+            return None
+        after = {k: v for k, v in before.items() if k != "next_poll_at"}
+        return before["status"], {**after, **update}
 
     async def served_by(self, task_id: str, channel_id: str, upstream_model: str) -> None:
         """Records the channel that took the work when an earlier one failed over to it (the

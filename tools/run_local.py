@@ -31,6 +31,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from services.gateway.task_api.examples import EXAMPLE_TASK_TYPES
 from tools import devinfra
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,6 +220,8 @@ def demo_channels(mock_url: str) -> list[dict]:
          "billing": {"mode": "per_usage", "price": 1}},
         {"name": "demo-worker", "kind": "worker", "group": "default", "models": ["default"],
          "billing": {"mode": "free"}},
+        {"name": "demo-typed", "kind": "custompass_async", **upstream, "poll_interval_s": 1,
+         "models": [f"{t['model']}/submit" for t in EXAMPLE_TASK_TYPES], "billing": {"mode": "per_call", "price": 1}},
     ]
 
 
@@ -251,6 +254,9 @@ def seed_demo(gateway: str, token: str, mock_url: str, path: Path) -> dict:
             if found.get("base_url") != spec.get("base_url"):  # the mock moved to another port
                 found = call("PUT", f"/admin/channels/{found['id']}", json={"base_url": spec["base_url"]})
             demo["channels"][spec["name"]] = found["id"]
+        for example in EXAMPLE_TASK_TYPES:  # the Task API's seed products; an admin's edits are kept
+            if api.get(f"/admin/task-types/{example['type']}").status_code == 404:
+                call("POST", "/admin/task-types", json=example)
     path.write_text(json.dumps(demo, indent=2) + "\n")
     return demo
 
@@ -277,6 +283,12 @@ def ready_block(gateway: str, token: str, demo: dict, run: Path) -> str:
         ".venv/bin/python examples/worker-python.py",
         f"  curl -s -X POST {gateway}/api/openai {auth.format(key)} "
         "-H 'Content-Type: application/json' -d '{\"data\":{\"prompt\":\"hello\"}}'",
+        "  # a typed task of the Task API (basic_clean or model_pose12), then its state",
+        f"  curl -s -X POST {gateway}/api/task/create {auth.format(key)} -H 'Content-Type: application/json' "
+        "-d '{\"type\":\"basic_clean\",\"inputImageUrl\":\"https://example.com/product.jpg\","
+        "\"params\":{\"template\":\"all\"}}'",
+        f"  curl -s {gateway}/api/task/<taskId> {auth.format(key)}",
+        f"  #   or in a browser: {gateway}/task/<taskId>#token={key}",
         "  # your wallet, as the demo user",
         f"  curl -s {gateway}/api/wallet {auth.format(key)}",
         "  # the same wallet, as the admin",

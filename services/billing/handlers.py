@@ -5,6 +5,7 @@ import asyncio
 import logging
 
 from services.billing import metrics
+from shared.crash_points import crash_point
 from shared.events import HoldPlaced, HoldRejected, HoldRequested, TopupApplied, TopupRequested, WalletSnapshot
 from shared.kafka import EventPublisher
 from shared.ledger import KeySpend, Ledger
@@ -17,6 +18,7 @@ async def place_hold(request: HoldRequested, ledger: Ledger, publisher: EventPub
         key = KeySpend(request.key_id, request.key_quota) if request.key_id else None
         outcome = await ledger.place_hold(request.hold_id, request.user_id, request.amount, key)
     if outcome.placed:
+        crash_point("billing.hold_written")
         metrics.HOLDS.labels("placed", "").inc()
         metrics.HELD_QUOTA.inc(outcome.amount)
         reply = HoldPlaced(correlation_id=request.correlation_id, hold_id=outcome.hold_id,

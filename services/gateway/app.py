@@ -16,9 +16,10 @@ from services.gateway.container import Container
 from services.gateway.errors import install_error_handlers
 from services.gateway.groups import GroupRepository
 from services.gateway.key_policies import KeyPolicies
-from services.gateway.routes import (admin_channels, admin_groups, admin_logs, admin_users, admin_worker_tokens,
-                                     dispatch, key_usage, pages, pass_async, pass_sync, task_lookup, tasks, wallet,
-                                     stored_results, webhooks, worker_socket)
+from services.gateway.routes import (admin_channels, admin_groups, admin_logs, admin_task_types, admin_users,
+                                     admin_worker_tokens, dispatch, key_usage, pages, pass_async, pass_sync,
+                                     stored_results, task_api, task_lookup, task_pages, tasks, wallet, webhooks,
+                                     worker_socket)
 from services.gateway.settings import GatewaySettings
 from services.gateway.users import UserRepository
 from services.gateway.webhook_receipts import WebhookReceipts
@@ -71,10 +72,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app = service_app("CustomPass gateway", lifespan)
     install_error_handlers(app)
     # pass_sync's catch-all `POST /pass/{model:path}` comes last: placed earlier, it would also
-    # take `/pass/{model}/submit` and `/pass/{model}/task/list-by-condition` from pass_async.
+    # take `/pass/{model}/submit` and `/pass/{model}/task/list-by-condition` from pass_async;
+    # task_api's `GET /api/task/list` comes before task_lookup's `GET /api/task/{task_id}`.
     install_console(app)
-    for module in (admin_users, admin_groups, admin_channels, admin_logs, admin_worker_tokens, wallet, key_usage,
-                   tasks, task_lookup, dispatch, worker_socket, pages, webhooks, stored_results, pass_async, pass_sync):
+    for module in (admin_users, admin_groups, admin_channels, admin_logs, admin_worker_tokens, admin_task_types,
+                   wallet, key_usage, tasks, task_api, task_lookup, dispatch, worker_socket, pages, task_pages,
+                   webhooks, stored_results, pass_async, pass_sync):
         app.include_router(module.router)
 
     @app.middleware("http")

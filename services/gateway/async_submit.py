@@ -20,7 +20,7 @@ from shared.events import TaskSubmitted
 from shared.ids import new_task_id
 from shared.providers.base import InvalidBody, Quote, StatusProvider, Submitted, UpstreamContext
 from shared.providers.registry import async_kinds, provider_for
-from shared.task_events import fail_and_announce
+from shared.task_events import fail_and_announce, publish_stored
 from shared.upstream.errors import UpstreamError, UpstreamNotConnected
 
 
@@ -29,7 +29,8 @@ class AsyncSubmission:
         self._deps = deps
 
     async def submit(self, caller: CallerIdentity, model: str, body: bytes, query: str,
-                     idempotency_key: str | None) -> dict[str, Any]:
+                     idempotency_key: str | None, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+        """`fields`: what another API family built on this path adds to the task (its `api`, its own fields)."""
         deps = self._deps
         admission = await deps.policies.admit(caller.key, caller.user, model)
         channels = await channels_for(deps, caller, model, async_kinds())
@@ -40,19 +41,20 @@ class AsyncSubmission:
             if earlier is not None:
                 return await self._existing_task(earlier)
         try:
-            return await self._submit_new(caller, admission, channels, model, task_id, body, query)
+            return await self._submit_new(caller, admission, channels, model, task_id, body, query, fields)
         except ApiError:
             if idempotency_key and await deps.tasks.get(task_id) is None:
                 await keys.forget(caller.user_id, idempotency_key)  # nothing happened: a retry may try again
             raise
 
     async def _submit_new(self, caller: CallerIdentity, admission: Admission, channels: list[dict[str, Any]],
-                          model: str, task_id: str, body: bytes, query: str) -> dict[str, Any]:
+                          model: str, task_id: str, body: bytes, query: str,
+                          fields: dict[str, Any] | None) -> dict[str, Any]:
         deps = self._deps
         channel = channels[0]
         quote = await self._quote(channel, caller, task_id, upstream_model(channel, _bare(model)), body, query)
-        task = new_task(task_id, caller, channel, model, body, query, quote.amount, mode="async",
-                        unfinished_after_s=deps.settings.task_submit_grace_s)
+        task = {**new_task(task_id, caller, channel, model, body, query, quote.amount, mode="async",
+                           unfinished_after_s=deps.settings.task_submit_grace_s), **(fields or {})}
         await store_and_hold(deps, task, admission)
         accepted = quote.accepted
         if accepted is None:
@@ -107,7 +109,7 @@ class AsyncSubmission:
                                                     accepted.progress)
         if submitted is None:  # failed meanwhile (e.g. a timeout sweep): report what it is now
             return await deps.tasks.get(task["_id"]) or task
-        await deps.publisher.publish(TaskSubmitted(
+        await publish_stored(deps.publisher, TaskSubmitted(
             correlation_id=task["_id"], task_id=task["_id"], user_id=task["user_id"], model=task["model"],
             channel_id=task["channel_id"], upstream_task_id=accepted.upstream_task_id))
         return submitted

@@ -22,7 +22,7 @@ from services.gateway import metrics
 from services.gateway.errors import BillingUnavailable
 from shared import topics
 from shared.events import HoldRequested, TopupRequested
-from shared.kafka import EventPublisher
+from shared.kafka import EventPublisher, PublishFailed
 from shared.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ class BillingClient:
         try:
             await self._publisher.publish(request)
             return await asyncio.wait_for(asyncio.shield(future), self._timeout)
-        except (asyncio.TimeoutError, OSError) as exc:
+        except (asyncio.TimeoutError, OSError, PublishFailed) as exc:
             metrics.BILLING_TIMEOUTS.inc()
             raise BillingUnavailable("billing did not answer in time; retry with the same id") from exc
         finally:

@@ -39,13 +39,17 @@ AdminAuth = Depends(require_admin)
 @dataclass(frozen=True)
 class CallerIdentity:
     user: dict[str, Any]
-    key: dict[str, Any]
+    key: dict[str, Any] | None  # None for a Task API caller signed in by JWT: key limits do not apply
     token: str
     group: dict[str, Any]  # the user's group, read once per request (price ratio, key defaults)
 
     @property
     def user_id(self) -> str:
         return self.user["_id"]
+
+    @property
+    def key_id(self) -> str | None:
+        return self.key["_id"] if self.key is not None else None
 
 
 async def current_caller(request: Request, deps: Deps) -> CallerIdentity:
@@ -61,10 +65,17 @@ async def current_caller(request: Request, deps: Deps) -> CallerIdentity:
     user = await deps.users.get(key["user_id"])
     if user is None:
         raise Unauthorized("invalid API key")
+    return await identity_of(deps, user, key, token)
+
+
+async def identity_of(deps: Container, user: dict[str, Any], key: dict[str, Any] | None,
+                      token: str) -> CallerIdentity:
+    """The caller once authenticated, whichever way: an active user, with their group."""
     if user.get("status") != "active":
         raise Forbidden("user is disabled", code="user_disabled")
     group = await deps.groups.of_user(user)
-    return CallerIdentity(user=user, key=with_group_defaults(key, key_defaults(group)), token=token, group=group)
+    limits = with_group_defaults(key, key_defaults(group)) if key is not None else None
+    return CallerIdentity(user=user, key=limits, token=token, group=group)
 
 
 def with_group_defaults(key: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:

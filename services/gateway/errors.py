@@ -66,6 +66,13 @@ def hold_rejected(reason: str) -> ApiError:
     return ApiError(message, code=code, status=status)
 
 
+def validation_message(exc: RequestValidationError) -> str:
+    """The first thing wrong with a request, naming where: `params.scene: Input should be ...`."""
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+    return f"{where}: {first.get('msg', 'invalid')}" if where else first.get("msg", "invalid request")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -74,10 +81,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-        message = f"{where}: {first.get('msg', 'invalid')}" if where else first.get("msg", "invalid request")
-        return JSONResponse({"code": "invalid_request", "message": message}, status_code=422)
+        return JSONResponse({"code": "invalid_request", "message": validation_message(exc)}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

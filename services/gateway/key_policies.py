@@ -56,12 +56,17 @@ class Scope:
 class Admission:
     """A request that passed the model and rate checks; made only by `KeyPolicies.admit`."""
     scopes: tuple[Scope, ...]
-    key_id: str
+    key_id: str | None
     quota_limit: int | None
 
 
 def scopes_of(key: dict[str, Any], user: dict[str, Any]) -> tuple[Scope, Scope]:
     return (Scope("key", key["_id"], key), Scope("user", user["_id"], user))
+
+
+def caller_scopes(key: dict[str, Any] | None, user: dict[str, Any]) -> tuple[Scope, ...]:
+    """A caller without an API key (a Task API JWT) is limited by its user's limits alone."""
+    return scopes_of(key, user) if key is not None else (Scope("user", user["_id"], user),)
 
 
 def model_allowed(allowed: list[str] | None, model: str) -> bool:
@@ -75,9 +80,9 @@ class KeyPolicies:
         self.rates = RateLimiter(db)
         self.slots = InFlightSlots(db)
 
-    async def admit(self, key: dict[str, Any], user: dict[str, Any], model: str) -> Admission:
+    async def admit(self, key: dict[str, Any] | None, user: dict[str, Any], model: str) -> Admission:
         """Checks the allow-lists, then counts the request against each requests-per-minute limit."""
-        scopes = scopes_of(key, user)
+        scopes = caller_scopes(key, user)
         for scope in scopes:
             if not model_allowed(scope.limit("models"), model):
                 raise Forbidden(f"this {scope.name} may not use model {model}", code="model_not_allowed")
@@ -87,7 +92,7 @@ class KeyPolicies:
                 full = await self.rates.admit(scope.counter, rpm)
                 if full is not None:
                     raise _rate_limited(scope, full)
-        return Admission(scopes, key["_id"], key.get("quota_limit"))
+        return Admission(scopes, key["_id"] if key else None, key.get("quota_limit") if key else None)
 
     async def occupy(self, admission: Admission, task_id: str) -> None:
         """Takes a slot for the task in every scope that caps tasks in flight, or none at all."""

@@ -226,6 +226,7 @@ class StatusWords(BaseModel):
     success: list[str] | None = None
     failed: list[str] | None = None
     processing: list[str] | None = None
+    queued: list[str] | None = Field(None, description="Accepted but not started (the Task API's pending).")
 
 
 class ChannelFields(BaseModel):

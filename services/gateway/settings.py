@@ -37,6 +37,17 @@ class GatewaySettings(CommonSettings, CustomPassSettings, ResultStorageSettings)
     worker_stale_s: float = Field(15.0, gt=0, description=(
         "A worker not marked online this long (its gateway died) no longer counts as available."))
 
+    # Task API (`/api/task/*`, seed 001).
+    task_api_jwt_secret: str = Field("", description=(
+        "HS256 secret of the JWTs the business's own site issues (`sub` = user id, `exp` required). "
+        "Empty: only API keys are accepted."))
+    task_api_service_token: str = Field("", description=(
+        "Bearer token of internal services for PUT /api/task/{taskId}/status, beside the admin token."))
+    input_image_url_max_length: int = Field(2048, ge=16, le=65_536, description="Longest inputImageUrl accepted.")
+    input_image_url_allowlist: str = Field("", description=(
+        "Comma-separated hosts and networks (CIDR) an inputImageUrl may name although they are private, "
+        "loopback or otherwise not public; everything else must resolve to public addresses only."))
+
     @model_validator(mode="after")
     def _timeouts_in_order(self) -> "GatewaySettings":
         if not self.min_task_timeout_ms <= self.task_timeout_ms <= self.max_task_timeout_ms:

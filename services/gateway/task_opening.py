@@ -20,6 +20,7 @@ from services.gateway.errors import ApiError, BillingUnavailable, InvalidRequest
 from services.gateway.groups import price_ratio, priced_for
 from services.gateway.key_policies import Admission
 from shared.clock import stamp, stamp_in
+from shared.crash_points import crash_point
 from shared.ids import hold_id_for
 from shared.status import TaskStatus
 from shared.task_events import fail_and_announce
@@ -54,7 +55,7 @@ def new_task(task_id: str, caller: CallerIdentity, channel: dict[str, Any], mode
     """`unfinished_after_s`: when the poller may take the task up and fail it if nobody has
     moved it on by then (its submit, or for a sync call the call itself, never completed)."""
     return {
-        "_id": task_id, "user_id": caller.user_id, "key_id": caller.key["_id"], "model": model,
+        "_id": task_id, "user_id": caller.user_id, "key_id": caller.key_id, "model": model,
         "upstream_model": upstream_model(channel, model.removesuffix(SUBMIT_SUFFIX)),
         "channel_id": channel["_id"], "channel_kind": channel["kind"], "mode": mode, "api": "pass",
         "status": TaskStatus.NOT_START.value, "progress": "0%",
@@ -83,6 +84,7 @@ async def store_and_hold(deps: Container, task: dict[str, Any], admission: Admis
         await deps.tasks.delete(task["_id"])
         await deps.policies.vacate(admission, task["_id"])
         raise hold_rejected(decision.reason or "rejected")
+    crash_point("gateway.hold_placed")
 
 
 def as_api_error(exc: UpstreamError) -> ApiError:

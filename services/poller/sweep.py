@@ -21,6 +21,7 @@ from shared.providers.observations import apply_observation
 from shared.providers.registry import provider_for
 from shared.result_storage.copier import ResultCopier
 from shared.status import TaskStatus
+from shared.task_api import API as TASK_API, START_TIMEOUT_MESSAGE, START_TIMEOUT_REASON, not_started
 from shared.task_events import fail_and_announce
 from shared.clock import seconds_since, stamp
 from shared.tasks import TaskStore
@@ -92,8 +93,11 @@ class Sweeper:
     def _cannot_continue(self, task: dict[str, Any], channel: dict[str, Any] | None) -> str | None:
         lifetime = task.get("task_lifetime_s") or (channel or {}).get("task_lifetime_s") \
             or self._settings.custom_pass_task_max_lifetime
-        if seconds_since(task["created_at"]) > lifetime:
+        age_s = seconds_since(task["created_at"])
+        if age_s > lifetime:
             return "timeout"
+        if task.get("api") == TASK_API and not_started(task) and age_s > self._settings.task_start_timeout_s:
+            return START_TIMEOUT_REASON
         if task.get("channel_kind") == "worker":
             return "timeout"  # due only at its deadline (gateway/workers/submission.py): nothing to poll
         if not task.get("upstream_task_id"):
@@ -103,7 +107,8 @@ class Sweeper:
         return None
 
     async def _fail(self, task: dict[str, Any], reason: str, report: SweepReport) -> None:
-        if await fail_and_announce(self._tasks, self._publisher, task["_id"], reason):
+        message = START_TIMEOUT_MESSAGE if reason == START_TIMEOUT_REASON else None
+        if await fail_and_announce(self._tasks, self._publisher, task["_id"], reason, message):
             metrics.FAILED_WITHOUT_POLL.labels(reason).inc()
             metrics.STATUS_CHANGES.labels(TaskStatus.FAILURE.value).inc()
             report.failed += 1

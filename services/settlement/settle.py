@@ -13,8 +13,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.settlement import metrics
 from shared import pricing
 from shared.consumption import write_log
+from shared.crash_points import crash_point
 from shared.events import BillingSettled
 from shared.kafka import EventPublisher
+from shared.task_events import publish_stored
 from shared.ledger import Ledger, SettleOutcome
 from shared.status import TaskStatus
 from shared.clock import seconds_since, stamp
@@ -42,11 +44,12 @@ class Settler:
             outcome = await self._ledger.capture_hold(task["hold_id"], final_cost(task))
         else:
             outcome = await self._ledger.void_hold(task["hold_id"], task["user_id"])
+        crash_point("settlement.hold_settled")
         await write_log(self._db, task, outcome)
         settlement = {"outcome": outcome.outcome, "hold": outcome.hold, "charged": outcome.charged,
                       "refunded": outcome.refunded, "debt": outcome.debt, "settled_at": stamp()}
         await self._tasks.mark_settled(task_id, settlement)
-        await self._publisher.publish(BillingSettled(
+        await publish_stored(self._publisher, BillingSettled(
             correlation_id=task_id, task_id=task_id, hold_id=task["hold_id"], user_id=task["user_id"],
             outcome="captured" if outcome.outcome == "captured" else "voided", hold_amount=outcome.hold,
             charged=outcome.charged, refunded=outcome.refunded, debt=outcome.debt))

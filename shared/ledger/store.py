@@ -10,6 +10,11 @@ delivery of the same operation waits for the lease holder and answers from the f
 crashed holder's lease expires and the next attempt (a redelivery or the recovery sweep) resumes
 where it stopped: an id still in `wallet.pending` means the wallet step already happened.
 
+A holder can also merely stall past its lease (a paused process) while another finishes its
+operation and pulls the id. So the pull moves the id to `wallet.done`, the last DONE_KEPT ids,
+and a wallet step applies only when its id is in neither list: the stalled holder, waking, finds
+its step done instead of applying it a second time.
+
 Per user, after every completed operation: available + held + used == credited, held == sum of
 open holds, available >= 0. Uncoverable shortfalls are recorded in `debt`, outside that sum.
 Per API key (`keys.<key_id>.spent` on the wallet, changed by the same updates): spent == its
@@ -33,6 +38,9 @@ from shared.ledger.rules import CaptureSplit, capture_split, hold_rejection
 WALLET_FIELDS = ("available", "held", "used", "credited", "debt")
 OPEN_HOLD_STATES = ("held", "capturing", "voiding")
 IN_FLIGHT_STATES = ("pending", "capturing", "voiding")
+# Finished operation ids kept per wallet: a holder that stalled past its lease is still stopped
+# unless this many more of the same user's operations finished meanwhile.
+DONE_KEPT = 256
 
 
 @dataclass(frozen=True)
@@ -133,7 +141,7 @@ class Ledger:
 
     async def _finish_placement(self, hold: dict[str, Any], token: str) -> HoldOutcome:
         hold_id, user_id, amount = hold["_id"], hold["user_id"], int(hold["amount"])
-        if not await self._in_pending(user_id, hold_id):
+        if not await self._applied(user_id, hold_id):
             reason = hold_rejection(await self._users.find_one({"_id": user_id}), now())
             if reason is None:
                 reason = await self._hold_on_wallet(hold, amount)
@@ -175,7 +183,7 @@ class Ledger:
         op = f"{hold_id}:capture"
         user_id, amount = hold["user_id"], int(hold["amount"])
         split = _split_from(hold) if hold["state"] == "capturing" else None
-        if split is None or not await self._in_pending(user_id, op):
+        if split is None or not await self._applied(user_id, op):
             split = await self._charge(hold, cost, token, split)
         await self._record(op, user_id, "capture", held=-amount, used=split.charged,
                            available=split.available_delta, debt=split.debt)
@@ -229,7 +237,7 @@ class Ledger:
             return await self._settled_outcome(hold_id)
         amount = int(hold["amount"])
         if hold["state"] == "pending":
-            if not await self._in_pending(user_id, hold_id):
+            if not await self._applied(user_id, hold_id):
                 await self._close(self._holds, hold_id, token, {"state": "rejected", "reason": "cancelled"})
                 return SettleOutcome(hold_id, "nothing", 0, 0, 0, 0)
             await self._record(hold_id, user_id, "hold", available=-amount, held=amount)
@@ -270,7 +278,7 @@ class Ledger:
                 done = await self._topups.find_one({"_id": op_id})
                 return TopupOutcome(op_id, done["state"] == "applied", await self.wallet(done["user_id"]))
         user_id, amount = doc["user_id"], int(doc["amount"])
-        if not await self._in_pending(user_id, op_id) and not await self._apply(
+        if not await self._applied(user_id, op_id) and not await self._apply(
             user_id, op_id, {"available": amount, "credited": amount}, {}
         ):
             await self._close(self._topups, op_id, token, {"state": "rejected", "reason": "user_not_found"})
@@ -350,19 +358,23 @@ class Ledger:
             delay = min(delay * 2, 0.2)
 
     async def _apply(self, user_id: str, op: str, inc: dict[str, int], guard: dict) -> bool:
+        """The wallet step of `op`, once: True when it is applied, now or earlier."""
         # `$nin`, not `$ne`: the local MongoDB stand-in evaluates `$ne` against an array that
         # holds other ids as "not equal", which would apply a resumed operation a second time.
         result = await self._wallets.update_one(
-            {"_id": user_id, "pending": {"$nin": [op]}, **guard},
+            {"_id": user_id, "pending": {"$nin": [op]}, "done": {"$nin": [op]}, **guard},
             {"$inc": {k: v for k, v in inc.items() if v}, "$push": {"pending": op}},
         )
-        return result.modified_count == 1 or await self._in_pending(user_id, op)
+        return result.modified_count == 1 or await self._applied(user_id, op)
 
-    async def _in_pending(self, user_id: str, op: str) -> bool:
-        return await self._wallets.find_one({"_id": user_id, "pending": op}, {"_id": 1}) is not None
+    async def _applied(self, user_id: str, op: str) -> bool:
+        """Whether the wallet step of `op` happened: its id is pending or recently done."""
+        found = await self._wallets.find_one({"_id": user_id, "$or": [{"pending": op}, {"done": op}]}, {"_id": 1})
+        return found is not None
 
     async def _release(self, user_id: str, op: str) -> None:
-        await self._wallets.update_one({"_id": user_id}, {"$pull": {"pending": op}})
+        await self._wallets.update_one({"_id": user_id}, {"$pull": {"pending": op},
+                                                          "$push": {"done": {"$each": [op], "$slice": -DONE_KEPT}}})
 
     async def _close(self, coll, op_id: str, token: str, fields: dict[str, Any]) -> bool:
         """Marks the operation done. False means our lease was taken over (we were slower

@@ -3,6 +3,8 @@ behind the provider seam. Its status words are configurable per channel; it has 
 no webhooks."""
 from __future__ import annotations
 
+import asyncio
+from collections import defaultdict
 from typing import Any
 
 from shared import pricing
@@ -37,11 +39,15 @@ class CustomPassProvider:
 
     async def query(self, ctx: UpstreamContext, channel: dict[str, Any],
                     tasks: list[dict[str, Any]]) -> dict[str, Observation]:
-        """One request for the whole batch; tasks of one batch share their upstream model."""
-        model = tasks[0].get("upstream_model") or tasks[0]["model"].removesuffix("/submit")
-        items = await custompass.query(ctx.http, _call(ctx, channel), model, [t["upstream_task_id"] for t in tasks])
+        """One request per upstream model in the batch (the query path names the model, and a
+        channel may serve several)."""
+        by_model: dict[str, list[str]] = defaultdict(list)
+        for task in tasks:
+            by_model[task.get("upstream_model") or task["model"].removesuffix("/submit")].append(task["upstream_task_id"])
+        call = _call(ctx, channel)
+        answers = await asyncio.gather(*(custompass.query(ctx.http, call, model, ids) for model, ids in by_model.items()))
         words = _status_words(channel, ctx)
-        by_upstream_id = {str(item["task_id"]): item for item in items}
+        by_upstream_id = {str(item["task_id"]): item for items in answers for item in items}
         return {task["_id"]: _observation(item, words.map(item.get("status")), task)
                 for task in tasks if (item := by_upstream_id.get(task["upstream_task_id"])) is not None}
 
@@ -67,7 +73,8 @@ def _status_words(channel: dict[str, Any], ctx: UpstreamContext) -> UpstreamStat
     s = ctx.settings
     return UpstreamStatusWords(success=own.get("success") or s.custom_pass_status_success,
                                failed=own.get("failed") or s.custom_pass_status_failed,
-                               processing=own.get("processing") or s.custom_pass_status_processing)
+                               processing=own.get("processing") or s.custom_pass_status_processing,
+                               queued=own.get("queued") or s.custom_pass_status_queued)
 
 
 def _observation(item: dict[str, Any], status: TaskStatus, task: dict[str, Any]) -> Observation:

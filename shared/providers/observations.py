@@ -12,7 +12,7 @@ from shared.kafka import EventPublisher
 from shared.providers.base import Observation
 from shared.result_storage.copier import ResultCopier
 from shared.status import TaskStatus
-from shared.task_events import status_changed
+from shared.task_events import announce
 from shared.tasks import TaskStore
 
 
@@ -27,11 +27,12 @@ async def apply_observation(tasks: TaskStore, publisher: EventPublisher, results
             fields["result"] = kept.result
             if kept.errors:
                 fields["result_storage_errors"] = kept.errors
-        changed = await tasks.finish(task["_id"], observation.status, **fields)
+        finished = await tasks.finish(task["_id"], observation.status, **fields)
+        previous, changed = finished if finished else (None, None)
     else:
-        changed = await tasks.advance(task, observation.status, observation.progress)
+        previous, changed = task["status"], await tasks.advance(task, observation.status, observation.progress)
     if changed is not None:
-        await publisher.publish(status_changed(changed, task["status"]))
+        await announce(publisher, changed, previous)
     return changed
 
 

@@ -173,3 +173,44 @@ async def test_holds_open_too_long_are_counted_until_they_settle(ledger, db, new
     assert await ledger.count_holds_open_since(3600) == 1
     await ledger.void_hold("hold_old", user)
     assert await ledger.count_holds_open_since(3600) == 0
+
+
+async def _stall_first_wallet_step(ledger, monkeypatch):
+    """Makes the first wallet step wait until released: the first worker stalls past its lease."""
+    stalled, release = asyncio.Event(), asyncio.Event()
+    apply = ledger._apply
+
+    async def first_waits(*args, **kwargs):
+        if not stalled.is_set():
+            stalled.set()
+            await release.wait()
+        return await apply(*args, **kwargs)
+    monkeypatch.setattr(ledger, "_apply", first_waits)
+    return stalled, release
+
+
+async def test_a_placement_stalled_past_its_lease_is_not_applied_again(ledger, db, new_user, monkeypatch):
+    user = await new_user(quota=20)
+    stalled, release = await _stall_first_wallet_step(ledger, monkeypatch)
+    first = asyncio.create_task(ledger.place_hold("hold_s", user, 5))
+    await stalled.wait()
+    await db.holds.update_one({"_id": "hold_s"}, {"$set": {"lease_until": 0.0}})  # its lease runs out
+    assert (await ledger.place_hold("hold_s", user, 5)).placed  # a redelivery takes over and finishes
+    release.set()
+    assert (await first).placed
+    assert await ledger.wallet(user) == {"available": 15, "held": 5, "used": 0, "credited": 20, "debt": 0}
+    assert await wallet_violations(db, user) == []
+
+
+async def test_a_capture_stalled_past_its_lease_is_not_applied_again(ledger, db, new_user, monkeypatch):
+    user = await new_user(quota=20)
+    await ledger.place_hold("hold_c", user, 5)
+    stalled, release = await _stall_first_wallet_step(ledger, monkeypatch)
+    first = asyncio.create_task(ledger.capture_hold("hold_c", 3))
+    await stalled.wait()
+    await db.holds.update_one({"_id": "hold_c"}, {"$set": {"lease_until": 0.0}})
+    assert (await ledger.capture_hold("hold_c", 3)).outcome == "captured"
+    release.set()
+    await first
+    assert await ledger.wallet(user) == {"available": 17, "held": 0, "used": 3, "credited": 20, "debt": 0}
+    assert await wallet_violations(db, user) == []

@@ -19,7 +19,8 @@ BASE = ROOT / "deploy" / "k8s" / "base"
 SERVICES = sorted(p.parent.name for p in (ROOT / "services").glob("*/__main__.py"))
 UID = 10001
 # Settings whose values are secrets: only ever from a Secret, never in the ConfigMap or a literal.
-SECRET_SETTINGS = {"CUSTOMPASS_ADMIN_TOKEN", "MONGODB_URL", "CALLBACK_SIGNING_SECRET"}
+SECRET_SETTINGS = {"CUSTOMPASS_ADMIN_TOKEN", "MONGODB_URL", "CALLBACK_SIGNING_SECRET", "TASK_API_JWT_SECRET",
+                   "TASK_API_SERVICE_TOKEN"}
 
 
 def load_all(path: Path) -> list[dict]:

@@ -2,11 +2,16 @@
 stacks on the same broker and database by a topic prefix and a database name."""
 from __future__ import annotations
 
+import contextlib
 import secrets
 import signal
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from tests.harness.api import AdminApi
 from tests.harness.processes import ServiceProcess
 from tools import devinfra
 
@@ -108,3 +113,15 @@ class Stack:
             process.signal(signal.SIGTERM)
         for process in self.processes.values():
             process.wait()
+
+
+@contextlib.asynccontextmanager
+async def stack_clients(infra: devinfra.Infra, stack: Stack) -> AsyncIterator[tuple[AdminApi, AsyncDatabase]]:
+    """The admin API of a private stack and its database, for a package's own fixtures."""
+    admin = AdminApi(stack.gateway_url, stack.admin_token)
+    mongo = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
+    try:
+        yield admin, mongo[stack.env["MONGODB_DATABASE"]]
+    finally:
+        await admin.close()
+        await mongo.close()

@@ -58,6 +58,16 @@ async def test_submit_progress_rises_then_completes_with_usage(client):
     assert items[3]["result"] == {"url": f"https://example.invalid/out/{data['task_id']}.png"}
 
 
+async def test_done_after_ms_finishes_by_the_clock_not_by_the_number_of_polls(client, app):
+    later = (await submit(client, done_after_ms=60_000, polls_before_done=0))["data"]["task_id"]
+    now = (await submit(client, done_after_ms=0, polls_before_done=5))["data"]["task_id"]
+    assert [(await fetch(client, later))["status"] for _ in range(3)] == ["processing"] * 3
+    assert (await fetch(client, now))["status"] == "completed"
+    described = {t["task_id"]: t for t in (await client.get("/_mock/tasks")).json()}
+    assert described[now]["done_at"] == described[now]["created_at"]
+    assert described[later]["done_at"] == pytest.approx(described[later]["created_at"] + 60)
+
+
 async def test_sync_call_echoes_body_with_usage(client):
     r = await client.post("/chat", json={"q": "hi", "mock": {"usage": {"prompt_tokens": 1,
                                                                       "completion_tokens": 2,
@@ -271,3 +281,17 @@ def test_real_server_over_http():
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+async def test_faults_win_over_request_scenarios_until_cleared(client):
+    before = (await submit(client, polls_before_done=0))["data"]["task_id"]
+    r = await client.put("/_mock/faults", json={"outcome": "error", "error_code": 5003, "rate_limit": 0})
+    assert r.status_code == 200
+    refused = await client.post("/img/submit", json={"mock": {"outcome": "success"}})
+    assert refused.json()["code"] == 5003
+    assert (await client.get(f"/img/task/{before}/fetch")).status_code == 429
+    assert (await client.delete("/_mock/faults")).status_code == 200
+    assert (await fetch(client, before))["status"] == "completed"
+    after = (await submit(client, polls_before_done=0))["data"]["task_id"]
+    assert (await fetch(client, after))["status"] == "completed"  # no fault stuck to the new task
+    assert (await client.get("/_mock/stats")).json()["accepted_tasks"] == 2

@@ -31,3 +31,11 @@ def test_upstream_words_map_case_insensitively_and_unknown_keeps_polling():
 def test_channel_words_override_as_lists():
     words = UpstreamStatusWords(["done"], ["broken"], ["cooking"])
     assert words.map("done") is TaskStatus.SUCCESS and words.map("completed") is TaskStatus.UNKNOWN
+
+
+def test_queued_words_narrow_the_processing_ones_and_read_as_pending_in_the_task_api():
+    words = UpstreamStatusWords("completed", "failed", "processing,pending,queued", queued="pending,queued")
+    assert words.map("queued") is TaskStatus.QUEUED and words.map("Pending") is TaskStatus.QUEUED
+    assert words.map("processing") is TaskStatus.IN_PROGRESS
+    assert [to_task_api_status(s) for s in ("NOT_START", "SUBMITTED", "QUEUED", "IN_PROGRESS")] == \
+        ["pending", "pending", "pending", "processing"]

@@ -52,3 +52,11 @@ async def test_racing_advances_from_one_view_apply_once(store):
     applied = [o for o in outcomes if o is not None]
     assert len(applied) == 1
     assert (await store.get(seen["_id"]))["progress"] == applied[0]["progress"]
+
+
+async def test_finish_answers_the_status_it_left_and_the_task_as_stored(store):
+    seen = await submitted_task(store)
+    previous, finished = await store.finish(seen["_id"], TaskStatus.SUCCESS, result={"url": "u"})
+    assert previous == seen["status"]
+    assert finished == await store.get(seen["_id"])
+    assert await store.finish(seen["_id"], TaskStatus.FAILURE) is None

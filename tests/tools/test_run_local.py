@@ -101,7 +101,9 @@ def start_seeded_and_stop(env: dict[str, str], run_dir: Path) -> dict[str, str]:
                           headers={"Authorization": f"Bearer {block['Admin token']}"})
         assert admin.status_code == 200, admin.text
         channels = {c["name"]: c for c in admin.json()}
-        assert set(channels) == {"demo-mock", "demo-chat", "demo-worker"}
+        assert set(channels) == {"demo-mock", "demo-chat", "demo-worker", "demo-typed"}
+        types = httpx.get(f"{gateway}/admin/task-types", headers={"Authorization": f"Bearer {block['Admin token']}"})
+        assert {t["type"] for t in types.json()} == {"basic_clean", "model_pose12"}
         assert channels["demo-mock"]["base_url"] == f"http://127.0.0.1:{env['MOCK_UPSTREAM_PORT']}"
         wallet = httpx.get(f"{gateway}/api/wallet",
                            headers={"Authorization": f"Bearer {block['Demo API key']}"})

@@ -1,5 +1,6 @@
-"""examples/worker-python.py, run as a user runs it, completes tasks and comes back after its
-gateway restarts (a gateway process of this test's own, so the restart touches no other test)."""
+"""The example workers (examples/worker-python.py, examples/worker-node.js), run as a user runs
+them, complete tasks and come back after their gateway restarts (a gateway process of this test's
+own, so the restart touches no other test). `make test` installs node and the Node example's `ws`."""
 from __future__ import annotations
 
 import subprocess
@@ -27,23 +28,27 @@ def own_gateway(dispatch_stack):
 def example_worker(dispatch_stack):
     started: list[subprocess.Popen] = []
 
-    def start(group: str, token: str, gateway_url: str) -> None:
+    def start(command: list[str], group: str, token: str, gateway_url: str) -> None:
         env = {"CUSTOMPASS_WS_URL": gateway_url.replace("http://", "ws://") + "/ws",
                "CUSTOMPASS_WORKER_GROUP": group, "CUSTOMPASS_WORKER_TOKEN": token, "CUSTOMPASS_HEARTBEAT_S": "0.2",
                "CUSTOMPASS_RECONNECT_MAX_S": "0.5"}
         log = open(dispatch_stack.log_dir / f"example-worker-{group}.log", "wb")
-        started.append(subprocess.Popen([sys.executable, str(ROOT / "examples" / "worker-python.py")],
-                                        env=env, stdout=log, stderr=subprocess.STDOUT))
+        started.append(subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT))
     yield start
     for process in started:
         process.kill()
         process.wait()
 
 
-async def test_the_python_example_worker_completes_tasks_and_reconnects(
-        worker_group, example_worker, dispatch_client, own_gateway):
+EXAMPLES = {"python": [sys.executable, str(ROOT / "examples" / "worker-python.py")],
+            "node": ["node", str(ROOT / "examples" / "worker-node.js")]}
+
+
+@pytest.mark.parametrize("language", EXAMPLES)
+async def test_the_example_worker_completes_tasks_and_reconnects(
+        language, worker_group, example_worker, dispatch_client, own_gateway):
     group, token = await worker_group(billing={"mode": "free"})
-    example_worker(group, token, own_gateway.url)
+    example_worker(EXAMPLES[language], group, token, own_gateway.url)
     _, client = await dispatch_client()
     body = {"data": {"prompt": "a cat"}, "group": group, "timeout": 5000}
 

@@ -123,7 +123,7 @@ async def _status_gate(request: Request, model: str, tasks: list[Task]) -> None:
     state.stats["status_queries"] += 1
     if not state.admit_status_query(model, state.rate_limit_for(model, tasks)):
         raise EnvelopeError(429, 429, "rate limited", headers={"Retry-After": "1"})
-    delay_ms = max((t.scenario.poll_delay_ms for t in tasks), default=0)
+    delay_ms = max([t.scenario.poll_delay_ms for t in tasks] + [state.faults.get("poll_delay_ms", 0)])
     if delay_ms:
         await asyncio.sleep(delay_ms / 1000)
 
@@ -184,8 +184,9 @@ async def list_by_condition(model: str, request: Request, got: Intake = Depends(
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise EnvelopeError(400, 400, "task_ids must be a list of strings")
     known = _state(request).tasks
-    # dict.fromkeys: a repeated id is one task, so it is polled once per query.
-    tasks = [known[i] for i in dict.fromkeys(ids) if i in known]
+    # dict.fromkeys: a repeated id is one task, so it is polled once per query. Like a real upstream,
+    # a model's endpoint knows only the tasks submitted to that model.
+    tasks = [known[i] for i in dict.fromkeys(ids) if i in known and known[i].model == model]
     await _status_gate(request, model, tasks)
     return ok([t.advance() for t in tasks])
 
@@ -231,6 +232,24 @@ async def put_scenario(model: str, scenario: Scenario, request: Request) -> dict
     # Stored as validated, keeping which fields were set so request mocks merge over it.
     _state(request).defaults[model] = scenario
     return scenario.model_dump(exclude_unset=True)
+
+
+@control.get("/faults")
+async def get_faults(request: Request) -> dict[str, Any]:
+    return _state(request).faults
+
+
+@control.put("/faults")
+async def put_faults(faults: Scenario, request: Request) -> dict[str, Any]:
+    """Scenario fields every request obeys until `DELETE /_mock/faults`, whatever it asks for."""
+    _state(request).faults = faults.model_dump(exclude_unset=True)
+    return _state(request).faults
+
+
+@control.delete("/faults")
+async def clear_faults(request: Request) -> dict[str, Any]:
+    _state(request).faults = {}
+    return ok()
 
 
 @control.delete("/scenarios")

@@ -20,6 +20,8 @@ Outcome = Literal["success", "fail", "never", "error", "http_error", "malformed"
 # Long demos would otherwise grow the request log without bound.
 MAX_RECORDED_REQUESTS = 10_000
 RATE_WINDOW_SECONDS = 1.0
+# Fault fields that act on status queries (`/_mock/faults`); the others act on submits and sync calls.
+STATUS_FAULT_FIELDS = ("rate_limit", "poll_delay_ms")
 
 
 class UsageSpec(BaseModel):
@@ -46,6 +48,9 @@ class Scenario(BaseModel):
 
     outcome: Outcome = "success"
     polls_before_done: int = Field(1, ge=0)
+    # Set: the task finishes this long after its submit, whoever asks when (polls_before_done is then
+    # ignored), so a benchmark knows the instant of completion and can time what follows it.
+    done_after_ms: int | None = Field(None, ge=0)
     usage: UsageSpec = Field(default_factory=UsageSpec)
     precharge: bool = False
     precharge_usage: UsageSpec | None = None
@@ -101,10 +106,12 @@ class Task:
         sc = self.scenario
         if self.polls == 0:
             return {"task_id": self.task_id, "status": "submitted", "progress": "0%"}
-        finished = sc.outcome != "never" and self.polls > sc.polls_before_done
-        if not finished:
+        if not self.finished():
             # Rising but never 100%: a client must not treat progress as completion.
-            pct = min(99, self.polls * 100 // (sc.polls_before_done + 1))
+            if sc.done_after_ms is None:
+                pct = min(99, self.polls * 100 // (sc.polls_before_done + 1))
+            else:
+                pct = min(99, int((time.time() - self.created_at) * 100_000 // max(sc.done_after_ms, 1)))
             return {"task_id": self.task_id, "status": sc.processing_word, "progress": f"{pct}%"}
         if sc.outcome == "fail":
             return {"task_id": self.task_id, "status": "failed", "progress": "100%",
@@ -112,11 +119,24 @@ class Task:
         return {"task_id": self.task_id, "status": sc.status_word, "progress": "100%",
                 "result": sc.result_for(self.task_id), "usage": sc.usage.as_wire()}
 
+    def finished(self) -> bool:
+        sc = self.scenario
+        if sc.outcome == "never":
+            return False
+        if sc.done_after_ms is None:
+            return self.polls > sc.polls_before_done
+        return time.time() >= self.done_at()
+
+    def done_at(self) -> float | None:
+        """Wall-clock time of completion, for scenarios with `done_after_ms`."""
+        done_after_ms = self.scenario.done_after_ms
+        return None if done_after_ms is None else self.created_at + done_after_ms / 1000
+
     def describe(self) -> dict[str, Any]:
         item = self.item()
         return {"task_id": self.task_id, "model": self.model, "status": item["status"],
                 "progress": item["progress"], "polls": self.polls,
-                "outcome": self.scenario.outcome, "created_at": self.created_at,
+                "outcome": self.scenario.outcome, "created_at": self.created_at, "done_at": self.done_at(),
                 "scenario": self.scenario.model_dump(exclude_none=True)}
 
 
@@ -132,6 +152,9 @@ class MockState:
         self.requests: deque[dict[str, Any]] = deque(maxlen=MAX_RECORDED_REQUESTS)
         self.tasks: dict[str, Task] = {}
         self.defaults: dict[str, Scenario] = {}
+        # An outage for every model at once, winning over request scenarios (the chaos run's
+        # error, timeout and 429 windows). Status fields never stick to the tasks created meanwhile.
+        self.faults: dict[str, Any] = {}
         self.stats: dict[str, int] = {}
         self._query_times: dict[str, deque[float]] = {}
         self.reset()
@@ -140,6 +163,7 @@ class MockState:
         self.requests.clear()
         self.tasks.clear()
         self.defaults.clear()
+        self.faults.clear()
         self._query_times.clear()
         self.stats = {"accepted_tasks": 0, "sync_calls": 0, "status_queries": 0,
                       "precharge_calls": 0, "rate_limited": 0}
@@ -154,7 +178,8 @@ class MockState:
                 and (not method or r["method"] == method.upper())]
 
     def scenario_for(self, model: str, override: dict[str, Any] | None) -> Scenario:
-        return resolve_scenario(self.defaults.get(model), override)
+        submit_faults = {k: v for k, v in self.faults.items() if k not in STATUS_FAULT_FIELDS}
+        return resolve_scenario(self.defaults.get(model), {**(override or {}), **submit_faults})
 
     def create_task(self, model: str, scenario: Scenario) -> Task:
         task = Task(task_id=f"up_{secrets.token_hex(8)}", model=model,
@@ -169,6 +194,8 @@ class MockState:
         if model in self.defaults:
             scenarios.append(self.defaults[model])
         limits = [s.rate_limit for s in scenarios if s.rate_limit is not None]
+        if self.faults.get("rate_limit") is not None:
+            limits.append(self.faults["rate_limit"])
         return min(limits) if limits else None
 
     def admit_status_query(self, model: str, limit: int | None) -> bool:

@@ -47,7 +47,7 @@ def channel_body(form: FormData, *, creating: bool) -> dict[str, Any]:
     body["billing"] = billing
     body["enabled"] = form.get("enabled") == "on"
     body["upstream_precharge"] = form.get("upstream_precharge") == "on"
-    words = {w: _items(form.get(f"status_{w}")) for w in ("success", "failed", "processing")}
+    words = {w: _items(form.get(f"status_{w}")) for w in ("success", "failed", "processing", "queued")}
     if any(words.values()):
         body["status_words"] = {w: v for w, v in words.items() if v}
     mapping = [line.split("=", 1) for line in str(form.get("model_mapping", "")).splitlines() if "=" in line]

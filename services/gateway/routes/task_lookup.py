@@ -1,5 +1,7 @@
 """`GET /api/task/{taskId}`: a task answers in the dialect of the API that created it (its
-`api` field); an API family adds its view to `VIEWS`. Only the owner sees a task."""
+`api` field); an API family adds its view to `VIEWS`. Only the owner sees a task: another
+user's typed task is 403 (seed 001's 4003), anything else unknown, foreign or expired is 404.
+Errors come in the Task API's envelope, with the dispatch seed's `error` field besides."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -8,12 +10,17 @@ from typing import Any
 from fastapi import APIRouter
 
 from services.gateway.container import Container
-from services.gateway.deps import Caller, Deps
+from services.gateway.deps import Deps
+from services.gateway.errors import Forbidden
+from services.gateway.task_api.auth import TaskApiCaller
+from services.gateway.task_api.errors import TaskApiRoute
 from services.gateway.workers.queue import API as DISPATCH_API, now_ms
 from services.gateway.workers.submission import dispatch_error
 from services.gateway.workers.views import dispatch_view, expired
+from shared.task_api import API as TASK_API
+from shared.task_views import task_api_view
 
-router = APIRouter(tags=["dispatch"])
+router = APIRouter(tags=["dispatch", "task"], route_class=TaskApiRoute)
 
 View = Callable[[dict[str, Any], Container], Awaitable[dict[str, Any]]]
 
@@ -24,12 +31,20 @@ async def _dispatch(task: dict[str, Any], deps: Container) -> dict[str, Any] | N
     return await dispatch_view(task, deps.workers.queue)
 
 
-VIEWS: dict[str, View] = {DISPATCH_API: _dispatch}
+async def _typed(task: dict[str, Any], _: Container) -> dict[str, Any]:
+    return {"success": True, "data": task_api_view(task)}
+
+
+VIEWS: dict[str, View] = {DISPATCH_API: _dispatch, TASK_API: _typed}
 
 
 @router.get("/api/task/{task_id}")
-async def get_task(task_id: str, caller: Caller, deps: Deps) -> dict:
-    task = await deps.tasks.get_owned(task_id, caller.user_id)
+async def get_task(task_id: str, caller: TaskApiCaller, deps: Deps) -> dict:
+    task = await deps.tasks.get(task_id)
+    if task is not None and task["user_id"] != caller.user_id:
+        if task.get("api") == TASK_API:
+            raise Forbidden(f"task {task_id} belongs to another user")
+        task = None
     view = VIEWS.get(task.get("api", "")) if task else None
     answer = await view(task, deps) if view else None
     if answer is None:  # missing, another user's, another API's, or past TASK_RESULT_TTL_MS

@@ -1,0 +1,53 @@
+"""Task API (seed 001): create a typed task, list one's own, and the internal status update.
+`GET /api/task/{taskId}` is `task_lookup`'s, shared with worker dispatch. Answers are
+`{"success": true, "data": ...}`; errors `{"success": false, "code", "message"}` (`task_api.errors`)."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from services.gateway.deps import Deps
+from services.gateway.paging import Offset
+from services.gateway.task_api.auth import InternalAuth, TaskApiCaller
+from services.gateway.task_api.creation import create_typed_task
+from services.gateway.task_api.errors import TaskApiRoute
+from services.gateway.task_api.schemas import StatusUpdate, TaskApiStatus, TaskCreate
+from services.gateway.task_api.status_updates import update_status
+from shared.status import TaskStatus, to_task_api_status
+from shared.task_api import API
+from shared.task_views import task_api_view
+
+router = APIRouter(tags=["task"], route_class=TaskApiRoute)
+
+
+def _internal_statuses(word: TaskApiStatus) -> list[str]:
+    return [s.value for s in TaskStatus if to_task_api_status(s) == word]
+
+
+@router.post("/api/task/create")
+async def create(request: TaskCreate, caller: TaskApiCaller, deps: Deps) -> dict:
+    """`{"success": true, "data": {taskId, type, status: "pending", createdAt}}`."""
+    view = task_api_view(await create_typed_task(deps, caller, request))
+    return {"success": True, "data": {"taskId": view["id"], "type": view["type"], "status": view["status"],
+                                      "createdAt": view["createdAt"]}}
+
+
+@router.get("/api/task/list")
+async def list_tasks(caller: TaskApiCaller, deps: Deps, limit: int = Query(10, ge=1, le=100), offset: Offset = 0,
+                     status: TaskApiStatus | None = None, type: str | None = Query(None, max_length=64)) -> dict:
+    """The caller's typed tasks, newest first; `status` and `type` filter (empty: all)."""
+    query: dict = {"user_id": caller.user_id, "api": API}
+    if status:
+        query["status"] = {"$in": _internal_statuses(status)}
+    if type:
+        query["task_type"] = type
+    total = await deps.tasks.tasks.count_documents(query)
+    rows = await deps.tasks.tasks.find(query).sort("created_at", -1).skip(offset).limit(limit).to_list(limit)
+    return {"success": True, "data": {"tasks": [task_api_view(t) for t in rows], "total": total,
+                                      "limit": limit, "offset": offset}}
+
+
+@router.put("/api/task/{task_id}/status", dependencies=[InternalAuth])
+async def put_status(task_id: str, change: StatusUpdate, deps: Deps) -> dict:
+    """Internal (admin token or TASK_API_SERVICE_TOKEN): pending -> processing -> success | failed."""
+    task = await update_status(deps, task_id, change)
+    return {"success": True, "message": f"task is {to_task_api_status(task['status'])}", "data": task_api_view(task)}

@@ -1,0 +1,31 @@
+"""`POST /api/task/create`: a typed task is an async task of its type's model, sent upstream as
+`{type, inputImageUrl, params}`; key policies, group prices, the hold and settlement apply as on
+`/pass/{model}/submit` (`async_submit`)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from services.gateway.async_submit import AsyncSubmission
+from services.gateway.container import Container
+from services.gateway.deps import CallerIdentity
+from services.gateway.errors import InvalidRequest
+from services.gateway.task_api.image_urls import AllowList, check_image_url
+from services.gateway.task_api.schemas import TaskCreate
+from services.gateway.task_api.task_types import TaskTypeRepository, check_params
+from shared.task_api import API
+
+
+async def create_typed_task(deps: Container, caller: CallerIdentity, request: TaskCreate) -> dict[str, Any]:
+    task_type = await TaskTypeRepository(deps.db).get(request.type)
+    if task_type is None:
+        raise InvalidRequest(f"unknown task type {request.type!r}", code="unknown_task_type")
+    params = check_params(task_type, request.params)
+    settings = deps.settings
+    await check_image_url(request.inputImageUrl, settings.input_image_url_max_length,
+                          AllowList(settings.input_image_url_allowlist))
+    body = json.dumps({"type": request.type, "inputImageUrl": request.inputImageUrl, "params": request.params},
+                      ensure_ascii=False).encode()
+    # params are kept as JSON text: a caller's keys may be anything, `$`-prefixed ones included.
+    fields = {"api": API, "task_type": request.type, "input_image_url": request.inputImageUrl, "params": params}
+    return await AsyncSubmission(deps).submit(caller, task_type["model"], body, "", None, fields)

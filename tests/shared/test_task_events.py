@@ -1,0 +1,52 @@
+"""Publishing a change already stored: a broker that does not take the event in time fails the
+publish quickly, and the stored change stands (settlement's sweep finishes it)."""
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from services.gateway.billing_client import BillingClient
+from services.gateway.errors import BillingUnavailable
+from shared.crash_points import EXIT_CODE
+from shared.kafka import EventPublisher, PublishFailed
+from shared.settings import CommonSettings
+from shared.task_events import announce, status_changed
+
+SETTINGS = CommonSettings(kafka_publish_timeout_s=0.2)
+TASK = {"_id": "task_1", "user_id": "u1", "status": "SUCCESS", "progress": "100%"}
+
+
+class DownBroker:
+    """A broker that never acknowledges, as the producer sees one that is stopped."""
+    async def publish(self, *args, **kwargs) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_a_publish_the_broker_never_takes_fails_within_the_publish_timeout():
+    publisher = EventPublisher(DownBroker(), SETTINGS, producer="test")
+    with pytest.raises(PublishFailed):
+        await asyncio.wait_for(publisher.publish(status_changed(TASK)), timeout=2)
+
+
+async def test_a_stored_status_change_whose_event_is_not_taken_is_logged_not_raised(caplog):
+    await asyncio.wait_for(announce(EventPublisher(DownBroker(), SETTINGS, producer="test"), TASK, "IN_PROGRESS"),
+                           timeout=2)
+    assert "not published" in caplog.text
+
+
+async def test_a_hold_request_the_broker_does_not_take_answers_billing_unavailable():
+    client = BillingClient(SETTINGS, EventPublisher(DownBroker(), SETTINGS, producer="test"), timeout=5)
+    with pytest.raises(BillingUnavailable):
+        await asyncio.wait_for(client.hold("hold_task_1", "u1", 10, "task_1"), timeout=2)
+
+
+@pytest.mark.parametrize("armed, code", [("task.finished", EXIT_CODE), ("", 0)])
+def test_a_crash_point_ends_the_process_only_when_armed(armed, code):
+    script = "from shared.crash_points import crash_point; crash_point('task.finished')"
+    done = subprocess.run([sys.executable, "-c", script], env={"CUSTOMPASS_CRASH_AT": armed, "PATH": ""},
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == code
