@@ -121,14 +121,20 @@ def _report(results: Results, figures: dict[tuple[str, int], Figures], failures:
             if name != "direct":
                 added = p50 - direct.pct(50)
                 note += f"; adds {ms(added)} p50, {ms(p99 - direct.pct(99))} p99"
-                note += "".join(f"; {_ratio(added / peer)} {peer_name}'s added p50"
-                                for peer_name in ("nginx", "litellm") if peer_name != name and (peer_name, c) in figures
-                                and (peer := figures[(peer_name, c)].pct(50) - direct.pct(50)) > 0)
+                note += "".join(f"; {_compared(added, figures[(peer, c)].pct(50) - direct.pct(50), peer)}"
+                                for peer in ("nginx", "litellm") if peer != name and (peer, c) in figures)
             results.add("sync relays", f"{name} p50 / p99, c={c}", value, note + f"; median of {repeats} repeats")
     for name, errors in failures.items():
         if errors:
             results.add("sync relays", f"{name}: failed calls", str(len(errors)), repr(errors[0])[:200])
 
 
-def _ratio(value: float) -> str:
-    return f"{value:.1f}x" if value >= 1 else f"{value:.2f}x"
+# Below this an added p50 is the noise of the measurement: no ratio to it means anything.
+NOISE_S = 0.0005
+
+
+def _compared(added: float, peer_added: float, peer: str) -> str:
+    if peer_added < NOISE_S:
+        return f"{peer} adds under {ms(NOISE_S)} p50: no ratio"
+    ratio = added / peer_added
+    return f"{ratio:.1f}x {peer}'s added p50" if ratio >= 1 else f"{ratio:.2f}x {peer}'s added p50"
