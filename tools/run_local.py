@@ -327,7 +327,10 @@ def start() -> int:
     record_pid(pids, SUPERVISOR, os.getpid())
     ports = {var: port(var, default) for _, var, default, _ in SERVICES.values()}
     try:
-        signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops us like Ctrl-C
+        # SIGTERM stops us like Ctrl-C; Ctrl-C too when our parent ignored it (a shell's background
+        # job starts with SIGINT ignored, and Python then keeps it ignored).
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.default_int_handler)
         check_ports({**ports, **{pv: port(pv, d) for v, pv, d in INFRA.values() if not os.environ.get(v)}})
         env = {**start_infra(run, pids), "CUSTOMPASS_ADMIN_TOKEN": admin_token(run),
                **{var: str(number) for var, number in ports.items()}}
