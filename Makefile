@@ -86,4 +86,4 @@ contracts: install
 	$(PY) -m tools.contracts
 
 clean:
-	rm -rf .venv .tools .run test-artifacts
+	rm -rf .venv .tools .run test-artifacts examples/node_modules deploy/k8s/crd-validation/node_modules
