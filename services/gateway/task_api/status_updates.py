@@ -14,7 +14,7 @@ from services.gateway.errors import Conflict, NotFound
 from services.gateway.task_api.schemas import StatusUpdate
 from shared.status import TaskStatus, to_task_api_status
 from shared.task_api import API
-from shared.task_events import fail_and_announce, finish_and_announce, status_changed
+from shared.task_events import announce, fail_and_announce, finish_and_announce
 
 LEGAL = {("pending", "processing"), ("processing", "success"), ("processing", "failed")}
 FAILED_BY_SERVICE = "failed_by_service"
@@ -41,7 +41,7 @@ async def _apply(deps: Container, task: dict[str, Any], change: StatusUpdate) ->
     if change.status == "processing":
         started = await deps.tasks.advance(task, TaskStatus.IN_PROGRESS, task.get("progress"))
         if started is not None:
-            await deps.publisher.publish(status_changed(started, task["status"]))
+            await announce(deps.publisher, started, task["status"])
         return started
     if change.status == "success":
         return await finish_and_announce(deps.tasks, deps.publisher, task["_id"], TaskStatus.SUCCESS,
