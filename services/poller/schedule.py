@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import random
+
+from shared.backoff import backoff_s
 from shared.clock import stamp_in
 
 MAX_BACKOFF_S = 300.0
@@ -11,7 +13,7 @@ def delay_s(interval_s: float, errors: int = 0, retry_after_s: float | None = No
             rng: random.Random | None = None) -> float:
     if errors <= 0:
         return interval_s
-    backoff = min(interval_s * 2 ** errors, MAX_BACKOFF_S) * (0.5 + (rng or random).random())
+    backoff = backoff_s(interval_s, errors, MAX_BACKOFF_S, rng)
     return max(backoff, retry_after_s or 0.0)
 
 

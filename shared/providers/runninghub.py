@@ -15,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 from typing import Any
 
 from shared import pricing
+from shared.backoff import backoff_s
 from shared.providers.base import (InvalidBody, Observation, Quote, Submitted, UpstreamContext, Webhook,
                                    WebhookRejected)
 from shared.providers.metrics import UPSTREAM_WALLET_EMPTY
@@ -53,7 +53,7 @@ class RunningHubProvider:
             envelope = await _post(ctx, channel, "/task/openapi/create", payload)
             if _code(envelope) not in BUSY or attempt == retries:
                 break
-            await asyncio.sleep(ctx.settings.upstream_busy_backoff_s * 2 ** attempt * (0.5 + random.random()))
+            await asyncio.sleep(backoff_s(ctx.settings.upstream_busy_backoff_s, attempt))
         data = _accepted(channel, envelope)
         if not isinstance(data, dict) or not data.get("taskId"):
             raise UpstreamMalformed("RunningHub's create answer has no data.taskId")

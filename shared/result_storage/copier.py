@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import random
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from shared.backoff import backoff_s
 from shared.result_storage.metrics import RESULT_FILES
 from shared.result_storage.settings import ResultStorageSettings
 from shared.result_storage.stores import LocalResultStore, ResultStore, StoreFailed
@@ -93,7 +93,7 @@ class ResultCopier:
             except CopyFailed as exc:
                 if not exc.retry or attempt == settings.result_storage_attempts - 1:
                     raise
-            await asyncio.sleep(settings.result_storage_backoff_s * 2 ** attempt * (0.5 + random.random()))
+            await asyncio.sleep(backoff_s(settings.result_storage_backoff_s, attempt))
         raise AssertionError("unreachable: the last attempt raises")
 
     async def _download(self, url: str, path: Path) -> str:
