@@ -10,6 +10,7 @@ from typing import TypeVar
 
 import uvicorn
 from fastapi import FastAPI
+from pydantic import ValidationError
 
 from shared.logging import configure_logging
 from shared.settings import CommonSettings
@@ -19,7 +20,11 @@ S = TypeVar("S", bound=CommonSettings)
 
 def run_service(name: str, settings_type: type[S], create_app: Callable[[S], FastAPI],
                 port: Callable[[S], int]) -> None:
-    settings = settings_type()
+    try:
+        settings = settings_type()
+    except ValidationError as exc:  # a misconfiguration: say what to set, not a traceback
+        reasons = "; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())
+        raise SystemExit(f"{name}: refusing to start: {reasons}") from None
     configure_logging(name, settings.log_level)
-    uvicorn.run(create_app(settings), host="0.0.0.0", port=port(settings), log_config=None,
+    uvicorn.run(create_app(settings), host=settings.bind_host, port=port(settings), log_config=None,
                 access_log=False, timeout_graceful_shutdown=15)

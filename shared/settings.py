@@ -12,6 +12,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+MIN_SECRET_LENGTH = 24
+
+
 class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
 
@@ -28,12 +31,23 @@ class CommonSettings(BaseSettings):
     mongodb_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongodb_database: str = "custompass"
     log_level: str = "INFO"
+    bind_host: str = Field("127.0.0.1", validation_alias="CUSTOMPASS_BIND_HOST", description=(
+        "The address the service's HTTP port listens on: loopback unless told otherwise (the image "
+        "sets 0.0.0.0, as a container is reached through its own interface)."))
     instance_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:8],
                              description="Names this process in logs, events and consumer ids.")
 
     @property
     def is_production(self) -> bool:
         return self.environment.lower() in {"prod", "production"}
+
+    def refuse_weak_secret(self, variable: str, value: str) -> None:
+        """The one rule for secrets a service cannot work safely without (the admin token, the
+        callback signing key, ...): in production, missing or shorter than MIN_SECRET_LENGTH
+        refuses the start, so a deployment never runs on an empty or guessable key."""
+        if self.is_production and len(value) < MIN_SECRET_LENGTH:
+            raise ValueError(f"{variable} must be set to at least {MIN_SECRET_LENGTH} characters when "
+                             f"CUSTOMPASS_ENV=production (e.g. `openssl rand -hex 32`)")
 
 
 class CustomPassSettings(BaseSettings):
