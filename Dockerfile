@@ -19,11 +19,14 @@ FROM ${PYTHON_IMAGE} AS runtime
 RUN groupadd --system --gid 10001 custompass \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin custompass
+# A container is reached through its own interface: the services listen on every address here
+# (outside a container they default to 127.0.0.1).
 ENV PATH=/app/.venv/bin:$PATH \
     VIRTUAL_ENV=/app/.venv \
     PYTHONPATH=/app \
     PYTHONUNBUFFERED=1 \
-    PYTHONDONTWRITEBYTECODE=1
+    PYTHONDONTWRITEBYTECODE=1 \
+    CUSTOMPASS_BIND_HOST=0.0.0.0
 WORKDIR /app
 COPY --from=builder /app/.venv /app/.venv
 COPY shared ./shared

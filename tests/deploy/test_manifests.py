@@ -18,9 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT / "deploy" / "k8s" / "base"
 SERVICES = sorted(p.parent.name for p in (ROOT / "services").glob("*/__main__.py"))
 UID = 10001
+# Secrets a service refuses to start without in production: from a Secret key that must exist.
+REQUIRED_SECRETS = {"CUSTOMPASS_ADMIN_TOKEN", "CALLBACK_SIGNING_SECRET", "USER_REF_SECRET"}
 # Settings whose values are secrets: only ever from a Secret, never in the ConfigMap or a literal.
-SECRET_SETTINGS = {"CUSTOMPASS_ADMIN_TOKEN", "MONGODB_URL", "CALLBACK_SIGNING_SECRET", "TASK_API_JWT_SECRET",
-                   "TASK_API_SERVICE_TOKEN"}
+SECRET_SETTINGS = REQUIRED_SECRETS | {"MONGODB_URL", "TASK_API_JWT_SECRET", "TASK_API_SERVICE_TOKEN"}
 
 
 def load_all(path: Path) -> list[dict]:
@@ -193,9 +194,10 @@ def test_secrets_come_from_secret_refs_documented_by_the_example(objects):
     for service in SERVICES:
         deployment, container = deployment_running(objects, service)
         env = {e["name"]: e for e in container.get("env", [])}
-        needed = {"MONGODB_URL"} | (setting_names(settings_class(service)) & {"CUSTOMPASS_ADMIN_TOKEN"})
+        needed = {"MONGODB_URL"} | (setting_names(settings_class(service)) & REQUIRED_SECRETS)
         for name in needed:
             assert name in env and "secretKeyRef" in env[name].get("valueFrom", {}), f"{service}: {name}"
+            assert not env[name]["valueFrom"]["secretKeyRef"].get("optional"), f"{service}: {name} is required"
         for name, item in env.items():
             assert not (name in SECRET_SETTINGS and "value" in item), f"{service}: literal secret {name}"
             ref = item.get("valueFrom", {}).get("secretKeyRef")
