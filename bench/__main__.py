@@ -1,4 +1,4 @@
-"""`python -m bench [holds|async|sweep|sync|limits|workers ...] [options]`: see bench/__init__.py."""
+"""`python -m bench [holds|async|sweep|sync|limits|workers|cost ...] [options]`: see bench/__init__.py."""
 from __future__ import annotations
 
 import argparse
@@ -9,11 +9,11 @@ import sys
 import time
 import traceback
 
-from bench import async_flow, holds, kafka_floor, key_limits, relays, report, sweep, sync_overhead, workers
+from bench import async_flow, cost, holds, kafka_floor, key_limits, relays, report, sweep, sync_overhead, workers
 from bench.common import Results, load_average
 from bench.env import bench_env
 
-SCENARIOS = ("holds", "async", "sweep", "sync", "limits", "workers")
+SCENARIOS = ("holds", "async", "sweep", "sync", "limits", "workers", "cost")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -49,6 +49,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=8, help="echo workers of the workers scenario")
     parser.add_argument("--worker-concurrency", type=int, default=8, help="concurrent sync callers (workers scenario)")
     parser.add_argument("--worker-tasks", type=int, default=2000, help="sync tasks of the workers scenario")
+    parser.add_argument("--cost-tasks", type=int, default=200, help="tasks per path of the cost scenario")
+    parser.add_argument("--cost-concurrency", type=int, default=8, help="concurrent callers (cost scenario)")
+    parser.add_argument("--cost-idle", type=float, default=15.0,
+                        help="seconds of each idle measurement of the cost scenario (the baseline subtracted)")
     parser.add_argument("--no-write", action="store_true", help="print only; no bench/results file")
     parser.add_argument("--keep-logs", action="store_true", help="keep service logs (always kept on failure)")
     args = parser.parse_args(argv)
@@ -91,6 +95,10 @@ async def run_scenario(name: str, args: argparse.Namespace, env, results: Result
     elif name == "workers":
         await workers.run(env, results, workers=args.workers, concurrency=args.worker_concurrency,
                           count=args.worker_tasks)
+    elif name == "cost":
+        await cost.run(env, results, tasks=args.cost_tasks, concurrency=args.cost_concurrency, workers=args.workers,
+                       idle_s=args.cost_idle, poll_interval=args.poll_interval, done_after=args.done_after,
+                       settle_timeout=args.settle_timeout)
 
 
 def _failed(name: str, exc: BaseException, results: Results, env) -> None:
@@ -120,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   ({name}: {time.monotonic() - t_scenario:.0f} s)", flush=True)
     elapsed = time.monotonic() - t0
     print("\n" + report.table(results))
+    for title, markdown in results.sections:
+        print(f"\n### {title}\n\n{markdown}")
     print("\n" + "\n".join(f"{k}: {v}" for k, v in report.machine(code).items()))
     if not args.no_write:
         command = "python -m bench" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
@@ -141,6 +151,10 @@ def main(argv: list[str] | None = None) -> int:
                       f"without limits and a key (and user) with every limit; per_call price 1",
             "workers": f"{args.worker_tasks} sync POST /api/openai at c={args.worker_concurrency} to {args.workers} "
                        f"echo WebSocket workers (in the bench process); per_call price 1",
+            "cost": f"{args.cost_tasks} tasks per path (async, sync, worker) at c={args.cost_concurrency} after "
+                    f"{cost.WARM_UP_TASKS} warm-up tasks each; idle baseline {args.cost_idle:g} s subtracted at its "
+                    f"rate; async poll_interval_s {args.poll_interval}, mock done_after {args.done_after:g} s; "
+                    f"{args.workers} echo workers; per_call price 1; counts from each service's /metrics",
         }
         settings = {k: v for k, v in settings.items() if k in args.scenarios}
         settings["stacks"] = ("tests/harness/stack.py (every service its own process, TEST_ENV timings: "

@@ -46,6 +46,7 @@ class Row:
 class Results:
     rows: list[Row] = field(default_factory=list)
     details: list[str] = field(default_factory=list)  # free text sections (CPU breakdowns, errors)
+    sections: list[tuple[str, str]] = field(default_factory=list)  # (title, markdown) of a scenario's own tables
 
     def add(self, scenario: str, figure: str, value: str, notes: str = "") -> None:
         row = Row(scenario, figure, value, notes)
@@ -58,6 +59,10 @@ class Results:
         if others is not None:
             self.add(scenario, f"{label}CPU used by processes outside the bench", f"{others:.0f}% of {meter.capacity}%",
                      "other work on the machine during the measurement; high means figures are pessimistic")
+
+    def section(self, title: str, markdown: str) -> None:
+        """A scenario's own table, too wide for one row of the summary (written under its title)."""
+        self.sections.append((title, markdown))  # printed after the summary table, like the file
 
     def detail(self, text: str) -> None:
         self.details.append(text)

@@ -97,6 +97,7 @@ def write(results: Results, *, command: str, settings: dict[str, str], started: 
         "",
         table(results),
         "",
+        *(part for title, markdown in results.sections for part in (f"### {title}", "", markdown, "")),
         "## Details",
         "",
         *(_detail(d) for d in results.details),

@@ -11,6 +11,7 @@ from faststream.kafka import KafkaBroker
 
 from shared import topics
 from shared.events import Event
+from shared.kafka_metrics import MESSAGES_PUBLISHED, PUBLISH_FAILURES
 from shared.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -79,4 +80,6 @@ class EventPublisher:
         try:
             await asyncio.wait_for(sending, self._timeout_s)
         except (asyncio.TimeoutError, KafkaError, OSError) as exc:
+            PUBLISH_FAILURES.labels(event.TOPIC).inc()
             raise PublishFailed(f"{event.type} for {event.correlation_id} not published: {exc!r}") from exc
+        MESSAGES_PUBLISHED.labels(event.TOPIC).inc()

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 
 from services.gateway import metrics
 from services.gateway.billing_client import BillingClient
+from services.gateway.body_limits import BodyLimitMiddleware, BodyLimits
 from services.gateway.channels import ChannelRepository
 from services.gateway.console import install_console
 from services.gateway.container import Container
@@ -21,6 +22,7 @@ from services.gateway.routes import (admin_channels, admin_groups, admin_logs, a
                                      stored_results, task_api, task_lookup, task_pages, tasks, wallet, webhooks,
                                      worker_socket)
 from services.gateway.settings import GatewaySettings
+from services.gateway.task_api.errors import in_envelope_of
 from services.gateway.users import UserRepository
 from services.gateway.webhook_receipts import WebhookReceipts
 from services.gateway.workers.hub import WorkerHub
@@ -79,6 +81,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                    wallet, key_usage, tasks, task_api, task_lookup, dispatch, worker_socket, pages, task_pages,
                    webhooks, stored_results, pass_async, pass_sync):
         app.include_router(module.router)
+    app.add_middleware(BodyLimitMiddleware, dialect=in_envelope_of, limits=BodyLimits(
+        default_max_bytes=settings.request_body_max_bytes, json_max_depth=settings.json_max_depth,
+        by_prefix=(("/pass/", settings.pass_body_max_bytes),)))
 
     @app.middleware("http")
     async def record_request(request: Request, call_next):

@@ -11,6 +11,14 @@ class GatewaySettings(CommonSettings, CustomPassSettings, ResultStorageSettings)
     admin_token: str = Field("", validation_alias="CUSTOMPASS_ADMIN_TOKEN",
                                         description="Bearer token of the admin API.")
     hold_reply_timeout_s: float = Field(5.0, gt=0, description="How long a request waits for billing.")
+    # Input bounds (body_limits). A task document stores its request body, so /pass bodies stay
+    # well under MongoDB's 16 MiB document limit; oversized documents are refused too (task_opening).
+    request_body_max_bytes: int = Field(1 << 20, ge=1024, description=(
+        "Largest request body on every route but /pass/..., in bytes (larger: 413 body_too_large)."))
+    pass_body_max_bytes: int = Field(8 << 20, ge=1024, le=15 << 20, description=(
+        "Largest request body on /pass/... (sync calls and async submits), in bytes; at most 15 MiB."))
+    json_max_depth: int = Field(64, ge=2, le=1000, description=(
+        "Deepest nesting of arrays and objects a JSON body may have (deeper: 400 json_too_deep)."))
     shutdown_drain_s: float = Field(20.0, ge=0, description=(
         "At shutdown, how long sync calls and streams in flight may take to finish."))
     channel_failure_threshold: int = Field(5, ge=0, description=(

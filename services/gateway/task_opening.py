@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import bson
+
 from services.gateway.channel_selection import ready_in_order, upstream_model
 from services.gateway.channels import SUBMIT_SUFFIX
 from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
-from services.gateway.errors import ApiError, BillingUnavailable, InvalidRequest, NotFound, hold_rejected
+from services.gateway.errors import ApiError, BillingUnavailable, BodyTooLarge, InvalidRequest, NotFound, hold_rejected
 from services.gateway.groups import price_ratio, priced_for
 from services.gateway.key_policies import Admission
 from shared.clock import stamp, stamp_in
@@ -26,6 +28,11 @@ from shared.status import TaskStatus
 from shared.task_events import fail_and_announce
 from shared.upstream import custompass
 from shared.upstream.errors import UpstreamError
+
+# MongoDB refuses documents over 16 MiB; a task keeps 1 MiB of room for what it gathers later
+# (its result, usage, errors). A body within the size limit can still exceed this once stored:
+# bytes that are not UTF-8 are kept as U+FFFD, three bytes each.
+MAX_TASK_DOCUMENT_BYTES = 15 << 20
 
 
 async def channels_for(deps: Container, caller: CallerIdentity, model: str,
@@ -71,7 +78,10 @@ def new_task(task_id: str, caller: CallerIdentity, channel: dict[str, Any], mode
 async def store_and_hold(deps: Container, task: dict[str, Any], admission: Admission) -> None:
     """Takes the task's in-flight slots, stores the task, then places its hold within the key's
     quota limit. A rejected hold leaves no task (and no slot) behind; a hold billing did not
-    answer fails the task, which voids whatever billing may still place."""
+    answer fails the task, which voids whatever billing may still place. A task too large to
+    store is refused before anything is taken."""
+    if len(bson.encode(task)) > MAX_TASK_DOCUMENT_BYTES:
+        raise BodyTooLarge("this request is too large to be stored as a task")
     await deps.policies.occupy(admission, task["_id"])
     await deps.tasks.insert(task)
     try:
