@@ -37,7 +37,8 @@ class AsyncSubmission:
         task_id = new_task_id()
         keys = IdempotencyKeys(deps.db)
         if idempotency_key:
-            earlier = await keys.claim(caller.user_id, idempotency_key, _fingerprint(body, query), task_id)
+            earlier = await keys.claim(caller.user_id, idempotency_key, f"POST /pass/{_bare(model)}/submit",
+                                       _fingerprint(body, query), task_id)
             if earlier is not None:
                 return await self._existing_task(earlier)
         try:

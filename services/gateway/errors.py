@@ -46,8 +46,21 @@ class Conflict(ApiError):
     status, code = 409, "conflict"
 
 
+class BodyTooLarge(ApiError):
+    status, code = 413, "body_too_large"
+
+
+class JsonTooDeep(ApiError):
+    status, code = 400, "json_too_deep"
+
+
 class BillingUnavailable(ApiError):
     status, code = 503, "billing_unavailable"
+
+
+# Every 503 tells the client when to come back: these are passing conditions (billing behind,
+# channels cooling down, a busy upstream), and a client retrying at once only deepens them.
+RETRY_AFTER_S = 2
 
 
 # Hold rejections as the seed documents number them; `user_disabled` has no seed number.
@@ -73,11 +86,16 @@ def validation_message(exc: RequestValidationError) -> str:
     return f"{where}: {first.get('msg', 'invalid')}" if where else first.get("msg", "invalid request")
 
 
+def error_response(exc: ApiError) -> JSONResponse:
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if exc.status == 503 else {}
+    return JSONResponse({**(exc.extra or {}), "code": exc.code, "message": exc.message}, status_code=exc.status,
+                        headers={**headers, **(exc.headers or {})})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({**(exc.extra or {}), "code": exc.code, "message": exc.message}, status_code=exc.status,
-                            headers=exc.headers)
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

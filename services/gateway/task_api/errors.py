@@ -19,6 +19,9 @@ from starlette.responses import Response
 from services.gateway.errors import ApiError, validation_message
 
 BAD_PARAMETERS, FORBIDDEN, NOT_FOUND = 4001, 4003, 4004
+# The Task API's routes that take a body; `GET /api/task/{taskId}` (no body) answers in the
+# dialect of the API that created the task, see task_lookup.
+BODY_PATHS = "/api/task/"
 _SEED_CODES = {400: BAD_PARAMETERS, 422: BAD_PARAMETERS, 401: FORBIDDEN, 403: FORBIDDEN, 404: NOT_FOUND}
 
 
@@ -28,6 +31,11 @@ def in_seed_envelope(exc: ApiError) -> ApiError:
     status = 400 if exc.status == 422 else exc.status
     return ApiError(exc.message, code=code, status=status, headers=exc.headers,
                     extra={**(exc.extra or {}), "success": False})
+
+
+def in_envelope_of(path: str, exc: ApiError) -> ApiError:
+    """For errors raised before any route runs (input bounds): the envelope of the path's API."""
+    return in_seed_envelope(exc) if path.startswith(BODY_PATHS) else exc
 
 
 class TaskApiRoute(APIRoute):
