@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +36,11 @@ class CommonSettings(BaseSettings):
         "sets 0.0.0.0, as a container is reached through its own interface)."))
     instance_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:8],
                              description="Names this process in logs, events and consumer ids.")
+    outbound_url_allowlist: str = Field("", validation_alias=AliasChoices(
+        "OUTBOUND_URL_ALLOWLIST", "INPUT_IMAGE_URL_ALLOWLIST"), description=(
+        "Comma-separated hosts and networks (CIDR) that callback URLs, result file URLs and inputImageUrl "
+        "may name although they are private, loopback or otherwise not public (shared.outbound_urls). "
+        "INPUT_IMAGE_URL_ALLOWLIST, its former name, is read when this is not set."))
 
     @property
     def is_production(self) -> bool:

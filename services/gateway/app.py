@@ -31,6 +31,7 @@ from services.gateway.workers.registry import WorkerRegistry
 from services.gateway.workers.tokens import WorkerTokenRepository
 from shared.ledger import Ledger
 from shared.ops import service_app
+from shared.outbound_urls import OutboundUrlPolicy, outbound_client
 from shared.result_storage.copier import ResultCopier
 from shared.runtime import service_runtime
 from shared.tasks import TaskStore
@@ -39,8 +40,11 @@ from shared.tasks import TaskStore
 def create_app(settings: GatewaySettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        outbound_urls = OutboundUrlPolicy.from_setting(settings.outbound_url_allowlist)
+        # `http` reaches the channels' admin-set upstreams; `outbound` reaches what callers and
+        # upstreams name (result files), judged by the outbound-URL policy at each connection.
         async with service_runtime(settings, "gateway") as runtime, httpx.AsyncClient(
-                limits=httpx.Limits(max_connections=500)) as http:
+                limits=httpx.Limits(max_connections=500)) as http, outbound_client(outbound_urls) as outbound:
             await runtime.broker.start()
             billing = BillingClient(settings, runtime.publisher, timeout=settings.hold_reply_timeout_s)
             await billing.start()
@@ -52,8 +56,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                                   users=UserRepository(db), channels=ChannelRepository(db),
                                   groups=GroupRepository(db), ledger=Ledger(db), tasks=tasks,
                                   policies=KeyPolicies(db), http=http, workers=workers,
-                                  worker_tokens=WorkerTokenRepository(db), results=ResultCopier(http, settings),
-                                  webhook_receipts=WebhookReceipts(db))
+                                  worker_tokens=WorkerTokenRepository(db), results=ResultCopier(outbound, settings),
+                                  webhook_receipts=WebhookReceipts(db), outbound_urls=outbound_urls)
             for store in (container.tasks, container.users, container.channels, container.ledger,
                           container.worker_tokens, container.webhook_receipts, workers.queue, workers.registry):
                 await store.ensure_indexes()

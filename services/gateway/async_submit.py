@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from services.gateway.caller_urls import accepted_callback_url
 from services.gateway.channel_health import record_outcome
 from services.gateway.channel_selection import upstream_model
 from services.gateway.channels import SUBMIT_SUFFIX
@@ -32,6 +33,7 @@ class AsyncSubmission:
                      idempotency_key: str | None, fields: dict[str, Any] | None = None) -> dict[str, Any]:
         """`fields`: what another API family built on this path adds to the task (its `api`, its own fields)."""
         deps = self._deps
+        callback_url = await accepted_callback_url(deps.outbound_urls, body, deps.settings.callback_url_max_length)
         admission = await deps.policies.admit(caller.key, caller.user, model)
         channels = await channels_for(deps, caller, model, async_kinds())
         task_id = new_task_id()
@@ -42,7 +44,8 @@ class AsyncSubmission:
             if earlier is not None:
                 return await self._existing_task(earlier)
         try:
-            return await self._submit_new(caller, admission, channels, model, task_id, body, query, fields)
+            return await self._submit_new(caller, admission, channels, model, task_id, body, query, fields,
+                                          callback_url)
         except ApiError:
             if idempotency_key and await deps.tasks.get(task_id) is None:
                 await keys.forget(caller.user_id, idempotency_key)  # nothing happened: a retry may try again
@@ -50,12 +53,13 @@ class AsyncSubmission:
 
     async def _submit_new(self, caller: CallerIdentity, admission: Admission, channels: list[dict[str, Any]],
                           model: str, task_id: str, body: bytes, query: str,
-                          fields: dict[str, Any] | None) -> dict[str, Any]:
+                          fields: dict[str, Any] | None, callback_url: str | None) -> dict[str, Any]:
         deps = self._deps
         channel = channels[0]
         quote = await self._quote(channel, caller, task_id, upstream_model(channel, _bare(model)), body, query)
         task = {**new_task(task_id, caller, channel, model, body, query, quote.amount, mode="async",
-                           unfinished_after_s=deps.settings.task_submit_grace_s), **(fields or {})}
+                           unfinished_after_s=deps.settings.task_submit_grace_s, callback_url=callback_url),
+                **(fields or {})}
         await store_and_hold(deps, task, admission)
         accepted = quote.accepted
         if accepted is None:

@@ -19,6 +19,7 @@ from services.gateway.workers.hub import WorkerHub
 from services.gateway.workers.tokens import WorkerTokenRepository
 from shared.kafka import EventPublisher
 from shared.ledger import Ledger
+from shared.outbound_urls import OutboundUrlPolicy
 from shared.result_storage.copier import ResultCopier
 from shared.tasks import TaskStore
 
@@ -38,6 +39,7 @@ class Container:
     http: httpx.AsyncClient
     workers: WorkerHub
     worker_tokens: WorkerTokenRepository
-    results: ResultCopier
+    results: ResultCopier  # fetches through the outbound-URL guard (shared.outbound_urls)
+    outbound_urls: OutboundUrlPolicy  # judges the URLs callers hand in (caller_urls)
     webhook_receipts: WebhookReceipts
     background: BackgroundWork = field(default_factory=BackgroundWork)

@@ -52,9 +52,7 @@ class GatewaySettings(CommonSettings, CustomPassSettings, ResultStorageSettings)
     task_api_service_token: str = Field("", description=(
         "Bearer token of internal services for PUT /api/task/{taskId}/status, beside the admin token."))
     input_image_url_max_length: int = Field(2048, ge=16, le=65_536, description="Longest inputImageUrl accepted.")
-    input_image_url_allowlist: str = Field("", description=(
-        "Comma-separated hosts and networks (CIDR) an inputImageUrl may name although they are private, "
-        "loopback or otherwise not public; everything else must resolve to public addresses only."))
+    callback_url_max_length: int = Field(2048, ge=16, le=4096, description="Longest callback_url accepted.")
 
     @model_validator(mode="after")
     def _timeouts_in_order(self) -> "GatewaySettings":

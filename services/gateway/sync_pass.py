@@ -19,6 +19,7 @@ import httpx
 from fastapi import Response
 from fastapi.responses import StreamingResponse
 
+from services.gateway.caller_urls import accepted_callback_url
 from services.gateway.channel_health import record_outcome
 from services.gateway.channel_selection import upstream_model
 from services.gateway.container import Container
@@ -53,13 +54,15 @@ class SyncPass:
 
     async def _call(self, caller: CallerIdentity, model: str, body: bytes, query: str) -> Response:
         deps = self._deps
+        callback_url = await accepted_callback_url(deps.outbound_urls, body, deps.settings.callback_url_max_length)
         admission = await deps.policies.admit(caller.key, caller.user, model)
         routes = [(channel, custompass.call_for_channel(channel, caller.token, deps.settings))
                   for channel in await channels_for(deps, caller, model, SYNC_KINDS)]
         first, first_call = routes[0]
         amount, answer = await self._price(first, first_call, upstream_model(first, model), body, query)
         task = new_task(new_task_id(), caller, first, model, body, query, amount, mode="sync",
-                        unfinished_after_s=sum(c.timeout_s for _, c in routes) + deps.settings.task_submit_grace_s)
+                        unfinished_after_s=sum(c.timeout_s for _, c in routes) + deps.settings.task_submit_grace_s,
+                        callback_url=callback_url)
         try:
             await store_and_hold(deps, task, admission)
         except ApiError:

@@ -9,7 +9,6 @@ placed yet).
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import bson
@@ -58,16 +57,18 @@ def precharge_request(body: bytes) -> bytes:
 
 
 def new_task(task_id: str, caller: CallerIdentity, channel: dict[str, Any], model: str, body: bytes,
-             query: str, amount: int, *, mode: str, unfinished_after_s: float) -> dict[str, Any]:
+             query: str, amount: int, *, mode: str, unfinished_after_s: float,
+             callback_url: str | None = None) -> dict[str, Any]:
     """`unfinished_after_s`: when the poller may take the task up and fail it if nobody has
-    moved it on by then (its submit, or for a sync call the call itself, never completed)."""
+    moved it on by then (its submit, or for a sync call the call itself, never completed).
+    `callback_url`: one `caller_urls.accepted_callback_url` passed."""
     return {
         "_id": task_id, "user_id": caller.user_id, "key_id": caller.key_id, "model": model,
         "upstream_model": upstream_model(channel, model.removesuffix(SUBMIT_SUFFIX)),
         "channel_id": channel["_id"], "channel_kind": channel["kind"], "mode": mode, "api": "pass",
         "status": TaskStatus.NOT_START.value, "progress": "0%",
         "request": {"body": body.decode("utf-8", "replace"), "query": query},
-        "callback_url": _callback_url(body),
+        "callback_url": callback_url,
         "hold_id": hold_id_for(task_id), "hold_amount": amount,
         "billing": dict(channel.get("billing") or {"mode": "free"}),
         "task_lifetime_s": channel.get("task_lifetime_s"), "created_at": stamp(), "updated_at": stamp(),
@@ -100,12 +101,3 @@ async def store_and_hold(deps: Container, task: dict[str, Any], admission: Admis
 def as_api_error(exc: UpstreamError) -> ApiError:
     """Upstream refusals keep the upstream's own code; transport failures get ours."""
     return ApiError(exc.message, code=exc.code, status=exc.http_status)
-
-
-def _callback_url(body: bytes) -> str | None:
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return None
-    url = payload.get("callback_url") if isinstance(payload, dict) else None
-    return url if isinstance(url, str) and url.startswith(("http://", "https://")) else None

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from services.poller.settings import PollerSettings
 from services.poller.sweep import Sweeper
 from shared.ops import service_app
+from shared.outbound_urls import OutboundUrlPolicy, outbound_client
 from shared.runtime import service_runtime
 from shared.tasks import TaskStore
 
@@ -20,11 +21,13 @@ log = logging.getLogger(__name__)
 def create_app(settings: PollerSettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        outbound_urls = OutboundUrlPolicy.from_setting(settings.outbound_url_allowlist)
         async with service_runtime(settings, "poller") as runtime, httpx.AsyncClient(
-                limits=httpx.Limits(max_connections=settings.custom_pass_max_concurrent * 2)) as http:
+                limits=httpx.Limits(max_connections=settings.custom_pass_max_concurrent * 2)) as http, \
+                outbound_client(outbound_urls) as outbound:
             tasks = TaskStore(runtime.db)
             await tasks.ensure_indexes()
-            sweeper = Sweeper(tasks, runtime.db["channels"], runtime.publisher, http, settings)
+            sweeper = Sweeper(tasks, runtime.db["channels"], runtime.publisher, http, settings, outbound=outbound)
             await runtime.broker.start()
             runtime.every(settings.poll_tick_s, lambda: _sweep(sweeper), "poller sweep")
             app.state.ready_checks = runtime.ready_checks()

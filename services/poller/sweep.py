@@ -54,11 +54,13 @@ class SweepReport:
 
 class Sweeper:
     def __init__(self, tasks: TaskStore, channels, publisher: EventPublisher, http: httpx.AsyncClient,
-                 settings: PollerSettings) -> None:
+                 settings: PollerSettings, *, outbound: httpx.AsyncClient) -> None:
+        """`http` reaches the channels' upstreams; `outbound` the result files they name
+        (`shared.outbound_urls.outbound_client`)."""
         self._tasks, self._channels, self._publisher = tasks, channels, publisher
         self._settings = settings
         self._context = UpstreamContext(http=http, settings=settings)
-        self._results = ResultCopier(http, settings)
+        self._results = ResultCopier(outbound, settings)
         self._semaphores: dict[str, asyncio.Semaphore] = {}
         self._pacers: defaultdict[str, RequestPacer] = defaultdict(RequestPacer)
 

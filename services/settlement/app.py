@@ -7,7 +7,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import httpx
 from fastapi import FastAPI
 
 from services.settlement import metrics
@@ -19,6 +18,7 @@ from shared.events import TaskStatusChanged
 from shared.kafka import consumer_options
 from shared.ledger import Ledger
 from shared.ops import service_app
+from shared.outbound_urls import OutboundUrlPolicy, outbound_client
 from shared.runtime import service_runtime
 from shared.tasks import TaskStore
 
@@ -28,11 +28,12 @@ log = logging.getLogger(__name__)
 def create_app(settings: SettlementSettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with service_runtime(settings, "settlement") as runtime, httpx.AsyncClient() as http:
+        outbound_urls = OutboundUrlPolicy.from_setting(settings.outbound_url_allowlist)
+        async with service_runtime(settings, "settlement") as runtime, outbound_client(outbound_urls) as outbound:
             tasks = TaskStore(runtime.db)
             ledger = Ledger(runtime.db)
             await ledger.ensure_indexes()
-            callbacks = Callbacks(tasks, http, settings.callback_signing_secret, settings.callback_attempts,
+            callbacks = Callbacks(tasks, outbound, settings.callback_signing_secret, settings.callback_attempts,
                                   settings.callback_timeout_s)
             settler = Settler(runtime.db, tasks, ledger, runtime.publisher, callbacks)
 

@@ -1,6 +1,11 @@
 """Task callbacks: POST the final task (seed 000 shape) to the submitter's `callback_url`,
 signed with HMAC-SHA256, retried with backoff, in the background so settlement never waits.
 
+The URL was judged when the task was accepted; the outbound client judges the address again as
+it connects (`shared.outbound_urls`), so a name that now resolves inside (DNS rebinding) is
+never posted to: the callback is recorded `refused`, without further attempts. Redirects are not
+followed (a 3xx is not a delivery).
+
 Attempts live in memory: a settlement process that dies mid-retry drops the remaining attempts;
 money is never affected."""
 from __future__ import annotations
@@ -15,6 +20,7 @@ import time
 import httpx
 
 from services.settlement import metrics
+from shared.outbound_urls import OutboundUrlRefused
 from shared.task_views import pass_view
 from shared.tasks import TaskStore
 
@@ -26,8 +32,9 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 class Callbacks:
-    def __init__(self, tasks: TaskStore, http: httpx.AsyncClient, secret: str, attempts: int, timeout_s: float):
-        self._tasks, self._http, self._secret = tasks, http, secret
+    def __init__(self, tasks: TaskStore, outbound: httpx.AsyncClient, secret: str, attempts: int, timeout_s: float):
+        """`outbound`: `shared.outbound_urls.outbound_client`."""
+        self._tasks, self._http, self._secret = tasks, outbound, secret
         self._attempts, self._timeout_s = attempts, timeout_s
         self._running: set[asyncio.Task] = set()
 
@@ -54,6 +61,11 @@ class Callbacks:
                     return
             except httpx.HTTPError:
                 pass
+            except OutboundUrlRefused as refused:
+                await self._record(task_id, "refused", attempt)
+                metrics.CALLBACKS.labels("refused").inc()
+                log.warning("callback refused: its URL %s", refused.reason, extra={"task_id": task_id})
+                return
             await asyncio.sleep(min(0.5 * 2 ** (attempt - 1), 30))
         await self._record(task_id, "failed", self._attempts)
         metrics.CALLBACKS.labels("failed").inc()

@@ -19,5 +19,5 @@ for _outcome in ("captured", "voided", "nothing"):  # nothing: the hold never he
     HOLD_QUOTA.labels(_outcome)
 for _kind in ("charged", "refunded", "debt"):
     SETTLED_QUOTA.labels(_kind)
-for _result in ("delivered", "failed"):
+for _result in ("delivered", "failed", "refused"):  # refused: the outbound-URL policy, at connect time
     CALLBACKS.labels(_result)

@@ -5,6 +5,10 @@ CustomPass upstream's links) is downloaded (size-capped, time-limited, retried w
 stored; the result then names our copy. A file that cannot be copied keeps the upstream's URL and
 the failure is recorded on the task (`result_storage_errors`): the work was done and paid for, so
 the task still succeeds and is charged; only the file's lifetime is the upstream's.
+
+The URLs are the upstream's to choose, so the copier is handed the outbound client
+(`shared.outbound_urls`): a URL, or a redirect, to a loopback, private or metadata address is
+refused like any other file that cannot be copied, and is never retried.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from shared.backoff import backoff_s
+from shared.outbound_urls import OutboundUrlRefused
 from shared.result_storage.metrics import RESULT_FILES
 from shared.result_storage.settings import ResultStorageSettings
 from shared.result_storage.stores import LocalResultStore, ResultStore, StoreFailed
@@ -44,8 +49,9 @@ class KeptResult:
 
 
 class ResultCopier:
-    def __init__(self, http: httpx.AsyncClient, settings: ResultStorageSettings) -> None:
-        self._http, self._settings = http, settings
+    def __init__(self, outbound: httpx.AsyncClient, settings: ResultStorageSettings) -> None:
+        """`outbound`: `shared.outbound_urls.outbound_client`, never the channels' own client."""
+        self._http, self._settings = outbound, settings
         self._stores: dict[str, ResultStore] = {"local": LocalResultStore(settings)}
         if settings.result_s3_bucket:
             from shared.result_storage.s3_store import S3ResultStore  # boto3 is slow to import: only when used
@@ -118,6 +124,8 @@ class ResultCopier:
             raise CopyFailed(f"download took over {self._settings.result_storage_timeout_s} s") from None
         except httpx.HTTPError as exc:
             raise CopyFailed(f"download failed: {type(exc).__name__}") from None
+        except OutboundUrlRefused as refused:
+            raise CopyFailed(f"refused by the outbound-URL policy: the URL {refused.reason}", retry=False) from None
 
 
 def file_name(task_id: str, url: str) -> str:

@@ -73,7 +73,8 @@ async def test_two_pollers_seeing_the_same_completion_settle_once(stack, admin, 
     publisher = CountingPublisher(broker, settings, "race-test")
     try:
         async with httpx.AsyncClient() as http:
-            sweepers = [Sweeper(TaskStore(mongo_db), mongo_db.channels, publisher, http, settings) for _ in range(2)]
+            sweepers = [Sweeper(TaskStore(mongo_db), mongo_db.channels, publisher, http, settings, outbound=http)
+                        for _ in range(2)]
             tasks = await mongo_db.tasks.find({"_id": {"$in": task_ids}}).to_list(None)
             channel = await mongo_db.channels.find_one({"_id": tasks[0]["channel_id"]})
             from services.poller.sweep import SweepReport

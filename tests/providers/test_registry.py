@@ -46,7 +46,8 @@ async def test_registered_provider_is_polled_in_its_batch_size(infra, tiny_regis
              "poll_lease_until": 0.0} for task_id in task_ids])
         succeeded_before = _summary("succeeded")
         async with httpx.AsyncClient() as http:
-            sweeper = Sweeper(TaskStore(db), db.channels, EventPublisher(broker, settings, "test"), http, settings)
+            sweeper = Sweeper(TaskStore(db), db.channels, EventPublisher(broker, settings, "test"), http, settings,
+                              outbound=http)
             report = await sweeper.sweep()
         assert _summary("succeeded") - succeeded_before == 3  # the summary is a Prometheus counter too
         assert report.as_dict() | {"errors": []} == {

@@ -1,6 +1,8 @@
 """The result copier on its own, against the mock Replicate's expiring output files and a real
 S3-compatible server (moto's, a process on a free port): a repeated copy reuses the first one
-(same URL, no second download), oversized files are refused, S3 objects keep their content type."""
+(same URL, no second download), oversized files are refused, S3 objects keep their content type,
+and a file on an address the outbound-URL policy refuses is never downloaded. The mock listens
+on 127.0.0.1, which these copiers allow, as the test stack does."""
 from __future__ import annotations
 
 import subprocess
@@ -11,11 +13,16 @@ import boto3
 import httpx
 import pytest
 
+from shared.outbound_urls import OutboundUrlPolicy, outbound_client
 from shared.result_storage.copier import ResultCopier
 from shared.result_storage.settings import ResultStorageSettings
 from tests.harness.api import eventually
 from tools import devinfra
 from tools.mock_replicate.app import output_bytes
+
+
+def outbound(allowlist: str = "127.0.0.1/32") -> httpx.AsyncClient:
+    return outbound_client(OutboundUrlPolicy.from_setting(allowlist))
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +61,7 @@ async def test_repeated_copy_reuses_the_first(replicate, tmp_path):
     url = await finished_prediction(replicate, output_downloads=1)
     settings = ResultStorageSettings(result_storage_dir=str(tmp_path), public_base_url="https://gw.example")
     channel = {"_id": "ch_test", "result_storage": "local"}
-    async with httpx.AsyncClient() as http:
+    async with outbound() as http:
         copier = ResultCopier(http, settings)
         first = await copier.keep(channel, "task_a", {"images": [url], "seed": 7})
         again = await copier.keep(channel, "task_a", {"images": [url], "seed": 7})  # a redelivery
@@ -69,7 +76,7 @@ async def test_repeated_copy_reuses_the_first(replicate, tmp_path):
 async def test_oversized_file_is_not_copied(replicate, tmp_path):
     url = await finished_prediction(replicate)
     settings = ResultStorageSettings(result_storage_dir=str(tmp_path), result_storage_max_bytes=4)
-    async with httpx.AsyncClient() as http:
+    async with outbound() as http:
         kept = await ResultCopier(http, settings).keep({"_id": "ch", "result_storage": "local"}, "task_b", url)
     assert kept.result == url and kept.errors == [f"{url}: larger than RESULT_STORAGE_MAX_BYTES (4)"]
     assert list(tmp_path.iterdir()) == []
@@ -82,7 +89,7 @@ async def test_s3_storage_keeps_the_file_and_its_content_type(replicate, s3_endp
     s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="test",
                       aws_secret_access_key="test")
     s3.create_bucket(Bucket="results")
-    async with httpx.AsyncClient() as http:
+    async with outbound() as http:
         copier = ResultCopier(http, settings)
         kept = await copier.keep({"_id": "ch", "result_storage": "s3"}, "task_c", [url])
         assert await copier.keep({"_id": "ch", "result_storage": "s3"}, "task_c", [url]) == kept
@@ -96,6 +103,18 @@ async def test_s3_storage_keeps_the_file_and_its_content_type(replicate, s3_endp
 
 async def test_s3_channel_without_a_bucket_keeps_upstream_urls(replicate, tmp_path):
     url = await finished_prediction(replicate)
-    async with httpx.AsyncClient() as http:
+    async with outbound() as http:
         kept = await ResultCopier(http, ResultStorageSettings()).keep({"_id": "ch", "result_storage": "s3"}, "t", [url])
     assert kept.result == [url] and kept.errors == ["result storage s3 is not configured"]
+
+
+async def test_a_result_url_on_loopback_is_refused_unless_allow_listed(replicate, tmp_path):
+    url = await finished_prediction(replicate)
+    settings = ResultStorageSettings(result_storage_dir=str(tmp_path), result_storage_attempts=3)
+    async with outbound(allowlist="") as http:
+        kept = await ResultCopier(http, settings).keep({"_id": "ch", "result_storage": "local"}, "task_d", [url])
+    assert kept.result == [url]  # the upstream's URL is kept and the failure recorded, as for any copy failure
+    assert kept.errors == [f"{url}: refused by the outbound-URL policy: the URL points to a private, loopback "
+                           "or reserved address (127.0.0.1)"]
+    assert await replicate.requests(url.removeprefix(replicate.url)) == []  # not once, not retried
+    assert list(tmp_path.iterdir()) == []

@@ -54,7 +54,7 @@ def image_server() -> Iterator[str]:
 def task_stack(infra) -> Iterator[Stack]:
     system = Stack(infra, ARTIFACTS, services=SERVICES, extra_env={
         "TASK_API_JWT_SECRET": JWT_SECRET, "TASK_API_SERVICE_TOKEN": SERVICE_TOKEN,
-        "TASK_START_TIMEOUT_S": str(START_TIMEOUT_S), "INPUT_IMAGE_URL_ALLOWLIST": f"{IMAGE_HOST}/32"}).start()
+        "TASK_START_TIMEOUT_S": str(START_TIMEOUT_S), "OUTBOUND_URL_ALLOWLIST": f"{IMAGE_HOST}/32"}).start()
     yield system
     system.stop()
 

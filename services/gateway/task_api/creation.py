@@ -7,10 +7,10 @@ import json
 from typing import Any
 
 from services.gateway.async_submit import AsyncSubmission
+from services.gateway.caller_urls import check_input_image_url
 from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
 from services.gateway.errors import InvalidRequest
-from services.gateway.task_api.image_urls import AllowList, check_image_url
 from services.gateway.task_api.schemas import TaskCreate
 from services.gateway.task_api.task_types import TaskTypeRepository, check_params
 from shared.task_api import API
@@ -21,9 +21,7 @@ async def create_typed_task(deps: Container, caller: CallerIdentity, request: Ta
     if task_type is None:
         raise InvalidRequest(f"unknown task type {request.type!r}", code="unknown_task_type")
     params = check_params(task_type, request.params)
-    settings = deps.settings
-    await check_image_url(request.inputImageUrl, settings.input_image_url_max_length,
-                          AllowList(settings.input_image_url_allowlist))
+    await check_input_image_url(deps.outbound_urls, request.inputImageUrl, deps.settings.input_image_url_max_length)
     body = json.dumps({"type": request.type, "inputImageUrl": request.inputImageUrl, "params": request.params},
                       ensure_ascii=False).encode()
     # params are kept as JSON text: a caller's keys may be anything, `$`-prefixed ones included.
