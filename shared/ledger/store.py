@@ -132,16 +132,18 @@ class Ledger:
                 "_id": hold_id, "user_id": user_id, "amount": amount, "state": "pending", **key_fields,
                 "lease": token, "lease_until": time.time() + self._lease_s, "created_at": stamp(),
             })
-            doc: dict[str, Any] | None = {"_id": hold_id, "user_id": user_id, "amount": amount, **key_fields}
         except DuplicateKeyError:
             doc = await self._claim(self._holds, hold_id, ("pending",), token)
             if doc is None:
                 return _hold_outcome(await self._holds.find_one({"_id": hold_id}))
-        return await self._finish_placement(doc, token)
+            return await self._finish_placement(doc, token, maybe_applied=True)
+        # A hold this call created has never been applied: no need to ask the wallet.
+        return await self._finish_placement({"_id": hold_id, "user_id": user_id, "amount": amount, **key_fields},
+                                            token, maybe_applied=False)
 
-    async def _finish_placement(self, hold: dict[str, Any], token: str) -> HoldOutcome:
+    async def _finish_placement(self, hold: dict[str, Any], token: str, *, maybe_applied: bool) -> HoldOutcome:
         hold_id, user_id, amount = hold["_id"], hold["user_id"], int(hold["amount"])
-        if not await self._applied(user_id, hold_id):
+        if not (maybe_applied and await self._applied(user_id, hold_id)):
             reason = hold_rejection(await self._users.find_one({"_id": user_id}), now())
             if reason is None:
                 reason = await self._hold_on_wallet(hold, amount)
@@ -173,18 +175,24 @@ class Ledger:
 
     async def capture_hold(self, hold_id: str, cost: int) -> SettleOutcome:
         """Ends a hold by charging `cost`: the rest is refunded, a shortfall is taken from
-        `available`, and what the wallet cannot cover is recorded as debt."""
+        `available`, and what the wallet cannot cover is recorded as debt.
+
+        The claim itself marks the hold `capturing` with its cost, so a capture within the hold
+        (the usual case) reads nothing: its split follows from the amount and the cost alone."""
         if cost < 0:
             raise ValueError("cost must be >= 0")
         token = secrets.token_hex(8)
-        hold = await self._claim(self._holds, hold_id, ("held", "capturing"), token)
-        if hold is None:
-            return await self._settled_outcome(hold_id)
+        hold = await self._claim(self._holds, hold_id, ("held",), token, {"state": "capturing", "cost": cost})
+        resumed = hold is None
+        if resumed:  # a capture that stopped half-way: finish it with the figures it chose
+            hold = await self._claim(self._holds, hold_id, ("capturing",), token)
+            if hold is None:
+                return await self._settled_outcome(hold_id)
         op = f"{hold_id}:capture"
         user_id, amount = hold["user_id"], int(hold["amount"])
-        split = _split_from(hold) if hold["state"] == "capturing" else None
-        if split is None or not await self._applied(user_id, op):
-            split = await self._charge(hold, cost, token, split)
+        split = _chosen_split(hold)
+        if not (resumed and await self._applied(user_id, op)):
+            split = await self._charge(hold, token, split)
         await self._record(op, user_id, "capture", held=-amount, used=split.charged,
                            available=split.available_delta, debt=split.debt)
         if await self._close(self._holds, hold_id, token, {
@@ -193,11 +201,11 @@ class Ledger:
             await self._release(user_id, op)
         return SettleOutcome(hold_id, "captured", amount, split.charged, split.refund, split.debt)
 
-    async def _charge(self, hold: dict[str, Any], cost: int, token: str,
-                      split: CaptureSplit | None) -> CaptureSplit:
-        """Applies the capture to the wallet. The split is stored on the hold before the
-        wallet step, so a worker resuming after a crash applies the same figures."""
-        hold_id, user_id, amount = hold["_id"], hold["user_id"], int(hold["amount"])
+    async def _charge(self, hold: dict[str, Any], token: str, split: CaptureSplit | None) -> CaptureSplit:
+        """Applies the capture to the wallet. A split that takes a shortfall from the wallet is
+        stored on the hold before the wallet step, so a worker resuming after a crash applies
+        the same figures."""
+        hold_id, user_id, amount, cost = hold["_id"], hold["user_id"], int(hold["amount"]), int(hold["cost"])
         key_id, quota = hold.get("key_id"), hold.get("key_quota")
         op = f"{hold_id}:capture"
         while True:
@@ -207,9 +215,10 @@ class Ledger:
                 if quota is not None:  # a shortfall may not take the key past its quota either
                     coverable = min(coverable, max(quota - await self.key_spent(user_id, key_id), 0))
                 split = capture_split(amount, cost, coverable)
-                await self._holds.update_one(
-                    {"_id": hold_id, "lease": token},
-                    {"$set": {"state": "capturing", "cost": cost, "split": split.__dict__}})
+                stored = await self._holds.update_one({"_id": hold_id, "lease": token},
+                                                      {"$set": {"split": split.__dict__}})
+                if stored.modified_count == 0:
+                    raise LeaseBusy(hold_id)  # another worker took the capture over: it applies its split
             inc = {"held": -amount, "used": split.charged, "available": split.available_delta,
                    "debt": split.debt}
             guard = {"available": {"$gte": split.shortfall}} if split.shortfall else {}
@@ -225,16 +234,12 @@ class Ledger:
         """Ends a hold with a full refund. A hold not placed yet is cancelled instead, so a
         late placement request for it is rejected rather than holding money forever."""
         token = secrets.token_hex(8)
-        try:
-            await self._holds.insert_one({
-                "_id": hold_id, "user_id": user_id, "amount": 0, "state": "rejected",
-                "reason": "cancelled", "lease": None, "lease_until": 0.0, "created_at": stamp()})
-            return SettleOutcome(hold_id, "nothing", 0, 0, 0, 0)
-        except DuplicateKeyError:
-            pass
-        hold = await self._claim(self._holds, hold_id, ("pending", "held", "voiding"), token)
+        # The usual case first: a placed hold, claimed and marked `voiding` in one update.
+        hold = await self._claim(self._holds, hold_id, ("held",), token, {"state": "voiding"})
         if hold is None:
-            return await self._settled_outcome(hold_id)
+            hold = await self._claim_unusual_void(hold_id, user_id, token)
+            if hold is None:
+                return await self._settled_outcome(hold_id)
         amount = int(hold["amount"])
         if hold["state"] == "pending":
             if not await self._applied(user_id, hold_id):
@@ -244,7 +249,8 @@ class Ledger:
             await self._holds.update_one({"_id": hold_id, "lease": token}, {"$set": {"state": "held"}})
             await self._release(user_id, hold_id)
         op = f"{hold_id}:void"
-        await self._holds.update_one({"_id": hold_id, "lease": token}, {"$set": {"state": "voiding"}})
+        if hold["state"] != "voiding":
+            await self._holds.update_one({"_id": hold_id, "lease": token}, {"$set": {"state": "voiding"}})
         inc = {"held": -amount, "available": amount}
         if hold.get("key_id"):
             inc[key_spent_field(hold["key_id"])] = -amount
@@ -254,6 +260,18 @@ class Ledger:
                 "state": "voided", "charged": 0, "refunded": amount, "debt": 0, "settled_at": stamp()}):
             await self._release(user_id, op)
         return SettleOutcome(hold_id, "voided", amount, 0, amount, 0)
+
+    async def _claim_unusual_void(self, hold_id: str, user_id: str, token: str) -> dict[str, Any] | None:
+        """A void of a hold not placed yet cancels it (a late placement request is then rejected
+        rather than holding money forever); one still being placed or voided is waited for and
+        resumed. None: the hold had already ended."""
+        try:
+            await self._holds.insert_one({
+                "_id": hold_id, "user_id": user_id, "amount": 0, "state": "rejected",
+                "reason": "cancelled", "lease": None, "lease_until": 0.0, "created_at": stamp()})
+            return None
+        except DuplicateKeyError:
+            return await self._claim(self._holds, hold_id, ("pending", "held", "voiding"), token)
 
     async def _settled_outcome(self, hold_id: str) -> SettleOutcome:
         doc = await self._holds.find_one({"_id": hold_id})
@@ -335,16 +353,18 @@ class Ledger:
         return doc["state"] in done_after
 
     # --- steps -------------------------------------------------------------------------
-    async def _claim(self, coll, op_id: str, states: tuple[str, ...], token: str) -> dict | None:
-        """Takes the operation's lease if it is in one of `states`; waits while another
-        worker holds it. None means the operation is no longer in those states."""
+    async def _claim(self, coll, op_id: str, states: tuple[str, ...], token: str,
+                     also_set: dict[str, Any] | None = None) -> dict | None:
+        """Takes the operation's lease if it is in one of `states` (setting `also_set` in the same
+        update); waits while another worker holds it. None means the operation is no longer in
+        those states. The document returned is the one after the update."""
         deadline = time.monotonic() + self._lease_s * 2
         delay = 0.005
         while True:
             now = time.time()
             doc = await coll.find_one_and_update(
                 {"_id": op_id, "state": {"$in": list(states)}, "lease_until": {"$lt": now}},
-                {"$set": {"lease": token, "lease_until": now + self._lease_s}},
+                {"$set": {**(also_set or {}), "lease": token, "lease_until": now + self._lease_s}},
                 return_document=ReturnDocument.AFTER,
             )
             if doc is not None:
@@ -393,8 +413,13 @@ class Ledger:
         )
 
 
-def _split_from(hold: dict[str, Any]) -> CaptureSplit:
-    return CaptureSplit(**hold["split"])
+def _chosen_split(hold: dict[str, Any]) -> CaptureSplit | None:
+    """The split a capture in progress applies: the one stored, or, for a cost within the hold,
+    the one its cost alone decides. None: it takes a shortfall not priced yet."""
+    if hold.get("split"):
+        return CaptureSplit(**hold["split"])
+    cost, amount = int(hold["cost"]), int(hold["amount"])
+    return capture_split(amount, cost, 0) if cost <= amount else None
 
 
 def _hold_outcome(doc: dict[str, Any]) -> HoldOutcome:

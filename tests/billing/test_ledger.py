@@ -214,3 +214,54 @@ async def test_a_capture_stalled_past_its_lease_is_not_applied_again(ledger, db,
     await first
     assert await ledger.wallet(user) == {"available": 17, "held": 0, "used": 3, "credited": 20, "debt": 0}
     assert await wallet_violations(db, user) == []
+
+
+async def test_recovery_finishes_a_capture_claimed_with_only_its_cost(ledger, db, new_user):
+    user = await new_user(quota=10)
+    await ledger.place_hold("hold_k", user, 5)
+    # What a worker leaves when it dies right after claiming a capture within the hold: the
+    # cost is on the hold, no split (the cost alone decides it), the wallet untouched.
+    await db.holds.update_one({"_id": "hold_k"}, {"$set": {
+        "state": "capturing", "cost": 2, "lease": "dead", "lease_until": time.time() - 1}})
+    assert await ledger.recover() == 1
+    assert (await ledger.capture_hold("hold_k", 4)).charged == 2  # the recorded cost wins
+    assert await ledger.wallet(user) == {"available": 8, "held": 0, "used": 2, "credited": 10, "debt": 0}
+    assert await wallet_violations(db, user) == []
+
+
+async def test_recovery_prices_a_shortfall_claimed_before_its_split_was_stored(ledger, db, new_user):
+    user = await new_user(quota=10)
+    await ledger.place_hold("hold_m", user, 5)
+    await db.holds.update_one({"_id": "hold_m"}, {"$set": {
+        "state": "capturing", "cost": 7, "lease": "dead", "lease_until": time.time() - 1}})
+    assert await ledger.recover() == 1
+    assert (await ledger.capture_hold("hold_m", 7)).charged == 7
+    assert await ledger.wallet(user) == {"available": 3, "held": 0, "used": 7, "credited": 10, "debt": 0}
+    assert await wallet_violations(db, user) == []
+
+
+async def test_recovery_finishes_a_void_claimed_before_its_wallet_step(ledger, db, new_user):
+    user = await new_user(quota=10)
+    await ledger.place_hold("hold_w", user, 6)
+    await db.holds.update_one({"_id": "hold_w"}, {"$set": {"state": "voiding", "lease": "dead",
+                                                           "lease_until": time.time() - 1}})
+    assert await ledger.recover() == 1
+    assert await ledger.wallet(user) == {"available": 10, "held": 0, "used": 0, "credited": 10, "debt": 0}
+    assert await wallet_violations(db, user) == []
+
+
+async def test_a_capture_within_its_hold_and_a_void_read_nothing_before_the_wallet_step(ledger, db, new_user,
+                                                                                        monkeypatch):
+    """The usual settlement is five commands: claim, wallet step, ledger entry, close, release."""
+    user = await new_user(quota=20)
+    await ledger.place_hold("hold_p", user, 5)
+    await ledger.place_hold("hold_q", user, 5)
+    reads = []
+    for name in ("find_one", "find"):
+        for coll in (db.wallets, db.holds):
+            original = getattr(type(coll), name)
+            monkeypatch.setattr(type(coll), name, lambda self, *a, _o=original, **k: reads.append(a) or _o(self, *a, **k))
+    assert (await ledger.capture_hold("hold_p", 3)).charged == 3
+    assert (await ledger.void_hold("hold_q", user)).refunded == 5
+    assert reads == []
+    assert await wallet_violations(db, user) == []
