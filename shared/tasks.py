@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.clock import stamp, stamp_in
@@ -103,10 +103,15 @@ class TaskStore:
                                      {"$set": {"poll_lease": token, "poll_lease_until": time.time() + lease_s}})
         return await self.tasks.find({"_id": {"$in": ids}, "poll_lease": token}).to_list(length=limit)
 
-    async def release(self, task_id: str, token: str, next_poll_at: str, **fields: Any) -> None:
-        await self.tasks.update_one(
-            {"_id": task_id, "poll_lease": token},
-            {"$set": {"next_poll_at": next_poll_at, "poll_lease_until": 0.0, **fields}})
+    async def release_many(self, token: str, releases: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Gives back a sweep's leases, each task with its next poll time and fields: one round
+        trip for a whole batch. A task that turned terminal meanwhile keeps no schedule."""
+        if not releases:
+            return
+        await self.tasks.bulk_write([
+            UpdateOne({"_id": task_id, "poll_lease": token, "status": {"$in": POLLED_STATUSES}},
+                      {"$set": {"next_poll_at": next_poll_at, "poll_lease_until": 0.0, **fields}})
+            for task_id, next_poll_at, fields in releases], ordered=False)
 
     # --- settlement --------------------------------------------------------------------
     async def mark_settled(self, task_id: str, settlement: dict[str, Any]) -> None:

@@ -122,8 +122,8 @@ class Sweeper:
         batches = [tasks[i:i + size] for i in range(0, len(tasks), size)]
         if channel.get("max_requests_per_s"):
             room = requests_per_sweep(float(channel["max_requests_per_s"]), self._settings.poll_lease_s)
-            for task in (t for batch in batches[room:] for t in batch):
-                await self._tasks.release(task["_id"], token, stamp())  # due again: the next sweep asks
+            await self._tasks.release_many(token, [(task["_id"], stamp(), {})  # due again: the next sweep asks
+                                                   for batch in batches[room:] for task in batch])
             batches = batches[:room]
         await asyncio.gather(*(self._poll_batch(channel, batch, token, report) for batch in batches))
 
@@ -139,30 +139,33 @@ class Sweeper:
             metrics.UPSTREAM_REQUESTS.labels(channel["_id"], type(exc).__name__).inc()
             report.errors.append(f"{channel['_id']}: {exc.message}")
             retry_after = exc.retry_after if isinstance(exc, UpstreamThrottled) else None
-            for task in batch:
-                errors = int(task.get("poll_errors", 0)) + 1
-                await self._tasks.release(task["_id"], token, next_poll(interval, errors, retry_after),
-                                          poll_errors=errors)
+            errors = {task["_id"]: int(task.get("poll_errors", 0)) + 1 for task in batch}
+            await self._tasks.release_many(token, [
+                (task_id, next_poll(interval, count, retry_after), {"poll_errors": count})
+                for task_id, count in errors.items()])
             return
         metrics.UPSTREAM_REQUESTS.labels(channel["_id"], "ok").inc()
         metrics.TASKS_POLLED.inc(len(batch))
+        still_polled = []
         for task in batch:
             observation = observations.get(task["_id"])
-            if observation is not None:
-                await self._apply(channel, task, observation, report)
-            await self._tasks.release(task["_id"], token, next_poll(interval), poll_errors=0)
+            if observation is None or not await self._apply(channel, task, observation, report):
+                still_polled.append((task["_id"], next_poll(interval), {"poll_errors": 0}))
+        await self._tasks.release_many(token, still_polled)
 
     async def _apply(self, channel: dict[str, Any], task: dict[str, Any], observation: Observation,
-                     report: SweepReport) -> None:
+                     report: SweepReport) -> bool:
+        """Whether the task ended here: its lease went with its schedule (`TaskStore.finish`)."""
         if not observation.status.is_terminal:
             report.still_processing += 1
         changed = await apply_observation(self._tasks, self._publisher, self._results, channel, task, observation)
         if changed is None:
-            return
+            return False
         metrics.STATUS_CHANGES.labels(observation.status.value).inc()
         report.updated += 1
         report.succeeded += observation.status is TaskStatus.SUCCESS
         report.failed += observation.status is TaskStatus.FAILURE
+        return observation.status.is_terminal
 
     def _semaphore(self, channel: dict[str, Any]) -> asyncio.Semaphore:
         limit = int(channel.get("max_concurrent") or self._settings.custom_pass_max_concurrent)

@@ -60,3 +60,19 @@ async def test_finish_answers_the_status_it_left_and_the_task_as_stored(store):
     assert previous == seen["status"]
     assert finished == await store.get(seen["_id"])
     assert await store.finish(seen["_id"], TaskStatus.FAILURE) is None
+
+
+async def test_release_many_gives_back_a_batch_of_leases_and_no_schedule_to_a_finished_task(store):
+    tasks = [await submitted_task(store) for _ in range(3)]
+    for task in tasks:
+        await store.tasks.update_one({"_id": task["_id"]}, {"$set": {"next_poll_at": "2000-01-01T00:00:00Z"}})
+    leased = await store.claim_due(10, 60.0, "sweep")
+    assert {t["_id"] for t in leased} == {t["_id"] for t in tasks}
+    await store.finish(tasks[0]["_id"], TaskStatus.SUCCESS)
+    await store.release_many("sweep", [(t["_id"], "2030-01-01T00:00:00Z", {"poll_errors": 2}) for t in tasks])
+    finished, *polled = [await store.get(t["_id"]) for t in tasks]
+    assert "next_poll_at" not in finished
+    assert [(t["next_poll_at"], t["poll_lease_until"], t["poll_errors"]) for t in polled] == \
+        [("2030-01-01T00:00:00Z", 0.0, 2)] * 2
+    await store.release_many("another sweep", [(polled[0]["_id"], "2040-01-01T00:00:00Z", {})])
+    assert (await store.get(polled[0]["_id"]))["next_poll_at"] == "2030-01-01T00:00:00Z"  # not its lease
