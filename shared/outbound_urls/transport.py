@@ -10,6 +10,7 @@ so it is judged the same way; httpx follows at most `max_redirects` of them.
 """
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterable
 
 import httpcore
@@ -19,6 +20,7 @@ from shared.outbound_urls.policy import OutboundUrlPolicy, url_host
 
 MAX_REDIRECTS = 5
 MAX_URL_LENGTH = 4096  # upstreams' signed file URLs run long; what we accept from callers is shorter
+LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 
 class CheckedAddressBackend(httpcore.AsyncNetworkBackend):
@@ -52,11 +54,13 @@ class CheckedAddressTransport(httpx.AsyncHTTPTransport):
     yet (encode/httpx#3749), so the pool it built is replaced by an equivalent one."""
 
     def __init__(self, policy: OutboundUrlPolicy, max_url_length: int = MAX_URL_LENGTH,
-                 limits: httpx.Limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)) -> None:
+                 limits: httpx.Limits = LIMITS,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         super().__init__(trust_env=False)
         self._max_url_length = max_url_length
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False), max_connections=limits.max_connections,
+            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
             network_backend=CheckedAddressBackend(policy))
 
@@ -66,10 +70,11 @@ class CheckedAddressTransport(httpx.AsyncHTTPTransport):
 
 
 def outbound_client(policy: OutboundUrlPolicy, *, timeout: float = 30.0, max_url_length: int = MAX_URL_LENGTH,
-                    limits: httpx.Limits = httpx.Limits(max_connections=100, max_keepalive_connections=20),
-                    ) -> httpx.AsyncClient:
+                    limits: httpx.Limits = LIMITS,
+                    ssl_context: ssl.SSLContext | None = None) -> httpx.AsyncClient:
     """Refusals raise `OutboundUrlRefused` (not an httpx error): callers record them as such.
+    `ssl_context`: the certificates trusted (default: httpx's, certifi's CA bundle).
     `trust_env=False`: proxies named in the environment would be mounted in place of this
     transport, and the guard would judge the proxy instead of the target."""
-    return httpx.AsyncClient(transport=CheckedAddressTransport(policy, max_url_length, limits), timeout=timeout,
-                             max_redirects=MAX_REDIRECTS, trust_env=False)
+    return httpx.AsyncClient(transport=CheckedAddressTransport(policy, max_url_length, limits, ssl_context),
+                             timeout=timeout, max_redirects=MAX_REDIRECTS, trust_env=False)

@@ -5,10 +5,13 @@ resolver."""
 from __future__ import annotations
 
 import ipaddress
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 
 from shared.outbound_urls import AllowList, OutboundUrlPolicy, OutboundUrlRefused, outbound_client
@@ -181,3 +184,33 @@ async def test_every_request_is_judged_for_scheme_credentials_and_length(target)
             with pytest.raises(OutboundUrlRefused):
                 await client.get(url)
     assert hits == []
+
+
+@pytest.fixture
+def tls_target(tmp_path) -> Iterator[tuple[int, ssl.SSLContext, list]]:
+    """An HTTPS server on 127.0.0.1 with a certificate for files.test only; records the SNI it got."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=files.test",
+                    "-addext", "subjectAltName=DNS:files.test", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    names: list = []
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    server_side.sni_callback = lambda sock, name, context: names.append(name)
+    _Target.hits = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Target)
+    server.socket = server_side.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1], ssl.create_default_context(cafile=str(cert)), names
+    server.shutdown()
+    server.server_close()
+
+
+async def test_https_to_the_checked_address_keeps_the_urls_host_for_sni_and_the_certificate(tls_target):
+    port, trusted, names = tls_target
+    pinned = policy("127.0.0.1/32", answers={"files.test": ["127.0.0.1"]})
+    async with outbound_client(pinned, ssl_context=trusted) as client:
+        assert (await client.get(f"https://files.test:{port}/a.png")).status_code == 200
+        with pytest.raises(httpx.ConnectError, match="certificate"):  # the certificate names files.test only
+            await client.get(f"https://127.0.0.1:{port}/a.png")
+    assert names[0] == "files.test"
