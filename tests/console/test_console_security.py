@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import secrets
 
+import httpx
 import pytest
 
+from services.gateway.console.session import COOKIE
 from tests.harness.api import AdminApi
 
 PAGES = ["/admin/ui/channels", "/admin/ui/channels/new", "/admin/ui/users", "/admin/ui/tasks", "/admin/ui/logs",
@@ -64,6 +66,17 @@ async def test_logout_ends_the_session(console):
     response = await console.post("/admin/logout", {})
     assert response.status_code == 303
     assert (await console.http.get("/admin/ui/users")).status_code == 303
+
+
+async def test_logout_revokes_the_session_so_a_replayed_cookie_opens_nothing(console, stack):
+    kept = console.http.cookies.get(COOKIE)
+    csrf = await console.csrf()
+    assert (await console.post("/admin/logout", {}, csrf)).status_code == 303
+    async with httpx.AsyncClient(base_url=stack.gateway_url, cookies={COOKIE: kept}, timeout=30) as replayed:
+        page = await replayed.get("/admin/ui/users")
+        assert page.status_code == 303 and page.headers["location"].startswith("/admin/login")
+        form = await replayed.post("/admin/ui/users", data={"csrf": csrf, "name": "after logout"})
+        assert form.status_code == 403
 
 
 async def test_stored_text_renders_as_text(console, admin: AdminApi, stack):

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from services.gateway.console.pages import PostedForm, back_to, render, session_keys
 from services.gateway.console.session import COOKIE, SESSION_S
+from services.gateway.console.session_store import ConsoleSessions
 from services.gateway.deps import Deps
 
 router = APIRouter(include_in_schema=False)
@@ -29,14 +30,20 @@ async def login(request: Request, deps: Deps):
     token, next_path = str(form.get("token", "")), _safe_next(str(form.get("next", "")))
     if not hmac.compare_digest(token.encode(), deps.settings.admin_token.encode()):
         return render(request, "login.html", None, status_code=401, next=next_path, error="Wrong admin token")
+    cookie, session = session_keys(deps).issue()
+    sessions = ConsoleSessions(deps.db)
+    await sessions.ensure_indexes()  # idempotent, and a login is rare: no start-up step to forget
+    await sessions.open(session)
     response = back_to(next_path)
-    response.set_cookie(COOKIE, session_keys(deps).issue(), max_age=SESSION_S, httponly=True, samesite="strict",
+    response.set_cookie(COOKIE, cookie, max_age=SESSION_S, httponly=True, samesite="strict",
                         secure=deps.settings.is_production, path="/admin")
     return response
 
 
 @router.post("/admin/logout")
-async def logout(_: PostedForm) -> RedirectResponse:
+async def logout(posted: PostedForm, deps: Deps) -> RedirectResponse:
+    """Ends the session on the server too: a copy of the cookie kept from before opens nothing."""
+    await ConsoleSessions(deps.db).close(posted.session)
     response = back_to("/admin/login")
     response.delete_cookie(COOKIE, path="/admin")
     return response

@@ -16,6 +16,7 @@ from starlette.datastructures import FormData
 
 from services.gateway.console.i18n import LANG_COOKIE, language, translate
 from services.gateway.console.session import COOKIE, Session, SessionKeys
+from services.gateway.console.session_store import ConsoleSessions
 from services.gateway.deps import Deps
 from services.gateway.errors import ApiError, Forbidden
 
@@ -32,8 +33,16 @@ def session_keys(deps: Deps) -> SessionKeys:
     return SessionKeys(deps.settings.admin_token)
 
 
-async def page_session(request: Request, deps: Deps) -> Session:
+async def open_session(request: Request, deps: Deps) -> Session | None:
+    """The request's console session: signed by us, unexpired, and not logged out since."""
     session = session_keys(deps).read(request.cookies.get(COOKIE))
+    if session is None or not await ConsoleSessions(deps.db).is_open(session):
+        return None
+    return session
+
+
+async def page_session(request: Request, deps: Deps) -> Session:
+    session = await open_session(request, deps)
     if session is None:
         raise LoginRequired()
     return session
@@ -50,7 +59,7 @@ class Posted:
 
 async def posted_form(request: Request, deps: Deps) -> Posted:
     """A form post's fields, once its session and CSRF token are proven; otherwise 403."""
-    session = session_keys(deps).read(request.cookies.get(COOKIE))
+    session = await open_session(request, deps)
     if session is None:
         raise Forbidden("log in to the console first", code="console_login_required")
     form = await request.form()

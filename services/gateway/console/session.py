@@ -3,6 +3,7 @@ bound to the session for every form.
 
 The signing key is derived from the admin token, so rotating the token ends every session. The
 cookie is HttpOnly and SameSite=Strict; every form post must also carry the session's CSRF token.
+A valid signature is not enough: the session must also still be open (`session_store.py`).
 """
 from __future__ import annotations
 
@@ -29,10 +30,11 @@ class SessionKeys:
     def __init__(self, admin_token: str) -> None:
         self._key = hmac.new(admin_token.encode(), b"custompass console session", hashlib.sha256).digest()
 
-    def issue(self) -> str:
-        payload = base64.urlsafe_b64encode(json.dumps(
-            {"sid": secrets.token_urlsafe(16), "exp": time.time() + SESSION_S}).encode()).decode()
-        return f"{payload}.{self._sign(payload)}"
+    def issue(self) -> tuple[str, Session]:
+        """A new session and the cookie that carries it."""
+        sid, expires = secrets.token_urlsafe(16), time.time() + SESSION_S
+        payload = base64.urlsafe_b64encode(json.dumps({"sid": sid, "exp": expires}).encode()).decode()
+        return f"{payload}.{self._sign(payload)}", self._session(sid, expires)
 
     def read(self, cookie: str | None) -> Session | None:
         """The session a cookie carries, or None when it is missing, forged or expired."""
@@ -46,6 +48,9 @@ class SessionKeys:
             return None
         if expires < time.time():
             return None
+        return self._session(sid, expires)
+
+    def _session(self, sid: str, expires: float) -> Session:
         return Session(sid=sid, expires=expires, csrf=self._sign(f"csrf:{sid}"))
 
     def _sign(self, text: str) -> str:
