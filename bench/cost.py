@@ -23,14 +23,15 @@ from bench.env import BenchEnv
 from tests.harness.stack import SERVICES
 
 WARM_UP_TASKS = 10  # per path, before anything is measured: first-use costs (connections, indexes)
-QUIET_S = 1.0  # after the last settlement: the last tasks' trailing writes land in the window
+QUIET_S = 1.0  # no settlement for this long ends a window: late tasks and trailing writes land in it
 SETTLED_POLL_S = 0.2  # how often settlement's counter is read, while measuring and while idle alike
 
 
 @dataclass
 class PathCost:
     path: str
-    tasks: int  # accepted and settled
+    tasks: int  # settled within the window: every task that cost a hold, the refused-late included
+    accepted: int  # calls the gateway answered with success
     failed: list[BaseException]
     window: Usage  # everything measured over the path's window
     cost: Usage  # the window less the idle rate over the same wall time
@@ -93,9 +94,11 @@ async def _window(paths: TaskPaths, meter: Meter, path: str, idle: Usage, *, tas
     _, _, errors = await closed_loop(concurrency, tasks, lambda i: paths.call(path, i))
     accepted = tasks - len(errors)
     await _until_settled(meter, settled + accepted, settle_timeout)
-    await asyncio.sleep(QUIET_S)
+    # A call refused in time (503) may still have its hold placed and voided later: it is a task
+    # that cost work, so the window waits for settlements to stop and counts every one.
+    done = await _until_quiet(meter, settle_timeout)
     window = (await meter.snapshot()).minus(before)
-    return PathCost(path, accepted, errors, window, window.beyond(idle))
+    return PathCost(path, int(done - settled), accepted, errors, window, window.beyond(idle))
 
 
 async def _idle(meter: Meter, seconds: float) -> Usage:
@@ -114,6 +117,17 @@ async def _until_settled(meter: Meter, target: float, timeout: float) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{target - done:.0f} tasks not settled within {timeout:.0f}s")
         await asyncio.sleep(SETTLED_POLL_S)
+
+
+async def _until_quiet(meter: Meter, timeout: float) -> float:
+    """Waits until no task has been settled for QUIET_S; returns the settlements counted by then."""
+    deadline = time.monotonic() + timeout
+    last, since = await meter.settlements(), time.monotonic()
+    while time.monotonic() - since < QUIET_S and time.monotonic() < deadline:
+        await asyncio.sleep(SETTLED_POLL_S)
+        if (now := await meter.settlements()) != last:
+            last, since = now, time.monotonic()
+    return last
 
 
 def _online(paths: TaskPaths, path: str, workers: int):

@@ -44,7 +44,8 @@ def report(results: Results, figures: "CostFigures", *, tasks: int, concurrency:
         results.add(scenario, "CPU ms per task, whole stack", f"{stack_cpu(cost.cost) / n * 1000:.1f} ms",
                     ", ".join(f"{p} {cost.cost.cpu_s.get(p, 0.0) / n * 1000:.1f}" for p in STACK))
         if cost.failed:
-            results.add(scenario, "failed calls (not counted)", str(len(cost.failed)), repr(cost.failed[0])[:200])
+            results.add(scenario, "failed calls", f"{len(cost.failed)} of {cost.accepted + len(cost.failed)}",
+                        f"{cost.tasks} tasks settled (the per-task divisor); first: {cost.failed[0]!r}"[:300])
     for label, idle in (("idle", figures.idle), (f"idle, {workers} workers waiting", figures.idle_with_workers),
                         ("idle after the runs", figures.idle_after)):
         rates = {s: total(idle.commands, s) / idle.wall_s for s in MONGO_SERVICES}
@@ -81,9 +82,15 @@ def _per_task_table(figures: "CostFigures") -> str:
                      *(f"{total(cost.cost.commands, s) / n:.1f}" for s in MONGO_SERVICES),
                      f"{total(cost.cost.documents) / n:.1f}"
                      + " (" + " + ".join(f"{total(cost.cost.documents, s) / n:.1f}" for s in MONGO_SERVICES) + ")",
-                     f"{sum(_by_topic(cost.cost).values()) / n:.1f}", f"{stack_cpu(cost.cost) / n * 1000:.1f}"])
+                     f"{sum(_by_topic(cost.cost).values()) / n:.1f}", f"{stack_cpu(cost.cost) / n * 1000:.1f}",
+                     f"{total(cost.window.commands) / n:.1f} / {stack_cpu(cost.window) / n * 1000:.1f}",
+                     f"{cost.window.wall_s:.1f}"])
+    note = ("\n\nGross: the window's counts without the idle rate subtracted. A negative figure means a process "
+            "did less of its idle routine while loaded than at rest (a loop that sleeps after each run slows "
+            "down when its runs do; busy fetch loops starve under contention).")
     return markdown(["path", "tasks", "MongoDB commands/task", "goal", *MONGO_SERVICES,
-                     "documents written/task (g + b + p + s)", "Kafka messages/task", "CPU ms/task (stack)"], rows)
+                     "documents written/task (g + b + p + s)", "Kafka messages/task", "CPU ms/task (stack)",
+                     "gross commands / CPU ms per task", "window s"], rows) + note
 
 
 def _cpu_table(figures: "CostFigures") -> str:
