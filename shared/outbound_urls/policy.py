@@ -39,6 +39,14 @@ class OutboundUrlRefused(Exception):
         self.reason = reason
 
 
+class HostUnresolvable(OutboundUrlRefused):
+    """No address now: a refusal when a URL is accepted, a connection failure (retried like any
+    other) when a delivery connects, since DNS failures are often passing."""
+
+    def __init__(self) -> None:
+        super().__init__("names a host that does not resolve")
+
+
 class AllowList:
     """Comma-separated host names (admitted whatever they resolve to) and networks in CIDR form."""
 
@@ -127,13 +135,8 @@ async def system_resolver(host: str) -> list[Address]:
         found = await asyncio.wait_for(
             asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT_S)
     except (OSError, UnicodeError, asyncio.TimeoutError):
-        raise OutboundUrlRefused("names a host that does not resolve") from None
-    return [_parsed(info[4][0]) for info in found]
-
-
-def _parsed(text: str) -> Address:
-    address, _, scope = text.partition("%")
-    return ipaddress.ip_address(f"{address}%{scope}" if scope else address)
+        raise HostUnresolvable() from None
+    return [ipaddress.ip_address(info[4][0]) for info in found]  # a link-local answer keeps its %zone
 
 
 class OutboundUrlPolicy:
@@ -157,7 +160,7 @@ class OutboundUrlPolicy:
         literal = literal_address(host)
         found = [literal] if literal is not None else await self._resolver(host)
         if not found:
-            raise OutboundUrlRefused("names a host that does not resolve")
+            raise HostUnresolvable()
         if self.allow.admits_host(host):
             return found
         for address in found:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 import httpcore
 import httpx
 
-from shared.outbound_urls.policy import OutboundUrlPolicy, url_host
+from shared.outbound_urls.policy import HostUnresolvable, OutboundUrlPolicy, url_host
 
 MAX_REDIRECTS = 5
 MAX_URL_LENGTH = 4096  # upstreams' signed file URLs run long; what we accept from callers is shorter
@@ -30,8 +30,12 @@ class CheckedAddressBackend(httpcore.AsyncNetworkBackend):
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                           socket_options: Iterable | None = None) -> httpcore.AsyncNetworkStream:
+        try:
+            addresses = await self._policy.addresses(host)
+        except HostUnresolvable as exc:
+            raise httpcore.ConnectError(f"{host} {exc.reason}") from None
         failure: Exception | None = None
-        for address in await self._policy.addresses(host):
+        for address in addresses:
             try:
                 return await self._socket.connect_tcp(str(address), port, timeout=timeout,
                                                       local_address=local_address, socket_options=socket_options)

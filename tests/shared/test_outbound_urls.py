@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from shared.outbound_urls import AllowList, OutboundUrlPolicy, OutboundUrlRefused, outbound_client
-from shared.outbound_urls.policy import is_public
+from shared.outbound_urls.policy import HostUnresolvable, is_public
 from shared.settings import CommonSettings
 
 LOOPBACK_AND_INTERNAL = [
@@ -49,7 +49,7 @@ def resolver(answers: dict[str, list[str]], calls: list[str] | None = None):
             calls.append(host)
         found = answers.get(host)
         if found is None:
-            raise OutboundUrlRefused("names a host that does not resolve")
+            raise HostUnresolvable()
         if found and isinstance(found[0], list):
             found = found.pop(0) if len(found) > 1 else found[0]
         return [ipaddress.ip_address(a) for a in found]
@@ -214,3 +214,9 @@ async def test_https_to_the_checked_address_keeps_the_urls_host_for_sni_and_the_
         with pytest.raises(httpx.ConnectError, match="certificate"):  # the certificate names files.test only
             await client.get(f"https://127.0.0.1:{port}/a.png")
     assert names[0] == "files.test"
+
+
+async def test_a_host_that_does_not_resolve_at_connect_time_is_a_connection_failure_to_retry():
+    async with outbound_client(policy()) as client:
+        with pytest.raises(httpx.ConnectError, match="does not resolve"):
+            await client.get("http://unknown.test/")
