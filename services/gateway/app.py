@@ -28,6 +28,7 @@ from services.gateway.webhook_receipts import WebhookReceipts
 from services.gateway.workers.hub import WorkerHub
 from services.gateway.workers.queue import WorkQueue
 from services.gateway.workers.registry import WorkerRegistry
+from services.gateway.workers.revocation import TokenRevocation
 from services.gateway.workers.tokens import WorkerTokenRepository
 from shared.ledger import Ledger
 from shared.ops import service_app
@@ -50,19 +51,22 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             await billing.start()
             db = runtime.db
             tasks = TaskStore(db)
+            worker_tokens = WorkerTokenRepository(db)
             workers = WorkerHub(tasks, runtime.publisher, WorkQueue(db),
-                                WorkerRegistry(db, settings.instance_id, settings.worker_stale_s))
+                                WorkerRegistry(db, settings.instance_id, settings.worker_stale_s),
+                                TokenRevocation(worker_tokens))
             container = Container(settings=settings, db=db, publisher=runtime.publisher, billing=billing,
                                   users=UserRepository(db), channels=ChannelRepository(db),
                                   groups=GroupRepository(db), ledger=Ledger(db), tasks=tasks,
                                   policies=KeyPolicies(db), http=http, workers=workers,
-                                  worker_tokens=WorkerTokenRepository(db), results=ResultCopier(outbound, settings),
+                                  worker_tokens=worker_tokens, results=ResultCopier(outbound, settings),
                                   webhook_receipts=WebhookReceipts(db), outbound_urls=outbound_urls)
             for store in (container.tasks, container.users, container.channels, container.ledger,
                           container.worker_tokens, container.webhook_receipts, workers.queue, workers.registry):
                 await store.ensure_indexes()
             runtime.every(settings.dispatch_poll_s, workers.tick, "worker dispatch")
             runtime.every(settings.worker_heartbeat_s, workers.heartbeat, "worker heartbeat")
+            runtime.every(settings.worker_token_recheck_s, workers.close_revoked, "worker token recheck")
             runtime.every(settings.webhook_receipt_purge_interval_s,
                           lambda: container.webhook_receipts.purge_older_than(settings.webhook_receipt_retention_s),
                           "webhook receipt purge")

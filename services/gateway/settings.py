@@ -45,6 +45,14 @@ class GatewaySettings(CommonSettings, CustomPassSettings, ResultStorageSettings)
     worker_stale_s: float = Field(15.0, gt=0, description=(
         "A worker not marked online this long (its gateway died) no longer counts as available."))
 
+    worker_token_recheck_s: float = Field(1.0, gt=0, le=60, description=(
+        "How often a gateway re-reads the tokens of its open worker sockets: a token revoked (disabled "
+        "or deleted) closes its sockets (4401) on every instance within this bound."))
+    user_ref_secret: str = Field("", description=(
+        "HMAC key turning a user id into the `user_ref` sent upstream by channels with caller_token "
+        "user_ref: stable per user, never a credential. Required in production; changing it changes "
+        "every user's ref."))
+
     # Task API (`/api/task/*`, seed 001).
     task_api_jwt_secret: str = Field("", description=(
         "HS256 secret of the JWTs the business's own site issues (`sub` = user id, `exp` required). "
@@ -65,6 +73,6 @@ class GatewaySettings(CommonSettings, CustomPassSettings, ResultStorageSettings)
         token = self.admin_token
         if not token:
             raise ValueError("CUSTOMPASS_ADMIN_TOKEN must be set")
-        if self.is_production and len(token) < 24:
-            raise ValueError("CUSTOMPASS_ADMIN_TOKEN must be at least 24 characters in production")
+        self.refuse_weak_secret("CUSTOMPASS_ADMIN_TOKEN", token)
+        self.refuse_weak_secret("USER_REF_SECRET", self.user_ref_secret)
         return self

@@ -1,7 +1,8 @@
-"""Admin API for worker tokens: what a worker presents on `WS /ws?group=`."""
+"""Admin API for worker tokens: what a worker presents on `WS /ws?group=`. Disabling or deleting a
+token revokes it: its open sockets are closed within WORKER_TOKEN_RECHECK_S (workers/revocation.py)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from services.gateway.deps import AdminAuth, Deps
 from services.gateway.errors import NotFound
@@ -35,3 +36,10 @@ async def update_worker_token(token_id: str, body: WorkerTokenUpdate, deps: Deps
     if token is None:
         raise NotFound(f"worker token {token_id} not found")
     return public_token(token)
+
+
+@router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+async def delete_worker_token(token_id: str, deps: Deps) -> Response:
+    if not await deps.worker_tokens.delete(token_id):
+        raise NotFound(f"worker token {token_id} not found")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,10 +7,9 @@ from fastapi import APIRouter, WebSocket
 
 from services.gateway.container import Container
 from services.gateway.workers.connection import WorkerConnection
+from services.gateway.workers.revocation import UNAUTHORIZED
 
 router = APIRouter()
-
-UNAUTHORIZED = 4401
 
 
 @router.websocket("/ws")
@@ -19,7 +18,8 @@ async def worker_socket(socket: WebSocket, group: str = "default", token: str | 
     scheme, _, bearer = socket.headers.get("authorization", "").partition(" ")
     secret = token or (bearer.strip() if scheme.lower() == "bearer" else "")
     await socket.accept()
-    if not await deps.worker_tokens.admits(secret, group):
+    token_id = await deps.worker_tokens.admitting(secret, group)
+    if token_id is None:
         await socket.close(UNAUTHORIZED, f"a valid worker token for group {group!r} is required")
         return
-    await WorkerConnection(socket, deps.workers, group, deps.workers.new_worker_id()).serve()
+    await WorkerConnection(socket, deps.workers, group, deps.workers.new_worker_id(), token_id).serve()

@@ -16,8 +16,9 @@ RESULT_TYPES = ("task_complete", "task_error")
 
 
 class WorkerConnection:
-    def __init__(self, socket: WebSocket, hub: WorkerHub, group: str, worker_id: str) -> None:
+    def __init__(self, socket: WebSocket, hub: WorkerHub, group: str, worker_id: str, token_id: str) -> None:
         self.socket, self.hub, self.group, self.id = socket, hub, group, worker_id
+        self.token_id = token_id  # the worker token that admitted it: revoking that closes it
         self.task: dict[str, Any] | None = None  # the one task it runs, if any
         self.closed = False
         self._sending = asyncio.Lock()  # the dispatcher and the reader both send
@@ -28,7 +29,7 @@ class WorkerConnection:
             await self.send({"type": "connected", "workerId": self.id, "message": "Connected to Task Dispatcher"})
             while True:
                 message = await self.socket.receive()
-                if message["type"] == "websocket.disconnect":
+                if message["type"] == "websocket.disconnect" or self.closed:  # closed: revoked meanwhile
                     break
                 text = message.get("text")
                 if text is None:
@@ -44,6 +45,15 @@ class WorkerConnection:
         try:
             await self.send({"type": "task", "taskId": task["_id"], "payload": task["payload"]})
         except Exception:  # the socket is closing: its disconnect fails the task
+            pass
+
+    async def close(self, code: int, reason: str) -> None:
+        """Closes the socket from our side (its token was revoked): from now on it is handed no
+        task; its reader then sees the disconnect, which fails a task it was running."""
+        self.closed = True
+        try:
+            await self.socket.close(code, reason)
+        except Exception:  # closing already, from the other side
             pass
 
     async def send(self, message: dict[str, Any]) -> None:

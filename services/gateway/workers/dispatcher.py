@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from services.gateway.workers.queue import WorkQueue
@@ -17,8 +18,9 @@ log = logging.getLogger(__name__)
 
 
 class GroupDispatcher:
-    def __init__(self, group: str, queue: WorkQueue) -> None:
-        self.group, self._queue = group, queue
+    def __init__(self, group: str, queue: WorkQueue,
+                 still_admitted: Callable[[WorkerConnection], Awaitable[bool]]) -> None:
+        self.group, self._queue, self._still_admitted = group, queue, still_admitted
         self._idle: deque[WorkerConnection] = deque()
         self._wake = asyncio.Event()
         self._loop = asyncio.create_task(self._run(), name=f"dispatch {group}")
@@ -62,7 +64,8 @@ class GroupDispatcher:
                 if not worker.closed:
                     self._idle.appendleft(worker)
                 return
-            if worker.closed:  # gone during the claim: the task never left this process
+            # Gone during the claim, or its token revoked: the task never left this process.
+            if worker.closed or not await self._still_admitted(worker):
                 await self._queue.give_back(task)
                 continue
             await worker.assign(task)

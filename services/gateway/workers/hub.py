@@ -13,6 +13,7 @@ from services.gateway.workers.connection import WorkerConnection
 from services.gateway.workers.dispatcher import GroupDispatcher
 from services.gateway.workers.queue import WorkQueue
 from services.gateway.workers.registry import WorkerRegistry
+from services.gateway.workers.revocation import TokenRevocation
 from services.gateway.workers.waiters import ResultWaiters
 from shared.kafka import EventPublisher
 from shared.status import TaskStatus
@@ -24,9 +25,10 @@ WORKER_DISCONNECTED = "worker_disconnected"
 
 class WorkerHub:
     def __init__(self, tasks: TaskStore, publisher: EventPublisher, queue: WorkQueue,
-                 registry: WorkerRegistry) -> None:
+                 registry: WorkerRegistry, revocation: TokenRevocation) -> None:
         self._tasks, self._publisher = tasks, publisher
-        self.queue, self.registry = queue, registry
+        self.queue, self.registry, self.revocation = queue, registry, revocation
+        self._open: set[WorkerConnection] = set()
         self.waiters = ResultWaiters(tasks)
         self._dispatchers: dict[str, GroupDispatcher] = {}
         self._numbers = itertools.count(1)
@@ -37,6 +39,7 @@ class WorkerHub:
         return f"W{next(self._numbers)}-{secrets.token_hex(4)}"
 
     async def connected(self, worker: WorkerConnection) -> None:
+        self._open.add(worker)
         await self.registry.add(worker.id, worker.group)
         metrics.WS_WORKERS.labels(worker.group).inc()
         self._dispatcher(worker.group)  # from now on its queue depth is reported, even when 0
@@ -48,6 +51,7 @@ class WorkerHub:
         """A worker that leaves mid-task fails it (`Worker disconnected`) and its hold is
         refunded: the work may have had effects already, so it is never run a second time."""
         worker.closed = True
+        self._open.discard(worker)
         self._dispatcher(worker.group).forget(worker)
         metrics.WS_WORKERS.labels(worker.group).dec()
         task, worker.task = worker.task, None
@@ -85,6 +89,10 @@ class WorkerHub:
         for group in self._known_groups:
             metrics.QUEUE_DEPTH.labels(group).set(depths.get(group, 0))
 
+    async def close_revoked(self) -> None:
+        """Every `worker_token_recheck_s`: closes this process's sockets whose token was revoked."""
+        await self.revocation.close_revoked(list(self._open))
+
     async def stop(self) -> None:
         await asyncio.gather(*(d.stop() for d in self._dispatchers.values()))
 
@@ -98,5 +106,5 @@ class WorkerHub:
 
     def _dispatcher(self, group: str) -> GroupDispatcher:
         if group not in self._dispatchers:
-            self._dispatchers[group] = GroupDispatcher(group, self.queue)
+            self._dispatchers[group] = GroupDispatcher(group, self.queue, self.revocation.still_admitted)
         return self._dispatchers[group]
