@@ -9,6 +9,9 @@
 // (default "default"), CUSTOMPASS_WORKER_TOKEN (from `POST /admin/worker-tokens`; `make run` prints
 // one), CUSTOMPASS_HEARTBEAT_S (default 20), CUSTOMPASS_RECONNECT_MAX_S (longest wait between
 // reconnection attempts, default 30). Replace `processTask` with your own work.
+//
+// The token travels in the `Authorization: Bearer` header, never in the URL, where proxies and
+// servers log it (`?token=` is accepted only for browsers, which cannot set the header).
 const WebSocket = require('ws');
 
 const URL = process.env.CUSTOMPASS_WS_URL || 'ws://localhost:8080/ws';
@@ -27,8 +30,8 @@ async function processTask(payload) {
 let delay = 1000;
 
 function connect() {
-  const query = new URLSearchParams({ group: GROUP, token: TOKEN });
-  const ws = new WebSocket(`${URL}?${query}`);
+  const query = new URLSearchParams({ group: GROUP });
+  const ws = new WebSocket(`${URL}?${query}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
   let heartbeat;
 
   ws.on('open', () => {

@@ -9,6 +9,9 @@ Settings (environment): CUSTOMPASS_WS_URL (default ws://localhost:8080/ws), CUST
 (default "default"), CUSTOMPASS_WORKER_TOKEN (from `POST /admin/worker-tokens`; `make run` prints
 one), CUSTOMPASS_HEARTBEAT_S (default 20), CUSTOMPASS_RECONNECT_MAX_S (longest wait between
 reconnection attempts, default 30). Replace `process_task` with your own work.
+
+The token travels in the `Authorization: Bearer` header, never in the URL, where proxies and
+servers log it (`?token=` is accepted only for browsers, which cannot set the header).
 """
 from __future__ import annotations
 
@@ -70,11 +73,12 @@ async def serve(socket) -> None:
 
 
 async def main() -> None:
-    query = urllib.parse.urlencode({"group": GROUP, "token": TOKEN})
+    query = urllib.parse.urlencode({"group": GROUP})
+    credential = {"Authorization": f"Bearer {TOKEN}"}
     delay = FIRST_DELAY_S
     while True:
         try:
-            async with websockets.connect(f"{URL}?{query}") as socket:
+            async with websockets.connect(f"{URL}?{query}", additional_headers=credential) as socket:
                 print(f"connected to {URL} (group {GROUP})", flush=True)
                 delay = FIRST_DELAY_S
                 await serve(socket)

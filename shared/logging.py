@@ -1,10 +1,12 @@
-"""Structured (JSON lines) logging for every service."""
+"""Structured (JSON lines) logging for every service; no line carries a secret (log_redaction)."""
 from __future__ import annotations
 
 import json
 import logging
 import sys
 from datetime import UTC, datetime
+
+from shared.log_redaction import redact
 
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -25,7 +27,8 @@ class JsonFormatter(logging.Formatter):
         line.update({k: v for k, v in record.__dict__.items() if k not in _RESERVED})
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str, ensure_ascii=False)
+        # Masked in the finished line, so the message, extras and traceback are all covered.
+        return redact(json.dumps(line, default=str, ensure_ascii=False))
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:

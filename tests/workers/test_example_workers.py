@@ -62,3 +62,6 @@ async def test_the_example_worker_completes_tasks_and_reconnects(
     own_gateway.kill()
     own_gateway.start().wait_ready(timeout=START_TIMEOUT_S)
     assert (await eventually(answered, timeout=90))["status"] == "completed"
+    # The token went in the Authorization header: the URLs the gateway saw (and logged) have none.
+    logged = "".join((own_gateway.log_dir / f"{own_gateway.name}.{n}.log").read_text() for n in (1, 2))
+    assert f"/ws?group={group}" in logged and "token=" not in logged and token not in logged
