@@ -13,6 +13,7 @@ import pytest
 from playwright.async_api import Page, async_playwright
 
 from tests.harness.api import eventually
+from tests.harness.csp import csp_refusals
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
@@ -37,6 +38,7 @@ async def shot(page: Page, name: str) -> None:
 async def test_operator_runs_the_gateway_from_the_browser(page: Page, stack):
     base = stack.gateway_url
     model = f"console-{secrets.token_hex(3)}"
+    refused = csp_refusals(page)
 
     await page.goto(f"{base}/admin")
     assert "/admin/login" in page.url
@@ -110,3 +112,4 @@ async def test_operator_runs_the_gateway_from_the_browser(page: Page, stack):
     await shot(page, "channels-zh")
     await page.goto(f"{base}/admin/ui/users")  # the language sticks
     assert "用户" in await page.inner_text("h1")
+    assert refused == []  # every page works within its Content-Security-Policy

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
+from tests.harness.csp import csp_refusals
 from tests.task_api.conftest import IMAGE_HOST, token_for
 from tests.task_api.test_task_api import IMAGE
 from tests.workers.test_pages_in_browser import CHROMIUM_ARGS
@@ -44,6 +45,7 @@ async def test_a_user_watches_a_task_finish_and_sees_its_images(browser: Browser
     task_id = (await user.create(name, IMAGE, {"scene": "studio"})).json()["data"]["taskId"]
 
     page = await browser.new_page()
+    refused = csp_refusals(page)
     await page.goto(f"{task_stack.gateway_url}/task/{task_id}#token={token_for(user.user_id)}")
     first = await page.wait_for_selector("#status .tag")
     assert await first.get_attribute("data-status") in ("pending", "processing")
@@ -75,6 +77,7 @@ async def test_a_user_watches_a_task_finish_and_sees_its_images(browser: Browser
     await page.click("#apply")
     await row.wait_for()
     await shot(page, "tasks-filtered")
+    assert refused == []  # scripts, styles and result images all within the pages' security policy
     await page.close()
 
 

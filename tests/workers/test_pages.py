@@ -43,6 +43,13 @@ async def test_the_pages_are_served_and_hold_no_secret(dispatch_stack):
     async with httpx.AsyncClient(base_url=dispatch_stack.gateway_url) as http:
         dashboard = await http.get("/dashboard")
         worker = await http.get("/test-worker")
+        # Their script is a file beside them (the pages' security policy admits no inline script).
+        dashboard_script = await http.get("/dispatch-pages/dashboard.js")
+        worker_script = await http.get("/dispatch-pages/test-worker.js")
+        assert (await http.get("/dispatch-pages/dispatch.py")).status_code == 404  # only the pages' own files
     assert dashboard.status_code == 200 and "text/html" in dashboard.headers["content-type"]
-    assert "/admin/dispatch" in dashboard.text and dispatch_stack.admin_token not in dashboard.text
-    assert worker.status_code == 200 and "/ws?" in worker.text and "task_complete" in worker.text
+    assert 'src="/dispatch-pages/dashboard.js"' in dashboard.text and "/admin/dispatch" in dashboard_script.text
+    assert dispatch_stack.admin_token not in dashboard.text + dashboard_script.text
+    assert worker.status_code == 200 and 'src="/dispatch-pages/test-worker.js"' in worker.text
+    assert worker_script.headers["content-type"].startswith("text/javascript")
+    assert "/ws?" in worker_script.text and "task_complete" in worker_script.text

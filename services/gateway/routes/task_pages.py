@@ -7,11 +7,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse
 
-from services.gateway.errors import NotFound
-from services.gateway.routes.pages import PAGES
+from services.gateway.routes.pages import PAGES, page_asset
 
 router = APIRouter(include_in_schema=False)
-ASSETS = {"task-pages.js": "text/javascript", "task-pages.css": "text/css"}
+ASSETS = {"task-pages.js": "text/javascript", "task.js": "text/javascript", "tasks.js": "text/javascript",
+          "task-pages.css": "text/css"}
 
 
 @router.get("/task/{task_id}")
@@ -26,6 +26,4 @@ async def tasks_page() -> HTMLResponse:
 
 @router.get("/task-pages/{name}")
 async def asset(name: str) -> FileResponse:
-    if name not in ASSETS:
-        raise NotFound(f"no page asset {name}")
-    return FileResponse(PAGES / name, media_type=ASSETS[name])
+    return page_asset(name, ASSETS)

@@ -1,0 +1,81 @@
+// /task/{taskId}: one task of the signed-in user (see task-pages.js), polled until it finishes.
+'use strict';
+// Polls every 3 s while the task is not finished; stops when it is, pauses while the page is
+// hidden, and backs off (doubling, up to a minute) while the API cannot be reached.
+const POLL_MS = 3000, MAX_BACKOFF_MS = 60000, TERMINAL = ['success', 'failed'];
+const taskId = decodeURIComponent(location.pathname.split('/').pop());
+const $ = (id) => document.getElementById(id);
+let timer = null, loading = false, failures = 0, finished = false;
+
+function polling(state) { document.body.dataset.polling = state; }
+
+function show(task) {
+  $('status').replaceChildren(TaskPages.statusTag(task.status));
+  const percent = parseInt(task.progress, 10) || (task.status === 'success' ? 100 : 0);
+  $('progress').value = percent;
+  $('progress-text').textContent = `${percent}%`;
+  $('type').textContent = task.type;
+  const input = TaskPages.webUrl(task.inputImageUrl);
+  $('input').textContent = task.inputImageUrl;
+  if (input) $('input').href = input;
+  $('created').textContent = TaskPages.when(task.createdAt);
+  $('completed').textContent = TaskPages.when(task.completedAt);
+  $('error').hidden = !task.errorMessage;
+  $('error').textContent = task.errorMessage || '';
+  const urls = (task.resultUrls || []).map(TaskPages.webUrl).filter(Boolean);
+  $('results-title').hidden = urls.length === 0;
+  $('results').replaceChildren(...urls.map((url, index) => {
+    const caption = TaskPages.element('figcaption');
+    caption.append(TaskPages.element('a', { href: url, download: '', target: '_blank', rel: 'noopener noreferrer',
+                                            class: 'download' }, `Download ${index + 1}`));
+    const figure = TaskPages.element('figure');
+    figure.append(TaskPages.element('img', { src: url, alt: `result ${index + 1}` }), caption);
+    return figure;
+  }));
+  $('task').hidden = false;
+}
+
+function notice(text) {
+  $('notice').hidden = !text;
+  $('notice').textContent = text || '';
+}
+
+function schedule(delay) {
+  clearTimeout(timer);
+  timer = null;
+  if (finished) return polling('done');
+  if (document.hidden) return polling('paused');
+  polling('on');
+  timer = setTimeout(refresh, delay);
+}
+
+async function refresh() {
+  loading = true;
+  try {
+    const task = await TaskPages.api(`/api/task/${encodeURIComponent(taskId)}`);
+    failures = 0;
+    notice('');
+    show(task);
+    finished = TERMINAL.includes(task.status);
+    schedule(POLL_MS);
+  } catch (error) {
+    if (error.permanent) {
+      finished = true;
+      notice(error.message);
+      return schedule(0);
+    }
+    failures += 1;
+    const delay = Math.min(POLL_MS * 2 ** failures, MAX_BACKOFF_MS);
+    notice(`${error.message} — retrying in ${Math.round(delay / 1000)} s`);
+    schedule(delay);
+  } finally {
+    loading = false;
+  }
+}
+
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden && !finished && timer === null && !loading) refresh();
+  else if (document.hidden) schedule(0);
+});
+$('task-id').textContent = taskId;
+refresh();

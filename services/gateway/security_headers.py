@@ -1,0 +1,74 @@
+"""Security headers on every gateway response, in one place (issue 16).
+
+Everything the gateway answers may not be framed (`frame-ancestors 'none'`, `X-Frame-Options`),
+sniffed into another type (`nosniff`), or leak its address in a Referer (task pages carry a
+credential in their fragment, console pages name users). Each family of page gets the narrowest
+Content-Security-Policy that still lets it work:
+
+- pages with script (`/dashboard`, `/test-worker`, the Task API's `/task/{id}` and `/tasks`) run
+  only the gateway's own script files: no inline script, so text a worker or upstream managed to
+  put in the page as markup still cannot run;
+- the console and everything else (JSON, assets) run no script at all;
+- FastAPI's generated `/docs` and `/redoc` load their viewer from its CDN, as FastAPI ships them.
+
+A route that needs a stricter policy (result files: `result_files.py`) sets its own header; this
+middleware only fills in what a response left unset. Pure ASGI rather than `BaseHTTPMiddleware`,
+so streamed answers (`stream_relay.py`) pass through untouched and WebSockets are not involved.
+"""
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_NO_FRAMING = "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+NO_SCRIPT = f"default-src 'none'; style-src 'self'; img-src 'self'; {_NO_FRAMING}"
+# Result images on the Task API's page come from wherever the upstream (or our storage) keeps them.
+OWN_SCRIPT_FILES = (f"default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+                    f"img-src 'self' https: http: data:; {_NO_FRAMING}")
+FASTAPI_DOCS = ("default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+                "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+                "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
+                f"https://cdn.redoc.ly; worker-src blob:; connect-src 'self'; {_NO_FRAMING}")
+
+SCRIPTED_PAGES = {"/dashboard", "/test-worker", "/tasks"}
+SCRIPTED_PAGE_PREFIXES = ("/task/",)
+DOCS_PAGES = {"/docs", "/docs/oauth2-redirect", "/redoc"}
+
+ALWAYS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def content_security_policy(path: str) -> str:
+    if path in SCRIPTED_PAGES or path.startswith(SCRIPTED_PAGE_PREFIXES):
+        return OWN_SCRIPT_FILES
+    if path in DOCS_PAGES:
+        return FASTAPI_DOCS
+    return NO_SCRIPT
+
+
+def security_headers(path: str) -> dict[str, str]:
+    return {**ALWAYS, "Content-Security-Policy": content_security_policy(path)}
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        wanted = security_headers(scope["path"])
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(name.lower().encode(), value.encode()) for name, value in wanted.items()
+                            if name.lower().encode() not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
