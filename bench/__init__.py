@@ -12,7 +12,10 @@ Scenarios (each selectable, default all):
   (`make bench` installs nginx with apt and LiteLLM into .tools/litellm);
 - `limits`: what API key policies add to a sync pass-through call (added p50);
 - `workers`: sync worker-dispatch tasks (`POST /api/openai`) through one gateway to 8 echo
-  WebSocket workers: tasks/s, call latency and dispatch latency (queued -> claimed).
+  WebSocket workers: tasks/s, call latency and dispatch latency (queued -> claimed);
+- `cost`: per task of each path (async, sync, worker), the MongoDB commands and documents written
+  by each service, Kafka messages and CPU ms per process, idle rate subtracted; the idle rates
+  themselves (bench/cost.py).
 
 Every run starts its own Kafka and MongoDB stand-ins (tools/devinfra) and its own service
 processes (tests/harness/stack.py), prints one table and writes it to `bench/results/<date>.md`

@@ -30,8 +30,9 @@ SETTLED_POLL_S = 0.2  # how often settlement's counter is read, while measuring 
 @dataclass
 class PathCost:
     path: str
-    tasks: int  # settled within the window: every task that cost a hold, the refused-late included
+    tasks: int  # calls made, each one task (the per-task divisor): a refused call costs work too
     accepted: int  # calls the gateway answered with success
+    settled: int  # settlements counted within the window (a refused call's late hold may add one)
     failed: list[BaseException]
     window: Usage  # everything measured over the path's window
     cost: Usage  # the window less the idle rate over the same wall time
@@ -94,11 +95,11 @@ async def _window(paths: TaskPaths, meter: Meter, path: str, idle: Usage, *, tas
     _, _, errors = await closed_loop(concurrency, tasks, lambda i: paths.call(path, i))
     accepted = tasks - len(errors)
     await _until_settled(meter, settled + accepted, settle_timeout)
-    # A call refused in time (503) may still have its hold placed and voided later: it is a task
-    # that cost work, so the window waits for settlements to stop and counts every one.
+    # A call refused in time (503) may still have its hold placed and voided later: the window
+    # waits for settlements to stop, so that work is counted too.
     done = await _until_quiet(meter, settle_timeout)
     window = (await meter.snapshot()).minus(before)
-    return PathCost(path, int(done - settled), accepted, errors, window, window.beyond(idle))
+    return PathCost(path, tasks, accepted, int(done - settled), errors, window, window.beyond(idle))
 
 
 async def _idle(meter: Meter, seconds: float) -> Usage:

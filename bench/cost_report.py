@@ -45,7 +45,8 @@ def report(results: Results, figures: "CostFigures", *, tasks: int, concurrency:
                     ", ".join(f"{p} {cost.cost.cpu_s.get(p, 0.0) / n * 1000:.1f}" for p in STACK))
         if cost.failed:
             results.add(scenario, "failed calls", f"{len(cost.failed)} of {cost.accepted + len(cost.failed)}",
-                        f"{cost.tasks} tasks settled (the per-task divisor); first: {cost.failed[0]!r}"[:300])
+                        f"every call counts as a task; {cost.settled} settlements in the window; "
+                        f"first: {cost.failed[0]!r}"[:300])
     for label, idle in (("idle", figures.idle), (f"idle, {workers} workers waiting", figures.idle_with_workers),
                         ("idle after the runs", figures.idle_after)):
         rates = {s: total(idle.commands, s) / idle.wall_s for s in MONGO_SERVICES}
