@@ -17,6 +17,7 @@ from services.gateway.container import Container
 from services.gateway.errors import install_error_handlers
 from services.gateway.groups import GroupRepository
 from services.gateway.key_policies import KeyPolicies
+from services.gateway.hold_queue import HoldQueue
 from services.gateway.routes import (admin_channels, admin_groups, admin_logs, admin_task_types, admin_users,
                                      admin_worker_tokens, dispatch, key_usage, pages, pass_async, pass_sync,
                                      stored_results, task_api, task_lookup, task_pages, tasks, wallet, webhooks,
@@ -48,7 +49,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         async with service_runtime(settings, "gateway") as runtime, httpx.AsyncClient(
                 limits=httpx.Limits(max_connections=500)) as http, outbound_client(outbound_urls) as outbound:
             await runtime.broker.start()
-            billing = BillingClient(settings, runtime.publisher, timeout=settings.hold_reply_timeout_s)
+            billing = BillingClient(settings, runtime.publisher, timeout=settings.hold_reply_timeout_s,
+                                    hold_queue=HoldQueue(settings.hold_max_in_flight, settings.hold_queue_wait_s))
             await billing.start()
             db = runtime.db
             tasks = TaskStore(db)

@@ -8,10 +8,12 @@ instance sees every reply and wakes only its own waiters, found by hold / operat
 
 A request unanswered within `timeout` raises `BillingUnavailable`. The caller then voids the
 hold, which cancels it if billing has not placed it yet, so a late reply never leaves money held.
+Hold requests take turns (`hold_queue`), so a burst waits here instead of timing out at billing.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.gateway import metrics
 from services.gateway.errors import BillingUnavailable
+from services.gateway.hold_queue import HoldQueue
 from shared import topics
 from shared.events import HoldRequested, TopupRequested
 from shared.kafka import EventPublisher, PublishFailed
@@ -36,10 +39,13 @@ class HoldDecision:
 
 
 class BillingClient:
-    def __init__(self, settings: CommonSettings, publisher: EventPublisher, timeout: float) -> None:
+    def __init__(self, settings: CommonSettings, publisher: EventPublisher, timeout: float,
+                 hold_queue: HoldQueue | None = None) -> None:
+        """`hold_queue`: None sends every hold at once (a test's own client)."""
         self._settings = settings
         self._publisher = publisher
         self._timeout = timeout
+        self._hold_queue = hold_queue
         self._waiters: dict[str, asyncio.Future[dict]] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._reader: asyncio.Task | None = None
@@ -70,8 +76,9 @@ class BillingClient:
                    key_quota: int | None = None) -> HoldDecision:
         request = HoldRequested(correlation_id=task_id, hold_id=hold_id, user_id=user_id, amount=amount,
                                 key_id=key_id, key_quota=key_quota)
-        with metrics.HOLD_REPLY_SECONDS.time():
-            reply = await self._request(hold_id, request)
+        async with self._hold_queue.turn() if self._hold_queue else contextlib.nullcontext():
+            with metrics.HOLD_REPLY_SECONDS.time():
+                reply = await self._request(hold_id, request)
         return HoldDecision(placed=reply["type"] == topics.HOLD_PLACED, amount=int(reply["amount"]),
                             reason=reply.get("reason"))
 

@@ -10,7 +10,12 @@ class GatewaySettings(CommonSettings, CustomPassSettings, ResultStorageSettings)
     gateway_port: int = 8080
     admin_token: str = Field("", validation_alias="CUSTOMPASS_ADMIN_TOKEN",
                                         description="Bearer token of the admin API.")
-    hold_reply_timeout_s: float = Field(5.0, gt=0, description="How long a request waits for billing.")
+    hold_reply_timeout_s: float = Field(5.0, gt=0, description=(
+        "How long a hold request, once sent, waits for billing's answer."))
+    hold_max_in_flight: int = Field(20, ge=1, description=(
+        "Hold requests one gateway has at billing at once; more wait for a turn (hold_queue)."))
+    hold_queue_wait_s: float = Field(30.0, gt=0, description=(
+        "How long a hold waits for a turn before the request answers 503 billing_unavailable."))
     # Input bounds (body_limits). A task document stores its request body, so /pass bodies stay
     # well under MongoDB's 16 MiB document limit; oversized documents are refused too (task_opening).
     request_body_max_bytes: int = Field(1 << 20, ge=1024, description=(

@@ -1,0 +1,63 @@
+"""A burst of submits against one wallet queues for billing instead of failing: every answer is
+200 or 402 (services/gateway/hold_queue.py); when billing is gone, the 503 names a Retry-After."""
+from __future__ import annotations
+
+import asyncio
+import collections
+import secrets
+
+import httpx
+
+from services.gateway.errors import RETRY_AFTER_S
+from tests.harness.api import AdminApi
+
+QUOTA, REQUESTS, CONCURRENCY = 200, 300, 100
+
+
+async def _user_and_model(stack, quota: int) -> tuple[str, str, str]:
+    admin = AdminApi(stack.gateway_url, stack.admin_token)
+    try:
+        model = f"burst-{secrets.token_hex(3)}"
+        await admin.create_channel(name=model, kind="custompass_async", base_url=stack.upstream_url,
+                                   api_key="upstream-secret", models=[f"{model}/submit"],
+                                   billing={"mode": "per_call", "price": 1}, poll_interval_s=5)
+        user_id, key = await admin.user_with_key(quota=quota)
+        return user_id, key, model
+    finally:
+        await admin.close()
+
+
+async def test_a_burst_against_one_wallet_answers_only_200_or_402(make_stack) -> None:
+    # A reply timeout that 100 holds sent at once outlast here (main answered dozens of 503s);
+    # ten at a time stay well within it.
+    stack = make_stack(HOLD_REPLY_TIMEOUT_S="3", HOLD_MAX_IN_FLIGHT="10", HOLD_QUEUE_WAIT_S="120")
+    user_id, key, model = await _user_and_model(stack, QUOTA + 1)
+    answers: collections.Counter = collections.Counter()
+    gate = asyncio.Semaphore(CONCURRENCY)
+    async with httpx.AsyncClient(base_url=stack.gateway_url, headers={"Authorization": f"Bearer {key}"},
+                                 timeout=180, limits=httpx.Limits(max_connections=CONCURRENCY)) as http:
+        # One submit first: billing's consumer groups have joined once it is answered.
+        warm_up = await http.post(f"/pass/{model}/submit", json={"prompt": "warm-up"})
+        assert warm_up.status_code == 200, warm_up.text
+
+        async def submit(index: int) -> None:
+            async with gate:
+                answer = await http.post(f"/pass/{model}/submit", json={"prompt": f"burst {index}"})
+            answers[answer.status_code if answer.status_code != 503 else answer.text] += 1
+
+        await asyncio.gather(*(submit(i) for i in range(REQUESTS)))
+    assert answers == {200: QUOTA, 402: REQUESTS - QUOTA}
+    admin = AdminApi(stack.gateway_url, stack.admin_token)
+    wallet = await admin.wallet(user_id)
+    await admin.close()
+    assert wallet["available"] == 0 and wallet["held"] + wallet["used"] == QUOTA + 1
+
+
+async def test_a_submit_billing_does_not_answer_is_503_with_retry_after(make_stack) -> None:
+    stack = make_stack(services=["gateway", "mock_upstream"], HOLD_REPLY_TIMEOUT_S="0.5")
+    _, key, model = await _user_and_model(stack, 0)  # no billing: the user's top-up is never applied
+    async with httpx.AsyncClient(base_url=stack.gateway_url, headers={"Authorization": f"Bearer {key}"},
+                                 timeout=30) as http:
+        answer = await http.post(f"/pass/{model}/submit", json={"prompt": "x"})
+    assert answer.status_code == 503 and answer.json()["code"] == "billing_unavailable", answer.text
+    assert answer.headers["retry-after"] == str(RETRY_AFTER_S)
