@@ -9,7 +9,7 @@ import sys
 import time
 import traceback
 
-from bench import async_flow, cost, holds, kafka_floor, key_limits, relays, report, sweep, sync_overhead, workers
+from bench import async_flow, cost, cost_timings, holds, kafka_floor, key_limits, relays, report, sweep, sync_overhead, workers
 from bench.common import Results, load_average
 from bench.env import bench_env
 
@@ -53,6 +53,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cost-concurrency", type=int, default=8, help="concurrent callers (cost scenario)")
     parser.add_argument("--cost-idle", type=float, default=15.0,
                         help="seconds of each idle measurement of the cost scenario (the baseline subtracted)")
+    parser.add_argument("--cost-test-timings", action="store_true",
+                        help="cost scenario: keep the test harness's short background timers instead of the "
+                             "services' defaults")
     parser.add_argument("--no-write", action="store_true", help="print only; no bench/results file")
     parser.add_argument("--keep-logs", action="store_true", help="keep service logs (always kept on failure)")
     args = parser.parse_args(argv)
@@ -83,7 +86,7 @@ async def run_scenario(name: str, args: argparse.Namespace, env, results: Result
     elif name == "async":
         await async_flow.run(env, results, concurrency=args.async_concurrency, duration=args.duration,
                              poll_interval=args.poll_interval, done_after=args.done_after,
-                             settle_timeout=args.settle_timeout)
+                             settle_timeout=args.settle_timeout, test_timings=args.cost_test_timings)
     elif name == "sweep":
         sizes = [int(s) for s in args.sweep_sizes.split(",") if s.strip()]
         await sweep.run(env, results, sizes=sizes, repeats=args.sweep_repeats, budget=args.sweep_budget)
@@ -98,7 +101,7 @@ async def run_scenario(name: str, args: argparse.Namespace, env, results: Result
     elif name == "cost":
         await cost.run(env, results, tasks=args.cost_tasks, concurrency=args.cost_concurrency, workers=args.workers,
                        idle_s=args.cost_idle, poll_interval=args.poll_interval, done_after=args.done_after,
-                       settle_timeout=args.settle_timeout)
+                       settle_timeout=args.settle_timeout, test_timings=args.cost_test_timings)
 
 
 def _failed(name: str, exc: BaseException, results: Results, env) -> None:
@@ -154,7 +157,10 @@ def main(argv: list[str] | None = None) -> int:
             "cost": f"{args.cost_tasks} tasks per path (async, sync, worker) at c={args.cost_concurrency} after "
                     f"{cost.WARM_UP_TASKS} warm-up tasks each; idle baseline {args.cost_idle:g} s subtracted at its "
                     f"rate; async poll_interval_s {args.poll_interval}, mock done_after {args.done_after:g} s; "
-                    f"{args.workers} echo workers; per_call price 1; counts from each service's /metrics",
+                    f"{args.workers} echo workers; per_call price 1; counts from each service's /metrics; "
+                    + ("the harness's TEST_ENV timers" if args.cost_test_timings else
+                       "background timers at the services' defaults (" + ", ".join(
+                           f"{k} {v}" for k, v in cost_timings.shipped_timers().items()) + ")"),
         }
         settings = {k: v for k, v in settings.items() if k in args.scenarios}
         settings["stacks"] = ("tests/harness/stack.py (every service its own process, TEST_ENV timings: "

@@ -19,6 +19,7 @@ from bench.common import Results, closed_loop
 from bench.cost_meter import Meter, Usage
 from bench.cost_paths import PATHS, UPSTREAM_KEY, TaskPaths, set_up
 from bench.cost_report import report
+from bench.cost_timings import shipped_timers
 from bench.env import BenchEnv
 from tests.harness.stack import SERVICES
 
@@ -47,8 +48,10 @@ class CostFigures:
 
 
 async def run(env: BenchEnv, results: Results, *, tasks: int, concurrency: int, workers: int, idle_s: float,
-              poll_interval: float, done_after: float, settle_timeout: float) -> CostFigures:
-    with env.stack(SERVICES, MOCK_UPSTREAM_KEY=UPSTREAM_KEY) as stack:
+              poll_interval: float, done_after: float, settle_timeout: float,
+              test_timings: bool = False) -> CostFigures:
+    timers = {} if test_timings else shipped_timers()
+    with env.stack(SERVICES, MOCK_UPSTREAM_KEY=UPSTREAM_KEY, **timers) as stack:
         paths = await set_up(stack, poll_interval=poll_interval, done_after=done_after, concurrency=concurrency)
         meter = Meter({name: process.url for name, process in stack.processes.items()}, env.pids(stack))
         try:
