@@ -103,7 +103,8 @@ class AsyncSubmission:
 
     def _context(self, caller: CallerIdentity, channel: dict[str, Any], task_id: str) -> UpstreamContext:
         deps = self._deps
-        return UpstreamContext(http=deps.http, settings=deps.settings, caller_token=caller.token,
+        return UpstreamContext(http=deps.http, settings=deps.settings,
+                               caller=caller.upstream(deps.settings.user_ref_secret),
                                webhook_url=webhook_url(deps.settings, channel, task_id))
 
     async def _mark_submitted(self, task: dict[str, Any], channel: dict[str, Any],

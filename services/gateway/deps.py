@@ -11,6 +11,7 @@ from services.gateway.container import Container
 from services.gateway.errors import Forbidden, Unauthorized
 from services.gateway.groups import key_defaults
 from shared.clock import now, parse
+from shared.upstream.caller_token import UpstreamCaller, upstream_caller
 
 
 def get_container(request: Request) -> Container:
@@ -50,6 +51,10 @@ class CallerIdentity:
     @property
     def key_id(self) -> str | None:
         return self.key["_id"] if self.key is not None else None
+
+    def upstream(self, user_ref_secret: str) -> UpstreamCaller:
+        """What a channel may forward about this caller (its `caller_token` choice picks one)."""
+        return upstream_caller(self.token, self.user_id, user_ref_secret)
 
 
 async def current_caller(request: Request, deps: Deps) -> CallerIdentity:

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
+from shared.upstream.caller_token import CallerTokenChoice
+
 Strict = ConfigDict(extra="forbid")
 
 # Money is integers only (no floats, booleans or numeric strings), and bounded far inside int64
@@ -239,6 +241,10 @@ class ChannelFields(BaseModel):
     enabled: bool | None = None
     token_header: str | None = Field(None, min_length=1, max_length=100,
                                      description="Header carrying the caller's token upstream.")
+    caller_token: CallerTokenChoice | None = Field(None, description=(
+        "custompass channels: what token_header carries upstream. user_ref (the default): a stable, "
+        "non-secret per-user reference (HMAC of the user id); key: the caller's own API key, which the "
+        "upstream could replay against us; none: no header."))
     upstream_precharge: bool | None = Field(None, description="Price holds by the upstream's precharge answer.")
     poll_interval_s: float | None = Field(None, gt=0, le=3600)
     task_lifetime_s: float | None = Field(None, gt=0, le=30 * 86400)
@@ -295,6 +301,7 @@ class ChannelPublic(BaseModel):
     timeout_s: float
     enabled: bool
     token_header: str | None = None
+    caller_token: CallerTokenChoice | None = None
     upstream_precharge: bool | None = None
     poll_interval_s: float | None = None
     task_lifetime_s: float | None = None

@@ -1,7 +1,8 @@
 """Sync pass-through to a CustomPass upstream: `POST /pass/{model}` on a `custompass_sync` channel.
 
 Hold first (the channel's precharge, or the upstream's precharge answer), forward the caller's
-body and query string unchanged with both credentials, answer with the upstream's status and
+body and query string unchanged with both credentials (the channel's key, and what its
+`caller_token` choice says about the caller: shared/upstream/caller_token.py), answer with the upstream's status and
 body, then finish the task through the same compare-and-swap as every other path and announce
 it: settlement captures from the real usage (refunds the excess, charges the shortfall) or, when
 the upstream failed, voids the hold. A call is a task of mode `sync`, so it settles and logs
@@ -56,7 +57,8 @@ class SyncPass:
         deps = self._deps
         callback_url = await accepted_callback_url(deps.outbound_urls, body, deps.settings.callback_url_max_length)
         admission = await deps.policies.admit(caller.key, caller.user, model)
-        routes = [(channel, custompass.call_for_channel(channel, caller.token, deps.settings))
+        upstream_caller = caller.upstream(deps.settings.user_ref_secret)
+        routes = [(channel, custompass.call_for_channel(channel, upstream_caller, deps.settings))
                   for channel in await channels_for(deps, caller, model, SYNC_KINDS)]
         first, first_call = routes[0]
         amount, answer = await self._price(first, first_call, upstream_model(first, model), body, query)

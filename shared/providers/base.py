@@ -15,6 +15,7 @@ import httpx
 
 from shared.settings import CustomPassSettings
 from shared.status import TaskStatus
+from shared.upstream.caller_token import UpstreamCaller
 
 
 class Unsupported(Exception):
@@ -63,7 +64,7 @@ class UpstreamContext:
     """How to reach upstreams from this process."""
     http: httpx.AsyncClient
     settings: CustomPassSettings
-    caller_token: str = ""
+    caller: UpstreamCaller | None = None  # who the request is for, when someone is behind it
     webhook_url: str | None = None  # where the upstream should report completion, when it can
 
 

@@ -60,7 +60,7 @@ class CustomPassProvider:
 
 
 def _call(ctx: UpstreamContext, channel: dict[str, Any]) -> custompass.UpstreamCall:
-    return custompass.call_for_channel(channel, ctx.caller_token, ctx.settings)
+    return custompass.call_for_channel(channel, ctx.caller, ctx.settings)
 
 
 def _submitted(envelope: custompass.Envelope) -> Submitted:

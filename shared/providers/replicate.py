@@ -101,7 +101,7 @@ def _input(body: bytes) -> dict[str, Any]:
 
 async def _request(ctx: UpstreamContext, channel: dict[str, Any], method: str, path: str,
                    payload: dict[str, Any] | None = None) -> dict[str, Any]:
-    call = custompass.call_for_channel(channel, "", ctx.settings)  # base URL, Bearer key, timeout
+    call = custompass.call_for_channel(channel, None, ctx.settings)  # base URL, Bearer key, timeout
     with custompass.transport_errors(call):
         response = await ctx.http.request(method, call.base_url + path, json=payload, headers=call.headers(),
                                           timeout=call.timeout_s)

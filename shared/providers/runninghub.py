@@ -106,7 +106,7 @@ def _about(channel: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
 
 async def _post(ctx: UpstreamContext, channel: dict[str, Any], path: str,
                 payload: dict[str, Any]) -> custompass.Envelope:
-    call = custompass.call_for_channel(channel, "", ctx.settings)  # base URL and timeout
+    call = custompass.call_for_channel(channel, None, ctx.settings)  # base URL and timeout
     with custompass.transport_errors(call):
         response = await ctx.http.post(call.base_url + path, json=payload, timeout=call.timeout_s)
     if response.status_code == 429:

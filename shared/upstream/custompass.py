@@ -11,7 +11,7 @@ import httpx
 
 from shared import pricing
 from shared.settings import CustomPassSettings
-
+from shared.upstream.caller_token import UpstreamCaller, forwarded_token
 from shared.upstream.errors import (UpstreamHttpError, UpstreamMalformed, UpstreamNotConnected, UpstreamRefused,
                                     UpstreamThrottled, UpstreamTimeout, UpstreamUnreachable)
 
@@ -39,24 +39,26 @@ class UpstreamCall:
     base_url: str
     api_key: str
     token_header: str
-    caller_token: str
+    forwarded_token: str  # what the channel's `caller_token` choice sends in `token_header`; "" none
     timeout_s: float
 
     def headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        if self.caller_token:
-            headers[self.token_header] = self.caller_token
+        if self.forwarded_token:
+            headers[self.token_header] = self.forwarded_token
         return headers
 
 
-def call_for_channel(channel: dict[str, Any], caller_token: str, settings: CustomPassSettings) -> UpstreamCall:
-    """Per-channel setting > environment variable (CUSTOM_PASS_*) > default."""
+def call_for_channel(channel: dict[str, Any], caller: UpstreamCaller | None,
+                     settings: CustomPassSettings) -> UpstreamCall:
+    """Per-channel setting > environment variable (CUSTOM_PASS_*) > default; `caller` is None
+    when no caller is behind the request (status queries, channel tests)."""
     return UpstreamCall(
         base_url=channel["base_url"].rstrip("/"), api_key=channel.get("api_key") or "",
         token_header=channel.get("token_header") or settings.custom_pass_header_key,
-        caller_token=caller_token,
+        forwarded_token=forwarded_token(channel.get("caller_token"), caller),
         timeout_s=float(channel.get("timeout_s") or settings.custom_pass_request_timeout))
 
 

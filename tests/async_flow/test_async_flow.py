@@ -52,7 +52,7 @@ async def test_happy_path_completes_charges_once_and_logs_once(async_channel, ma
 
 
 async def test_credentials_and_query_string_reach_the_upstream(async_channel, make_client, upstream):
-    model, _ = await async_channel(token_header="X-Caller-Token")
+    model, _ = await async_channel(token_header="X-Caller-Token", caller_token="key")
     client = await make_client()
     response = await client.http.post(f"/pass/{model}/submit?quality=high&n=2", content=b'{"prompt":"q"}',
                                       headers={"Content-Type": "application/json"})

@@ -36,6 +36,7 @@ TEST_ENV = {
     "POLL_TICK_S": "0.2",
     "WEBHOOK_RECEIPT_PURGE_INTERVAL_S": "0.5",
     "CALLBACK_SIGNING_SECRET": "test-callback-secret",
+    "USER_REF_SECRET": "test-user-ref-secret-of-32-characters",
     # Callback receivers and upstream result files listen on 127.0.0.1 here. Only that address:
     # other loopback addresses (127.0.0.2, ::1), private and metadata ones stay refused, so tests
     # can show the outbound-URL policy at work.

@@ -64,7 +64,7 @@ def test_an_http_error_without_envelope_always_blames_the_channel():
 
 
 def test_a_connection_never_made_is_told_apart_from_other_transport_failures():
-    call = UpstreamCall(base_url="http://x", api_key="", token_header="X", caller_token="", timeout_s=1)
+    call = UpstreamCall(base_url="http://x", api_key="", token_header="X", forwarded_token="", timeout_s=1)
     request = httpx.Request("POST", "http://x")
     for cause, kind in ((httpx.ConnectError("refused", request=request), UpstreamNotConnected),
                         (httpx.ConnectTimeout("slow", request=request), UpstreamNotConnected),

@@ -2,6 +2,7 @@
 every failure refunded in full — through every service process and the mock upstream."""
 from __future__ import annotations
 
+from shared.upstream.caller_token import user_ref
 from tests.harness.api import eventually
 from tools import devinfra
 
@@ -36,7 +37,7 @@ async def test_success_above_the_hold_charges_the_shortfall(sync_channel, make_c
     assert await admin.wallet(client.user_id) == {"available": 91, "held": 0, "used": 9, "credited": 100, "debt": 0}
 
 
-async def test_both_credentials_and_the_query_string_reach_the_upstream(sync_channel, make_client, upstream):
+async def test_both_credentials_and_the_query_string_reach_the_upstream(sync_channel, make_client, upstream, stack):
     model, _ = await sync_channel()
     client = await make_client()
     response = await client.http.post(f"/pass/{model}?quality=high&n=2", content=b'{"prompt": "q"}',
@@ -45,13 +46,14 @@ async def test_both_credentials_and_the_query_string_reach_the_upstream(sync_cha
     [record] = (await upstream.get("/_mock/requests", params={"path_contains": f"/{model}"})).json()
     assert record["method"] == "POST" and record["path"] == f"/{model}"
     assert record["headers"]["authorization"] == "Bearer upstream-secret"
-    assert record["headers"]["x-custom-token"] == client.key  # the default token header
+    # The default header, with the default caller_token: the user's reference, never their key.
+    assert record["headers"]["x-custom-token"] == user_ref(client.user_id, stack.env["USER_REF_SECRET"])
     assert record["query"] == {"quality": "high", "n": "2"}
     assert record["body"] == {"prompt": "q"}
 
 
 async def test_the_channels_token_header_name_is_used(sync_channel, make_client, upstream):
-    model, _ = await sync_channel(token_header="X-Caller-Token")
+    model, _ = await sync_channel(token_header="X-Caller-Token", caller_token="key")
     client = await make_client()
     assert (await client.http.post(f"/pass/{model}", json={})).status_code == 200
     [record] = (await upstream.get("/_mock/requests", params={"path_contains": f"/{model}"})).json()

@@ -10,7 +10,7 @@ from services.gateway.settings import GatewaySettings
 NUMBERS = {"timeout_s": float, "poll_interval_s": float, "task_lifetime_s": float, "batch_size": int,
            "max_concurrent": int, "priority": int, "weight": int, "failure_threshold": int, "cooldown_s": float,
            "max_requests_per_s": float}
-TEXTS = ("name", "base_url", "token_header", "group", "result_storage")
+TEXTS = ("name", "base_url", "token_header", "caller_token", "group", "result_storage")
 
 # setting on the channel -> (the environment variable's setting, its variable name)
 OVERRIDABLE = {

@@ -88,7 +88,7 @@ async def _probe(deps: Deps, channel: dict[str, Any]) -> dict[str, Any]:
     exist (nothing is created or charged upstream); other kinds a GET of their base URL."""
     if not channel.get("base_url"):
         return {"outcome": "no base_url to call", "latency_ms": None, "answer": ""}
-    call = custompass.call_for_channel(channel, "", deps.settings)
+    call = custompass.call_for_channel(channel, None, deps.settings)
     model = channel["models"][0].removesuffix("/submit")
     started = time.perf_counter()
     try:
