@@ -12,12 +12,13 @@ from services.gateway import metrics
 from services.gateway.billing_client import BillingClient
 from services.gateway.body_limits import BodyLimitMiddleware, BodyLimits
 from services.gateway.channels import ChannelRepository
+from services.gateway.config_cache import ConfigCache
 from services.gateway.console import install_console
 from services.gateway.container import Container
 from services.gateway.errors import install_error_handlers
 from services.gateway.groups import GroupRepository
-from services.gateway.key_policies import KeyPolicies
 from services.gateway.hold_queue import HoldQueue
+from services.gateway.key_policies import KeyPolicies
 from services.gateway.routes import (admin_channels, admin_groups, admin_logs, admin_task_types, admin_users,
                                      admin_worker_tokens, dispatch, key_usage, pages, pass_async, pass_sync,
                                      stored_results, task_api, task_lookup, task_pages, tasks, wallet, webhooks,
@@ -54,13 +55,14 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             await billing.start()
             db = runtime.db
             tasks = TaskStore(db)
+            config = ConfigCache(settings.config_cache_ttl_s)
             worker_tokens = WorkerTokenRepository(db)
             workers = WorkerHub(tasks, runtime.publisher, WorkQueue(db),
                                 WorkerRegistry(db, settings.instance_id, settings.worker_stale_s),
                                 TokenRevocation(worker_tokens))
             container = Container(settings=settings, db=db, publisher=runtime.publisher, billing=billing,
-                                  users=UserRepository(db), channels=ChannelRepository(db),
-                                  groups=GroupRepository(db), ledger=Ledger(db), tasks=tasks,
+                                  users=UserRepository(db, config), channels=ChannelRepository(db, config),
+                                  groups=GroupRepository(db, config), ledger=Ledger(db), tasks=tasks,
                                   policies=KeyPolicies(db), http=http, workers=workers,
                                   worker_tokens=worker_tokens, results=ResultCopier(outbound, settings),
                                   webhook_receipts=WebhookReceipts(db), outbound_urls=outbound_urls)

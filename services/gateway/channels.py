@@ -6,6 +6,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.gateway.config_cache import ConfigCache
 from shared.clock import stamp, stamp_in
 from shared.ids import new_id
 
@@ -19,8 +20,12 @@ def model_spellings(model: str) -> list[str]:
 
 
 class ChannelRepository:
-    def __init__(self, db: AsyncDatabase) -> None:
+    """The routing reads (`serving`, `for_group`) go through the configuration cache; every write
+    here, health counts included, clears it, so this process sees its own changes at once."""
+
+    def __init__(self, db: AsyncDatabase, cache: ConfigCache | None = None) -> None:
         self._channels = db["channels"]
+        self._cache = cache or ConfigCache(0)
 
     async def ensure_indexes(self) -> None:
         await self._channels.create_index("models")
@@ -28,6 +33,7 @@ class ChannelRepository:
     async def create(self, fields: dict[str, Any]) -> dict[str, Any]:
         channel = {"_id": new_id("ch"), **fields, "created_at": stamp(), "updated_at": stamp()}
         await self._channels.insert_one(channel)
+        self._cache.clear()
         return channel
 
     async def get(self, channel_id: str) -> dict[str, Any] | None:
@@ -38,24 +44,26 @@ class ChannelRepository:
         return await cursor.to_list(length=limit)
 
     async def update(self, channel_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        self._cache.clear()
         return await self._channels.find_one_and_update(
             {"_id": channel_id}, {"$set": {**changes, "updated_at": stamp()}},
             return_document=ReturnDocument.AFTER)
 
     async def serving(self, model: str, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
         """The enabled channels of one of `kinds` serving `model` (either spelling)."""
-        return await self._channels.find(
+        return await self._cache.get(("serving", model.removesuffix(SUBMIT_SUFFIX), kinds), lambda: self._channels.find(
             {"models": {"$in": model_spellings(model)}, "kind": {"$in": list(kinds)}, "enabled": True}
-        ).sort("created_at", 1).to_list(None)
+        ).sort("created_at", 1).to_list(None))
 
     async def for_group(self, group: str, kind: str) -> list[dict[str, Any]]:
         """The enabled channels of `kind` serving a worker group."""
-        return await self._channels.find({"group": group, "kind": kind, "enabled": True}).sort(
-            "created_at", 1).to_list(None)
+        return await self._cache.get(("for_group", group, kind), lambda: self._channels.find(
+            {"group": group, "kind": kind, "enabled": True}).sort("created_at", 1).to_list(None))
 
     async def record_failure(self, channel: dict[str, Any], threshold: int, cooldown_s: float) -> bool:
         """Counts a failure in a row; the `threshold`-th starts a cool-down (True when this one
         did). Counted in the channel document, so every gateway process sees the same state."""
+        self._cache.clear()
         after = await self._channels.find_one_and_update(
             {"_id": channel["_id"]}, {"$inc": {"consecutive_failures": 1}},
             projection={"consecutive_failures": 1}, return_document=ReturnDocument.AFTER)
@@ -68,4 +76,5 @@ class ChannelRepository:
 
     async def record_success(self, channel: dict[str, Any]) -> None:
         if channel.get("consecutive_failures"):  # most calls succeed on a healthy channel: no write
+            self._cache.clear()
             await self._channels.update_one({"_id": channel["_id"]}, {"$set": {"consecutive_failures": 0}})

@@ -12,6 +12,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from services.gateway.config_cache import ConfigCache
 from shared.clock import stamp
 
 DEFAULT_GROUP = "default"
@@ -22,8 +23,11 @@ class GroupExists(Exception):
 
 
 class GroupRepository:
-    def __init__(self, db: AsyncDatabase) -> None:
+    """`get` goes through the configuration cache (an undefined `default` too); writes clear it."""
+
+    def __init__(self, db: AsyncDatabase, cache: ConfigCache | None = None) -> None:
         self._groups = db["groups"]
+        self._cache = cache or ConfigCache(0)
 
     async def create(self, name: str, price_ratio: Decimal, description: str | None,
                      key_defaults: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -33,10 +37,12 @@ class GroupRepository:
             await self._groups.insert_one(group)
         except DuplicateKeyError:
             raise GroupExists(name) from None
+        finally:
+            self._cache.clear()
         return group
 
     async def get(self, name: str) -> dict[str, Any] | None:
-        return await self._groups.find_one({"_id": name})
+        return await self._cache.get(("group", name), lambda: self._groups.find_one({"_id": name}))
 
     async def list(self, limit: int, offset: int) -> list[dict[str, Any]]:
         return await self._groups.find({}).sort("_id", 1).skip(offset).limit(limit).to_list(length=limit)
@@ -44,6 +50,7 @@ class GroupRepository:
     async def update(self, name: str, changes: dict[str, Any]) -> dict[str, Any] | None:
         if "price_ratio" in changes:
             changes = {**changes, "price_ratio": str(changes["price_ratio"])}
+        self._cache.clear()
         return await self._groups.find_one_and_update(
             {"_id": name}, {"$set": {**changes, "updated_at": stamp()}}, return_document=ReturnDocument.AFTER)
 

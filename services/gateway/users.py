@@ -9,6 +9,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.gateway.config_cache import ConfigCache
 from shared.clock import stamp
 from shared.ids import new_id
 
@@ -18,9 +19,13 @@ def hash_key(secret: str) -> str:
 
 
 class UserRepository:
-    def __init__(self, db: AsyncDatabase) -> None:
+    """Authentication reads (`get`, `find_key`) go through the configuration cache; every write
+    here clears it."""
+
+    def __init__(self, db: AsyncDatabase, cache: ConfigCache | None = None) -> None:
         self._users = db["users"]
         self._keys = db["api_keys"]
+        self._cache = cache or ConfigCache(0)
 
     async def ensure_indexes(self) -> None:
         await self._keys.create_index("hash", unique=True)
@@ -31,12 +36,14 @@ class UserRepository:
         user = {"_id": new_id("usr"), "name": name, "status": "active", "group": group, "created_at": stamp(),
                 "member_until": stamp(member_until) if member_until else None, **limits}
         await self._users.insert_one(user)
+        self._cache.clear()
         return user
 
     async def get(self, user_id: str) -> dict[str, Any] | None:
-        return await self._users.find_one({"_id": user_id})
+        return await self._cache.get(("user", user_id), lambda: self._users.find_one({"_id": user_id}))
 
     async def update(self, user_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        self._cache.clear()
         return await self._users.find_one_and_update(
             {"_id": user_id}, {"$set": {**_stored(changes), "updated_at": stamp()}},
             return_document=ReturnDocument.AFTER)
@@ -46,6 +53,7 @@ class UserRepository:
         key = {"_id": new_id("key"), "user_id": user_id, "name": name, "hash": hash_key(secret),
                "prefix": secret[:7], "enabled": True, "created_at": stamp(), **_stored(limits)}
         await self._keys.insert_one(key)
+        self._cache.clear()
         return key, secret
 
     async def get_key(self, user_id: str, key_id: str) -> dict[str, Any] | None:
@@ -54,12 +62,14 @@ class UserRepository:
     async def update_key(self, user_id: str, key_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
         if not changes:
             return await self.get_key(user_id, key_id)
+        self._cache.clear()
         return await self._keys.find_one_and_update(
             {"_id": key_id, "user_id": user_id}, {"$set": {**_stored(changes), "updated_at": stamp()}},
             return_document=ReturnDocument.AFTER)
 
     async def find_key(self, secret: str) -> dict[str, Any] | None:
-        return await self._keys.find_one({"hash": hash_key(secret)})
+        digest = hash_key(secret)
+        return await self._cache.get(("key", digest), lambda: self._keys.find_one({"hash": digest}))
 
 
 def _stored(changes: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import pytest
 from shared.ledger.invariants import wallet_violations
 from tests.async_flow.conftest import async_channel  # noqa: F401 (shared fixture)
 from tests.conftest import ARTIFACTS
-from tests.harness.api import AdminApi, eventually
+from tests.harness.api import CONFIG_IN_FORCE_WITHIN_S, AdminApi, eventually
 from tests.harness.stack import SERVICES, Stack
 from tests.sync_pass.conftest import sync_channel  # noqa: F401 (shared fixture)
 
@@ -156,12 +156,13 @@ async def test_expiry_and_disabling_apply_on_every_gateway_within_seconds(admin,
         async def expired():
             return await answers() == [(401, "key_expired")] * 2
         await eventually(expired, timeout=10)
-        assert (await admin.http.patch(path, json={"expires_at": None})).status_code == 200
-        assert await answers() == [(200, None)] * 2
-        assert (await admin.http.patch(path, json={"enabled": False})).status_code == 200
-        assert await answers() == [(401, "key_disabled")] * 2
-        assert (await admin.http.patch(path, json={"enabled": True})).status_code == 200
-        assert await answers() == [(200, None)] * 2
+        for change, answer in (({"expires_at": None}, (200, None)), ({"enabled": False}, (401, "key_disabled")),
+                               ({"enabled": True}, (200, None))):
+            assert (await admin.http.patch(path, json=change)).status_code == 200
+
+            async def in_force(answer=answer):
+                return await answers() == [answer] * 2
+            await eventually(in_force, timeout=CONFIG_IN_FORCE_WITHIN_S)
 
 
 async def test_a_model_outside_the_allow_list_is_403_and_holds_nothing(

@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from services.gateway.settings import GatewaySettings
+
 
 class AdminApi:
     def __init__(self, base_url: str, token: str) -> None:
@@ -42,6 +44,12 @@ class AdminApi:
 
     async def close(self) -> None:
         await self.http.aclose()
+
+
+# Gateways serve configuration from memory for at most CONFIG_CACHE_TTL_S (the harness runs the
+# default): a change made through one gateway is in force on another within it, plus the time a
+# request and its check take on a loaded machine.
+CONFIG_IN_FORCE_WITHIN_S = GatewaySettings.model_fields["config_cache_ttl_s"].default + 2.0
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0, interval: float = 0.1) -> Any:
