@@ -12,7 +12,6 @@ The routes read the body the middleware kept (it is replayed to them unchanged).
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,17 +19,28 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.errors import ApiError, BodyTooLarge, JsonTooDeep, error_response
 
-# A JSON string, escapes included: its brackets are text, not nesting.
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_A_BRACKET = re.compile(rb"[^\[\]{}]")
-_NESTING = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+_NOT_A_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+_AS_SQUARE = bytes.maketrans(b"{}", b"[]")
+_NESTING = {ord("["): 1, ord("]"): -1}
+# Passes that each take the innermost pairs away (one level) at the speed of bytes.replace,
+# before the rest is counted bracket by bracket: most bodies are gone after a few.
+_LEVELS_REMOVED_BY_REPLACE = 8
 
 
 def json_depth(body: bytes) -> int:
     """The deepest nesting of arrays and objects in a JSON text (0 for a scalar). Counts
-    brackets outside strings, without parsing, so it costs the same at any depth."""
-    brackets = _NOT_A_BRACKET.sub(b"", _JSON_STRING.sub(b"", body))
-    return max(itertools.accumulate(map(_NESTING.__getitem__, brackets)), default=0)
+    brackets outside strings without parsing (no recursion at any depth), with the standard
+    library's C string operations wherever it can: a body of the largest size costs well under
+    a second whatever it holds."""
+    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")  # every quote left opens or closes a string
+    brackets = b"".join(unescaped.split(b'"')[::2]).translate(_AS_SQUARE, _NOT_A_BRACKET)
+    levels = 0
+    while brackets and levels < _LEVELS_REMOVED_BY_REPLACE:
+        inner_removed = brackets.replace(b"[]", b"")
+        if len(inner_removed) == len(brackets):  # unbalanced: not JSON, counted as it stands
+            break
+        brackets, levels = inner_removed, levels + 1
+    return levels + max(itertools.accumulate(map(_NESTING.__getitem__, brackets)), default=0)
 
 
 def looks_like_json(body: bytes) -> bool:
