@@ -8,6 +8,8 @@ import re
 import httpx
 import pytest
 
+from services.gateway.security_headers import (NO_SCRIPT, OWN_SCRIPT_FILES, SecurityHeadersMiddleware,
+                                               content_security_policy)
 from tests.console.conftest import ConsoleClient
 
 CONSOLE_PAGES = ["/admin/ui/channels", "/admin/ui/channels/new", "/admin/ui/users", "/admin/ui/tasks",
@@ -77,3 +79,25 @@ async def test_api_json_answers_are_protected(stack, method, path):
     assert response.status_code in (401, 403) and response.headers["content-type"].startswith("application/json")
     assert_protected(response)
     assert policy(response)["default-src"] == "'none'"
+
+
+def test_each_family_of_page_gets_its_policy():
+    assert content_security_policy("/task/tsk-1") == content_security_policy("/dashboard") == OWN_SCRIPT_FILES
+    assert content_security_policy("/tasks") == content_security_policy("/test-worker") == OWN_SCRIPT_FILES
+    for path in ("/admin/ui/users", "/admin/login", "/tasks/extra", "/api/task/list", "/task-pages/task.js", "/"):
+        assert content_security_policy(path) == NO_SCRIPT, path
+    assert "'unsafe-inline'" not in OWN_SCRIPT_FILES + NO_SCRIPT
+
+
+async def test_the_middleware_keeps_a_policy_a_route_chose_and_fills_in_the_rest():
+    async def app(scope, receive, send):
+        headers = [(b"content-security-policy", b"sandbox")] if scope["path"] == "/own" else []
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    transport = httpx.ASGITransport(app=SecurityHeadersMiddleware(app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+        own, other = await http.get("/own"), await http.get("/dashboard")
+    assert own.headers.get_list("content-security-policy") == ["sandbox"]
+    assert own.headers["x-frame-options"] == "DENY" and own.headers["x-content-type-options"] == "nosniff"
+    assert other.headers["content-security-policy"] == OWN_SCRIPT_FILES and other.text == "ok"
