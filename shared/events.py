@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -102,15 +102,43 @@ class TaskSubmitted(Event):
     upstream_task_id: str | None = None
 
 
+class SettlementFacts(BaseModel):
+    """What settling a terminal task needs of it, as stored when it ended: settlement settles
+    from these instead of reading the task back. A terminal task never changes again, so they
+    are final."""
+    model_config = ConfigDict(frozen=True)
+
+    hold_id: str
+    hold_amount: int = Field(ge=0)
+    billing: dict[str, Any] | None = Field(None, description="The pricing terms snapshotted at opening.")
+    usage: Any = Field(None, description="What the upstream reported it used, as stored.")
+    model: str
+    channel_id: str | None = None
+    key_id: str | None = None
+    mode: str = "async"
+    created_at: str | None = None
+    finished_at: str | None = None
+    fail_reason: str | None = None
+    callback_url: str | None = None
+
+    @classmethod
+    def of(cls, task: dict[str, Any]) -> SettlementFacts:
+        return cls.model_validate({field: task[field] for field in cls.model_fields if field in task})
+
+
 class TaskStatusChanged(Event):
     TOPIC: ClassVar[str] = topics.TASK_STATUS_CHANGED
     type: Literal["task.status_changed"] = "task.status_changed"
+    schema_version: int = 2  # 2: a terminal change carries its settlement facts
     task_id: str
     user_id: str
     status: TaskStatus
     previous_status: TaskStatus | None = None
     progress: str | None = None
     reason: str | None = Field(None, description="Why a task failed: timeout, upstream_error, ...")
+    settlement: SettlementFacts | None = Field(None, description=(
+        "On a terminal change of a task with a hold: what settling it needs. Absent (version 1, or "
+        "a task without a hold): settlement reads the task."))
 
 
 class BillingSettled(Event):

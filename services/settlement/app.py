@@ -41,8 +41,8 @@ def create_app(settings: SettlementSettings) -> FastAPI:
                                        batch=True, max_records=200,
                                        **consumer_options(settings, "settlement", latency_critical=False))
             async def on_status_changed(events: list[TaskStatusChanged]) -> None:
-                terminal = {e.task_id for e in events if e.status.is_terminal}
-                await asyncio.gather(*(settler.settle(task_id) for task_id in terminal))
+                terminal = {e.task_id: e for e in events if e.status.is_terminal}  # one per task
+                await asyncio.gather(*(settler.settle_changed(event) for event in terminal.values()))
 
             await runtime.broker.start()
             runtime.report_consumer_lag()

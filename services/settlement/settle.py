@@ -14,7 +14,7 @@ from services.settlement import metrics
 from shared import pricing
 from shared.consumption import write_log
 from shared.crash_points import crash_point
-from shared.events import BillingSettled
+from shared.events import BillingSettled, TaskStatusChanged
 from shared.kafka import EventPublisher
 from shared.task_events import publish_stored
 from shared.ledger import Ledger, SettleOutcome
@@ -36,14 +36,34 @@ class Settler:
         self._db, self._tasks, self._ledger, self._publisher = db, tasks, ledger, publisher
         self._callbacks = callbacks
 
+    async def settle_changed(self, event: TaskStatusChanged) -> SettleOutcome | None:
+        """Settles the terminal task an event announces, from the facts it carries when it does.
+        A redelivered event settles nothing twice: the hold ends once and the log is upserted."""
+        if event.settlement is None:
+            return await self.settle(event.task_id)
+        known = {"_id": event.task_id, "user_id": event.user_id, "status": event.status.value,
+                 **event.settlement.model_dump()}
+        return await self._settle(known, stored=False)
+
     async def settle(self, task_id: str) -> SettleOutcome | None:
+        """Settles a task as stored, unless it is not terminal or was settled already."""
         task = await self._tasks.get(task_id)
         if task is None or not TaskStatus(task["status"]).is_terminal or task.get("settled"):
             return None
+        return await self._settle(task, stored=True)
+
+    async def _settle(self, task: dict[str, Any], stored: bool) -> SettleOutcome | None:
+        """`stored`: the task was read from MongoDB (and found unsettled); else it comes from an
+        event, which may be a redelivery: a hold that had ended already sends us to the task."""
+        task_id = task["_id"]
         if task["status"] == TaskStatus.SUCCESS.value:
             outcome = await self._ledger.capture_hold(task["hold_id"], final_cost(task))
         else:
             outcome = await self._ledger.void_hold(task["hold_id"], task["user_id"])
+        if outcome.repeated and not stored:
+            current = await self._tasks.get(task_id)
+            if current is None or current.get("settled"):
+                return None  # settled before: a redelivery, nothing to log or announce again
         crash_point("settlement.hold_settled")
         await write_log(self._db, task, outcome)
         settlement = {"outcome": outcome.outcome, "hold": outcome.hold, "charged": outcome.charged,

@@ -71,6 +71,7 @@ class SettleOutcome:
     charged: int
     refunded: int
     debt: int
+    repeated: bool = False  # the hold had ended before this call: it changed nothing
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,10 @@ class Ledger:
         # The usual case first: a placed hold, claimed and marked `voiding` in one update.
         hold = await self._claim(self._holds, hold_id, ("held",), token, {"state": "voiding"})
         if hold is None:
-            hold = await self._claim_unusual_void(hold_id, user_id, token)
+            if await self._cancel_unplaced(hold_id, user_id):
+                return SettleOutcome(hold_id, "nothing", 0, 0, 0, 0)
+            # One still being placed or voided is waited for and resumed.
+            hold = await self._claim(self._holds, hold_id, ("pending", "held", "voiding"), token)
             if hold is None:
                 return await self._settled_outcome(hold_id)
         amount = int(hold["amount"])
@@ -261,24 +265,23 @@ class Ledger:
             await self._release(user_id, op)
         return SettleOutcome(hold_id, "voided", amount, 0, amount, 0)
 
-    async def _claim_unusual_void(self, hold_id: str, user_id: str, token: str) -> dict[str, Any] | None:
-        """A void of a hold not placed yet cancels it (a late placement request is then rejected
-        rather than holding money forever); one still being placed or voided is waited for and
-        resumed. None: the hold had already ended."""
+    async def _cancel_unplaced(self, hold_id: str, user_id: str) -> bool:
+        """A void of a hold not placed yet cancels it, so a late placement request is rejected
+        rather than holding money forever. False: the hold exists."""
         try:
             await self._holds.insert_one({
                 "_id": hold_id, "user_id": user_id, "amount": 0, "state": "rejected",
                 "reason": "cancelled", "lease": None, "lease_until": 0.0, "created_at": stamp()})
-            return None
+            return True
         except DuplicateKeyError:
-            return await self._claim(self._holds, hold_id, ("pending", "held", "voiding"), token)
+            return False
 
     async def _settled_outcome(self, hold_id: str) -> SettleOutcome:
         doc = await self._holds.find_one({"_id": hold_id})
         if doc is None or doc["state"] in ("rejected", "pending"):
-            return SettleOutcome(hold_id, "nothing", 0, 0, 0, 0)
+            return SettleOutcome(hold_id, "nothing", 0, 0, 0, 0, repeated=True)
         return SettleOutcome(hold_id, doc["state"], int(doc["amount"]), int(doc.get("charged", 0)),
-                             int(doc.get("refunded", 0)), int(doc.get("debt", 0)))
+                             int(doc.get("refunded", 0)), int(doc.get("debt", 0)), repeated=True)
 
     # --- top-ups -----------------------------------------------------------------------
     async def topup(self, op_id: str, user_id: str, amount: int) -> TopupOutcome:
