@@ -96,10 +96,18 @@ def _per_task_table(figures: "CostFigures") -> str:
 
 def _cpu_table(figures: "CostFigures") -> str:
     processes = [*STACK, "mock_upstream", "bench (this process)"]
-    rows = [[LABELS[path], *(f"{cost.cost.cpu_s.get(p, 0.0) / max(cost.tasks, 1) * 1000:.2f}" for p in processes),
-             f"{stack_cpu(cost.cost) / max(cost.tasks, 1) * 1000:.1f}"] for path, cost in figures.paths.items()]
-    note = ("\n\nThe stack is the four services and the two stand-ins; the mock upstream and the bench process "
-            "(clients and echo workers) are shown apart and not counted in it.")
+    def ms(usage: Usage, process: str, tasks: int) -> float:
+        return usage.cpu_s.get(process, 0.0) / max(tasks, 1) * 1000
+
+    rows = [[LABELS[path], *(f"{ms(cost.cost, p, cost.tasks):.1f} ({ms(cost.window, p, cost.tasks):.1f})"
+                             for p in processes),
+             f"{stack_cpu(cost.cost) / max(cost.tasks, 1) * 1000:.1f} ({stack_cpu(cost.window) / max(cost.tasks, 1) * 1000:.1f})"]
+            for path, cost in figures.paths.items()]
+    note = ("\n\nEach cell: idle rate subtracted (gross in brackets). The stack is the four services and the two "
+            "stand-ins; the mock upstream and the bench process (clients and echo workers) are shown apart and not "
+            "counted in it. On a machine shared with other work the idle loops (Tansu's fetch loops above all) "
+            "run less often under load than at rest, which drives the subtracted figures down, even below zero: "
+            "read CPU per task from a quiet machine, and the counts from any.")
     return markdown(["path", *processes, "stack"], rows) + note
 
 
