@@ -36,6 +36,10 @@ class CommonSettings(BaseSettings):
         "sets 0.0.0.0, as a container is reached through its own interface)."))
     instance_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:8],
                              description="Names this process in logs, events and consumer ids.")
+    config_cache_ttl_s: float = Field(1.0, ge=0, le=60, description=(
+        "How long configuration documents are served from memory (gateway: API keys, users, groups, "
+        "channels; billing: users): a change made through another process applies here within this "
+        "bound (0: read them on every use)."))
     outbound_url_allowlist: str = Field("", validation_alias=AliasChoices(
         "OUTBOUND_URL_ALLOWLIST", "INPUT_IMAGE_URL_ALLOWLIST"), description=(
         "Comma-separated hosts and networks (CIDR) that callback URLs, result file URLs and inputImageUrl "

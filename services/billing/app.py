@@ -11,6 +11,7 @@ from services.billing import handlers, metrics
 from services.billing.settings import BillingSettings
 from shared import topics
 from shared.events import HoldRequested, TopupRequested
+from shared.config_cache import ConfigCache
 from shared.kafka import consumer_options
 from shared.ledger import Ledger
 from shared.ops import service_app
@@ -23,7 +24,8 @@ def create_app(settings: BillingSettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with service_runtime(settings, "billing") as runtime:
-            ledger = Ledger(runtime.db, lease_s=settings.ledger_lease_s)
+            ledger = Ledger(runtime.db, lease_s=settings.ledger_lease_s,
+                            users=ConfigCache(settings.config_cache_ttl_s))
             await ledger.ensure_indexes()
             publisher = runtime.publisher
 

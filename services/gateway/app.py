@@ -12,7 +12,7 @@ from services.gateway import metrics
 from services.gateway.billing_client import BillingClient
 from services.gateway.body_limits import BodyLimitMiddleware, BodyLimits
 from services.gateway.channels import ChannelRepository
-from services.gateway.config_cache import ConfigCache
+from shared.config_cache import ConfigCache
 from services.gateway.console import install_console
 from services.gateway.container import Container
 from services.gateway.errors import install_error_handlers

@@ -6,7 +6,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.gateway.config_cache import ConfigCache
+from shared.config_cache import ConfigCache
 from shared.clock import stamp, stamp_in
 from shared.ids import new_id
 

@@ -12,7 +12,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.gateway.config_cache import ConfigCache
+from shared.config_cache import ConfigCache
 from shared.clock import stamp
 
 DEFAULT_GROUP = "default"

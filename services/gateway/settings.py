@@ -24,9 +24,6 @@ class GatewaySettings(CommonSettings, CustomPassSettings, ResultStorageSettings)
         "Largest request body on /pass/... (sync calls and async submits), in bytes; at most 15 MiB."))
     json_max_depth: int = Field(64, ge=2, le=1000, description=(
         "Deepest nesting of arrays and objects a JSON body may have (deeper: 400 json_too_deep)."))
-    config_cache_ttl_s: float = Field(1.0, ge=0, le=60, description=(
-        "How long a gateway serves API keys, users, groups and channels from memory: a change made "
-        "through another instance applies here within this bound (0: read them on every request)."))
     shutdown_drain_s: float = Field(20.0, ge=0, description=(
         "At shutdown, how long sync calls and streams in flight may take to finish."))
     channel_failure_threshold: int = Field(5, ge=0, description=(

@@ -9,7 +9,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.gateway.config_cache import ConfigCache
+from shared.config_cache import ConfigCache
 from shared.clock import stamp
 from shared.ids import new_id
 

@@ -33,6 +33,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from shared.clock import now, stamp, stamp_in
+from shared.config_cache import ConfigCache
 from shared.ledger.rules import CaptureSplit, capture_split, hold_rejection
 
 WALLET_FIELDS = ("available", "held", "used", "credited", "debt")
@@ -86,8 +87,11 @@ class LeaseBusy(Exception):
 
 
 class Ledger:
-    def __init__(self, db: AsyncDatabase, *, lease_s: float = 5.0) -> None:
+    def __init__(self, db: AsyncDatabase, *, lease_s: float = 5.0, users: ConfigCache | None = None) -> None:
+        """`users`: where placements read the user's standing (status, membership) through, for
+        at most its TTL (billing passes one: the same bound as the gateway's); none: every time."""
         self._db = db
+        self._user_cache = users or ConfigCache(0)
         self._wallets = db["wallets"]
         self._holds = db["holds"]
         self._topups = db["topups"]
@@ -145,7 +149,8 @@ class Ledger:
     async def _finish_placement(self, hold: dict[str, Any], token: str, *, maybe_applied: bool) -> HoldOutcome:
         hold_id, user_id, amount = hold["_id"], hold["user_id"], int(hold["amount"])
         if not (maybe_applied and await self._applied(user_id, hold_id)):
-            reason = hold_rejection(await self._users.find_one({"_id": user_id}), now())
+            user = await self._user_cache.get(user_id, lambda: self._users.find_one({"_id": user_id}))
+            reason = hold_rejection(user, now())
             if reason is None:
                 reason = await self._hold_on_wallet(hold, amount)
             if reason is not None:

@@ -5,6 +5,8 @@ import asyncio
 import random
 import time
 
+from shared.config_cache import ConfigCache
+from shared.ledger import Ledger
 from shared.ledger.invariants import wallet_violations
 
 
@@ -265,3 +267,12 @@ async def test_a_capture_within_its_hold_and_a_void_read_nothing_before_the_wall
     assert (await ledger.void_hold("hold_q", user)).refunded == 5
     assert reads == []
     assert await wallet_violations(db, user) == []
+
+
+async def test_placements_read_a_user_through_the_cache_they_are_given(db, new_user):
+    user = await new_user(quota=10)
+    cached = Ledger(db, lease_s=2.0, users=ConfigCache(60.0))
+    assert (await cached.place_hold("hold_c1", user, 1)).placed
+    await db.users.update_one({"_id": user}, {"$set": {"status": "disabled"}})  # through another process
+    assert (await cached.place_hold("hold_c2", user, 1)).placed  # within the cache's bound
+    assert (await Ledger(db).place_hold("hold_c3", user, 1)).reason == "user_disabled"  # no cache: at once

@@ -1,6 +1,6 @@
 """Live configuration: a channel, a group or an API key changed through one gateway is in force
 on every gateway, poller and settlement process within a bound, without a restart. Gateways
-serve configuration from memory for at most CONFIG_CACHE_TTL_S (services/gateway/config_cache.py);
+serve configuration from memory for at most CONFIG_CACHE_TTL_S (shared/config_cache.py);
 these tests pin the bound down across two gateway processes of one system."""
 from __future__ import annotations
 

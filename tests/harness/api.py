@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from services.gateway.settings import GatewaySettings
+from shared.settings import CommonSettings
 
 
 class AdminApi:
@@ -49,7 +49,7 @@ class AdminApi:
 # Gateways serve configuration from memory for at most CONFIG_CACHE_TTL_S (the harness runs the
 # default): a change made through one gateway is in force on another within it, plus the time a
 # request and its check take on a loaded machine.
-CONFIG_IN_FORCE_WITHIN_S = GatewaySettings.model_fields["config_cache_ttl_s"].default + 2.0
+CONFIG_IN_FORCE_WITHIN_S = CommonSettings.model_fields["config_cache_ttl_s"].default + 2.0
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0, interval: float = 0.1) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from services.gateway.config_cache import ConfigCache
+from shared.config_cache import ConfigCache
 
 
 class Clock:
