@@ -55,6 +55,8 @@ class GroupDispatcher:
         while self._idle:
             # Out of the idle list during the claim, so no other claim can pick it meanwhile.
             worker = self._idle.popleft()
+            if worker.closed:  # closed since it turned idle (e.g. its token was revoked)
+                continue
             try:
                 task = await self._queue.claim(self.group, worker.id)
             except Exception:
