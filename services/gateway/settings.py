@@ -10,9 +10,11 @@ class GatewaySettings(CommonSettings, CustomPassSettings, ResultStorageSettings)
     gateway_port: int = 8080
     admin_token: str = Field("", validation_alias="CUSTOMPASS_ADMIN_TOKEN",
                                         description="Bearer token of the admin API.")
-    hold_reply_timeout_s: float = Field(5.0, gt=0, description=(
+    # A sent hold waits behind at most HOLD_MAX_IN_FLIGHT others, which a starved billing
+    # (1.6 s per hold on a loaded 2-core machine) still answers within the reply timeout.
+    hold_reply_timeout_s: float = Field(10.0, gt=0, description=(
         "How long a hold request, once sent, waits for billing's answer."))
-    hold_max_in_flight: int = Field(20, ge=1, description=(
+    hold_max_in_flight: int = Field(8, ge=1, description=(
         "Hold requests one gateway has at billing at once; more wait for a turn (hold_queue)."))
     hold_queue_wait_s: float = Field(30.0, gt=0, description=(
         "How long a hold waits for a turn before the request answers 503 billing_unavailable."))
