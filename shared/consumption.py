@@ -3,14 +3,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.ledger import SettleOutcome
 from shared.clock import parse, stamp
 
 
-async def write_log(db: AsyncDatabase, task: dict[str, Any], settled: SettleOutcome) -> dict[str, Any]:
-    """Upserted by task id, so settling the same task again never writes a second log."""
+async def write_logs(db: AsyncDatabase, settled: list[tuple[dict[str, Any], SettleOutcome]]) -> None:
+    """One log per settled task, upserted by task id in one bulk write, so settling the same task
+    again never writes a second log."""
+    await db["consumption_logs"].bulk_write([
+        UpdateOne({"_id": task["_id"]}, {"$setOnInsert": consumption_log(task, outcome)}, upsert=True)
+        for task, outcome in settled], ordered=False)
+
+
+def consumption_log(task: dict[str, Any], settled: SettleOutcome) -> dict[str, Any]:
     created = task.get("created_at")
     finished = parse(task.get("finished_at") or stamp())
     log = {
@@ -25,8 +33,7 @@ async def write_log(db: AsyncDatabase, task: dict[str, Any], settled: SettleOutc
     }
     if settled.debt:
         log["note"] = f"shortfall of {settled.debt} could not be covered by the wallet and is recorded as debt"
-    await db["consumption_logs"].update_one({"_id": task["_id"]}, {"$setOnInsert": log}, upsert=True)
-    return {"_id": task["_id"], **log}
+    return log
 
 
 def log_view(log: dict[str, Any]) -> dict[str, Any]:

@@ -114,9 +114,11 @@ class TaskStore:
             for task_id, next_poll_at, fields in releases], ordered=False)
 
     # --- settlement --------------------------------------------------------------------
-    async def mark_settled(self, task_id: str, settlement: dict[str, Any]) -> None:
-        await self.tasks.update_one({"_id": task_id},
-                                    {"$set": {"settled": True, "settlement": settlement, "updated_at": stamp()}})
+    async def mark_settled_many(self, settled: list[tuple[str, dict[str, Any]]]) -> None:
+        """Records each task's settlement: one round trip for a batch."""
+        await self.tasks.bulk_write([
+            UpdateOne({"_id": task_id}, {"$set": {"settled": True, "settlement": settlement, "updated_at": stamp()}})
+            for task_id, settlement in settled], ordered=False)
 
     async def unsettled_terminal(self, older_than_s: float, limit: int) -> list[dict[str, Any]]:
         """Terminal tasks whose settlement never happened (e.g. the event was lost)."""

@@ -42,7 +42,7 @@ def create_app(settings: SettlementSettings) -> FastAPI:
                                        **consumer_options(settings, "settlement", latency_critical=False))
             async def on_status_changed(events: list[TaskStatusChanged]) -> None:
                 terminal = {e.task_id: e for e in events if e.status.is_terminal}  # one per task
-                await asyncio.gather(*(settler.settle_changed(event) for event in terminal.values()))
+                await settler.settle_changed(list(terminal.values()))
 
             await runtime.broker.start()
             runtime.report_consumer_lag()

@@ -5,6 +5,7 @@ event, two paths reporting the same completion, or a crash mid-way all end in th
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -12,7 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.settlement import metrics
 from shared import pricing
-from shared.consumption import write_log
+from shared.consumption import write_logs
 from shared.crash_points import crash_point
 from shared.events import BillingSettled, TaskStatusChanged
 from shared.kafka import EventPublisher
@@ -31,44 +32,66 @@ def final_cost(task: dict[str, Any]) -> int:
 
 
 class Settler:
+    """Settles what arrives together together: each hold ends on its own (the ledger moves money
+    one wallet update at a time), then one bulk write stores the batch's consumption logs and
+    one marks its tasks settled."""
+
     def __init__(self, db: AsyncDatabase, tasks: TaskStore, ledger: Ledger, publisher: EventPublisher,
                  callbacks=None) -> None:
         self._db, self._tasks, self._ledger, self._publisher = db, tasks, ledger, publisher
         self._callbacks = callbacks
 
-    async def settle_changed(self, event: TaskStatusChanged) -> SettleOutcome | None:
-        """Settles the terminal task an event announces, from the facts it carries when it does.
-        A redelivered event settles nothing twice: the hold ends once and the log is upserted."""
-        if event.settlement is None:
-            return await self.settle(event.task_id)
-        known = {"_id": event.task_id, "user_id": event.user_id, "status": event.status.value,
-                 **event.settlement.model_dump()}
-        return await self._settle(known, stored=False)
+    async def settle_changed(self, events: list[TaskStatusChanged]) -> list[SettleOutcome | None]:
+        """Settles the terminal tasks events announce, from the facts they carry where they do
+        (else from the stored task). A redelivered event settles nothing twice: the hold ends
+        once, and a hold that had ended already sends us to the task, which says it was settled."""
+        return await self._settle_all(await asyncio.gather(*(self._known(event) for event in events)))
 
     async def settle(self, task_id: str) -> SettleOutcome | None:
         """Settles a task as stored, unless it is not terminal or was settled already."""
+        return (await self._settle_all([await self._stored(task_id)]))[0]
+
+    async def _known(self, event: TaskStatusChanged) -> tuple[dict[str, Any], bool] | None:
+        if event.settlement is None:
+            return await self._stored(event.task_id)
+        return {"_id": event.task_id, "user_id": event.user_id, "status": event.status.value,
+                **event.settlement.model_dump()}, False
+
+    async def _stored(self, task_id: str) -> tuple[dict[str, Any], bool] | None:
         task = await self._tasks.get(task_id)
         if task is None or not TaskStatus(task["status"]).is_terminal or task.get("settled"):
             return None
-        return await self._settle(task, stored=True)
+        return task, True
 
-    async def _settle(self, task: dict[str, Any], stored: bool) -> SettleOutcome | None:
-        """`stored`: the task was read from MongoDB (and found unsettled); else it comes from an
-        event, which may be a redelivery: a hold that had ended already sends us to the task."""
-        task_id = task["_id"]
+    async def _settle_all(self, known: list[tuple[dict[str, Any], bool] | None]) -> list[SettleOutcome | None]:
+        outcomes = await asyncio.gather(*(self._end_hold(*item) if item else _nothing() for item in known))
+        settled = [(item[0], outcome) for item, outcome in zip(known, outcomes) if outcome is not None]
+        if not settled:
+            return list(outcomes)
+        crash_point("settlement.hold_settled")
+        await write_logs(self._db, settled)
+        await self._tasks.mark_settled_many([(task["_id"], {
+            "outcome": outcome.outcome, "hold": outcome.hold, "charged": outcome.charged,
+            "refunded": outcome.refunded, "debt": outcome.debt, "settled_at": stamp()}) for task, outcome in settled])
+        for task, outcome in settled:
+            await self._announce(task, outcome)
+        return list(outcomes)
+
+    async def _end_hold(self, task: dict[str, Any], stored: bool) -> SettleOutcome | None:
+        """Captures or voids the task's hold. `stored`: the task was read from MongoDB (and found
+        unsettled); else it comes from an event, which may be a redelivery."""
         if task["status"] == TaskStatus.SUCCESS.value:
             outcome = await self._ledger.capture_hold(task["hold_id"], final_cost(task))
         else:
             outcome = await self._ledger.void_hold(task["hold_id"], task["user_id"])
         if outcome.repeated and not stored:
-            current = await self._tasks.get(task_id)
+            current = await self._tasks.get(task["_id"])
             if current is None or current.get("settled"):
                 return None  # settled before: a redelivery, nothing to log or announce again
-        crash_point("settlement.hold_settled")
-        await write_log(self._db, task, outcome)
-        settlement = {"outcome": outcome.outcome, "hold": outcome.hold, "charged": outcome.charged,
-                      "refunded": outcome.refunded, "debt": outcome.debt, "settled_at": stamp()}
-        await self._tasks.mark_settled(task_id, settlement)
+        return outcome
+
+    async def _announce(self, task: dict[str, Any], outcome: SettleOutcome) -> None:
+        task_id = task["_id"]
         await publish_stored(self._publisher, BillingSettled(
             correlation_id=task_id, task_id=task_id, hold_id=task["hold_id"], user_id=task["user_id"],
             outcome="captured" if outcome.outcome == "captured" else "voided", hold_amount=outcome.hold,
@@ -76,7 +99,6 @@ class Settler:
         self._observe(task, outcome)
         if self._callbacks is not None and task.get("callback_url"):
             self._callbacks.schedule(task_id)
-        return outcome
 
     def _observe(self, task: dict[str, Any], outcome: SettleOutcome) -> None:
         metrics.SETTLEMENTS.labels(outcome.outcome).inc()
@@ -90,3 +112,7 @@ class Settler:
             log.warning("shortfall recorded as debt", extra={"task_id": task["_id"], "debt": outcome.debt})
         if task.get("finished_at"):
             metrics.LAG_SECONDS.observe(max(seconds_since(task["finished_at"]), 0.0))
+
+
+async def _nothing() -> None:
+    return None

@@ -65,9 +65,9 @@ async def test_a_terminal_event_is_settled_from_its_facts_once(db, status, walle
     assert event.settlement is not None and event.settlement.hold_amount == 10
 
     settler = Settler(db, tasks, ledger, published)
-    assert (await settler.settle_changed(event)).charged == wallet[1]
+    assert [o.charged for o in await settler.settle_changed([event])] == [wallet[1]]
     assert tasks.reads == 0  # the event said all settlement needs
-    assert await settler.settle_changed(event) is None  # redelivered: the task says it was settled
+    assert await settler.settle_changed([event]) == [None]  # redelivered: the task says it was settled
     assert [e.type for e in published.events] == ["billing.settled"]
     assert await db.consumption_logs.count_documents({"task_id": task["_id"]}) == 1
     stored = await ledger.wallet(user)
@@ -84,5 +84,31 @@ async def test_an_event_without_facts_is_settled_from_the_stored_task(db):
     await ledger.topup(f"topup:{user}", user, 100)
     task = await finished_task(db, ledger, user, "SUCCESS")
     version_1 = status_changed(task, "IN_PROGRESS").model_copy(update={"settlement": None, "schema_version": 1})
-    assert (await Settler(db, tasks, ledger, published).settle_changed(version_1)).charged == 6
+    assert [o.charged for o in await Settler(db, tasks, ledger, published).settle_changed([version_1])] == [6]
     assert tasks.reads == 1
+
+
+async def test_a_batch_is_logged_and_marked_in_one_write_each(db, monkeypatch):
+    ledger, tasks, published = Ledger(db), CountingTasks(db), Published()
+    user = f"usr_{secrets.token_hex(4)}"
+    await db.users.insert_one({"_id": user, "status": "active", "member_until": None})
+    await ledger.open_wallet(user)
+    await ledger.topup(f"topup:{user}", user, 100)
+    finished = [await finished_task(db, ledger, user, status) for status in ("SUCCESS", "FAILURE") * 3]
+    writes: list[str] = []
+    bulk_write = type(db.tasks).bulk_write
+
+    def counted(self, *args, **kwargs):
+        writes.append(self.name)
+        return bulk_write(self, *args, **kwargs)
+    monkeypatch.setattr(type(db.tasks), "bulk_write", counted)
+    outcomes = await Settler(db, tasks, ledger, published).settle_changed(
+        [status_changed(task, "IN_PROGRESS") for task in finished])
+    assert [o.outcome for o in outcomes] == ["captured", "voided"] * 3
+    assert sorted(writes) == ["consumption_logs", "tasks"]
+    assert await db.consumption_logs.count_documents({"user_id": user}) == 6
+    assert await db.tasks.count_documents({"user_id": user, "settled": True}) == 6
+    assert len(published.events) == 6
+    wallet = await ledger.wallet(user)
+    assert (wallet["available"], wallet["used"], wallet["held"]) == (82, 18, 0)
+    assert await wallet_violations(db, user) == []
