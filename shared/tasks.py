@@ -103,14 +103,15 @@ class TaskStore:
                                      {"$set": {"poll_lease": token, "poll_lease_until": time.time() + lease_s}})
         return await self.tasks.find({"_id": {"$in": ids}, "poll_lease": token}).to_list(length=limit)
 
-    async def release_many(self, token: str, releases: list[tuple[str, str, dict[str, Any]]]) -> None:
-        """Gives back a sweep's leases, each task with its next poll time and fields: one round
-        trip for a whole batch. A task that turned terminal meanwhile keeps no schedule."""
+    async def release_many(self, token: str, releases: list[tuple[str, str | None, dict[str, Any]]]) -> None:
+        """Gives back a sweep's leases, each task with its next poll time (None: it ended, and
+        keeps no schedule) and fields: one round trip for a whole batch."""
         if not releases:
             return
         await self.tasks.bulk_write([
-            UpdateOne({"_id": task_id, "poll_lease": token, "status": {"$in": POLLED_STATUSES}},
-                      {"$set": {"next_poll_at": next_poll_at, "poll_lease_until": 0.0, **fields}})
+            UpdateOne({"_id": task_id, "poll_lease": token},
+                      {"$set": {"poll_lease_until": 0.0, **fields,
+                                **({"next_poll_at": next_poll_at} if next_poll_at else {})}})
             for task_id, next_poll_at, fields in releases], ordered=False)
 
     # --- settlement --------------------------------------------------------------------

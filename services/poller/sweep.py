@@ -146,16 +146,16 @@ class Sweeper:
             return
         metrics.UPSTREAM_REQUESTS.labels(channel["_id"], "ok").inc()
         metrics.TASKS_POLLED.inc(len(batch))
-        still_polled = []
+        releases = []
         for task in batch:
             observation = observations.get(task["_id"])
-            if observation is None or not await self._apply(channel, task, observation, report):
-                still_polled.append((task["_id"], next_poll(interval), {"poll_errors": 0}))
-        await self._tasks.release_many(token, still_polled)
+            ended = observation is not None and await self._apply(channel, task, observation, report)
+            releases.append((task["_id"], None if ended else next_poll(interval), {"poll_errors": 0}))
+        await self._tasks.release_many(token, releases)
 
     async def _apply(self, channel: dict[str, Any], task: dict[str, Any], observation: Observation,
                      report: SweepReport) -> bool:
-        """Whether the task ended here: its lease went with its schedule (`TaskStore.finish`)."""
+        """Whether the task ended here (`TaskStore.finish` removed its schedule)."""
         if not observation.status.is_terminal:
             report.still_processing += 1
         changed = await apply_observation(self._tasks, self._publisher, self._results, channel, task, observation)

@@ -69,9 +69,10 @@ async def test_release_many_gives_back_a_batch_of_leases_and_no_schedule_to_a_fi
     leased = await store.claim_due(10, 60.0, "sweep")
     assert {t["_id"] for t in leased} == {t["_id"] for t in tasks}
     await store.finish(tasks[0]["_id"], TaskStatus.SUCCESS)
-    await store.release_many("sweep", [(t["_id"], "2030-01-01T00:00:00Z", {"poll_errors": 2}) for t in tasks])
+    await store.release_many("sweep", [(tasks[0]["_id"], None, {"poll_errors": 0})] + [
+        (t["_id"], "2030-01-01T00:00:00Z", {"poll_errors": 2}) for t in tasks[1:]])
     finished, *polled = [await store.get(t["_id"]) for t in tasks]
-    assert "next_poll_at" not in finished
+    assert "next_poll_at" not in finished and finished["poll_lease_until"] == 0.0
     assert [(t["next_poll_at"], t["poll_lease_until"], t["poll_errors"]) for t in polled] == \
         [("2030-01-01T00:00:00Z", 0.0, 2)] * 2
     await store.release_many("another sweep", [(polled[0]["_id"], "2040-01-01T00:00:00Z", {})])
