@@ -6,7 +6,8 @@
 Kafka and MongoDB are the local stand-ins of tools/devinfra.py, unless KAFKA_BOOTSTRAP_SERVERS /
 MONGODB_URL name servers to use instead. The stand-in MongoDB keeps its data in <run>/mongo-data,
 so users and money survive a restart. Everything a run writes lives in the run folder
-(CUSTOMPASS_RUN_DIR, default .run/): logs/<name>.log, pids/<name>.pid, admin-token, demo.json.
+(CUSTOMPASS_RUN_DIR, default .run/): logs/<name>.log, pids/<name>.pid, admin-token, callback-signing-secret,
+user-ref-secret, demo.json.
 
 Ports: GATEWAY_PORT 8080, BILLING_PORT 8081, POLLER_PORT 8082, SETTLEMENT_PORT 8083,
 MOCK_UPSTREAM_PORT 9100, LOCAL_KAFKA_PORT 9092, LOCAL_MONGO_PORT 27017. A busy port stops the
@@ -163,16 +164,29 @@ def start_infra(run: Path, pids: Path) -> dict[str, str]:
     return env
 
 
-def admin_token(run: Path) -> str:
-    """CUSTOMPASS_ADMIN_TOKEN, else a generated one kept in the run folder so restarts keep it."""
-    if os.environ.get("CUSTOMPASS_ADMIN_TOKEN"):
-        return os.environ["CUSTOMPASS_ADMIN_TOKEN"]
-    path = run / "admin-token"
+def kept_secret(run: Path, variable: str, file_name: str, prefix: str = "") -> str:
+    """The variable's value from the environment, else a generated one kept in the run folder
+    (owner-only) so restarts keep it."""
+    if os.environ.get(variable):
+        return os.environ[variable]
+    path = run / file_name
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # a secret: owner only
-        os.write(fd, f"demo-admin-{secrets.token_urlsafe(24)}\n".encode())
+        os.write(fd, f"{prefix}{secrets.token_urlsafe(24)}\n".encode())
         os.close(fd)
     return path.read_text().strip()
+
+
+def admin_token(run: Path) -> str:
+    return kept_secret(run, "CUSTOMPASS_ADMIN_TOKEN", "admin-token", "demo-admin-")
+
+
+def service_secrets(run: Path) -> dict[str, str]:
+    """The admin token, and the keys callbacks are signed with and user refs are made with: never
+    empty, even in development."""
+    return {"CUSTOMPASS_ADMIN_TOKEN": admin_token(run),
+            "CALLBACK_SIGNING_SECRET": kept_secret(run, "CALLBACK_SIGNING_SECRET", "callback-signing-secret"),
+            "USER_REF_SECRET": kept_secret(run, "USER_REF_SECRET", "user-ref-secret")}
 
 
 def spawn(name: str, module: str, env: dict[str, str], run: Path) -> subprocess.Popen:
@@ -365,7 +379,7 @@ def start() -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.default_int_handler)
         check_ports({**ports, **{pv: port(pv, d) for v, pv, d in INFRA.values() if not os.environ.get(v)}})
-        env = {**start_infra(run, pids), "CUSTOMPASS_ADMIN_TOKEN": admin_token(run),
+        env = {**start_infra(run, pids), **service_secrets(run),
                **{var: str(number) for var, number in ports.items()}}
         procs = {name: spawn(name, module, env, run) for name, (module, *_) in SERVICES.items()}
         urls = {n: f"http://127.0.0.1:{ports[v]}{path}" for n, (_, v, _, path) in SERVICES.items()}
