@@ -6,7 +6,10 @@
 
 const TaskPages = (() => {
   const STORAGE_KEY = 'customPassTaskToken';
-  const LABELS = { pending: 'Pending', processing: 'Processing', success: 'Succeeded', failed: 'Failed' };
+  // Each API's own status words (DESIGN.md, "Canonical task status and its dialects").
+  const LABELS = { pending: 'Pending', processing: 'Processing', success: 'Succeeded', failed: 'Failed',
+                   pendding: 'Pending', completed: 'Completed', unknown: 'Unknown', queued: 'Queued',
+                   executing: 'Executing' };
 
   function credential() {
     const fragment = new URLSearchParams(location.hash.slice(1));
@@ -30,7 +33,9 @@ const TaskPages = (() => {
     }
   }
 
-  async function api(path) {
+  // Any 2xx answer's body, whatever its envelope: `GET /api/task/{id}` answers each task in the
+  // dialect of the API that created it (see task-dialects.js). Errors come as `{code, message}`.
+  async function lookup(path) {
     const token = credential();
     if (!token) throw new ApiError('Not signed in: open this page from your account.', 401, 4003);
     let answer;
@@ -40,9 +45,16 @@ const TaskPages = (() => {
       throw new ApiError(`Network error: ${error.message}`, 0, 'network');
     }
     const body = await answer.json().catch(() => ({}));
-    if (!answer.ok || body.success !== true) {
-      throw new ApiError(body.message || `HTTP ${answer.status}`, answer.status, body.code);
+    if (!answer.ok || body.success === false) {
+      throw new ApiError(body.message || body.error || `HTTP ${answer.status}`, answer.status, body.code);
     }
+    return body;
+  }
+
+  // The Task API's own routes: `{success: true, data}`.
+  async function api(path) {
+    const body = await lookup(path);
+    if (body.success !== true) throw new ApiError('Unexpected answer from the Task API', 502, 'unexpected');
     return body.data;
   }
 
@@ -53,10 +65,12 @@ const TaskPages = (() => {
     return made;
   }
 
-  function statusTag(status) {
-    const tag = element('span', { class: `tag tag-${status}`, 'data-status': status });
+  // `status` is one of the page's four states (its colour); `word`, when given, the task's own
+  // status in its API's dialect (its text).
+  function statusTag(status, word = status) {
+    const tag = element('span', { class: `tag tag-${status}`, 'data-status': status, 'data-word': word });
     if (status === 'processing') tag.append(element('span', { class: 'spinner', 'aria-hidden': 'true' }));
-    tag.append(document.createTextNode(LABELS[status] || status));
+    tag.append(document.createTextNode(LABELS[word] || word));
     return tag;
   }
 
@@ -74,5 +88,5 @@ const TaskPages = (() => {
     return stamp ? new Date(stamp).toLocaleString() : '—';
   }
 
-  return { api, element, statusTag, webUrl, when, ApiError };
+  return { api, lookup, element, statusTag, webUrl, when, ApiError };
 })();

@@ -1,4 +1,5 @@
-// /task/{taskId}: one task of the signed-in user (see task-pages.js), polled until it finishes.
+// /task/{taskId}: one task of the signed-in user (see task-pages.js), whichever API created it
+// (task-dialects.js), polled until it finishes.
 'use strict';
 // Polls every 3 s while the task is not finished; stops when it is, pauses while the page is
 // hidden, and backs off (doubling, up to a minute) while the API cannot be reached.
@@ -9,20 +10,23 @@ let timer = null, loading = false, failures = 0, finished = false;
 
 function polling(state) { document.body.dataset.polling = state; }
 
+function detail([name, value, kind]) {
+  const shown = TaskPages.element('dd');
+  const link = kind === 'link' ? TaskPages.webUrl(value) : null;
+  if (link) shown.append(TaskPages.element('a', { href: link, target: '_blank', rel: 'noopener noreferrer' }, value));
+  else shown.textContent = value ?? '—';
+  return [TaskPages.element('dt', {}, name), shown];
+}
+
 function show(task) {
-  $('status').replaceChildren(TaskPages.statusTag(task.status));
-  const percent = parseInt(task.progress, 10) || (task.status === 'success' ? 100 : 0);
-  $('progress').value = percent;
-  $('progress-text').textContent = `${percent}%`;
-  $('type').textContent = task.type;
-  const input = TaskPages.webUrl(task.inputImageUrl);
-  $('input').textContent = task.inputImageUrl;
-  if (input) $('input').href = input;
-  $('created').textContent = TaskPages.when(task.createdAt);
-  $('completed').textContent = TaskPages.when(task.completedAt);
-  $('error').hidden = !task.errorMessage;
-  $('error').textContent = task.errorMessage || '';
-  const urls = (task.resultUrls || []).map(TaskPages.webUrl).filter(Boolean);
+  $('api').textContent = task.api;
+  $('status').replaceChildren(TaskPages.statusTag(task.state, task.word));
+  $('progress').value = task.progress;
+  $('progress-text').textContent = `${task.progress}%`;
+  $('details').replaceChildren(...task.details.flatMap(detail));
+  $('error').hidden = !task.error;
+  $('error').textContent = task.error || '';
+  const urls = task.urls.map(TaskPages.webUrl).filter(Boolean);
   $('results-title').hidden = urls.length === 0;
   $('results').replaceChildren(...urls.map((url, index) => {
     const caption = TaskPages.element('figcaption');
@@ -32,6 +36,10 @@ function show(task) {
     figure.append(TaskPages.element('img', { src: url, alt: `result ${index + 1}` }), caption);
     return figure;
   }));
+  // A free-form result is shown as text, never as markup.
+  const hasResult = task.result !== undefined && task.result !== null;
+  $('result-title').hidden = $('result').hidden = !hasResult;
+  $('result').textContent = hasResult ? JSON.stringify(task.result, null, 2) : '';
   $('task').hidden = false;
 }
 
@@ -52,11 +60,11 @@ function schedule(delay) {
 async function refresh() {
   loading = true;
   try {
-    const task = await TaskPages.api(`/api/task/${encodeURIComponent(taskId)}`);
+    const task = TaskDialects.read(await TaskPages.lookup(`/api/task/${encodeURIComponent(taskId)}`));
     failures = 0;
     notice('');
     show(task);
-    finished = TERMINAL.includes(task.status);
+    finished = TERMINAL.includes(task.state);
     schedule(POLL_MS);
   } catch (error) {
     if (error.permanent) {

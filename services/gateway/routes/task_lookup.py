@@ -18,7 +18,7 @@ from services.gateway.workers.queue import API as DISPATCH_API, now_ms
 from services.gateway.workers.submission import dispatch_error
 from services.gateway.workers.views import dispatch_view, expired
 from shared.task_api import API as TASK_API
-from shared.task_views import task_api_view
+from shared.task_views import listed_view, task_api_view
 
 router = APIRouter(tags=["dispatch", "task"], route_class=TaskApiRoute)
 
@@ -35,7 +35,14 @@ async def _typed(task: dict[str, Any], _: Container) -> dict[str, Any]:
     return {"success": True, "data": task_api_view(task)}
 
 
-VIEWS: dict[str, View] = {DISPATCH_API: _dispatch, TASK_API: _typed}
+async def _pass(task: dict[str, Any], _: Container) -> dict[str, Any]:
+    # The row `GET /api/tasks` lists: the fetch route's answer plus the model, the mode (async or
+    # sync) and the times, so `/task/{id}` can show a `/pass` task without knowing its model.
+    return listed_view(task)
+
+
+PASS_API = "pass"  # the `api` field services/gateway/task_opening.py stores on `/pass` tasks
+VIEWS: dict[str, View] = {DISPATCH_API: _dispatch, TASK_API: _typed, PASS_API: _pass}
 
 
 @router.get("/api/task/{task_id}")

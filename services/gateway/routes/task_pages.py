@@ -10,8 +10,8 @@ from fastapi.responses import FileResponse, HTMLResponse
 from services.gateway.routes.pages import PAGES, page_asset
 
 router = APIRouter(include_in_schema=False)
-ASSETS = {"task-pages.js": "text/javascript", "task.js": "text/javascript", "tasks.js": "text/javascript",
-          "task-pages.css": "text/css"}
+ASSETS = {"task-pages.js": "text/javascript", "task-dialects.js": "text/javascript", "task.js": "text/javascript",
+          "tasks.js": "text/javascript", "task-pages.css": "text/css"}
 
 
 @router.get("/task/{task_id}")
