@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 from shared.log_redaction import redact
 
-_RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# `color_message` is uvicorn's copy of its message with ANSI colour codes: never in a JSON file.
+_RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):

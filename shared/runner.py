@@ -26,5 +26,7 @@ def run_service(name: str, settings_type: type[S], create_app: Callable[[S], Fas
         reasons = "; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())
         raise SystemExit(f"{name}: refusing to start: {reasons}") from None
     configure_logging(name, settings.log_level)
+    # Our JSON formatter only (log_config=None), no colours, and no access log: the gateway logs
+    # each request itself (services/gateway/request_log.py), with its route template and task.
     uvicorn.run(create_app(settings), host=settings.bind_host, port=port(settings), log_config=None,
-                access_log=False, timeout_graceful_shutdown=15)
+                access_log=False, use_colors=False, timeout_graceful_shutdown=15)

@@ -23,6 +23,7 @@ from services.gateway.routes import (admin_channels, admin_groups, admin_logs, a
                                      admin_worker_tokens, dispatch, key_usage, pages, pass_async, pass_sync,
                                      stored_results, task_api, task_lookup, task_pages, tasks, wallet, webhooks,
                                      worker_socket)
+from services.gateway.request_log import RequestLogMiddleware
 from services.gateway.security_headers import SecurityHeadersMiddleware
 from services.gateway.settings import GatewaySettings
 from services.gateway.task_api.errors import in_envelope_of
@@ -108,6 +109,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         metrics.REQUEST_SECONDS.labels(path, request.method).observe(time.perf_counter() - started)
         return response
 
+    app.add_middleware(RequestLogMiddleware)  # outside the others: it logs the status they answered
     # Added last, so outermost: every answer carries them, those of the other middlewares too.
     app.add_middleware(SecurityHeadersMiddleware)
     return app

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from services.gateway.container import Container
 from services.gateway.errors import Forbidden, Unauthorized
 from services.gateway.groups import key_defaults
+from services.gateway.request_log import note_caller
 from shared.clock import now, parse
 from shared.upstream.caller_token import UpstreamCaller, upstream_caller
 
@@ -70,6 +71,7 @@ async def current_caller(request: Request, deps: Deps) -> CallerIdentity:
     user = await deps.users.get(key["user_id"])
     if user is None:
         raise Unauthorized("invalid API key")
+    note_caller(request, user["_id"])
     return await identity_of(deps, user, key, token)
 
 

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 
 from services.gateway.deps import CallerIdentity, Deps, bearer_token, current_caller, identity_of
 from services.gateway.errors import Unauthorized, hold_rejected
+from services.gateway.request_log import note_caller
 
 
 def _is_jwt(token: str) -> bool:
@@ -40,6 +41,7 @@ async def task_api_caller(request: Request, deps: Deps) -> CallerIdentity:
     user = await deps.users.get(claims["sub"])
     if user is None:
         raise hold_rejected("user_not_found")  # 1004, as billing answers for a missing user
+    note_caller(request, user["_id"])
     return await identity_of(deps, user, None, token)
 
 
