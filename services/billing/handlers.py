@@ -45,4 +45,5 @@ async def apply_topup(request: TopupRequested, ledger: Ledger, publisher: EventP
 async def handle_batch(handler, requests, ledger: Ledger, publisher: EventPublisher) -> None:
     """Handles a batch concurrently; an exception makes the whole batch redeliver, which is
     harmless because every operation is idempotent by its id."""
-    await asyncio.gather(*(handler(r, ledger, publisher) for r in requests))
+    async with ledger.releasing_together():
+        await asyncio.gather(*(handler(r, ledger, publisher) for r in requests))

@@ -64,7 +64,8 @@ class Settler:
         return task, True
 
     async def _settle_all(self, known: list[tuple[dict[str, Any], bool] | None]) -> list[SettleOutcome | None]:
-        outcomes = await asyncio.gather(*(self._end_hold(*item) if item else _nothing() for item in known))
+        async with self._ledger.releasing_together():
+            outcomes = await asyncio.gather(*(self._end_hold(*item) if item else _nothing() for item in known))
         settled = [(item[0], outcome) for item, outcome in zip(known, outcomes) if outcome is not None]
         if not settled:
             return list(outcomes)

@@ -23,8 +23,12 @@ open holds + what its captured holds charged, and never above the key's quota wh
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import secrets
 import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +46,9 @@ IN_FLIGHT_STATES = ("pending", "capturing", "voiding")
 # Finished operation ids kept per wallet: a holder that stalled past its lease is still stopped
 # unless this many more of the same user's operations finished meanwhile.
 DONE_KEPT = 256
+# Set inside `Ledger.releasing_together`: the wallet ids to release when the block ends, per user.
+_released_later: contextvars.ContextVar[dict[str, list[str]] | None] = contextvars.ContextVar(
+    "released_later", default=None)
 
 
 @dataclass(frozen=True)
@@ -400,9 +407,30 @@ class Ledger:
         found = await self._wallets.find_one({"_id": user_id, "$or": [{"pending": op}, {"done": op}]}, {"_id": 1})
         return found is not None
 
+    @contextlib.asynccontextmanager
+    async def releasing_together(self) -> AsyncIterator[None]:
+        """Operations finished inside this block release their wallet ids together at its end:
+        one update per wallet instead of one per operation (a batch of holds or settlements of
+        one user). An id released late only stays in `pending` longer, which changes nothing; a
+        crash before the end leaves it to `recover`, as a crash before any release does."""
+        batch: dict[str, list[str]] = defaultdict(list)
+        token = _released_later.set(batch)
+        try:
+            yield
+        finally:
+            _released_later.reset(token)
+            await asyncio.gather(*(self._release_now(user_id, ops) for user_id, ops in batch.items()))
+
     async def _release(self, user_id: str, op: str) -> None:
-        await self._wallets.update_one({"_id": user_id}, {"$pull": {"pending": op},
-                                                          "$push": {"done": {"$each": [op], "$slice": -DONE_KEPT}}})
+        batch = _released_later.get()
+        if batch is None:
+            await self._release_now(user_id, [op])
+        else:
+            batch[user_id].append(op)
+
+    async def _release_now(self, user_id: str, ops: list[str]) -> None:
+        await self._wallets.update_one({"_id": user_id}, {"$pull": {"pending": {"$in": ops}},
+                                                          "$push": {"done": {"$each": ops, "$slice": -DONE_KEPT}}})
 
     async def _close(self, coll, op_id: str, token: str, fields: dict[str, Any]) -> bool:
         """Marks the operation done. False means our lease was taken over (we were slower
