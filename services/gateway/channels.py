@@ -11,6 +11,13 @@ from shared.clock import stamp, stamp_in
 from shared.ids import new_id
 
 SUBMIT_SUFFIX = "/submit"
+# An archived channel keeps its document (tasks and consumption logs name its id, the poller
+# finishes its tasks in flight) but serves nothing, leaves the lists and frees its name.
+LIVE = {"archived_at": {"$exists": False}}
+
+
+class ChannelExists(Exception):
+    pass
 
 
 def model_spellings(model: str) -> list[str]:
@@ -31,34 +38,58 @@ class ChannelRepository:
         await self._channels.create_index("models")
 
     async def create(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Refuses a name a live channel has (`ChannelExists`); checked before the insert, so two
+        admins creating one name at the same instant could both succeed."""
+        await self._refuse_taken_name(fields["name"])
         channel = {"_id": new_id("ch"), **fields, "created_at": stamp(), "updated_at": stamp()}
         await self._channels.insert_one(channel)
         self._cache.clear()
         return channel
 
+    async def _refuse_taken_name(self, name: str, channel_id: str | None = None) -> None:
+        named = await self._channels.find({"name": name, **LIVE}, projection={"_id": 1}).to_list(None)
+        if any(found["_id"] != channel_id for found in named):
+            raise ChannelExists(name)
+
     async def get(self, channel_id: str) -> dict[str, Any] | None:
         return await self._channels.find_one({"_id": channel_id})
 
-    async def list(self, limit: int, offset: int) -> list[dict[str, Any]]:
-        cursor = self._channels.find({}).sort("created_at", 1).skip(offset).limit(limit)
+    async def list(self, limit: int, offset: int, include_archived: bool = False) -> list[dict[str, Any]]:
+        cursor = self._channels.find({} if include_archived else LIVE).sort("created_at", 1).skip(offset).limit(limit)
         return await cursor.to_list(length=limit)
 
+    async def enabled(self) -> list[dict[str, Any]]:
+        """Every enabled live channel (a small collection), oldest first."""
+        return await self._cache.get(("enabled",), lambda: self._channels.find(
+            {"enabled": True, **LIVE}).sort("created_at", 1).to_list(None))
+
     async def update(self, channel_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        """None for a missing or archived channel; a rename to a live channel's name raises
+        `ChannelExists`."""
+        if "name" in changes:
+            await self._refuse_taken_name(changes["name"], channel_id)
         self._cache.clear()
         return await self._channels.find_one_and_update(
-            {"_id": channel_id}, {"$set": {**changes, "updated_at": stamp()}},
+            {"_id": channel_id, **LIVE}, {"$set": {**changes, "updated_at": stamp()}},
             return_document=ReturnDocument.AFTER)
+
+    async def archive(self, channel_id: str) -> dict[str, Any] | None:
+        """Disables the channel and stamps `archived_at` (kept if archived already); None if missing."""
+        await self._channels.update_one({"_id": channel_id, **LIVE},
+                                        {"$set": {"enabled": False, "archived_at": stamp(), "updated_at": stamp()}})
+        self._cache.clear()  # after the write: a read racing it cannot keep the channel serving
+        return await self.get(channel_id)
 
     async def serving(self, model: str, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
         """The enabled channels of one of `kinds` serving `model` (either spelling)."""
         return await self._cache.get(("serving", model.removesuffix(SUBMIT_SUFFIX), kinds), lambda: self._channels.find(
-            {"models": {"$in": model_spellings(model)}, "kind": {"$in": list(kinds)}, "enabled": True}
+            {"models": {"$in": model_spellings(model)}, "kind": {"$in": list(kinds)}, "enabled": True, **LIVE}
         ).sort("created_at", 1).to_list(None))
 
     async def for_group(self, group: str, kind: str) -> list[dict[str, Any]]:
         """The enabled channels of `kind` serving a worker group."""
         return await self._cache.get(("for_group", group, kind), lambda: self._channels.find(
-            {"group": group, "kind": kind, "enabled": True}).sort("created_at", 1).to_list(None))
+            {"group": group, "kind": kind, "enabled": True, **LIVE}).sort("created_at", 1).to_list(None))
 
     async def record_failure(self, channel: dict[str, Any], threshold: int, cooldown_s: float) -> bool:
         """Counts a failure in a row; the `threshold`-th starts a cool-down (True when this one

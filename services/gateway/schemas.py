@@ -101,6 +101,7 @@ class UserPublic(LimitsPublic):
     member_until: datetime | None
     status: str
     group: str = "default"
+    created_at: str | None = None
 
 
 class GroupCreate(BaseModel):
@@ -157,6 +158,9 @@ class ApiKeyPublic(LimitsPublic):
     enabled: bool
     quota_limit: int | None = None
     expires_at: datetime | None = None
+    created_at: str | None = None
+    archived_at: str | None = Field(None, description=(
+        "Set by DELETE: the key no longer authenticates; its id stays on its tasks and logs."))
 
 
 class WindowPublic(BaseModel):
@@ -213,14 +217,33 @@ class WalletPublic(BaseModel):
 ChannelKind = Literal["custompass_async", "custompass_sync", "replicate", "runninghub", "worker"]
 
 
+BillingMode = Literal["free", "per_call", "per_usage"]
+
+
 class ChannelBilling(BaseModel):
+    """Explicit terms: `mode` always, `price` unless free (a missing price used to make a channel free)."""
     model_config = Strict
-    mode: Literal["free", "per_call", "per_usage"] = "per_call"
-    price: Quota = Field(0, description="per_call: quota per call; per_usage: quota per 1,000 usage units.")
+    mode: BillingMode
+    price: Quota = Field(0, description=(
+        "per_call: quota per call; per_usage: quota per 1,000 usage units; required unless mode is free."))
     precharge: Quota | None = Field(None, description="Quota held at submit; default: price (per_call) or 0.")
     usage_field: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
                                     description="per_usage: the usage field counted (e.g. seconds); "
                                                 "default total_tokens, or input + output tokens when reported.")
+
+    @model_validator(mode="after")
+    def _priced_unless_free(self) -> "ChannelBilling":
+        if self.mode != "free" and "price" not in self.model_fields_set:
+            raise ValueError(f"a {self.mode} channel needs a price (use mode free for no charge)")
+        return self
+
+
+class ChannelBillingPublic(BaseModel):
+    """The stored terms as they are (channels stored before prices were required included)."""
+    mode: BillingMode = "per_call"
+    price: int = 0
+    precharge: int | None = None
+    usage_field: str | None = None
 
 
 class StatusWords(BaseModel):
@@ -275,7 +298,8 @@ class ChannelCreate(ChannelFields):
     kind: ChannelKind
     base_url: HttpUrl | None = None
     models: list[ModelName] = Field(min_length=1)
-    billing: ChannelBilling = ChannelBilling()
+    billing: ChannelBilling = Field(description=(
+        "Required, so no channel is free by omission: {\"mode\": \"free\"} for no charge."))
     timeout_s: float = Field(15.0, gt=0, le=3600)
     enabled: bool = True
 
@@ -297,7 +321,7 @@ class ChannelPublic(BaseModel):
     api_key_set: bool
     webhook_secret_set: bool = False
     models: list[str]
-    billing: ChannelBilling
+    billing: ChannelBillingPublic
     timeout_s: float
     enabled: bool
     token_header: str | None = None
@@ -318,6 +342,30 @@ class ChannelPublic(BaseModel):
     result_storage: Literal["none", "local", "s3"] | None = None
     consecutive_failures: int = 0
     cooldown_until: str | None = Field(None, description="Left out of selection until then, after repeated failures.")
+    archived_at: str | None = Field(None, description=(
+        "Set by DELETE: the channel serves nothing and is listed only with include_archived=true."))
+
+
+class ModelPublic(BaseModel):
+    """One model a caller may use (`GET /api/models`), priced for the caller's group."""
+    id: str = Field(description="The public model name, without `/submit`.")
+    object: Literal["model"] = "model"
+    mode: Literal["sync", "async", "dispatch"] = Field(description=(
+        "sync: POST /pass/{id}; async: POST /pass/{id}/submit then fetch; dispatch: POST /api/openai."))
+    endpoint: str = Field(description="The call that uses it, e.g. `POST /pass/video-x/submit`.")
+    group: str | None = Field(None, description="dispatch: the worker group to name in the request.")
+    billing: ChannelBillingPublic = Field(description=(
+        "The list terms of the channel tried first (highest priority, then oldest)."))
+    price_ratio: str = Field(description="The caller's group ratio, applied to every hold and cost.")
+    price: str = Field(description=(
+        "billing.price x price_ratio, exact (per call, or per 1,000 usage units); a cost rounds up once."))
+    hold: int = Field(description="Quota held when a call is opened (before any upstream precharge answer).")
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    group: str
+    data: list[ModelPublic]
 
 
 class DispatchRequest(BaseModel):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.config_cache import ConfigCache
 from shared.clock import stamp
 from shared.ids import new_id
+
+
+# A deleted key is archived: its document stays (tasks and consumption logs name its id) but it
+# no longer authenticates, and the admin API lists it only when asked.
+LIVE = {"archived_at": {"$exists": False}}
 
 
 def hash_key(secret: str) -> str:
@@ -42,6 +48,12 @@ class UserRepository:
     async def get(self, user_id: str) -> dict[str, Any] | None:
         return await self._cache.get(("user", user_id), lambda: self._users.find_one({"_id": user_id}))
 
+    async def list(self, name_contains: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
+        """Newest first; `name_contains` matches anywhere in the name, ignoring case."""
+        query = {"name": {"$regex": re.escape(name_contains), "$options": "i"}} if name_contains else {}
+        cursor = self._users.find(query).sort([("created_at", -1), ("_id", -1)]).skip(offset).limit(limit)
+        return await cursor.to_list(length=limit)
+
     async def update(self, user_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
         self._cache.clear()
         return await self._users.find_one_and_update(
@@ -59,17 +71,32 @@ class UserRepository:
     async def get_key(self, user_id: str, key_id: str) -> dict[str, Any] | None:
         return await self._keys.find_one({"_id": key_id, "user_id": user_id})
 
+    async def list_keys(self, user_id: str, include_archived: bool = False) -> list[dict[str, Any]]:
+        query = {"user_id": user_id} if include_archived else {"user_id": user_id, **LIVE}
+        return await self._keys.find(query).sort([("created_at", 1), ("_id", 1)]).to_list(None)
+
     async def update_key(self, user_id: str, key_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        """None for a missing or archived key."""
         if not changes:
-            return await self.get_key(user_id, key_id)
+            key = await self.get_key(user_id, key_id)
+            return None if key is None or "archived_at" in key else key
         self._cache.clear()
         return await self._keys.find_one_and_update(
-            {"_id": key_id, "user_id": user_id}, {"$set": {**_stored(changes), "updated_at": stamp()}},
+            {"_id": key_id, "user_id": user_id, **LIVE}, {"$set": {**_stored(changes), "updated_at": stamp()}},
             return_document=ReturnDocument.AFTER)
+
+    async def archive_key(self, user_id: str, key_id: str) -> bool:
+        """Stops the key authenticating (at once here, within CONFIG_CACHE_TTL_S elsewhere);
+        False if the user has no such live key."""
+        archived = await self._keys.update_one(
+            {"_id": key_id, "user_id": user_id, **LIVE},
+            {"$set": {"enabled": False, "archived_at": stamp(), "updated_at": stamp()}})
+        self._cache.clear()  # after the write: a read racing it cannot keep the live key
+        return archived.modified_count == 1
 
     async def find_key(self, secret: str) -> dict[str, Any] | None:
         digest = hash_key(secret)
-        return await self._cache.get(("key", digest), lambda: self._keys.find_one({"hash": digest}))
+        return await self._cache.get(("key", digest), lambda: self._keys.find_one({"hash": digest, **LIVE}))
 
 
 def _stored(changes: dict[str, Any]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ async def async_channel(admin: AdminApi, stack):
     """A fresh custompass_async channel on the mock upstream, per_call price 10, fast polling."""
     async def create(**overrides) -> tuple[str, dict]:
         model = overrides.pop("model", f"video-{secrets.token_hex(3)}")
-        fields = {"name": f"mock-{model}", "kind": "custompass_async", "base_url": stack.upstream_url,
+        fields = {"name": f"mock-{model}-{secrets.token_hex(3)}", "kind": "custompass_async", "base_url": stack.upstream_url,
                   "api_key": "upstream-secret", "models": [f"{model}/submit"],
                   "billing": {"mode": "per_call", "price": 10}, "poll_interval_s": 0.2, **overrides}
         return model, await admin.create_channel(**fields)

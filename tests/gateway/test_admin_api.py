@@ -28,6 +28,10 @@ ADMIN_ROUTES = [
     ("GET", "/admin/channels", None),
     ("GET", "/admin/channels/{channel}", None),
     ("PUT", "/admin/channels/{channel}", {"enabled": False}),
+    ("GET", "/admin/users", None),
+    ("GET", "/admin/users/{user}/api-keys", None),
+    ("DELETE", "/admin/users/{user}/api-keys/{key}", None),
+    ("DELETE", "/admin/channels/{channel}", None),
 ]
 BAD_CREDENTIALS = {
     "missing": {},
@@ -51,7 +55,7 @@ def assert_error(response: httpx.Response, *statuses: int) -> dict:
 
 
 def channel_fields(**overrides) -> dict:
-    fields = {"name": "video-x", "kind": "custompass_async", "base_url": "http://upstream.invalid/v1",
+    fields = {"name": f"video-x-{secrets.token_hex(4)}", "kind": "custompass_async", "base_url": "http://upstream.invalid/v1",
               "api_key": f"sk-{secrets.token_hex(8)}", "models": [f"model-{secrets.token_hex(4)}"],
               "billing": {"mode": "per_call", "price": 10}, "timeout_s": 20}
     return {**fields, **overrides}
@@ -119,7 +123,7 @@ async def test_create_user_returns_201_active_user_and_credits_initial_quota(adm
     assert response.status_code == 201, response.text
     user = response.json()
     assert set(user) == {"id", "name", "member_until", "status", "group", "requests_per_minute", "max_in_flight",
-                         "models"}
+                         "models", "created_at"}
     assert user["group"] == "default"
     assert user["name"] == "alice" and user["member_until"] is None and user["status"] == "active"
     assert user["requests_per_minute"] is None and user["max_in_flight"] is None and user["models"] is None
@@ -402,11 +406,23 @@ async def test_create_channel_returns_201_with_its_fields_and_never_the_api_key(
 
 
 async def test_channel_defaults_apply_when_omitted(admin):
-    response = await admin.http.post("/admin/channels", json={"name": "w", "kind": "worker", "models": ["w-1"]})
+    response = await admin.http.post("/admin/channels", json={
+        "name": f"w-{secrets.token_hex(4)}", "kind": "worker", "models": ["w-1"], "billing": {"mode": "free"}})
     assert response.status_code == 201, response.text
     channel = response.json()
     assert channel["api_key_set"] is False and channel["enabled"] is True
-    assert channel["timeout_s"] > 0 and channel["billing"]["mode"] in ("free", "per_call", "per_usage")
+    assert channel["timeout_s"] > 0 and channel["billing"] == {"mode": "free", "price": 0, "precharge": None,
+                                                                "usage_field": None}
+
+
+@pytest.mark.parametrize("billing", [None, {"price": 10}, {"mode": "per_call"}, {"mode": "per_usage"}])
+async def test_a_channel_is_never_free_by_omission(admin, mongo_db, billing):
+    """main: no billing (or no price) made a per_call channel of price 0, i.e. free, silently."""
+    fields = channel_fields()
+    fields.pop("billing") if billing is None else fields.update(billing=billing)
+    body = assert_error(await admin.http.post("/admin/channels", json=fields), 422)
+    assert body["code"] == "invalid_request" and "billing" in body["message"]
+    assert await mongo_db.channels.find_one({"name": fields["name"]}) is None
 
 
 @pytest.mark.parametrize("kind", ["custompass_async", "custompass_sync", "replicate", "runninghub", "worker"])
@@ -671,3 +687,89 @@ async def test_concurrent_hostile_and_valid_requests_leave_consistent_wallets(ad
 
 async def _credited(admin: AdminApi, user_id: str, amount: int) -> bool:
     return (await admin.wallet(user_id))["credited"] == amount
+
+
+# --- listing users and keys; deleting (archiving) keys and channels ----------------------------
+
+async def test_list_users_searches_by_name_and_pages_newest_first(admin):
+    tag = secrets.token_hex(4)
+    ids = [await admin.create_user(name=f"Find-{tag}-{i}") for i in range(3)]
+    await admin.create_user(name=f"other-{secrets.token_hex(4)}")
+    found = await admin.http.get("/admin/users", params={"q": f"find-{tag}"})
+    assert found.status_code == 200, found.text
+    assert [u["id"] for u in found.json()] == ids[::-1]  # newest first, matched ignoring case
+    assert all(set(u) >= {"id", "name", "status", "group", "created_at"} for u in found.json())
+    second = (await admin.http.get("/admin/users", params={"q": f"find-{tag}", "limit": 1, "offset": 1})).json()
+    assert [u["id"] for u in second] == [ids[1]]
+    assert (await admin.http.get("/admin/users", params={"q": ".*"})).json() == []  # a substring, not a pattern
+
+
+async def test_list_api_keys_never_shows_a_secret_or_hash(admin, mongo_db):
+    user_id = await admin.create_user()
+    created = [(await admin.http.post(f"/admin/users/{user_id}/api-keys", json={"name": f"k{i}"})).json()
+               for i in range(2)]
+    response = await admin.http.get(f"/admin/users/{user_id}/api-keys")
+    assert response.status_code == 200, response.text
+    assert [k["id"] for k in response.json()] == [c["id"] for c in created]
+    stored = await mongo_db.api_keys.find_one({"_id": created[0]["id"]})
+    for secret in (created[0]["key"], created[1]["key"], stored["hash"], stored["prefix"]):
+        assert secret not in response.text
+    assert_error(await admin.http.get("/admin/users/usr_missing/api-keys"), 404)
+
+
+async def test_deleted_api_key_stops_authenticating_at_once_and_keeps_its_document(stack, admin, mongo_db):
+    user_id = await admin.create_user(quota=5)
+    created = (await admin.http.post(f"/admin/users/{user_id}/api-keys", json={"name": "doomed"})).json()
+    assert (await my_wallet(stack, created["key"])).status_code == 200  # cached by this gateway now
+    deleted = await admin.http.delete(f"/admin/users/{user_id}/api-keys/{created['id']}")
+    assert deleted.status_code == 204, deleted.text
+    assert_error(await my_wallet(stack, created["key"]), 401)
+    assert (await admin.http.get(f"/admin/users/{user_id}/api-keys")).json() == []
+    listed = (await admin.http.get(f"/admin/users/{user_id}/api-keys", params={"include_archived": True})).json()
+    assert [k["id"] for k in listed] == [created["id"]] and listed[0]["archived_at"]
+    assert await mongo_db.api_keys.find_one({"_id": created["id"]}) is not None  # tasks and logs name it
+    assert_error(await admin.http.patch(f"/admin/users/{user_id}/api-keys/{created['id']}",
+                                        json={"enabled": True}), 404)
+    assert_error(await admin.http.delete(f"/admin/users/{user_id}/api-keys/{created['id']}"), 404)
+    other = await admin.create_user()
+    key_id = (await admin.http.post(f"/admin/users/{other}/api-keys", json={"name": "k"})).json()["id"]
+    assert_error(await admin.http.delete(f"/admin/users/{user_id}/api-keys/{key_id}"), 404)  # not this user's
+
+
+async def test_deleted_channel_is_archived_stops_serving_and_leaves_the_list(stack, admin, mongo_db):
+    model = f"gone-{secrets.token_hex(3)}"
+    channel = await admin.create_channel(**channel_fields(kind="custompass_sync", base_url=stack.upstream_url, api_key="upstream-secret",
+                                                          models=[model]))
+    user_id, key = await admin.user_with_key(quota=100)
+    async with client_for(stack, key) as client:
+        assert (await client.post(f"/pass/{model}", json={"prompt": "hi"})).status_code == 200
+        deleted = await admin.http.delete(f"/admin/channels/{channel['id']}")
+        assert deleted.status_code == 204, deleted.text
+        assert_error(await client.post(f"/pass/{model}", json={"prompt": "hi"}), 404)
+    assert channel["id"] not in {c["id"] for c in await _all_channels(admin)}
+    archived = (await admin.http.get("/admin/channels", params={"include_archived": True, "limit": 500})).json()
+    assert channel["id"] in {c["id"] for c in archived} or len(archived) == 500
+    fetched = (await admin.http.get(f"/admin/channels/{channel['id']}")).json()
+    assert fetched["archived_at"] and fetched["enabled"] is False
+    assert await mongo_db.channels.find_one({"_id": channel["id"]}) is not None  # tasks and logs name it
+    again = await admin.http.delete(f"/admin/channels/{channel['id']}")
+    assert again.status_code == 204
+    assert (await admin.http.get(f"/admin/channels/{channel['id']}")).json()["archived_at"] == fetched["archived_at"]
+    assert assert_error(await admin.http.put(f"/admin/channels/{channel['id']}", json={"enabled": True}),
+                        409)["code"] == "channel_archived"
+    assert_error(await admin.http.delete("/admin/channels/ch_missing"), 404)
+    revived = await admin.create_channel(**channel_fields(name=channel["name"]))  # an archived name is free
+    assert revived["id"] != channel["id"]
+
+
+async def test_duplicate_channel_names_are_refused_on_create_and_rename(admin, mongo_db):
+    first = await admin.create_channel(**channel_fields())
+    second = await admin.create_channel(**channel_fields())
+    duplicate = await admin.http.post("/admin/channels", json=channel_fields(name=first["name"]))
+    assert assert_error(duplicate, 409)["code"] == "channel_exists"
+    assert await mongo_db.channels.count_documents({"name": first["name"]}) == 1
+    renamed = await admin.http.put(f"/admin/channels/{second['id']}", json={"name": first["name"]})
+    assert assert_error(renamed, 409)["code"] == "channel_exists"
+    assert (await admin.http.get(f"/admin/channels/{second['id']}")).json()["name"] == second["name"]
+    same = await admin.http.put(f"/admin/channels/{first['id']}", json={"name": first["name"]})
+    assert same.status_code == 200, same.text  # keeping its own name is no clash

@@ -1,10 +1,11 @@
 """Admin API for channels."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from services.gateway.deps import AdminAuth, Deps
-from services.gateway.errors import InvalidRequest, NotFound
+from services.gateway.channels import ChannelExists
+from services.gateway.errors import Conflict, InvalidRequest, NotFound
 from services.gateway.schemas import ChannelCreate, ChannelPublic, ChannelUpdate
 from services.gateway.paging import Offset
 
@@ -32,15 +33,23 @@ def _stored(body: ChannelCreate | ChannelUpdate, kind: str) -> dict:
     return fields
 
 
+def _name_taken(exc: ChannelExists) -> Conflict:
+    return Conflict(f"a channel named {exc} exists already", code="channel_exists")
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ChannelPublic)
 async def create_channel(body: ChannelCreate, deps: Deps) -> ChannelPublic:
-    return public_channel(await deps.channels.create(_stored(body, body.kind)))
+    try:
+        return public_channel(await deps.channels.create(_stored(body, body.kind)))
+    except ChannelExists as exc:
+        raise _name_taken(exc) from None
 
 
 @router.get("", response_model=list[ChannelPublic])
-async def list_channels(deps: Deps, limit: int = Query(100, ge=1, le=500),
-                        offset: Offset = 0) -> list[ChannelPublic]:
-    return [public_channel(c) for c in await deps.channels.list(limit, offset)]
+async def list_channels(deps: Deps, limit: int = Query(100, ge=1, le=500), offset: Offset = 0,
+                        include_archived: bool = Query(False, description="Also the deleted (archived) channels."),
+                        ) -> list[ChannelPublic]:
+    return [public_channel(c) for c in await deps.channels.list(limit, offset, include_archived)]
 
 
 @router.get("/{channel_id}", response_model=ChannelPublic)
@@ -51,12 +60,27 @@ async def get_channel(channel_id: str, deps: Deps) -> ChannelPublic:
 @router.put("/{channel_id}", response_model=ChannelPublic)
 async def update_channel(channel_id: str, body: ChannelUpdate, deps: Deps) -> ChannelPublic:
     channel = await existing_channel(deps, channel_id)
+    if channel.get("archived_at"):
+        raise Conflict(f"channel {channel_id} is archived", code="channel_archived")
     changes = _stored(body, channel["kind"])  # the kind never changes, so it is checked against the stored one
-    if changes:
-        channel = await deps.channels.update(channel_id, changes)
+    try:
+        if changes:
+            channel = await deps.channels.update(channel_id, changes)
+    except ChannelExists as exc:
+        raise _name_taken(exc) from None
     if channel is None:
         raise NotFound(f"channel {channel_id} not found")
     return public_channel(channel)
+
+
+@router.delete("/{channel_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+async def delete_channel(channel_id: str, deps: Deps) -> Response:
+    """Archives the channel (repeating it changes nothing): it stops serving at once on this
+    gateway and within CONFIG_CACHE_TTL_S on the others, and leaves the lists; its document stays,
+    since tasks and consumption logs name its id, and tasks in flight on it still finish and settle."""
+    if await deps.channels.archive(channel_id) is None:
+        raise NotFound(f"channel {channel_id} not found")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 async def existing_channel(deps: Deps, channel_id: str) -> dict:

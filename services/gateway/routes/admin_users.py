@@ -1,12 +1,13 @@
 """Admin API for users, their API keys, top-ups and wallets."""
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, Response, status
 
 from services.gateway.deps import AdminAuth, Deps
 from services.gateway.errors import ApiError, InvalidRequest, NotFound
 from services.gateway.schemas import (ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, ApiKeyUpdate, Limits,
                                       LimitsPublic, TopupRequest, UserCreate, UserPublic, UserUpdate, WalletPublic)
+from services.gateway.paging import Offset
 from services.gateway.wallet_view import wallet_public
 from shared.ids import topup_op_id
 
@@ -16,17 +17,18 @@ router = APIRouter(prefix="/admin/users", tags=["admin"], dependencies=[AdminAut
 def _public(user: dict) -> UserPublic:
     return UserPublic(id=user["_id"], name=user["name"], member_until=user.get("member_until"),
                       status=user.get("status", "active"), group=user.get("group") or "default",
+                      created_at=user.get("created_at"),
                       **_limits(user, LimitsPublic))
 
 
 def _key_public(key: dict) -> ApiKeyPublic:
     # bool(): the local MongoDB stand-in reads back booleans written by `$set` as 0/1.
     return ApiKeyPublic(id=key["_id"], name=key["name"], enabled=bool(key.get("enabled", True)),
-                        **_limits(key, ApiKeyPublic))
+                        created_at=key.get("created_at"), **_limits(key, ApiKeyPublic))
 
 
 def _limits(doc: dict, model: type) -> dict:
-    fields = set(model.model_fields) - {"id", "name", "enabled"}
+    fields = set(model.model_fields) - {"id", "name", "enabled", "created_at"}
     return {field: doc.get(field) for field in fields}
 
 
@@ -54,6 +56,14 @@ async def create_user(body: UserCreate, deps: Deps) -> UserPublic:
     return _public(user)
 
 
+@router.get("", response_model=list[UserPublic])
+async def list_users(deps: Deps, q: str | None = Query(None, max_length=200, description=(
+                         "Only users whose name contains this, ignoring case.")),
+                     limit: int = Query(100, ge=1, le=500), offset: Offset = 0) -> list[UserPublic]:
+    """Newest first."""
+    return [_public(user) for user in await deps.users.list(q, limit, offset)]
+
+
 @router.get("/{user_id}", response_model=UserPublic)
 async def get_user(user_id: str, deps: Deps) -> UserPublic:
     return _public(await existing_user(deps, user_id))
@@ -75,6 +85,23 @@ async def create_api_key(user_id: str, body: ApiKeyCreate, deps: Deps) -> ApiKey
     await existing_user(deps, user_id)
     key, secret = await deps.users.create_key(user_id, body.name, body.model_dump(exclude={"name"}))
     return ApiKeyCreated(id=key["_id"], key=secret)
+
+
+@router.get("/{user_id}/api-keys", response_model=list[ApiKeyPublic])
+async def list_api_keys(user_id: str, deps: Deps, include_archived: bool = Query(False, description=(
+                            "Also the deleted (archived) keys."))) -> list[ApiKeyPublic]:
+    """Oldest first; never a secret or its hash."""
+    await existing_user(deps, user_id)
+    return [_key_public(key) for key in await deps.users.list_keys(user_id, include_archived)]
+
+
+@router.delete("/{user_id}/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+async def delete_api_key(user_id: str, key_id: str, deps: Deps) -> Response:
+    """Archives the key: it stops authenticating at once on this gateway and within
+    CONFIG_CACHE_TTL_S on the others; its document stays, as tasks and logs name its id."""
+    if not await deps.users.archive_key(user_id, key_id):
+        raise NotFound(f"API key {key_id} not found")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{user_id}/api-keys/{key_id}", response_model=ApiKeyPublic)

@@ -5,7 +5,8 @@ from fastapi import APIRouter, Header, Request
 from pydantic import BaseModel, Field
 
 from services.gateway.async_submit import AsyncSubmission
-from services.gateway.deps import Caller, Deps
+from services.gateway.channels import model_spellings
+from services.gateway.deps import Caller, CallerIdentity, Deps
 from services.gateway.errors import InvalidRequest, NotFound
 from services.gateway.task_cancel import cancel_task
 from shared.task_views import pass_view
@@ -27,17 +28,24 @@ async def submit(model: str, request: Request, caller: Caller, deps: Deps,
     return pass_view(task)
 
 
+async def own_task_of_model(deps: Deps, caller: CallerIdentity, model: str, task_id: str) -> dict:
+    """Another user's task, or one of another model (either spelling matches: `x`, `x/submit`),
+    answers exactly like a missing one."""
+    task = await deps.tasks.get_owned(task_id, caller.user_id)
+    if task is None or task.get("model") not in model_spellings(model):
+        raise NotFound(f"task {task_id} not found", code="task_not_found")
+    return task
+
+
 @router.get("/pass/{model:path}/task/{task_id}/fetch")
 async def fetch(model: str, task_id: str, caller: Caller, deps: Deps) -> dict:
-    task = await deps.tasks.get_owned(task_id, caller.user_id)
-    if task is None:  # another user's task answers exactly like a missing one
-        raise NotFound(f"task {task_id} not found", code="task_not_found")
-    return pass_view(task)
+    return pass_view(await own_task_of_model(deps, caller, model, task_id))
 
 
 @router.post("/pass/{model:path}/task/{task_id}/cancel")
 async def cancel(model: str, task_id: str, caller: Caller, deps: Deps) -> dict:
     """Only the task's owner; upstreams without a cancel (CustomPass) answer 409 cancel_not_supported."""
+    await own_task_of_model(deps, caller, model, task_id)
     return pass_view(await cancel_task(deps, caller, task_id))
 
 
