@@ -20,7 +20,7 @@ from services.gateway.groups import GroupRepository
 from services.gateway.hold_queue import HoldQueue
 from services.gateway.key_policies import KeyPolicies
 from services.gateway.routes import (admin_channels, admin_groups, admin_logs, admin_task_types, admin_users,
-                                     admin_worker_tokens, dispatch, key_usage, pages, pass_async, pass_sync,
+                                     admin_worker_tokens, dispatch, key_usage, models, pages, pass_async, pass_sync,
                                      stored_results, task_api, task_lookup, task_pages, tasks, wallet, webhooks,
                                      worker_socket)
 from services.gateway.request_log import RequestLogMiddleware
@@ -92,7 +92,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     # task_api's `GET /api/task/list` comes before task_lookup's `GET /api/task/{task_id}`.
     install_console(app)
     for module in (admin_users, admin_groups, admin_channels, admin_logs, admin_worker_tokens, admin_task_types,
-                   wallet, key_usage, tasks, task_api, task_lookup, dispatch, worker_socket, pages, task_pages,
+                   wallet, key_usage, models, tasks, task_api, task_lookup, dispatch, worker_socket, pages, task_pages,
                    webhooks, stored_results, pass_async, pass_sync):
         app.include_router(module.router)
     app.add_middleware(BodyLimitMiddleware, dialect=in_envelope_of, limits=BodyLimits(
