@@ -1,6 +1,7 @@
 """The gateway process: FastAPI app, Kafka publisher and billing reply reader."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
@@ -31,6 +32,7 @@ from services.gateway.users import UserRepository
 from services.gateway.webhook_receipts import WebhookReceipts
 from services.gateway.workers.hub import WorkerHub
 from services.gateway.workers.queue import WorkQueue
+from services.gateway.workers.queue_watch import QueueWatch
 from services.gateway.workers.registry import WorkerRegistry
 from services.gateway.workers.revocation import TokenRevocation
 from services.gateway.workers.tokens import WorkerTokenRepository
@@ -60,7 +62,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             worker_tokens = WorkerTokenRepository(db)
             workers = WorkerHub(tasks, runtime.publisher, WorkQueue(db),
                                 WorkerRegistry(db, settings.instance_id, settings.worker_stale_s),
-                                TokenRevocation(worker_tokens))
+                                TokenRevocation(worker_tokens), stale_queue_entry_ms=settings.min_task_timeout_ms)
             container = Container(settings=settings, db=db, publisher=runtime.publisher, billing=billing,
                                   users=UserRepository(db, config), channels=ChannelRepository(db, config),
                                   groups=GroupRepository(db, config), ledger=Ledger(db), tasks=tasks,
@@ -70,7 +72,11 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             for store in (container.tasks, container.users, container.channels, container.ledger,
                           container.worker_tokens, container.webhook_receipts, workers.queue, workers.registry):
                 await store.ensure_indexes()
-            runtime.every(settings.dispatch_poll_s, workers.tick, "worker dispatch")
+            runtime.every(settings.dispatch_poll_s, workers.look_for_results, "worker results")
+            runtime.every(settings.dispatch_recheck_s, workers.recheck, "worker queue recheck")
+            runtime.loops.append(asyncio.create_task(QueueWatch(
+                workers.queue.entries, settings.dispatch_wake_wait_s, workers.anyone_idle, workers.queued).run(),
+                name="worker queue watch"))
             runtime.every(settings.worker_heartbeat_s, workers.heartbeat, "worker heartbeat")
             runtime.every(settings.worker_token_recheck_s, workers.close_revoked, "worker token recheck")
             runtime.every(settings.webhook_receipt_purge_interval_s,

@@ -47,7 +47,13 @@ class GatewaySettings(CommonSettings, CustomPassSettings, ResultStorageSettings)
     task_result_ttl_ms: int = Field(300_000, gt=0, description=(
         "How long a finished worker task stays readable on GET /api/task/{taskId}."))
     dispatch_poll_s: float = Field(0.1, gt=0, description=(
-        "How often a gateway looks for work queued on other instances and results finished there."))
+        "How often a gateway looks for results finished on other instances while a sync caller waits."))
+    dispatch_wake_wait_s: float = Field(1.0, ge=0.1, description=(
+        "Longest wait for a task queued on another instance to wake this gateway's idle workers: each "
+        "read of the dispatch queue's change stream waits this long, and reads are never closer together."))
+    dispatch_recheck_s: float = Field(5.0, ge=1.0, description=(
+        "How often a gateway counts the dispatch queue (the depth gauge) and claims for work waiting "
+        "there, in case a change-stream wake-up was missed; it also drops entries of tasks that ended."))
     worker_heartbeat_s: float = Field(5.0, gt=0, description="How often a gateway marks its workers as online.")
     worker_stale_s: float = Field(15.0, gt=0, description=(
         "A worker not marked online this long (its gateway died) no longer counts as available."))

@@ -25,6 +25,8 @@ SERVICES = ("billing", "gateway", "poller", "settlement")
 MAX_QUEUE_LENGTH = 5
 RESULT_TTL_MS = 10_000
 PRICE = 10
+# Slow enough that a test sees the queue watch deliver across gateways, not the safety re-check.
+DISPATCH_RECHECK_S = 30
 # A gateway's start takes seconds on a quiet machine, over a minute on a crowded one.
 START_TIMEOUT_S = 180.0
 
@@ -33,7 +35,7 @@ START_TIMEOUT_S = 180.0
 def dispatch_stack(infra) -> Iterator[Stack]:
     system = Stack(infra, ARTIFACTS, services=SERVICES, extra_env={
         "MIN_TASK_TIMEOUT_MS": "1000", "MAX_QUEUE_LENGTH": str(MAX_QUEUE_LENGTH),
-        "TASK_RESULT_TTL_MS": str(RESULT_TTL_MS)}).start()
+        "TASK_RESULT_TTL_MS": str(RESULT_TTL_MS), "DISPATCH_RECHECK_S": str(DISPATCH_RECHECK_S)}).start()
     port = devinfra.free_port()  # Stack.add would allow it only 60 s to start
     gateway_b = ServiceProcess("gateway_b", "services.gateway", port, {**system.env, "GATEWAY_PORT": str(port)},
                                system.log_dir)

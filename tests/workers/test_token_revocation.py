@@ -67,8 +67,8 @@ async def test_a_socket_whose_token_was_revoked_is_handed_no_task(
     group, other_secret = await worker_group(billing={"mode": "free"})
     token_id, secret = await new_token(dispatch_admin, group)
     revoked_worker = await connect_worker(group, secret)
+    _, client = await dispatch_client()  # before the revocation: submit while the socket is still open
     await revoke(dispatch_admin, token_id, "disable")
-    _, client = await dispatch_client()
     submitted = await client.post("/api/openai", json={"data": {"n": 1}, "group": group, "async": True})
     assert submitted.status_code == 200, submitted.text
     heard, closed = await until_closed(revoked_worker, RECHECK_S + SLACK_S)

@@ -1,6 +1,7 @@
 """One group's dispatcher in one gateway process: hands the group's oldest queued task to an
 idle worker of this process, one task per worker at a time. It wakes when a worker turns idle,
-when a task is queued here, and every `dispatch_poll_s` for tasks queued on other instances."""
+when a task is queued (here, or on another instance as the hub's queue watch or re-check
+sees), and claims only then: an empty queue costs one empty claim per wake-up, not per poll."""
 from __future__ import annotations
 
 import asyncio
@@ -33,6 +34,10 @@ class GroupDispatcher:
     def forget(self, worker: WorkerConnection) -> None:
         if worker in self._idle:
             self._idle.remove(worker)
+
+    @property
+    def has_idle(self) -> bool:
+        return bool(self._idle)
 
     def wake(self) -> None:
         if self._idle:

@@ -1,6 +1,10 @@
 """This gateway process's share of worker dispatch: its open worker sockets, a dispatcher per
 group, and the sync callers waiting for results. What other instances must see (the queue,
-who is online, results) lives in MongoDB; this only adds the fast path within one process."""
+who is online, results) lives in MongoDB; this only adds the fast path within one process.
+
+A dispatcher claims only when woken: a worker of this process turned idle, a task was queued
+here (`queued`), the queue watch saw one queued elsewhere, or the slow `recheck` found work
+waiting (a missed change-stream event). No claim is issued just in case."""
 from __future__ import annotations
 
 import asyncio
@@ -9,9 +13,10 @@ import secrets
 from typing import Any
 
 from services.gateway import metrics
+from services.gateway.workers.admission import DispatchAdmission
 from services.gateway.workers.connection import WorkerConnection
 from services.gateway.workers.dispatcher import GroupDispatcher
-from services.gateway.workers.queue import WorkQueue
+from services.gateway.workers.queue import WorkQueue, now_ms
 from services.gateway.workers.registry import WorkerRegistry
 from services.gateway.workers.revocation import TokenRevocation
 from services.gateway.workers.waiters import ResultWaiters
@@ -25,9 +30,12 @@ WORKER_DISCONNECTED = "worker_disconnected"
 
 class WorkerHub:
     def __init__(self, tasks: TaskStore, publisher: EventPublisher, queue: WorkQueue,
-                 registry: WorkerRegistry, revocation: TokenRevocation) -> None:
+                 registry: WorkerRegistry, revocation: TokenRevocation, stale_queue_entry_ms: int = 0) -> None:
         self._tasks, self._publisher = tasks, publisher
         self.queue, self.registry, self.revocation = queue, registry, revocation
+        self.admission = DispatchAdmission(registry, queue)
+        # An entry older than the shortest task timeout may belong to a task timed out meanwhile.
+        self._stale_queue_entry_ms = stale_queue_entry_ms
         self._open: set[WorkerConnection] = set()
         self.waiters = ResultWaiters(tasks)
         self._dispatchers: dict[str, GroupDispatcher] = {}
@@ -71,23 +79,41 @@ class WorkerHub:
             self.waiters.finished(done)
 
     def queued(self, group: str) -> None:
-        """A task was queued here: this process's idle workers of the group need not wait."""
+        """A task of `group` was queued (here, or elsewhere as the queue watch saw): this
+        process's idle workers of the group need not wait."""
         if group in self._dispatchers:
             self._dispatchers[group].wake()
 
-    async def tick(self) -> None:
-        """Every `dispatch_poll_s`: work and results from other instances."""
-        for dispatcher in self._dispatchers.values():
-            dispatcher.wake()
-        await self.waiters.look_for_finished()
+    def anyone_idle(self) -> bool:
+        return any(d.has_idle for d in self._dispatchers.values())
 
-    async def heartbeat(self) -> None:
-        """Every `worker_heartbeat_s`: keeps this process's workers online; refreshes the queue gauge."""
-        await self.registry.refresh()
+    def connected_here(self, group: str) -> bool:
+        """Open sockets count until they disconnect, as their `workers` documents do."""
+        return any(w.group == group for w in self._open)
+
+    async def look_for_results(self) -> None:
+        """Every `dispatch_poll_s`: results finished on other instances, while someone waits."""
+        await self.waiters.look_for_finished({w.task["_id"] for w in self._open if w.task is not None})
+
+    async def recheck(self) -> None:
+        """Every `dispatch_recheck_s`: counts the queues (the gauge, admission's cached depth),
+        wakes groups with work waiting in case a queue-watch event was missed, and drops entries
+        of tasks that ended while queued. One aggregate over the small queue while it is empty."""
         depths = await self.queue.depth_by_group()
+        self.admission.counted(depths)
         self._known_groups |= set(depths) | set(self._dispatchers)
         for group in self._known_groups:
             metrics.QUEUE_DEPTH.labels(group).set(depths.get(group, 0))
+        for group, depth in depths.items():
+            if depth:
+                self.queued(group)
+        if any(depths.values()):
+            await self.queue.prune(now_ms() - self._stale_queue_entry_ms)
+
+    async def heartbeat(self) -> None:
+        """Every `worker_heartbeat_s`: keeps this process's workers online."""
+        if self._open:
+            await self.registry.refresh()
 
     async def close_revoked(self) -> None:
         """Every `worker_token_recheck_s`: closes this process's sockets whose token was revoked."""

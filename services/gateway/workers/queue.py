@@ -1,23 +1,44 @@
-"""The work queue of each worker group: the task documents themselves (`api: "openai"`).
+"""The work queue of each worker group: `dispatch_queue`, a small collection holding only the
+worker tasks waiting for a worker, `{_id: task_id, group, enqueued_ms}`, beside the task documents
+(`api: "openai"`).
 
-A task is `NOT_START` while its hold is placed, `QUEUED` once held (`enqueued_ms` orders the
-group), `IN_PROGRESS` once a worker claimed it; the terminal step is `TaskStore.finish`, as on
-every other path. Claims are single-document compare-and-swaps, so two gateway instances never
-hand one task to two workers.
+Why a collection of its own: a claim is a sorted query and the queue depth a count, and on the
+MongoDB stand-in any query that is not an `_id` lookup gets slower linearly with the documents it
+runs over. Over `tasks` (everything ever stored) a claim went from 50 ms to 450 ms between 1k and
+50k stored tasks; over `dispatch_queue` it only ever sees the live queue.
+
+A task is `NOT_START` while its hold is placed, `QUEUED` once held, `IN_PROGRESS` once a worker
+claimed it; the terminal step is `TaskStore.finish`, as on every other path. Both moves are
+single-document compare-and-swaps on the task by `_id`, so two gateway instances never hand one
+task to two workers, and an entry is taken by `find_one_and_delete`, so only one claim sees it.
+
+Nothing queued is lost: `enqueue` inserts the entry *before* the task's NOT_START -> QUEUED swap,
+and a claim takes a held task in either state. A gateway dying between the two leaves an entry
+whose task is NOT_START and held; the next claim runs it. Dying before the insert leaves a held
+task without an entry, as the seed's design did before queueing: its deadline (`next_poll_at`,
+the poller fails it and voids the hold) is the backstop.
+
+An entry whose task ended while queued (timed out by the poller, failed by a sync caller's
+gateway) is stale: a claim's swap fails on it, so it is dropped and the next one tried, never
+handed out; `prune` drops the ones no claim reached (they would count in the depth).
 """
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from shared.clock import stamp
 from shared.status import TaskStatus
 
 API = "openai"
 QUEUED, CLAIMED = TaskStatus.QUEUED.value, TaskStatus.IN_PROGRESS.value
+# A claim takes a held task whose gateway has not (or never) swapped it to QUEUED: see above.
+CLAIMABLE = [TaskStatus.NOT_START.value, QUEUED]
+QUEUE_ORDER = [("enqueued_ms", ASCENDING), ("_id", ASCENDING)]
 
 
 def now_ms() -> int:
@@ -27,42 +48,83 @@ def now_ms() -> int:
 class WorkQueue:
     def __init__(self, db: AsyncDatabase) -> None:
         self._tasks = db["tasks"]
+        self.entries = db["dispatch_queue"]
 
     async def ensure_indexes(self) -> None:
-        await self._tasks.create_index([("api", 1), ("group", 1), ("status", 1), ("enqueued_ms", 1)])
+        # Not `_id` as a third key: the stand-in then refuses every insert ("JSON path error near
+        # '_id'"); ties on enqueued_ms are few, and `_id` orders them from there.
+        await self.entries.create_index([("group", ASCENDING), ("enqueued_ms", ASCENDING)])
 
-    async def enqueue(self, task_id: str) -> dict[str, Any] | None:
-        """Queues a task whose hold is placed; None when it failed meanwhile."""
+    async def enqueue(self, task_id: str, group: str) -> dict[str, Any] | None:
+        """Queues a task whose hold is placed; None when it failed, or was claimed, meanwhile."""
+        enqueued_ms = now_ms()
+        await self._insert_entry(task_id, group, enqueued_ms)
         return await self._tasks.find_one_and_update(
             {"_id": task_id, "status": TaskStatus.NOT_START.value},
-            {"$set": {"status": QUEUED, "enqueued_ms": now_ms(), "updated_at": stamp()}},
+            {"$set": {"status": QUEUED, "enqueued_ms": enqueued_ms, "updated_at": stamp()}},
             return_document=ReturnDocument.AFTER)
 
     async def claim(self, group: str, worker_id: str) -> dict[str, Any] | None:
-        """The oldest queued task of `group`, now the worker's; None when the queue is empty."""
-        return await self._tasks.find_one_and_update(
-            {"api": API, "group": group, "status": QUEUED},
-            {"$set": {"status": CLAIMED, "worker_id": worker_id, "started_ms": now_ms(), "updated_at": stamp()}},
-            sort=[("enqueued_ms", 1), ("_id", 1)], return_document=ReturnDocument.AFTER)
+        """The oldest queued task of `group`, now the worker's; None when the queue is empty.
+        Stale entries met on the way are dropped."""
+        while True:
+            entry = await self.entries.find_one_and_delete({"group": group}, sort=QUEUE_ORDER)
+            if entry is None:
+                return None
+            task = await self._tasks.find_one_and_update(
+                {"_id": entry["_id"], "status": {"$in": CLAIMABLE}},
+                {"$set": {"status": CLAIMED, "worker_id": worker_id, "started_ms": now_ms(),
+                          "enqueued_ms": entry["enqueued_ms"], "updated_at": stamp()}},
+                return_document=ReturnDocument.AFTER)
+            if task is not None:
+                return task
 
     async def give_back(self, task: dict[str, Any]) -> None:
         """Returns a claimed task that never reached its worker (the socket closed during the
-        claim) to its place in the queue: nobody can have started it."""
-        await self._tasks.update_one(
+        claim) to its place in the queue: nobody can have started it. The task first, then its
+        entry: the other order would let a claim drop the entry while the task is still
+        IN_PROGRESS. Dying in between leaves it to its deadline."""
+        returned = await self._tasks.find_one_and_update(
             {"_id": task["_id"], "status": CLAIMED, "worker_id": task["worker_id"]},
             {"$set": {"status": QUEUED, "updated_at": stamp()}, "$unset": {"worker_id": "", "started_ms": ""}})
+        if returned is not None:
+            await self._insert_entry(task["_id"], task["group"], task["enqueued_ms"])
+
+    async def forget(self, task_id: str) -> None:
+        """Drops the entry of a task this gateway ended while it may still be queued."""
+        await self.entries.delete_one({"_id": task_id})
 
     async def depth(self, group: str) -> int:
-        return await self._tasks.count_documents({"api": API, "group": group, "status": QUEUED})
+        return await self.entries.count_documents({"group": group})
 
     async def ahead_of(self, task: dict[str, Any]) -> int:
         """How many tasks of the group are queued before this one (0: it is next)."""
-        return await self._tasks.count_documents(
-            {"api": API, "group": task["group"], "status": QUEUED, "$or": [
+        return await self.entries.count_documents(
+            {"group": task["group"], "$or": [
                 {"enqueued_ms": {"$lt": task["enqueued_ms"]}},
                 {"enqueued_ms": task["enqueued_ms"], "_id": {"$lt": task["_id"]}}]})
 
     async def depth_by_group(self) -> dict[str, int]:
-        rows = self._tasks.aggregate([{"$match": {"api": API, "status": QUEUED}},
-                                      {"$group": {"_id": "$group", "n": {"$sum": 1}}}])
+        rows = self.entries.aggregate([{"$group": {"_id": "$group", "n": {"$sum": 1}}}])
         return {row["_id"]: row["n"] async for row in await rows}
+
+    async def prune(self, older_than_ms: int) -> int:
+        """Drops entries queued before `older_than_ms` whose task can no longer be claimed (it
+        ended: the poller timed it out and no claim reached it since; or it is gone). One `_id`
+        query over them; returns how many were dropped."""
+        old = [e["_id"] for e in await self.entries.find(
+            {"enqueued_ms": {"$lt": older_than_ms}}, {"_id": 1}).to_list(None)]
+        if not old:
+            return 0
+        waiting = {t["_id"] async for t in self._tasks.find(
+            {"_id": {"$in": old}, "status": {"$in": CLAIMABLE}}, {"_id": 1})}
+        stale = [task_id for task_id in old if task_id not in waiting]
+        if stale:
+            await self.entries.delete_many({"_id": {"$in": stale}})
+        return len(stale)
+
+    async def _insert_entry(self, task_id: str, group: str, enqueued_ms: int) -> None:
+        try:
+            await self.entries.insert_one({"_id": task_id, "group": group, "enqueued_ms": enqueued_ms})
+        except DuplicateKeyError:  # queued already (a repeat): one entry is enough
+            pass

@@ -47,22 +47,24 @@ class Submission:
         timeout_ms = self._timeout_ms(request.timeout)
         channel = await self._channel(caller, request.group, request.model)
         admission = await deps.policies.admit(caller.key, caller.user, request.model)
-        if not await hub.registry.online(request.group):
+        # Cached per process (workers/admission.py): most admissions send no command.
+        if not await hub.admission.workers_online(request.group, hub.connected_here(request.group)):
             raise dispatch_error("No worker available", "no_worker_available", 503)
-        if await hub.queue.depth(request.group) >= deps.settings.max_queue_length:
+        if await hub.admission.queue_full(request.group, deps.settings.max_queue_length):
             raise dispatch_error("Queue is full", "queue_full", 503)
         deadline = time.monotonic() + timeout_ms / 1000
         task = self._new_task(caller, channel, request, timeout_ms)
         await store_and_hold(deps, task, admission)
-        queued = await hub.queue.enqueue(task["_id"])
+        queued = await hub.queue.enqueue(task["_id"], request.group)
         hub.queued(request.group)
         if request.run_async:
             now = queued or await deps.tasks.get(task["_id"]) or task
             return {"taskId": task["_id"], "status": to_dispatch_status(now["status"])}
         finished = await hub.waiters.wait(task["_id"], deadline - time.monotonic())
         if finished is None:
-            finished = await fail_and_announce(deps.tasks, deps.publisher, task["_id"], "timeout", "Task timeout") \
-                or await deps.tasks.get(task["_id"])  # it ended just now: answer that
+            timed_out = await fail_and_announce(deps.tasks, deps.publisher, task["_id"], "timeout", "Task timeout")
+            await hub.queue.forget(task["_id"])  # it may have ended while queued: leave no stale entry
+            finished = timed_out or await deps.tasks.get(task["_id"])  # it ended just now: answer that
         return self._answer(finished)
 
     def _timeout_ms(self, asked: int | None) -> int:

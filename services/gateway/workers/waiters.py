@@ -1,6 +1,9 @@
 """Sync callers waiting for their task to end. A task finished by a worker on this instance
 wakes its caller at once; one finished elsewhere (another instance's worker, the poller's
-timeout) is found by one batched query over every waiting task per `dispatch_poll_s`."""
+timeout) is found by one batched query over the waiting tasks per `dispatch_poll_s`, sent only
+while someone waits. A task running on a worker of this instance is left out of it: its end is
+that worker's report or disconnect, both seen here, or its deadline, which the caller's own wait
+meets at the same moment."""
 from __future__ import annotations
 
 import asyncio
@@ -32,9 +35,10 @@ class ResultWaiters:
         if future is not None and not future.done():
             future.set_result(task)
 
-    async def look_for_finished(self) -> None:
-        if not self._waiting:
+    async def look_for_finished(self, running_here: set[str]) -> None:
+        elsewhere = [task_id for task_id in self._waiting if task_id not in running_here]
+        if not elsewhere:
             return
-        query = {"_id": {"$in": list(self._waiting)}, "status": {"$in": TERMINAL_STATUSES}}
+        query = {"_id": {"$in": elsewhere}, "status": {"$in": TERMINAL_STATUSES}}
         async for task in self._tasks.tasks.find(query):
             self.finished(task)
