@@ -10,6 +10,7 @@ import httpx
 from fastapi import FastAPI, Request
 
 from services.gateway import metrics
+from services.gateway.api_docs import install_api_docs
 from services.gateway.billing_client import BillingClient
 from services.gateway.body_limits import BodyLimitMiddleware, BodyLimits
 from services.gateway.channels import ChannelRepository
@@ -20,6 +21,7 @@ from services.gateway.errors import install_error_handlers
 from services.gateway.groups import GroupRepository
 from services.gateway.hold_queue import HoldQueue
 from services.gateway.key_policies import KeyPolicies
+from services.gateway.openapi_document import install_openapi_document
 from services.gateway.routes import (admin_channels, admin_groups, admin_logs, admin_task_types, admin_users,
                                      admin_worker_tokens, dispatch, key_usage, models, pages, pass_async, pass_sync,
                                      stored_results, task_api, task_lookup, task_pages, tasks, wallet, webhooks,
@@ -93,6 +95,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
     app = service_app("CustomPass gateway", lifespan)
     install_error_handlers(app)
+    install_api_docs(app)
+    install_openapi_document(app)
     # pass_sync's catch-all `POST /pass/{model:path}` comes last: placed earlier, it would also
     # take `/pass/{model}/submit` and `/pass/{model}/task/list-by-condition` from pass_async;
     # task_api's `GET /api/task/list` comes before task_lookup's `GET /api/task/{task_id}`.

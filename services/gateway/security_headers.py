@@ -9,7 +9,7 @@ Content-Security-Policy that still lets it work:
   only the gateway's own script files: no inline script, so text a worker or upstream managed to
   put in the page as markup still cannot run;
 - the console and everything else (JSON, assets) run no script at all;
-- FastAPI's generated `/docs` and `/redoc` load their viewer from its CDN, as FastAPI ships them.
+- `/docs` and `/redoc` run the viewers' script files, served by the gateway itself (no CDN).
 
 A route that needs a stricter policy (result files: `result_files.py`) sets its own header; this
 middleware only fills in what a response left unset. Pure ASGI rather than `BaseHTTPMiddleware`,
@@ -24,14 +24,14 @@ NO_SCRIPT = f"default-src 'none'; style-src 'self'; img-src 'self'; {_NO_FRAMING
 # Result images on the Task API's page come from wherever the upstream (or our storage) keeps them.
 OWN_SCRIPT_FILES = (f"default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
                     f"img-src 'self' https: http: data:; {_NO_FRAMING}")
-FASTAPI_DOCS = ("default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-                "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-                "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
-                f"https://cdn.redoc.ly; worker-src blob:; connect-src 'self'; {_NO_FRAMING}")
+# Swagger UI and ReDoc, served from the gateway itself (api_docs.py): their own script files only;
+# inline styles (both viewers set them), data: images, and ReDoc's search worker from a blob.
+API_DOCS = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            f"font-src 'self'; worker-src blob:; connect-src 'self'; {_NO_FRAMING}")
 
 SCRIPTED_PAGES = {"/dashboard", "/test-worker", "/tasks"}
 SCRIPTED_PAGE_PREFIXES = ("/task/",)
-DOCS_PAGES = {"/docs", "/docs/oauth2-redirect", "/redoc"}
+DOCS_PAGES = {"/docs", "/redoc"}
 
 ALWAYS = {
     "X-Content-Type-Options": "nosniff",
@@ -44,7 +44,7 @@ def content_security_policy(path: str) -> str:
     if path in SCRIPTED_PAGES or path.startswith(SCRIPTED_PAGE_PREFIXES):
         return OWN_SCRIPT_FILES
     if path in DOCS_PAGES:
-        return FASTAPI_DOCS
+        return API_DOCS
     return NO_SCRIPT
 
 
