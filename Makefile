@@ -17,14 +17,22 @@ $(UV):
 	$(PYTHON) -m venv .tools/uv
 	.tools/uv/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
 
+# Two markers on one .venv: .synced-run, the product's dependencies (all `make run` needs), and
+# .synced, those plus the `dev` group (the test tooling: playwright, moto, schemathesis, ...).
+# A full sync satisfies both; the run's sync is --inexact, so it never removes the test tooling
+# a `make test` installed (nor makes the next `make test` install it again).
 .venv/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
+	touch $@ .venv/.synced-run
+
+.venv/.synced-run: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --no-dev --inexact --python $(PYTHON)
 	touch $@
 
 .tools/infra/.installed:
 	$(PYTHON) -m tools.devinfra install
 
-run: install
+run: .venv/.synced-run .tools/infra/.installed
 	$(PY) -m tools.run_local
 
 stop:
