@@ -6,8 +6,10 @@
 Kafka and MongoDB are the local stand-ins of tools/devinfra.py, unless KAFKA_BOOTSTRAP_SERVERS /
 MONGODB_URL name servers to use instead. The stand-in MongoDB keeps its data in <run>/mongo-data,
 so users and money survive a restart. Everything a run writes lives in the run folder
-(CUSTOMPASS_RUN_DIR, default .run/): logs/<name>.log, pids/<name>.pid, admin-token, callback-signing-secret,
-user-ref-secret, demo.json.
+(CUSTOMPASS_RUN_DIR, default .run/): logs/<name>.log (earlier runs' rotated to <name>.log.1 .. .3),
+pids/<name>.pid, admin-token, callback-signing-secret, user-ref-secret, demo.json. The mock upstream
+serves a sample image for the demo's typed task, and this run alone allow-lists its host in
+OUTBOUND_URL_ALLOWLIST: the demo works offline, the product's default stays strict.
 
 Ports: GATEWAY_PORT 8080, BILLING_PORT 8081, POLLER_PORT 8082, SETTLEMENT_PORT 8083,
 MOCK_UPSTREAM_PORT 9100, LOCAL_KAFKA_PORT 9092, LOCAL_MONGO_PORT 27017. A busy port stops the
@@ -23,6 +25,7 @@ import contextlib
 import json
 import os
 import secrets
+import shlex
 import signal
 import socket
 import subprocess
@@ -48,6 +51,7 @@ INFRA = {"kafka": ("KAFKA_BOOTSTRAP_SERVERS", "LOCAL_KAFKA_PORT", 9092),
          "mongo": ("MONGODB_URL", "LOCAL_MONGO_PORT", 27017)}
 SUPERVISOR = "run_local"  # this process's own pid file: what `--stop` signals first
 READY_TIMEOUT_S = 120.0
+KEPT_LOGS = 3  # earlier runs' service logs kept beside this run's: <name>.log.1 (the last) .. .3
 # Shorter consumer-group timings than the services' defaults (a join takes about half the session
 # timeout), as the test harness uses: `make run` is ready in seconds. The environment overrides.
 LOCAL_DEFAULTS = {"KAFKA_SESSION_TIMEOUT_MS": "3000", "KAFKA_HEARTBEAT_INTERVAL_MS": "500"}
@@ -189,8 +193,21 @@ def service_secrets(run: Path) -> dict[str, str]:
             "USER_REF_SECRET": kept_secret(run, "USER_REF_SECRET", "user-ref-secret")}
 
 
+def rotate_logs(logs: Path, names: list[str], keep: int = KEPT_LOGS) -> None:
+    """<name>.log -> <name>.log.1 -> ... -> <name>.log.<keep>, the oldest dropped: each run writes a
+    fresh log (its tail is this run's), and the run before a crash or a restart is still there."""
+    for name in names:
+        current = logs / f"{name}.log"
+        if not current.exists():
+            continue
+        for older in range(keep - 1, 0, -1):
+            if (logs / f"{name}.log.{older}").exists():
+                (logs / f"{name}.log.{older}").replace(logs / f"{name}.log.{older + 1}")
+        current.replace(logs / f"{name}.log.1")
+
+
 def spawn(name: str, module: str, env: dict[str, str], run: Path) -> subprocess.Popen:
-    with open(run / "logs" / f"{name}.log", "wb") as log:  # a fresh log per run: its tail is this run
+    with open(run / "logs" / f"{name}.log", "wb") as log:  # fresh, the last run's rotated away first
         proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT,
                                 env={**LOCAL_DEFAULTS, **os.environ, **env}, stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=subprocess.STDOUT,
@@ -306,40 +323,80 @@ def seed_demo_or_warn(gateway: str, token: str, mock_url: str, path: Path) -> di
             return {}
 
 
-def ready_block(gateway: str, token: str, demo: dict, run: Path) -> str:
+# Pasted into bash, each printed command answers 2xx; curl's --fail-with-body makes an error answer
+# a failed command that still shows its body, and python3 (on every machine that runs `make run`;
+# jq often is not) reads the ids that later commands use.
+CURL = "curl -sS --fail-with-body -w '\\n'"
+TASK_ID = """python3 -c 'import json,sys; print(json.load(sys.stdin)["task_id"])'"""
+TYPED_TASK_ID = """python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["taskId"])'"""
+PASTE_LINE = "  Try it: paste these lines into bash, in order (later ones use the variables earlier ones set)."
+SAMPLE_IMAGE_PATH = "/_mock/sample.png"
+
+
+def sample_image_url(mock_url: str) -> str:
+    return mock_url + SAMPLE_IMAGE_PATH
+
+
+def demo_allowlist(mock_url: str) -> str:
+    """OUTBOUND_URL_ALLOWLIST for this run only: the operator's entries plus the mock upstream's
+    host, so the demo's inputImageUrl (the mock's sample image) passes offline. The policy admits
+    hosts and networks, not ports: this admits 127.0.0.1, which `make run` binds to anyway."""
+    host = mock_url.split("//", 1)[1].rsplit(":", 1)[0]
+    return ",".join(e for e in (os.environ.get("OUTBOUND_URL_ALLOWLIST", ""), f"{host}/32") if e)
+
+
+def demo_commands(gateway: str, token: str, demo: dict, mock_url: str) -> list[str]:
+    """The lines to paste, without indentation: shell variables first, then each call."""
+    missing = "not-seeded-see-the-warning-above"
+    key, user, worker_token = (demo.get(f, missing) for f in ("api_key", "user_id", "worker_token"))
+    as_user, as_admin, json_body = '-H "Authorization: Bearer $KEY"', '-H "Authorization: Bearer $ADMIN"', \
+        "-H 'Content-Type: application/json'"
+    worker = " ".join(shlex.quote(str(p)) for p in (sys.executable, ROOT / "examples" / "worker-python.py"))
+    typed = json.dumps({"type": "basic_clean", "inputImageUrl": sample_image_url(mock_url),
+                        "params": {"template": "all"}}, separators=(",", ":"))
+    return [
+        f"GATEWAY={gateway} KEY={key} ADMIN={token}",
+        "# submit a demo video task, keeping its id in $TASK. The mock upstream obeys a \"mock\" field",
+        "# in the body: '{\"prompt\":\"a cat\",\"mock\":{\"outcome\":\"fail\"}}' makes the task fail",
+        "# (outcomes: success, fail, never, error, http_error, malformed; tools/mock_upstream/scenario.py)",
+        f"TASK=$({CURL} -X POST $GATEWAY/pass/demo-video/submit {as_user} {json_body} "
+        f"-d '{{\"prompt\":\"a cat\"}}' | {TASK_ID}); echo $TASK",
+        "# fetch it (it succeeds after a poll or two: fetch again to see the result)",
+        f"{CURL} $GATEWAY/pass/demo-video/task/$TASK/fetch {as_user}",
+        "# the example worker in the background (group default); a task for it, retried until the",
+        "# worker is online (503 until then), answers with its result; then the worker stops",
+        f"CUSTOMPASS_WS_URL={gateway.replace('http://', 'ws://')}/ws CUSTOMPASS_WORKER_TOKEN={worker_token} "
+        f"{worker} & WORKER=$!",
+        f"{CURL} --retry 10 --retry-delay 1 -X POST $GATEWAY/api/openai {as_user} {json_body} "
+        "-d '{\"data\":{\"prompt\":\"hello\"}}'",
+        "kill $WORKER",
+        "# a typed task of the Task API (basic_clean or model_pose12) on the mock's sample image, its state",
+        f"TYPED=$({CURL} -X POST $GATEWAY/api/task/create {as_user} {json_body} -d '{typed}' "
+        f"| {TYPED_TASK_ID}); echo $TYPED",
+        f"{CURL} $GATEWAY/api/task/$TYPED {as_user}",
+        'echo "in a browser: $GATEWAY/task/$TYPED#token=$KEY"',
+        "# your wallet, as the demo user",
+        f"{CURL} $GATEWAY/api/wallet {as_user}",
+        "# the same wallet, as the admin",
+        f"{CURL} $GATEWAY/admin/users/{user}/wallet {as_admin}",
+    ]
+
+
+def ready_block(gateway: str, token: str, demo: dict, run: Path, mock_url: str) -> str:
     missing = "<not seeded, see the warning above>"
-    key, user, auth = demo.get("api_key", missing), demo.get("user_id", missing), "-H \"Authorization: Bearer {}\""
     kept = "" if os.environ.get("CUSTOMPASS_ADMIN_TOKEN") else f"   (generated, kept in {run}/admin-token)"
     return "\n".join([
         "", READY_LINE,
         f"  Gateway:       {gateway}",
         f"  Admin token:   {token}{kept}",
-        f"  Demo user:     {user}",
-        f"  Demo API key:  {key}",
+        f"  Demo user:     {demo.get('user_id', missing)}",
+        f"  Demo API key:  {demo.get('api_key', missing)}",
         f"  Worker token:  {demo.get('worker_token', missing)}   (group default)",
-        f"  Logs:          {run / 'logs'}/",
+        f"  Logs:          {run / 'logs'}/   (earlier runs' in <name>.log.1 .. .{KEPT_LOGS})",
+        f"  Sample image:  {sample_image_url(mock_url)}",
         "",
-        "  # submit a demo video task (answers with a task_id)",
-        f"  curl -s -X POST {gateway}/pass/demo-video/submit {auth.format(key)} "
-        "-H 'Content-Type: application/json' -d '{\"prompt\":\"a cat\"}'",
-        "  # fetch it (replace <task_id>)",
-        f"  curl -s {gateway}/pass/demo-video/task/<task_id>/fetch {auth.format(key)}",
-        "  # run the example worker (group default), then send it a task and wait for its result",
-        f"  CUSTOMPASS_WS_URL={gateway.replace('http://', 'ws://')}/ws "
-        f"CUSTOMPASS_WORKER_TOKEN={demo.get('worker_token', missing)} "
-        ".venv/bin/python examples/worker-python.py",
-        f"  curl -s -X POST {gateway}/api/openai {auth.format(key)} "
-        "-H 'Content-Type: application/json' -d '{\"data\":{\"prompt\":\"hello\"}}'",
-        "  # a typed task of the Task API (basic_clean or model_pose12), then its state",
-        f"  curl -s -X POST {gateway}/api/task/create {auth.format(key)} -H 'Content-Type: application/json' "
-        "-d '{\"type\":\"basic_clean\",\"inputImageUrl\":\"https://example.com/product.jpg\","
-        "\"params\":{\"template\":\"all\"}}'",
-        f"  curl -s {gateway}/api/task/<taskId> {auth.format(key)}",
-        f"  #   or in a browser: {gateway}/task/<taskId>#token={key}",
-        "  # your wallet, as the demo user",
-        f"  curl -s {gateway}/api/wallet {auth.format(key)}",
-        "  # the same wallet, as the admin",
-        f"  curl -s {gateway}/admin/users/{user}/wallet {auth.format(token)}",
+        PASTE_LINE,
+        *(f"  {line}" for line in demo_commands(gateway, token, demo, mock_url)),
         "",
     ])
 
@@ -379,15 +436,17 @@ def start() -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.default_int_handler)
         check_ports({**ports, **{pv: port(pv, d) for v, pv, d in INFRA.values() if not os.environ.get(v)}})
+        gateway = f"http://127.0.0.1:{ports['GATEWAY_PORT']}"
+        mock_url = f"http://127.0.0.1:{ports['MOCK_UPSTREAM_PORT']}"
         env = {**start_infra(run, pids), **service_secrets(run),
-               **{var: str(number) for var, number in ports.items()}}
+               **{var: str(number) for var, number in ports.items()},
+               "OUTBOUND_URL_ALLOWLIST": demo_allowlist(mock_url)}
+        rotate_logs(run / "logs", list(SERVICES))
         procs = {name: spawn(name, module, env, run) for name, (module, *_) in SERVICES.items()}
         urls = {n: f"http://127.0.0.1:{ports[v]}{path}" for n, (_, v, _, path) in SERVICES.items()}
         wait_ready(procs, urls, run)
-        gateway = f"http://127.0.0.1:{ports['GATEWAY_PORT']}"
-        mock_url = f"http://127.0.0.1:{ports['MOCK_UPSTREAM_PORT']}"
         demo = seed_demo_or_warn(gateway, env["CUSTOMPASS_ADMIN_TOKEN"], mock_url, run / "demo.json")
-        print(ready_block(gateway, env["CUSTOMPASS_ADMIN_TOKEN"], demo, run), flush=True)
+        print(ready_block(gateway, env["CUSTOMPASS_ADMIN_TOKEN"], demo, run, mock_url), flush=True)
         name, code = watch(pids)
         print(f"{name} exited with code {code}; stopping everything", log_tail(run, name), sep="\n",
               file=sys.stderr)

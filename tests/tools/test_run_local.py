@@ -1,9 +1,11 @@
 """`make run` end to end: `python -m tools.run_local` starts Kafka, MongoDB, every service and the
-mock upstream, seeds the demo, prints how to use it, and stops everything on SIGINT; a second start
-on the same run folder reuses what the first one seeded."""
+mock upstream, seeds the demo, prints how to use it (commands that work pasted into bash, offline),
+and stops everything on SIGINT; a second start on the same run folder reuses what the first one
+seeded, and keeps the first one's logs."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import queue
@@ -19,7 +21,7 @@ import httpx
 from websockets.asyncio.client import connect
 
 from tools import devinfra
-from tools.run_local import DEMO_QUOTA, READY_LINE, ROOT, port_free
+from tools.run_local import DEMO_QUOTA, PASTE_LINE, READY_LINE, ROOT, port_free
 
 PORT_VARS = ("GATEWAY_PORT", "BILLING_PORT", "POLLER_PORT", "SETTLEMENT_PORT", "MOCK_UPSTREAM_PORT",
              "LOCAL_KAFKA_PORT", "LOCAL_MONGO_PORT")
@@ -57,8 +59,14 @@ class RunLocal:
             self.output.append(line)
             if match := re.match(r"\s+([A-Za-z ]+):\s+(\S+)", line):
                 fields[match[1]] = match[2]
-            if READY_LINE in "".join(self.output) and "/wallet -H" in line and "/admin/users/" in line:
+            last_command = line.lstrip().startswith("curl") and "/admin/users/" in line  # the admin's wallet
+            if READY_LINE in "".join(self.output) and last_command:
                 return fields
+
+    def pasted_commands(self) -> str:
+        """The printed lines to paste into bash, as a user copies them (indentation and all)."""
+        printed = "".join(self.output)
+        return printed[printed.index(PASTE_LINE) + len(PASTE_LINE):].strip("\n") + "\n"
 
     def interrupt(self) -> int:
         self.proc.send_signal(signal.SIGINT)
@@ -91,8 +99,37 @@ def free_ports(count: int) -> list[int]:
     return sorted(ports)
 
 
-def start_seeded_and_stop(env: dict[str, str], run_dir: Path) -> dict[str, str]:
-    """One run: checks the printed credentials work, interrupts it, checks nothing is left."""
+def run_pasted(commands: str, env: dict[str, str]) -> str:
+    """Runs `commands` in one bash, as pasted, stopping at the first that fails (curl --fail-with-body
+    fails on a 4xx/5xx answer): returns what they printed. Its own session, so a background job a
+    failed paste leaves behind (the example worker) is stopped with it."""
+    bash = subprocess.Popen(["bash", "-c", "set -euo pipefail\n" + commands], cwd="/", env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        output, _ = bash.communicate(timeout=90)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(bash.pid, signal.SIGKILL)
+    assert bash.returncode == 0, f"a pasted command failed:\n{commands}\n--- output ---\n{output}"
+    return output
+
+
+def assert_pasted_commands_answer(run: RunLocal, env: dict[str, str]) -> None:
+    """Every printed command, pasted into bash from any folder, answers 2xx: the submit and the
+    fetch of its $TASK, the worker round trip, the typed task on the sample image and its state."""
+    commands = run.pasted_commands()
+    assert "<" not in commands.replace("<not", ""), commands  # no placeholder left to replace by hand
+    output = run_pasted(commands, env)
+    task = output.split("\n", 1)[0]  # `echo $TASK`: the id the submit answered
+    assert task.startswith("task_") and f'"task_id":"{task}"' in output, output  # and its fetch
+    assert '"inputImageUrl":"http://127.0.0.1' in output.replace(" ", ""), output
+    sample = httpx.get(re.search(r"Sample image:\s+(\S+)", "".join(run.output))[1])
+    assert sample.status_code == 200 and sample.content.startswith(b"\x89PNG"), sample
+
+
+def start_seeded_and_stop(env: dict[str, str], run_dir: Path, paste: bool = False) -> dict[str, str]:
+    """One run: checks the printed credentials (and, with `paste`, the printed commands) work,
+    interrupts it, checks nothing is left."""
     run = RunLocal(env)
     try:
         block = run.ready_block()
@@ -109,8 +146,12 @@ def start_seeded_and_stop(env: dict[str, str], run_dir: Path) -> dict[str, str]:
         wallet = httpx.get(f"{gateway}/api/wallet",
                            headers={"Authorization": f"Bearer {block['Demo API key']}"})
         assert wallet.status_code == 200, wallet.text
-        assert wallet.json()["available"] == DEMO_QUOTA and wallet.json()["credited"] == DEMO_QUOTA
+        assert wallet.json()["credited"] == DEMO_QUOTA  # a restart never credits the demo twice
+        if paste:  # the first run: nothing spent yet (the pasted demo then spends some)
+            assert wallet.json()["available"] == DEMO_QUOTA
         assert asyncio.run(worker_hello(gateway, block["Worker token"]))["type"] == "connected"
+        if paste:
+            assert_pasted_commands_answer(run, env)
         pids = recorded_pids(run_dir)
         assert set(pids) == {"run_local", "kafka", "mongo", "mock_upstream", "billing", "gateway", "poller",
                              "settlement"}
@@ -130,13 +171,15 @@ def test_make_run_starts_seeds_stops_and_restarts_with_the_same_demo(tmp_path: P
     env.update({var: str(port) for var, port in zip(PORT_VARS, free_ports(len(PORT_VARS)))})
     env["CUSTOMPASS_RUN_DIR"] = str(run_dir)
     try:
-        first = start_seeded_and_stop(env, run_dir)
+        first = start_seeded_and_stop(env, run_dir, paste=True)
         assert (run_dir / "mongo-data").is_dir()
+        first_gateway_log = (run_dir / "logs" / "gateway.log").read_bytes()
         second = start_seeded_and_stop(env, run_dir)  # the wallet check inside: not credited twice
     finally:  # whatever a failed assertion left running
         subprocess.run([sys.executable, "-m", "tools.run_local", "--stop"], cwd=ROOT, env=env, check=False)
     for field in ("Admin token", "Demo user", "Demo API key", "Worker token"):
         assert second[field] == first[field]
+    assert (run_dir / "logs" / "gateway.log.1").read_bytes() == first_gateway_log  # kept, rotated
     for kept in ("callback-signing-secret", "user-ref-secret"):  # callbacks are never signed with ""
         secret = run_dir / kept
         assert len(secret.read_text().strip()) >= 24 and secret.stat().st_mode & 0o077 == 0

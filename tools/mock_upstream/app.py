@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
+from tools.mock_upstream.sample_image import sample_png
 from tools.mock_upstream.scenario import MockState, Scenario, Task
 
 upstream = APIRouter()
@@ -258,6 +259,12 @@ async def clear_scenarios(request: Request) -> dict[str, Any]:
     return ok()
 
 
+@control.get("/sample.png")
+async def sample_image(request: Request) -> Response:
+    """A picture to name as `inputImageUrl` in demos (make run allow-lists this host)."""
+    return Response(request.app.state.sample_png, media_type="image/png")
+
+
 @control.post("/reset")
 async def reset(request: Request) -> dict[str, Any]:
     _state(request).reset()
@@ -279,6 +286,7 @@ def create_app(required_key: str | None = None) -> FastAPI:
     app = FastAPI(title="mock CustomPass upstream", docs_url="/_mock/docs",
                   openapi_url="/_mock/openapi.json", redoc_url=None)
     app.state.mock = MockState()
+    app.state.sample_png = sample_png()
     app.state.required_key = required_key or os.environ.get("MOCK_UPSTREAM_KEY") or None
     # Control routes first, so no upstream route pattern can shadow them.
     app.include_router(control)
