@@ -1,5 +1,5 @@
-"""The demo seeding of `make run` (tools/run_local.py): idempotent by the ids it remembers,
-untroubled by channels an admin made with demo names, and never the reason a stack stops."""
+"""The demo seeding of `make run` (tools/run_local.py): idempotent by the ids it remembers (or by
+name and kind when demo.json is lost), and never the reason a stack stops."""
 from __future__ import annotations
 
 import json
@@ -23,23 +23,24 @@ def seeding_stack(infra):
     system.stop()
 
 
-def test_reseeding_leaves_admin_made_lookalikes_alone(seeding_stack, tmp_path: Path) -> None:
+def test_reseeding_finds_the_demo_again_and_doubles_nothing(seeding_stack, tmp_path: Path) -> None:
     gateway, token = seeding_stack.gateway_url, seeding_stack.admin_token
     demo_file = tmp_path / "demo.json"
     first = seed_demo(gateway, token, MOCK_URL, demo_file)
     admin = httpx.Client(base_url=gateway, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    lookalikes = [admin.post("/admin/channels", json={
-        "name": name, "kind": "custompass_async", "base_url": "http://upstream.example", "api_key": "k",
-        "models": [f"admins-{name}/submit"]}).json() for name in ("demo-worker", "demo-mock")]
-    second = seed_demo(gateway, token, MOCK_URL, demo_file)  # main: KeyError 'base_url'
+    # Live channel names are unique now: an admin's channel cannot take a demo name to be mistaken for it.
+    for name in ("demo-worker", "demo-mock"):
+        lookalike = admin.post("/admin/channels", json={
+            "name": name, "kind": "custompass_async", "base_url": "http://upstream.example", "api_key": "k",
+            "models": [f"admins-{name}/submit"], "billing": {"mode": "per_call", "price": 1}})
+        assert lookalike.status_code == 409, lookalike.text
+    second = seed_demo(gateway, token, MOCK_URL, demo_file)
     assert second["channels"] == first["channels"]
-    for channel in lookalikes:
-        assert admin.get(f"/admin/channels/{channel['id']}").json()["base_url"] == "http://upstream.example"
     demo_file.unlink()  # demo.json lost, the database kept: found by name and kind, nothing doubled
     third = seed_demo(gateway, token, MOCK_URL, demo_file)
     assert third["channels"] == first["channels"]
     names = [c["name"] for c in admin.get("/admin/channels", params={"limit": 500}).json()]
-    assert sorted(names) == sorted([*first["channels"], "demo-worker", "demo-mock"])
+    assert sorted(names) == sorted(first["channels"])
     assert admin.get(f"/admin/users/{first['user_id']}/wallet").json()["credited"] == 1000  # credited once
     admin.close()
 
