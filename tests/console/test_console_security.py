@@ -111,7 +111,8 @@ async def test_forms_validate_as_the_api_does(console):
 
 async def test_settings_in_force_name_their_source(console, admin, stack):
     channel = await admin.create_channel(name="src", kind="custompass_async", base_url=stack.upstream_url,
-                                         models=[f"src-{secrets.token_hex(3)}"], poll_interval_s=7)
+                                         models=[f"src-{secrets.token_hex(3)}"], poll_interval_s=7,
+                                         billing={"mode": "free"})
     page = (await console.http.get(f"/admin/ui/channels/{channel['id']}")).text
     assert "<td>poll_interval_s</td><td>7.0</td><td>channel</td>" in page
     assert "<td>batch_size</td><td>50</td><td>default (CUSTOM_PASS_BATCH_SIZE)</td>" in page
