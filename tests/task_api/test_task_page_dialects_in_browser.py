@@ -77,8 +77,9 @@ async def test_a_pass_sync_call_shows_as_completed(browser: Browser, task_admin,
     await page.close()
 
 
-async def test_a_task_api_task_keeps_its_own_words(browser: Browser, task_type, task_user, task_stack):  # noqa: F811
-    name = await task_type(scenario={"polls_before_done": 1})
+async def test_a_task_api_task_keeps_its_own_words(browser: Browser, task_type, task_user, task_stack,  # noqa: F811
+                                                    image_server):
+    name = await task_type(scenario={"polls_before_done": 1, "result": {"urls": [f"{image_server}/typed/1.png"]}})
     user = await task_user()
     task_id = (await user.create(name, IMAGE)).json()["data"]["taskId"]
 
@@ -87,6 +88,7 @@ async def test_a_task_api_task_keeps_its_own_words(browser: Browser, task_type, 
     assert await page.locator("#status .tag").get_attribute("data-word") == "success"
     assert await page.locator("#api").inner_text() == "Task API"
     assert name in await page.locator("#details").inner_text()
+    await page.wait_for_function("document.querySelector('#results img')?.naturalWidth > 0")
     await shot(page, "task-typed")
     assert refused == []
     await page.close()
