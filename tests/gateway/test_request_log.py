@@ -14,10 +14,14 @@ def request_lines(stack) -> list[dict]:
     lines = []
     for log_file in stack.log_dir.glob("gateway.*.log"):
         for line in log_file.read_text(errors="replace").splitlines():
-            if line.startswith("{"):
+            if not line.startswith("{"):
+                continue
+            try:
                 entry = json.loads(line)
-                if entry.get("logger") == "custompass.requests":
-                    lines.append(entry)
+            except json.JSONDecodeError:
+                continue  # the line a running gateway is writing right now, read half-written
+            if entry.get("logger") == "custompass.requests":
+                lines.append(entry)
     return lines
 
 
