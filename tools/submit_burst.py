@@ -46,14 +46,20 @@ async def burst(gateway: str, key: str, model: str, requests: int, concurrency: 
     return statuses
 
 
+async def burst_target(admin: AdminApi, upstream_url: str, quota: int) -> tuple[str, str, str]:
+    """A user with `quota` and a key, and an async model that holds 1 unit per submit."""
+    model = f"burst-{secrets.token_hex(3)}"
+    await admin.create_channel(name=model, kind="custompass_async", base_url=upstream_url,
+                               api_key="upstream-secret", models=[f"{model}/submit"],
+                               billing={"mode": "per_call", "price": 1}, poll_interval_s=5)
+    user_id, key = await admin.user_with_key(quota=quota)
+    return user_id, key, model
+
+
 async def measure(stack: Stack, requests: int, concurrency: int, quota: int) -> dict:
     admin = AdminApi(stack.gateway_url, stack.admin_token)
     try:
-        model = f"burst-{secrets.token_hex(3)}"
-        await admin.create_channel(name=model, kind="custompass_async", base_url=stack.upstream_url,
-                                   api_key="upstream-secret", models=[f"{model}/submit"],
-                                   billing={"mode": "per_call", "price": 1}, poll_interval_s=5)
-        user_id, key = await admin.user_with_key(quota=quota)
+        user_id, key, model = await burst_target(admin, stack.upstream_url, quota)
         started = time.monotonic()
         statuses = await burst(stack.gateway_url, key, model, requests, concurrency)
         return {"requests": requests, "concurrency": concurrency, "quota": quota,

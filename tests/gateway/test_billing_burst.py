@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import secrets
 
 import httpx
 
 from services.gateway.errors import RETRY_AFTER_S
 from tests.harness.api import AdminApi
+from tools.submit_burst import burst_target
 
 QUOTA, REQUESTS, CONCURRENCY = 200, 300, 100
 
@@ -17,12 +17,7 @@ QUOTA, REQUESTS, CONCURRENCY = 200, 300, 100
 async def _user_and_model(stack, quota: int) -> tuple[str, str, str]:
     admin = AdminApi(stack.gateway_url, stack.admin_token)
     try:
-        model = f"burst-{secrets.token_hex(3)}"
-        await admin.create_channel(name=model, kind="custompass_async", base_url=stack.upstream_url,
-                                   api_key="upstream-secret", models=[f"{model}/submit"],
-                                   billing={"mode": "per_call", "price": 1}, poll_interval_s=5)
-        user_id, key = await admin.user_with_key(quota=quota)
-        return user_id, key, model
+        return await burst_target(admin, stack.upstream_url, quota)
     finally:
         await admin.close()
 
