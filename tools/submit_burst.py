@@ -24,11 +24,18 @@ from tests.harness.infra import provide_infra
 from tests.harness.stack import SERVICES, Stack
 
 
+# Idle pooled connections are dropped before the server's keep-alive (uvicorn: 5 s) closes them:
+# otherwise a submit that waited for its turn can be sent on a connection the server is closing
+# and fail with ReadError, which says nothing about the gateway.
+CLIENT_KEEPALIVE_S = 2.0
+
+
 async def burst(gateway: str, key: str, model: str, requests: int, concurrency: int) -> collections.Counter:
     statuses: collections.Counter = collections.Counter()
     gate = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(base_url=gateway, headers={"Authorization": f"Bearer {key}"}, timeout=120,
-                                 limits=httpx.Limits(max_connections=concurrency)) as http:
+                                 limits=httpx.Limits(max_connections=concurrency,
+                                                     keepalive_expiry=CLIENT_KEEPALIVE_S)) as http:
         async def one(index: int) -> None:
             async with gate:
                 try:
