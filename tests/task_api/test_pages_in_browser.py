@@ -39,8 +39,9 @@ async def shot(page: Page, name: str) -> None:
 async def test_a_user_watches_a_task_finish_and_sees_its_images(browser: Browser, task_type, task_user,
                                                                  task_stack, image_server):
     urls = [f"{image_server}/result/{n}.png" for n in range(1, 4)]
-    # Polled every 0.5 s and done after 8 polls: the page sees it unfinished first.
-    name = await task_type(scenario={"polls_before_done": 8, "result": {"urls": urls}}, poll_interval_s=0.5)
+    # Polled every 0.5 s and done after 20 polls (10 s or more): the page sees it unfinished first,
+    # even when a loaded machine takes seconds to start the browser (8 polls were not always enough).
+    name = await task_type(scenario={"polls_before_done": 20, "result": {"urls": urls}}, poll_interval_s=0.5)
     user = await task_user(quota=100)
     task_id = (await user.create(name, IMAGE, {"scene": "studio"})).json()["data"]["taskId"]
 
