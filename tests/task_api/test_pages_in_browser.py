@@ -54,11 +54,11 @@ async def test_a_user_watches_a_task_finish_and_sees_its_images(browser: Browser
     await shot(page, "task-running")
 
     await page.wait_for_selector("#status .tag-success", timeout=60_000)
-    await page.wait_for_function("document.body.dataset.polling === 'done'")
+    await page.wait_for_function("() => document.body.dataset.polling === 'done'")
     images = page.locator("#results img")
     assert await images.count() == 3
     await page.wait_for_function(
-        "[...document.querySelectorAll('#results img')].every((img) => img.complete && img.naturalWidth > 0)")
+        "() => [...document.querySelectorAll('#results img')].every((img) => img.complete && img.naturalWidth > 0)")
     assert [await a.get_attribute("href") for a in await page.locator("#results a.download").all()] == urls
     assert await page.locator("#progress").evaluate("bar => bar.value") == 100
     assert await page.locator("#error").is_hidden()
@@ -90,7 +90,7 @@ async def test_the_page_pauses_while_hidden_and_shows_a_failure(browser: Browser
     task_id = (await user.create(name, IMAGE)).json()["data"]["taskId"]
     page = await browser.new_page()
     await page.goto(f"{task_stack.gateway_url}/task/{task_id}#token={token_for(user.user_id)}")
-    await page.wait_for_function("document.body.dataset.polling === 'on'")
+    await page.wait_for_function("() => document.body.dataset.polling === 'on'")
     await page.evaluate("""() => {
         Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});
         document.dispatchEvent(new Event('visibilitychange'));

@@ -25,7 +25,7 @@ async def watched(browser: Browser, url: str, credential: str, state: str) -> tu
     refused = csp_refusals(page)
     await page.goto(f"{url}#token={credential}")
     await page.wait_for_selector(f"#status .tag-{state}", timeout=60_000)
-    await page.wait_for_function("document.body.dataset.polling === 'done'")
+    await page.wait_for_function("() => document.body.dataset.polling === 'done'")
     return page, refused
 
 
@@ -54,7 +54,7 @@ async def test_a_pass_async_task_shows_its_status_and_result_images(browser: Bro
     assert [await a.get_attribute("href") for a in await page.locator("#results a.download").all()] == urls
     assert json.loads(await page.locator("#result").inner_text()) == {"urls": urls}
     await page.wait_for_function(
-        "[...document.querySelectorAll('#results img')].every((img) => img.complete && img.naturalWidth > 0)")
+        "() => [...document.querySelectorAll('#results img')].every((img) => img.complete && img.naturalWidth > 0)")
     await shot(page, "task-pass-async")
     assert refused == []
     await page.close()
@@ -88,7 +88,7 @@ async def test_a_task_api_task_keeps_its_own_words(browser: Browser, task_type, 
     assert await page.locator("#status .tag").get_attribute("data-word") == "success"
     assert await page.locator("#api").inner_text() == "Task API"
     assert name in await page.locator("#details").inner_text()
-    await page.wait_for_function("document.querySelector('#results img')?.naturalWidth > 0")
+    await page.wait_for_function("() => document.querySelector('#results img')?.naturalWidth > 0")
     await shot(page, "task-typed")
     assert refused == []
     await page.close()
@@ -121,7 +121,7 @@ async def test_a_worker_dispatch_task_shows_its_queue_position_then_its_result( 
         await worker.send({"type": "ready"})
         await worker.complete(await worker.next_task(), {"caption": "<b>a dog</b>"})
         await page.wait_for_selector("#status .tag-success", timeout=30_000)
-        await page.wait_for_function("document.body.dataset.polling === 'done'")
+        await page.wait_for_function("() => document.body.dataset.polling === 'done'")
     assert await page.locator("#status .tag").get_attribute("data-word") == "completed"
     assert await page.locator("#api").inner_text() == "Worker dispatch"
     assert json.loads(await page.locator("#result").inner_text()) == {"caption": "<b>a dog</b>"}
