@@ -5,14 +5,14 @@ is loopback all the same, and refused."""
 from __future__ import annotations
 
 import secrets
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from tests.async_flow.test_async_flow import settled
 from tests.harness.api import eventually
+from tests.harness.loopback_servers import on_both_loopbacks
 
 REFUSED = ["file:///etc/passwd", "gopher://127.0.0.1:6379/_INFO", "ftp://8.8.8.8/x", "http://127.0.0.2:8083/",
            "http://[::1]:8080/", "http://2130706434/", "http://0x7f000002/", "http://169.254.169.254/latest/meta-data",
@@ -36,14 +36,8 @@ class _Receiver(BaseHTTPRequestHandler):
 def receivers() -> Iterator[tuple[dict[str, str], list]]:
     """A callback receiver on 127.0.0.1 (allowed here) and one on 127.0.0.2 (refused)."""
     _Receiver.received = []
-    servers = [ThreadingHTTPServer((host, 0), _Receiver) for host in ("127.0.0.1", "127.0.0.2")]
-    for server in servers:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield {s.server_address[0]: f"http://{s.server_address[0]}:{s.server_address[1]}/hooks" for s in servers}, \
-        _Receiver.received
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    with on_both_loopbacks(_Receiver) as bases:
+        yield {host: f"{base}/hooks" for host, base in bases.items()}, _Receiver.received
 
 
 def assert_refused(response) -> None:

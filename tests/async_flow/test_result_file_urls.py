@@ -3,13 +3,13 @@ a loopback file (127.0.0.2 here; the test stack allows 127.0.0.1 only) gets no r
 poller's copier, and the task still succeeds with the upstream's URL and the reason recorded."""
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from tests.async_flow.test_async_flow import settled
+from tests.harness.loopback_servers import on_both_loopbacks
 
 
 class _Files(BaseHTTPRequestHandler):
@@ -30,14 +30,8 @@ class _Files(BaseHTTPRequestHandler):
 @pytest.fixture
 def file_servers() -> Iterator[tuple[dict[str, str], list]]:
     _Files.requested = []
-    servers = [ThreadingHTTPServer((host, 0), _Files) for host in ("127.0.0.1", "127.0.0.2")]
-    for server in servers:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield {s.server_address[0]: f"http://{s.server_address[0]}:{s.server_address[1]}" for s in servers}, \
-        _Files.requested
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    with on_both_loopbacks(_Files) as bases:
+        yield bases, _Files.requested
 
 
 async def test_a_result_file_on_a_refused_address_is_not_downloaded(async_channel, make_client, mongo_db,
