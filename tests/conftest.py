@@ -10,6 +10,7 @@ from pymongo import AsyncMongoClient
 
 from tests.harness.api import AdminApi
 from tests.harness.infra import provide_infra
+from tests.harness.reaping import pytest_configure  # noqa: F401 - a hook: nothing outlives the run
 from tests.harness.stack import SERVICES, Stack
 from tools import devinfra
 
