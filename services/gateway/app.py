@@ -19,6 +19,7 @@ from services.gateway.console import install_console
 from services.gateway.container import Container
 from services.gateway.errors import install_error_handlers
 from services.gateway.groups import GroupRepository
+from services.gateway.internal_errors import InternalErrorMiddleware
 from services.gateway.hold_queue import HoldQueue
 from services.gateway.key_policies import KeyPolicies
 from services.gateway.openapi_document import install_openapi_document
@@ -105,6 +106,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                    wallet, key_usage, models, tasks, task_api, task_lookup, dispatch, worker_socket, pages, task_pages,
                    webhooks, stored_results, pass_async, pass_sync):
         app.include_router(module.router)
+    app.add_middleware(InternalErrorMiddleware)  # innermost: an unhandled error is a 500 every other one sees
     app.add_middleware(BodyLimitMiddleware, dialect=in_envelope_of, limits=BodyLimits(
         default_max_bytes=settings.request_body_max_bytes, json_max_depth=settings.json_max_depth,
         by_prefix=(("/pass/", settings.pass_body_max_bytes),)))

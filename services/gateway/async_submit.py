@@ -46,7 +46,7 @@ class AsyncSubmission:
         try:
             return await self._submit_new(caller, admission, channels, model, task_id, body, query, fields,
                                           callback_url)
-        except ApiError:
+        except Exception:  # refused (4xx), unavailable (503) or an error of ours (500) alike
             if idempotency_key and await deps.tasks.get(task_id) is None:
                 await keys.forget(caller.user_id, idempotency_key)  # nothing happened: a retry may try again
             raise

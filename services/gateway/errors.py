@@ -2,14 +2,12 @@
 `{"code": ..., "message": ...}`. Nothing a client sends may surface as a 500."""
 from __future__ import annotations
 
-import logging
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-log = logging.getLogger(__name__)
+from services.gateway.internal_errors import internal_error
 
 
 class ApiError(Exception):
@@ -106,7 +104,6 @@ def install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse({"code": code, "message": str(exc.detail)}, status_code=exc.status_code)
 
-    @app.exception_handler(Exception)
+    @app.exception_handler(Exception)  # the last resort: errors of a middleware (internal_errors takes the routes')
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", extra={"path": request.url.path})
-        return JSONResponse({"code": "internal_error", "message": "internal error"}, status_code=500)
+        return internal_error(request.url.path)
