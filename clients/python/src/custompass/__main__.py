@@ -1,0 +1,3 @@
+from custompass.cli import main
+
+raise SystemExit(main())
