@@ -111,7 +111,8 @@ def stream(task_id: str, policy: RetryPolicy, last_event_id: str | None = None,
         headers = {"Accept": "text/event-stream", **({"Last-Event-ID": last_event_id} if last_event_id else {})}
         opened = yield Open(Plan("GET", path, headers=headers, timeout=idle_s if left is None else min(idle_s, left)))
         if not isinstance(opened, httpx.TransportError):
-            if opened.status_code in (404, 405) and api_error(opened).code != "task_not_found":
+            # No such route (an older gateway) is Starlette's plain 404; a missing task has its own code.
+            if opened.status_code == 405 or (opened.status_code == 404 and api_error(opened).code == "not_found"):
                 raise StreamUnavailable(f"no event stream at {path} ({opened.status_code})")
             if opened.status_code >= 400 and policy.delay(failures, opened) is None:
                 raise api_error(opened)
