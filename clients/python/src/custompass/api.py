@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from custompass import operations as ops
+from custompass.errors import UsageError
 from custompass.protocol import Plan, RetryPolicy
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -19,9 +20,9 @@ def settings(base_url: str | None, api_key: str | None) -> tuple[str, str]:
     base_url = base_url or os.environ.get("CUSTOMPASS_URL")
     api_key = api_key or os.environ.get("CUSTOMPASS_API_KEY")
     if not base_url:
-        raise ValueError("no gateway URL: pass base_url or set CUSTOMPASS_URL")
+        raise UsageError("no gateway URL: pass base_url or set CUSTOMPASS_URL")
     if not api_key:
-        raise ValueError("no API key: pass api_key or set CUSTOMPASS_API_KEY")
+        raise UsageError("no API key: pass api_key or set CUSTOMPASS_API_KEY")
     return base_url.rstrip("/"), api_key
 
 

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 from pydantic import BaseModel
 
 from custompass.client import Client
-from custompass.errors import ApiError, TransportError, WaitTimeout
+from custompass.errors import ApiError, TransportError, UsageError, WaitTimeout
 from custompass.models import Task
 
 EXIT_OK = 0  # done; a waited task completed
@@ -58,11 +58,17 @@ def parser() -> argparse.ArgumentParser:
 
 def body_of(data: str) -> bytes:
     """`--data`: inline JSON, `@FILE` or `@-`; sent as given once it parses as JSON."""
-    if data.startswith("@"):
-        raw = sys.stdin.buffer.read() if data == "@-" else open(data[1:], "rb").read()
-    else:
-        raw = data.encode()
-    json.loads(raw)
+    try:
+        if not data.startswith("@"):
+            raw = data.encode()
+        elif data == "@-":
+            raw = sys.stdin.buffer.read()
+        else:
+            with open(data[1:], "rb") as file:
+                raw = file.read()
+        json.loads(raw)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--data: {exc}") from exc
     return raw
 
 
@@ -124,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with Client(getattr(args, "url", None), getattr(args, "api_key", None)) as client:
             answer = execute(client, args)
-    except (ValueError, OSError) as exc:  # no URL or key, unreadable or invalid --data
+    except UsageError as exc:  # no URL or key, unreadable or invalid --data
         print(f"custompass: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except WaitTimeout as exc:

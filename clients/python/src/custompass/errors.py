@@ -10,6 +10,10 @@ class CustomPassError(Exception):
     """Anything the SDK raises."""
 
 
+class UsageError(CustomPassError, ValueError):
+    """The SDK was called wrongly: no gateway URL or key, a wait out of range, a body that is not JSON."""
+
+
 class ApiError(CustomPassError):
     """The gateway answered with an error envelope `{"code", "message"}`."""
 

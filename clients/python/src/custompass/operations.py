@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import httpx
 
-from custompass.errors import RateLimited, StreamUnavailable, TransportError, WaitTimeout
+from custompass.errors import RateLimited, StreamUnavailable, TransportError, UsageError, WaitTimeout
 from custompass.models import ModelList, Task, TaskList, Wallet
 from custompass.protocol import Close, Emit, Open, Plan, ReadLine, RetryPolicy, Send, Sleep, api_error
 from custompass.shapes import task_of
@@ -48,7 +48,7 @@ def prefer_wait(wait: bool | int | None) -> dict[str, str]:
     if wait is True:
         return {"Prefer": "wait"}
     if not 1 <= int(wait) <= MAX_WAIT_S:
-        raise ValueError(f"wait is 1..{MAX_WAIT_S} seconds, not {wait}")
+        raise UsageError(f"wait is 1..{MAX_WAIT_S} seconds, not {wait}")
     return {"Prefer": f"wait={int(wait)}"}
 
 
