@@ -9,7 +9,7 @@ BENCH_ARGS ?=
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run stop test bench chaos contracts clean
+.PHONY: install run stop status restart test bench chaos contracts clean
 
 install: .venv/.synced .tools/infra/.installed
 
@@ -37,6 +37,14 @@ run: .venv/.synced-run .tools/infra/.installed
 
 stop:
 	$(PYTHON) -m tools.run_local --stop
+
+# A running `make run`: each process's state and restarts; restart one (docs/local-stack.md).
+status:
+	$(PYTHON) -m tools.run_local --status
+
+restart:
+	@test -n "$(SERVICE)" || { echo "usage: make restart SERVICE=<name> (see make status)"; exit 2; }
+	$(PYTHON) -m tools.run_local --restart $(SERVICE)
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq

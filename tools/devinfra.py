@@ -121,12 +121,18 @@ def down(state_dir: Path) -> None:
 
 
 def stop_pid(pid: int, timeout: float = 10.0) -> None:
+    """SIGTERM to the process group `pid` leads, SIGKILL to what is left of it after `timeout`.
+    A leader that is our own child is reaped as it exits: a zombie would keep the group alive."""
     try:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass  # not ours, or reaped already
         try:
             os.killpg(pid, 0)
         except ProcessLookupError:

@@ -1,22 +1,29 @@
 """`make run`: the whole CustomPass system on this machine, seeded with a demo; `make stop` ends it.
 
-    python -m tools.run_local           # start everything, print how to use it; Ctrl-C stops it
-    python -m tools.run_local --stop    # from another terminal: stop what a run started
+    python -m tools.run_local                   # start everything, print how to use it; Ctrl-C stops it
+    python -m tools.run_local --stop            # from another terminal: stop what a run started
+    python -m tools.run_local --status          # each process's state and restarts (make status)
+    python -m tools.run_local --restart NAME    # restart one process (make restart SERVICE=NAME)
+
+A process that exits unexpectedly (the stand-ins too) is restarted with backoff while the others
+keep serving, and given up on after repeated failures (tools/supervisor.py; docs/local-stack.md).
 
 Kafka and MongoDB are the local stand-ins of tools/devinfra.py, unless KAFKA_BOOTSTRAP_SERVERS /
 MONGODB_URL name servers to use instead. The stand-in MongoDB keeps its data in <run>/mongo-data,
 so users and money survive a restart. Everything a run writes lives in the run folder
 (CUSTOMPASS_RUN_DIR, default .run/): logs/<name>.log (earlier runs' rotated to <name>.log.1 .. .3),
-pids/<name>.pid, admin-token, callback-signing-secret, user-ref-secret, demo.json. The mock upstream
-serves a sample image for the demo's typed task, and this run alone allow-lists its host in
-OUTBOUND_URL_ALLOWLIST: the demo works offline, the product's default stays strict.
+pids/<name>.pid, status.json and control/ (the supervisor's), admin-token, callback-signing-secret,
+user-ref-secret, demo.json. The mock upstream serves a sample image for the demo's typed task,
+and this run alone allow-lists its host in OUTBOUND_URL_ALLOWLIST: the demo works offline, the
+product's default stays strict.
 
 Ports: GATEWAY_PORT 8080, BILLING_PORT 8081, POLLER_PORT 8082, SETTLEMENT_PORT 8083,
 MOCK_UPSTREAM_PORT 9100, LOCAL_KAFKA_PORT 9092, LOCAL_MONGO_PORT 27017. A busy port stops the
 start with a message naming the variable to set; we never pick another port silently, because
 the printed commands and the demo channel's base_url must stay the same from run to run.
 
-`make stop` runs this on the system python, so only the start path imports httpx.
+`make stop`, `make status` and `make restart` run this on the system python, so only the start
+path imports httpx.
 """
 from __future__ import annotations
 
@@ -36,7 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from services.gateway.task_api.examples import EXAMPLE_TASK_TYPES
-from tools import devinfra
+from tools import devinfra, supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 # name -> (module, port variable, default port, readiness path); started in this order.
@@ -151,21 +158,27 @@ def start_infra(run: Path, pids: Path) -> dict[str, str]:
     env = {var: os.environ[var] for var, _, _ in INFRA.values() if os.environ.get(var)}
     state = run / "infra"  # devinfra's logs and its own pid files
     state.mkdir(parents=True, exist_ok=True)
-    for name, (var, port_var, default) in INFRA.items():
-        if var in env:
-            continue
-        devinfra.install()
-        (state / f"{name}.pid").unlink(missing_ok=True)  # only adopt a pid written just now
-        try:
-            if name == "kafka":
-                env[var] = devinfra.start_kafka(state, port(port_var, default))
-            else:
-                env[var] = devinfra.start_mongo(state, port(port_var, default), str(run / "mongo-data"))
-        finally:  # adopt it even when it never became ready, so the clean-up stops it
-            if (state / f"{name}.pid").exists():
-                record_pid(pids, name, int((state / f"{name}.pid").read_text()))
-                (state / f"{name}.pid").unlink()
+    for name, (var, _, _) in INFRA.items():
+        if var not in env:
+            devinfra.install()
+            env[var] = start_standin(name, run, pids)[1]
     return env
+
+
+def start_standin(name: str, run: Path, pids: Path) -> tuple[int, str]:
+    """Starts the Kafka or MongoDB stand-in on its port; its pid and address."""
+    state, (_, port_var, default) = run / "infra", INFRA[name]
+    (state / f"{name}.pid").unlink(missing_ok=True)  # only adopt a pid written just now
+    try:
+        if name == "kafka":
+            address = devinfra.start_kafka(state, port(port_var, default))
+        else:
+            address = devinfra.start_mongo(state, port(port_var, default), str(run / "mongo-data"))
+    finally:  # adopt it even when it never became ready, so the clean-up stops it
+        if (state / f"{name}.pid").exists():
+            record_pid(pids, name, int((state / f"{name}.pid").read_text()))
+            (state / f"{name}.pid").unlink()
+    return recorded_pid(pids / f"{name}.pid") or 0, address
 
 
 def kept_secret(run: Path, variable: str, file_name: str, prefix: str = "") -> str:
@@ -207,7 +220,7 @@ def rotate_logs(logs: Path, names: list[str], keep: int = KEPT_LOGS) -> None:
 
 
 def spawn(name: str, module: str, env: dict[str, str], run: Path) -> subprocess.Popen:
-    with open(run / "logs" / f"{name}.log", "wb") as log:  # fresh, the last run's rotated away first
+    with open(run / "logs" / f"{name}.log", "ab") as log:  # the last run's rotated away; a restart appends
         proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT,
                                 env={**LOCAL_DEFAULTS, **os.environ, **env}, stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=subprocess.STDOUT,
@@ -393,6 +406,7 @@ def ready_block(gateway: str, token: str, demo: dict, run: Path, mock_url: str) 
         f"  Demo API key:  {demo.get('api_key', missing)}",
         f"  Worker token:  {demo.get('worker_token', missing)}   (group default)",
         f"  Logs:          {run / 'logs'}/   (earlier runs' in <name>.log.1 .. .{KEPT_LOGS})",
+        "  Processes:     restarted when they exit; `make status`, `make restart SERVICE=<name>`",
         f"  Sample image:  {sample_image_url(mock_url)}",
         "",
         PASTE_LINE,
@@ -401,13 +415,59 @@ def ready_block(gateway: str, token: str, demo: dict, run: Path, mock_url: str) 
     ])
 
 
-def watch(pids: Path) -> tuple[str, int]:
-    """Blocks until one of our children exits (SIGINT/SIGTERM interrupt it)."""
-    names = {int(p.read_text().split()[0]): p.stem for p in pids.glob("*.pid")}
-    while True:
-        pid, status = os.wait()
-        if pid in names:
-            return names[pid], os.waitstatus_to_exitcode(status)
+def supervise(run: Path, env: dict[str, str], urls: dict[str, str]) -> None:
+    """Restarts what exits until SIGINT/SIGTERM; the stand-ins only if this run started them.
+    A broker restart loses every topic and consumer group (Tansu keeps nothing), so the services
+    that use Kafka are restarted after it: they create their topics and join their groups again."""
+    import httpx
+
+    pids = run / "pids"
+
+    def ready(url: str):
+        def check() -> bool:
+            try:
+                return httpx.get(url, timeout=0.5).status_code == 200
+            except httpx.HTTPError:
+                return False
+        return check
+
+    children = [supervisor.Child(name, lambda n=name: start_standin(n, run, pids)[0])
+                for name in INFRA if (pids / f"{name}.pid").exists()]
+    children += [supervisor.Child(name, lambda n=name, m=module: spawn(n, m, env, run).pid, ready(urls[name]))
+                 for name, (module, *_) in SERVICES.items()]
+    for child in children:
+        child.pid, child.state = recorded_pid(pids / f"{child.name}.pid"), supervisor.RUNNING
+    kafka_users = [name for name in SERVICES if name != "mock_upstream"]
+    supervisor.Supervisor(children, run, log=lambda line: print(line, file=sys.stderr, flush=True),
+                          after_restart=lambda name: kafka_users if name == "kafka" else []).run()
+
+
+def status_command() -> int:
+    run = run_dir()
+    status = supervisor.read_status(run)
+    if not recorded_pid(run / "pids" / f"{SUPERVISOR}.pid") or status is None:
+        print("not running (`make run` starts it)")
+        return 1
+    print(supervisor.render_status(status))
+    return 0
+
+
+def restart_command(name: str) -> int:
+    run = run_dir()
+    status = supervisor.read_status(run)
+    if not recorded_pid(run / "pids" / f"{SUPERVISOR}.pid") or status is None:
+        print("not running (`make run` starts it)", file=sys.stderr)
+        return 1
+    if name not in status["processes"]:
+        print(f"no process {name!r}; one of: {', '.join(status['processes'])}", file=sys.stderr)
+        return 2
+    try:
+        child = supervisor.request_restart(run, name)
+    except TimeoutError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"{name}: {child['state']} (pid {child['pid']}, restarts {child['restarts']})")
+    return 0 if child["state"] == supervisor.RUNNING else 1
 
 
 def _reap_children() -> None:
@@ -447,10 +507,8 @@ def start() -> int:
         wait_ready(procs, urls, run)
         demo = seed_demo_or_warn(gateway, env["CUSTOMPASS_ADMIN_TOKEN"], mock_url, run / "demo.json")
         print(ready_block(gateway, env["CUSTOMPASS_ADMIN_TOKEN"], demo, run, mock_url), flush=True)
-        name, code = watch(pids)
-        print(f"{name} exited with code {code}; stopping everything", log_tail(run, name), sep="\n",
-              file=sys.stderr)
-        return 1
+        supervise(run, env, urls)
+        return 0
     except KeyboardInterrupt:
         return 0
     except (StartupError, TimeoutError, RuntimeError) as exc:
@@ -463,6 +521,7 @@ def start() -> int:
         threading.Thread(target=_reap_children, daemon=True).start()
         stop_recorded(pids)
         (pids / f"{SUPERVISOR}.pid").unlink(missing_ok=True)
+        (run / supervisor.STATUS_FILE).unlink(missing_ok=True)
         print("stopped", flush=True)
 
 
@@ -470,8 +529,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tools.run_local", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stop", action="store_true", help="stop what a run started (make stop)")
+    parser.add_argument("--status", action="store_true", help="each process's state and restarts (make status)")
+    parser.add_argument("--restart", metavar="NAME", help="restart one process of a run (make restart SERVICE=NAME)")
     args = parser.parse_args(argv)
-    sys.exit(stop_command() if args.stop else start())
+    if args.stop:
+        sys.exit(stop_command())
+    sys.exit(status_command() if args.status else restart_command(args.restart) if args.restart else start())
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ async def _load_under_faults(context: FaultContext, report: Report) -> None:
     try:
         report.faults += [f"drain: restarted {name}" for name in await asyncio.to_thread(system.start_stopped)]
         drain_started = time.monotonic()
-        await _drained(db)
+        await drained(db)
         report.drain_s = time.monotonic() - drain_started
     finally:
         context.workers.stop.set()
@@ -102,7 +102,7 @@ async def _strike(schedule: list[Fault], context: FaultContext, report: Report, 
     report.faults.sort()  # by scheduled time (each line starts with it), whatever order they ended in
 
 
-async def _drained(db: AsyncDatabase) -> None:
+async def drained(db: AsyncDatabase) -> None:
     """Waits until every task is terminal and settled and no money operation is in flight."""
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
     while time.monotonic() < deadline:
