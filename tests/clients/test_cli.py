@@ -55,6 +55,8 @@ async def test_submit_wait_get_wallet_and_models_with_json(async_channel, caller
     assert wallet.code == EXIT_OK and wallet.json()["credited"] == 100
     models = await cli("--json", "models", url=me.url, key=me.key)
     assert models.code == EXIT_OK and model in [m["id"] for m in models.json()["data"]]
+    rows = (await cli("models", url=me.url, key=me.key)).out.splitlines()
+    assert f"{model}\tasync\tPOST /pass/{model}/submit\tprice 10\thold 10" in rows
     listed = await cli("list", "--model", model, "--json", url=me.url, key=me.key)
     assert [t["task_id"] for t in listed.json()["data"]] == [task["task_id"]]
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from custompass.client import Client
 from custompass.errors import ApiError, TransportError, UsageError, WaitTimeout
-from custompass.models import Task
+from custompass.models import ModelList, Task, TaskList
 
 EXIT_OK = 0  # done; a waited task completed
 EXIT_TASK_FAILED = 1  # the task ended `failed`
@@ -92,6 +92,8 @@ class Progress:
 
 
 def show(value: BaseModel, as_json: bool) -> None:
+    """`--json`: the answer as one line of JSON; else a task as `ID<TAB>STATUS<TAB>PROGRESS` (then
+    its result and error), a list as one row per task or model, a wallet as `name: value` lines."""
     if as_json:
         print(json.dumps(value.model_dump(mode="json", exclude_none=True)))
     elif isinstance(value, Task):
@@ -100,6 +102,12 @@ def show(value: BaseModel, as_json: bool) -> None:
             print(json.dumps(value.result))
         if value.error:
             print(f"error: {value.error}")
+    elif isinstance(value, TaskList):
+        for task in value.data:
+            print(f"{task.task_id}\t{task.status}\t{task.progress or ''}\t{task.model or ''}\t{task.created_at or ''}")
+    elif isinstance(value, ModelList):
+        for model in value.data:
+            print(f"{model.id}\t{model.mode}\t{model.endpoint}\tprice {model.price}\thold {model.hold}")
     else:
         for name, item in value.model_dump(mode="json", exclude_none=True).items():
             print(f"{name}: {json.dumps(item) if isinstance(item, (dict, list)) else item}")
