@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from custompass import AsyncClient, Client, RateLimited, RetryPolicy
+from custompass import ApiError, AsyncClient, Client, RateLimited, RetryPolicy
 
 FAST = RetryPolicy(base_delay=0.001, max_delay=0.01)
 
@@ -95,3 +95,11 @@ def test_retries_503_and_429_with_retry_after_but_not_429_without():
             client.submit("m", {"prompt": "x"})
     assert len(set(keys[:3])) == 1 and keys[3] != keys[0]  # one key per submit, the same on its retries
     assert refused.value.code == "too_many_in_flight" and refused.value.status == 429
+
+
+def test_an_answer_that_is_not_json_is_an_api_error():
+    page = httpx.MockTransport(lambda request: httpx.Response(200, text="<html>proxy login</html>"))
+    with Client("http://gw", "k", retry=FAST, transport=page) as client:
+        with pytest.raises(ApiError) as malformed:
+            client.wallet()
+    assert (malformed.value.status, malformed.value.code) == (200, "malformed_answer")

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import httpx
 
-from custompass.errors import RateLimited, StreamUnavailable, TransportError, UsageError, WaitTimeout
+from custompass.errors import ApiError, RateLimited, StreamUnavailable, TransportError, UsageError, WaitTimeout
 from custompass.models import ModelList, Task, TaskList, Wallet
 from custompass.protocol import Close, Emit, Open, Plan, ReadLine, RetryPolicy, Send, Sleep, api_error
 from custompass.shapes import task_of
@@ -39,7 +39,11 @@ def call(plan: Plan, policy: RetryPolicy) -> Steps:
         raise TransportError(f"{plan.method} {plan.path}: {outcome!r} (after {attempt + 1} attempts)") from outcome
     if outcome.status_code >= 400:
         raise api_error(outcome)
-    return outcome.json() if outcome.content else None
+    try:
+        return outcome.json()
+    except ValueError:  # not the gateway (a proxy's page?) or a cut body
+        raise ApiError(outcome.status_code, "malformed_answer", f"{plan.method} {plan.path}: the answer is "
+                       f"not JSON: {outcome.text[:200]!r}") from None
 
 
 def prefer_wait(wait: bool | int | None) -> dict[str, str]:
