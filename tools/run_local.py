@@ -435,8 +435,9 @@ def supervise(run: Path, env: dict[str, str], urls: dict[str, str]) -> None:
                 for name in INFRA if (pids / f"{name}.pid").exists()]
     children += [supervisor.Child(name, lambda n=name, m=module: spawn(n, m, env, run).pid, ready(urls[name]))
                  for name, (module, *_) in SERVICES.items()]
-    for child in children:
-        child.pid, child.state = recorded_pid(pids / f"{child.name}.pid"), supervisor.RUNNING
+    for child in children:  # one that died since it was started (e.g. while the demo was seeded) starts again
+        child.pid = recorded_pid(pids / f"{child.name}.pid")
+        child.state = supervisor.RUNNING if child.pid else supervisor.WAITING
     kafka_users = [name for name in SERVICES if name != "mock_upstream"]
     supervisor.Supervisor(children, run, log=lambda line: print(line, file=sys.stderr, flush=True),
                           after_restart=lambda name: kafka_users if name == "kafka" else []).run()
