@@ -18,6 +18,7 @@ from shared.config_cache import ConfigCache
 from services.gateway.console import install_console
 from services.gateway.container import Container
 from services.gateway.errors import install_error_handlers
+from services.gateway.stream_slots import StreamSlots
 from services.gateway.groups import GroupRepository
 from services.gateway.internal_errors import InternalErrorMiddleware
 from services.gateway.hold_queue import HoldQueue
@@ -31,6 +32,7 @@ from services.gateway.request_log import RequestLogMiddleware
 from services.gateway.security_headers import SecurityHeadersMiddleware
 from services.gateway.settings import GatewaySettings
 from services.gateway.task_api.errors import in_envelope_of
+from services.gateway.task_watch import TaskWatch
 from services.gateway.users import UserRepository
 from services.gateway.webhook_receipts import WebhookReceipts
 from services.gateway.workers.hub import WorkerHub
@@ -71,7 +73,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                                   groups=GroupRepository(db, config), ledger=Ledger(db), tasks=tasks,
                                   policies=KeyPolicies(db), http=http, workers=workers,
                                   worker_tokens=worker_tokens, results=ResultCopier(outbound, settings),
-                                  webhook_receipts=WebhookReceipts(db), outbound_urls=outbound_urls)
+                                  webhook_receipts=WebhookReceipts(db), outbound_urls=outbound_urls,
+                                  watch=TaskWatch(tasks), event_streams=StreamSlots(settings.event_streams_per_key))
             for store in (container.tasks, container.users, container.channels, container.ledger,
                           container.worker_tokens, container.webhook_receipts, workers.queue, workers.registry):
                 await store.ensure_indexes()
@@ -80,6 +83,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             runtime.loops.append(asyncio.create_task(QueueWatch(
                 workers.queue.entries, settings.dispatch_wake_wait_s, workers.anyone_idle, workers.queued).run(),
                 name="worker queue watch"))
+            runtime.every(settings.task_watch_poll_s, container.watch.look, "task watch")
             runtime.every(settings.worker_heartbeat_s, workers.heartbeat, "worker heartbeat")
             runtime.every(settings.worker_token_recheck_s, workers.close_revoked, "worker token recheck")
             runtime.every(settings.webhook_receipt_purge_interval_s,

@@ -10,9 +10,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.gateway.background import BackgroundWork
 from services.gateway.billing_client import BillingClient
 from services.gateway.channels import ChannelRepository
+from services.gateway.stream_slots import StreamSlots
 from services.gateway.groups import GroupRepository
 from services.gateway.key_policies import KeyPolicies
 from services.gateway.settings import GatewaySettings
+from services.gateway.task_watch import TaskWatch
 from services.gateway.users import UserRepository
 from services.gateway.webhook_receipts import WebhookReceipts
 from services.gateway.workers.hub import WorkerHub
@@ -42,4 +44,6 @@ class Container:
     results: ResultCopier  # fetches through the outbound-URL guard (shared.outbound_urls)
     outbound_urls: OutboundUrlPolicy  # judges the URLs callers hand in (caller_urls)
     webhook_receipts: WebhookReceipts
+    watch: TaskWatch  # follows tasks for waiting submits and event streams
+    event_streams: StreamSlots
     background: BackgroundWork = field(default_factory=BackgroundWork)

@@ -74,6 +74,15 @@ class GatewaySettings(CommonSettings, CustomPassSettings, ResultStorageSettings)
         "Bearer token of internal services for PUT /api/task/{taskId}/status, beside the admin token."))
     input_image_url_max_length: int = Field(2048, ge=16, le=65_536, description="Longest inputImageUrl accepted.")
     callback_url_max_length: int = Field(2048, ge=16, le=4096, description="Longest callback_url accepted.")
+    # Following tasks for clients (`Prefer: wait` on submits, `GET .../task/{id}/events`; task_watch).
+    task_watch_poll_s: float = Field(0.5, gt=0, le=10, description=(
+        "How often a gateway reads the tasks its waiting submits and event streams follow (one query "
+        "for all of them, sent only while someone follows): the longest delay between a change and its news."))
+    event_stream_keepalive_s: float = Field(15.0, gt=0, le=300, description=(
+        "An idle event stream sends a `: keep-alive` comment this often."))
+    event_streams_per_key: int = Field(8, ge=1, description=(
+        "Event streams one API key (a JWT caller: its user) may hold open on one gateway; one more "
+        "answers 429 too_many_streams."))
 
     @model_validator(mode="after")
     def _timeouts_in_order(self) -> "GatewaySettings":

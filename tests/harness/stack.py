@@ -36,6 +36,8 @@ TEST_ENV = {
     "POLL_TICK_S": "0.2",
     "WEBHOOK_RECEIPT_PURGE_INTERVAL_S": "0.5",
     "CALLBACK_SIGNING_SECRET": "test-callback-secret",
+    "TASK_WATCH_POLL_S": "0.1",  # waiting submits and event streams see changes quickly
+    "EVENT_STREAM_KEEPALIVE_S": "1",
     "USER_REF_SECRET": "test-user-ref-secret-of-32-characters",
     # Callback receivers and upstream result files listen on 127.0.0.1 here. Only that address:
     # other loopback addresses (127.0.0.2, ::1), private and metadata ones stay refused, so tests

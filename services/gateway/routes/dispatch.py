@@ -1,18 +1,27 @@
 """Worker dispatch API (seed 003): `POST /api/openai`, sync or `"async": true`."""
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from services.gateway.deps import Caller, Deps
+from services.gateway.prefer_wait import WaitPreference, waited
 from services.gateway.schemas import DispatchRequest
 from services.gateway.workers.submission import Submission
+from services.gateway.workers.views import dispatch_view
 
 router = APIRouter(tags=["dispatch"])
 
 
 @router.post("/api/openai")
-async def dispatch(request: DispatchRequest, caller: Caller, deps: Deps) -> dict:
+async def dispatch(request: DispatchRequest, response: Response, caller: Caller, deps: Deps,
+                   wait: WaitPreference) -> dict:
     """Sync: `{"taskId","status":"completed","result"}` once a worker answers (500 `Task timeout`,
     500 `Worker disconnected`, 502 the worker's error). Async: `{"taskId","status":"queued"|"executing"}`.
-    503 `No worker available` / `Queue is full`, 404 `Unknown group`; every failure is refunded."""
-    return await Submission(deps).submit(caller, request)
+    503 `No worker available` / `Queue is full`, 404 `Unknown group`; every failure is refunded.
+    Async with `Prefer: wait[=N]` (`prefer_wait`): once the task is terminal or after N seconds, the
+    task as `GET /api/task/{taskId}` shows it (`result` or `error` once it ended)."""
+    answer = await Submission(deps).submit(caller, request)
+    if not request.run_async or wait is None:
+        return answer
+    task = await deps.tasks.get(answer["taskId"])
+    return await dispatch_view(await waited(deps, task, wait, response), deps.workers.queue) if task else answer

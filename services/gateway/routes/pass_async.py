@@ -1,13 +1,16 @@
 """CustomPass async API: submit, fetch one task, query many (seed 000)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from services.gateway.async_submit import AsyncSubmission
 from services.gateway.channels import model_spellings
 from services.gateway.deps import Caller, CallerIdentity, Deps
 from services.gateway.errors import InvalidRequest, NotFound
+from services.gateway.event_streams import event_stream
+from services.gateway.prefer_wait import WaitPreference, waited
 from services.gateway.task_cancel import cancel_task
 from shared.task_views import pass_view
 
@@ -21,11 +24,12 @@ class TaskQuery(BaseModel):
 
 
 @router.post("/pass/{model:path}/submit")
-async def submit(model: str, request: Request, caller: Caller, deps: Deps,
+async def submit(model: str, request: Request, response: Response, caller: Caller, deps: Deps, wait: WaitPreference,
                  idempotency_key: str | None = Header(None, max_length=200)) -> dict:
+    """`Prefer: wait[=N]` answers once the task is terminal or after N seconds (`prefer_wait`)."""
     body = await request.body()
     task = await AsyncSubmission(deps).submit(caller, model, body, request.url.query, idempotency_key)
-    return pass_view(task)
+    return pass_view(await waited(deps, task, wait, response))
 
 
 async def own_task_of_model(deps: Deps, caller: CallerIdentity, model: str, task_id: str) -> dict:
@@ -40,6 +44,19 @@ async def own_task_of_model(deps: Deps, caller: CallerIdentity, model: str, task
 @router.get("/pass/{model:path}/task/{task_id}/fetch")
 async def fetch(model: str, task_id: str, caller: Caller, deps: Deps) -> dict:
     return pass_view(await own_task_of_model(deps, caller, model, task_id))
+
+
+async def _pass_view(task: dict) -> dict:
+    return pass_view(task)
+
+
+@router.get("/pass/{model:path}/task/{task_id}/events", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}}}})
+async def events(model: str, task_id: str, caller: Caller, deps: Deps,
+                 last_event_id: str | None = Header(None, max_length=40)) -> StreamingResponse:
+    """The task's changes as Server-Sent Events, each carrying the task as fetch answers it (`event_streams`)."""
+    return event_stream(deps, caller, await own_task_of_model(deps, caller, model, task_id), _pass_view,
+                        last_event_id)
 
 
 @router.post("/pass/{model:path}/task/{task_id}/cancel")

@@ -3,10 +3,11 @@
 `{"success": true, "data": ...}`; errors `{"success": false, "code", "message"}` (`task_api.errors`)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from services.gateway.deps import Deps
 from services.gateway.paging import Offset
+from services.gateway.prefer_wait import WaitPreference, waited
 from services.gateway.task_api.auth import InternalAuth, TaskApiCaller
 from services.gateway.task_api.creation import create_typed_task
 from services.gateway.task_api.errors import TaskApiRoute
@@ -24,11 +25,16 @@ def _internal_statuses(word: TaskApiStatus) -> list[str]:
 
 
 @router.post("/api/task/create")
-async def create(request: TaskCreate, caller: TaskApiCaller, deps: Deps) -> dict:
-    """`{"success": true, "data": {taskId, type, status: "pending", createdAt}}`."""
-    view = task_api_view(await create_typed_task(deps, caller, request))
-    return {"success": True, "data": {"taskId": view["id"], "type": view["type"], "status": view["status"],
-                                      "createdAt": view["createdAt"]}}
+async def create(request: TaskCreate, response: Response, caller: TaskApiCaller, deps: Deps,
+                 wait: WaitPreference) -> dict:
+    """`{"success": true, "data": {taskId, type, status: "pending", createdAt}}`. With `Prefer: wait[=N]`
+    (`prefer_wait`), once the task is terminal or after N seconds, `data` also has the task's
+    `progress`, `resultUrls`, `errorMessage` and `completedAt`."""
+    view = task_api_view(await waited(deps, await create_typed_task(deps, caller, request), wait, response))
+    data = {"taskId": view["id"], "type": view["type"], "status": view["status"], "createdAt": view["createdAt"]}
+    if wait is not None:
+        data.update({field: view[field] for field in ("progress", "resultUrls", "errorMessage", "completedAt")})
+    return {"success": True, "data": data}
 
 
 @router.get("/api/task/list")

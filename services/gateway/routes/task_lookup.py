@@ -7,11 +7,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
+from fastapi.responses import StreamingResponse
 
 from services.gateway.container import Container
 from services.gateway.deps import Deps
 from services.gateway.errors import Forbidden
+from services.gateway.event_streams import event_stream
 from services.gateway.task_api.auth import TaskApiCaller
 from services.gateway.task_api.errors import TaskApiRoute
 from services.gateway.workers.queue import API as DISPATCH_API, now_ms
@@ -45,8 +47,8 @@ PASS_API = "pass"  # the `api` field services/gateway/task_opening.py stores on 
 VIEWS: dict[str, View] = {DISPATCH_API: _dispatch, TASK_API: _typed, PASS_API: _pass}
 
 
-@router.get("/api/task/{task_id}")
-async def get_task(task_id: str, caller: TaskApiCaller, deps: Deps) -> dict:
+async def visible_task(task_id: str, caller, deps: Container) -> tuple[dict[str, Any], View, dict[str, Any]]:
+    """The caller's task, how its API shows it, and that view now; 404 (403) as the fetch answers."""
     task = await deps.tasks.get(task_id)
     if task is not None and task["user_id"] != caller.user_id:
         if task.get("api") == TASK_API:
@@ -54,6 +56,21 @@ async def get_task(task_id: str, caller: TaskApiCaller, deps: Deps) -> dict:
         task = None
     view = VIEWS.get(task.get("api", "")) if task else None
     answer = await view(task, deps) if view else None
-    if answer is None:  # missing, another user's, another API's, or past TASK_RESULT_TTL_MS
+    if task is None or view is None or answer is None:  # missing, another user's, another API's, or expired
         raise dispatch_error("Task not found or expired", "task_not_found", 404)
-    return answer
+    return task, view, answer
+
+
+@router.get("/api/task/{task_id}")
+async def get_task(task_id: str, caller: TaskApiCaller, deps: Deps) -> dict:
+    return (await visible_task(task_id, caller, deps))[2]
+
+
+@router.get("/api/task/{task_id}/events", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}}}})
+async def task_events(task_id: str, caller: TaskApiCaller, deps: Deps,
+                      last_event_id: str | None = Header(None, max_length=40)) -> StreamingResponse:
+    """The task's changes as Server-Sent Events, each carrying the task as `GET /api/task/{taskId}`
+    answers it (`event_streams`)."""
+    task, view, _ = await visible_task(task_id, caller, deps)
+    return event_stream(deps, caller, task, lambda changed: view(changed, deps), last_event_id)
