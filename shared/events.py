@@ -120,10 +120,20 @@ class SettlementFacts(BaseModel):
     finished_at: str | None = None
     fail_reason: str | None = None
     callback_url: str | None = None
+    callback_events: list[str] | None = Field(None, description="What the caller's webhook wants; None: completed.")
 
     @classmethod
     def of(cls, task: dict[str, Any]) -> SettlementFacts:
         return cls.model_validate({field: task[field] for field in cls.model_fields if field in task})
+
+
+class CallbackTarget(BaseModel):
+    """Where a task's caller wants webhooks, on changes that are not the end (those carry it in
+    their settlement facts)."""
+    model_config = ConfigDict(frozen=True)
+
+    url: str
+    events: list[str] = Field(description="start, progress, completed: the caller's filter.")
 
 
 class TaskStatusChanged(Event):
@@ -139,6 +149,8 @@ class TaskStatusChanged(Event):
     settlement: SettlementFacts | None = Field(None, description=(
         "On a terminal change of a task with a hold: what settling it needs. Absent (version 1, or "
         "a task without a hold): settlement reads the task."))
+    callback: CallbackTarget | None = Field(None, description=(
+        "On a non-terminal change of a task whose caller asked for `progress` webhooks: where to."))
 
 
 class BillingSettled(Event):

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from shared.crash_points import crash_point
-from shared.events import Event, SettlementFacts, TaskStatusChanged
+from shared.events import CallbackTarget, Event, SettlementFacts, TaskStatusChanged
 from shared.kafka import EventPublisher, PublishFailed
 from shared.status import TaskStatus
 from shared.tasks import TaskStore
@@ -22,9 +22,13 @@ log = logging.getLogger(__name__)
 def status_changed(task: dict[str, Any], previous: str | None = None) -> TaskStatusChanged:
     status = TaskStatus(task["status"])
     facts = SettlementFacts.of(task) if status.is_terminal and task.get("hold_id") else None
+    callback = None
+    if not status.is_terminal and task.get("callback_url") and "progress" in (task.get("callback_events") or ()):
+        callback = CallbackTarget(url=task["callback_url"], events=task["callback_events"])
     return TaskStatusChanged(correlation_id=task["_id"], task_id=task["_id"], user_id=task["user_id"],
                              status=status, previous_status=TaskStatus(previous) if previous else None,
-                             progress=task.get("progress"), reason=task.get("fail_reason"), settlement=facts)
+                             progress=task.get("progress"), reason=task.get("fail_reason"), settlement=facts,
+                             callback=callback)
 
 
 async def publish_stored(publisher: EventPublisher, event: Event) -> None:

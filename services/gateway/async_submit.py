@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from services.gateway.caller_urls import accepted_callback_url
+from services.gateway.caller_urls import accepted_callback_events, accepted_callback_url
 from services.gateway.channel_health import record_outcome
 from services.gateway.channel_selection import upstream_model
 from services.gateway.channels import SUBMIT_SUFFIX
@@ -22,6 +22,8 @@ from shared.ids import new_task_id
 from shared.providers.base import InvalidBody, Quote, StatusProvider, Submitted, UpstreamContext
 from shared.providers.registry import async_kinds, provider_for
 from shared.task_events import fail_and_announce, publish_stored
+from shared.task_views import pass_view
+from shared.webhook_deliveries import WebhookDeliveries, wants
 from shared.upstream.errors import UpstreamError, UpstreamNotConnected
 
 
@@ -34,6 +36,9 @@ class AsyncSubmission:
         """`fields`: what another API family built on this path adds to the task (its `api`, its own fields)."""
         deps = self._deps
         callback_url = await accepted_callback_url(deps.outbound_urls, body, deps.settings.callback_url_max_length)
+        callback_events = accepted_callback_events(body, callback_url)
+        if callback_events:
+            fields = {**(fields or {}), "callback_events": callback_events}
         admission = await deps.policies.admit(caller.key, caller.user, model)
         channels = await channels_for(deps, caller, model, async_kinds())
         task_id = new_task_id()
@@ -115,6 +120,8 @@ class AsyncSubmission:
                                                     accepted.progress)
         if submitted is None:  # failed meanwhile (e.g. a timeout sweep): report what it is now
             return await deps.tasks.get(task["_id"]) or task
+        if wants(submitted, "start"):  # recorded before the caller hears of the task
+            await WebhookDeliveries(deps.db).record(submitted, "start", pass_view(submitted))
         await publish_stored(deps.publisher, TaskSubmitted(
             correlation_id=task["_id"], task_id=task["_id"], user_id=task["user_id"], model=task["model"],
             channel_id=task["channel_id"], upstream_task_id=accepted.upstream_task_id))

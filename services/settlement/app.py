@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from services.settlement import metrics
 from services.settlement.callbacks import Callbacks
 from services.settlement.settings import SettlementSettings
-from services.settlement.settle import Settler
+from services.settlement.settle import Settler, record_progress
 from shared import topics
 from shared.events import TaskStatusChanged
 from shared.kafka import consumer_options
@@ -21,6 +21,7 @@ from shared.ops import service_app
 from shared.outbound_urls import OutboundUrlPolicy, outbound_client
 from shared.runtime import service_runtime
 from shared.tasks import TaskStore
+from shared.webhook_deliveries import WebhookDeliveries
 
 log = logging.getLogger(__name__)
 
@@ -33,26 +34,29 @@ def create_app(settings: SettlementSettings) -> FastAPI:
             tasks = TaskStore(runtime.db)
             ledger = Ledger(runtime.db)
             await ledger.ensure_indexes()
-            callbacks = Callbacks(tasks, outbound, settings.callback_signing_secret, settings.callback_attempts,
-                                  settings.callback_timeout_s)
-            settler = Settler(runtime.db, tasks, ledger, runtime.publisher, callbacks)
+            deliveries = WebhookDeliveries(runtime.db)
+            await deliveries.ensure_indexes()
+            callbacks = Callbacks(tasks, deliveries, outbound, legacy_secret=settings.callback_signing_secret,
+                                  signing_key=settings.webhook_signing_key, attempts=settings.callback_attempts,
+                                  timeout_s=settings.callback_timeout_s, retry_base_s=settings.webhook_retry_base_s,
+                                  retry_cap_s=settings.webhook_retry_cap_s)
+            settler = Settler(runtime.db, tasks, ledger, runtime.publisher, deliveries)
 
             @runtime.broker.subscriber(topics.qualified(topics.TASK_STATUS_CHANGED, settings.kafka_topic_prefix),
                                        batch=True, max_records=200,
                                        **consumer_options(settings, "settlement", latency_critical=False))
             async def on_status_changed(events: list[TaskStatusChanged]) -> None:
                 terminal = {e.task_id: e for e in events if e.status.is_terminal}  # one per task
+                await record_progress(deliveries, [e for e in events if not e.status.is_terminal])
                 await settler.settle_changed(list(terminal.values()))
 
             await runtime.broker.start()
             runtime.report_consumer_lag()
+            runtime.every(settings.webhook_send_interval_s, callbacks.send_due, "webhook deliveries")
             runtime.every(settings.reconcile_interval_s, lambda: _reconcile(settler, tasks, settings),
                           "settlement reconciliation")
             app.state.ready_checks = runtime.ready_checks()
-            try:
-                yield
-            finally:
-                await callbacks.close()
+            yield
 
     return service_app("CustomPass settlement", lifespan)
 

@@ -6,6 +6,7 @@ event, two paths reporting the same completion, or a crash mid-way all end in th
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from typing import Any
 
@@ -19,9 +20,10 @@ from shared.events import BillingSettled, TaskStatusChanged
 from shared.kafka import EventPublisher
 from shared.task_events import publish_stored
 from shared.ledger import Ledger, SettleOutcome
-from shared.status import TaskStatus
+from shared.status import TaskStatus, to_pass_status
 from shared.clock import seconds_since, stamp
 from shared.tasks import TaskStore
+from shared.webhook_deliveries import WebhookDeliveries, wants
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +39,10 @@ class Settler:
     one marks its tasks settled."""
 
     def __init__(self, db: AsyncDatabase, tasks: TaskStore, ledger: Ledger, publisher: EventPublisher,
-                 callbacks=None) -> None:
+                 deliveries: WebhookDeliveries | None = None) -> None:
+        """`deliveries`: where the `completed` webhooks of settled tasks are recorded (None: none are)."""
         self._db, self._tasks, self._ledger, self._publisher = db, tasks, ledger, publisher
-        self._callbacks = callbacks
+        self._deliveries = deliveries
 
     async def settle_changed(self, events: list[TaskStatusChanged]) -> list[SettleOutcome | None]:
         """Settles the terminal tasks events announce, from the facts they carry where they do
@@ -71,6 +74,10 @@ class Settler:
             return list(outcomes)
         crash_point("settlement.hold_settled")
         await write_logs(self._db, settled)
+        if self._deliveries is not None:  # before the tasks count as settled, so a crash loses none
+            for task, _ in settled:
+                if wants(task, "completed"):
+                    await self._deliveries.record(task, "completed", None)
         await self._tasks.mark_settled_many([(task["_id"], {
             "outcome": outcome.outcome, "hold": outcome.hold, "charged": outcome.charged,
             "refunded": outcome.refunded, "debt": outcome.debt, "settled_at": stamp()}) for task, outcome in settled])
@@ -98,8 +105,6 @@ class Settler:
             outcome="captured" if outcome.outcome == "captured" else "voided", hold_amount=outcome.hold,
             charged=outcome.charged, refunded=outcome.refunded, debt=outcome.debt))
         self._observe(task, outcome)
-        if self._callbacks is not None and task.get("callback_url"):
-            self._callbacks.schedule(task_id)
 
     def _observe(self, task: dict[str, Any], outcome: SettleOutcome) -> None:
         metrics.SETTLEMENTS.labels(outcome.outcome).inc()
@@ -113,6 +118,19 @@ class Settler:
             log.warning("shortfall recorded as debt", extra={"task_id": task["_id"], "debt": outcome.debt})
         if task.get("finished_at"):
             metrics.LAG_SECONDS.observe(max(seconds_since(task["finished_at"]), 0.0))
+
+
+async def record_progress(deliveries: WebhookDeliveries, events: list[TaskStatusChanged]) -> None:
+    """Records a `progress` webhook for each non-terminal change of a task whose caller asked for
+    them (the event names its callback); one per state, so a redelivery or a second path that
+    reports the same state records no second one."""
+    for event in events:
+        if event.callback is not None and "progress" in event.callback.events:
+            task = {"_id": event.task_id, "user_id": event.user_id, "callback_url": event.callback.url}
+            body = {"task_id": event.task_id, "status": to_pass_status(event.status.value),
+                    "progress": event.progress or "0%"}
+            state = hashlib.sha256(f"{event.status.value}|{event.progress}".encode()).hexdigest()[:16]
+            await deliveries.record(task, "progress", body, occurrence=state)
 
 
 async def _nothing() -> None:

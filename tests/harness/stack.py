@@ -38,6 +38,9 @@ TEST_ENV = {
     "CALLBACK_SIGNING_SECRET": "test-callback-secret",
     "TASK_WATCH_POLL_S": "0.1",  # waiting submits and event streams see changes quickly
     "EVENT_STREAM_KEEPALIVE_S": "1",
+    "WEBHOOK_SEND_INTERVAL_S": "0.1",  # webhook deliveries and their retries go out quickly
+    "WEBHOOK_RETRY_BASE_S": "0.2",
+    "WEBHOOK_SIGNING_SECRET": "whsec_dGVzdC13ZWJob29rLXNpZ25pbmcta2V5LTAxMjM0NQ==",
     "USER_REF_SECRET": "test-user-ref-secret-of-32-characters",
     # Callback receivers and upstream result files listen on 127.0.0.1 here. Only that address:
     # other loopback addresses (127.0.0.2, ::1), private and metadata ones stay refused, so tests

@@ -13,6 +13,7 @@ from services.gateway.event_streams import event_stream
 from services.gateway.prefer_wait import WaitPreference, waited
 from services.gateway.task_cancel import cancel_task
 from shared.task_views import pass_view
+from shared.webhook_deliveries import WebhookDeliveries, public_view
 
 router = APIRouter(tags=["custompass"])
 
@@ -57,6 +58,13 @@ async def events(model: str, task_id: str, caller: Caller, deps: Deps,
     """The task's changes as Server-Sent Events, each carrying the task as fetch answers it (`event_streams`)."""
     return event_stream(deps, caller, await own_task_of_model(deps, caller, model, task_id), _pass_view,
                         last_event_id)
+
+
+@router.get("/pass/{model:path}/task/{task_id}/webhooks")
+async def webhooks(model: str, task_id: str, caller: Caller, deps: Deps) -> dict:
+    """The task's webhook deliveries, oldest first: event, state, every attempt (`shared.webhook_deliveries`)."""
+    await own_task_of_model(deps, caller, model, task_id)
+    return {"data": [public_view(d) for d in await WebhookDeliveries(deps.db).for_task(task_id)]}
 
 
 @router.post("/pass/{model:path}/task/{task_id}/cancel")

@@ -1,0 +1,93 @@
+"""Webhook deliveries to a task's `callback_url`, one document each, written before any attempt.
+
+A delivery is recorded by whoever learns of its event (the gateway for `start`, settlement for
+`progress` and `completed`), with a deterministic id, so recording it twice (a redelivered
+event, a settlement repeated after a crash) keeps one. Settlement's sender claims due deliveries
+with a lease, so a sender that dies mid-attempt leaves them due again: nothing recorded is lost,
+and the receiver sees the same `webhook-id` on every attempt, however many processes made them.
+
+States: `pending` (due at `next_attempt_at`), `delivered` (a 2xx), `failed` (attempts used up),
+`refused` (the outbound-URL policy refused the address connected to). Every attempt is kept in
+`attempts` (time, HTTP status or error) for the caller and the operator.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from shared.clock import stamp
+
+EVENTS = ("start", "progress", "completed")
+DEFAULT_EVENTS = ["completed"]
+FINAL_STATES = ("delivered", "failed", "refused")
+
+
+def wants(task: dict[str, Any], event: str) -> bool:
+    """Whether the task's caller subscribed to `event` (`callback_events`, default completed only)."""
+    return bool(task.get("callback_url")) and event in (task.get("callback_events") or DEFAULT_EVENTS)
+
+
+def delivery_id(task_id: str, event: str, occurrence: str | None = None) -> str:
+    """`msg_<task>_<event>[_<occurrence>]`: the `webhook-id` every attempt carries."""
+    return f"msg_{task_id}_{event}" + (f"_{occurrence}" if occurrence else "")
+
+
+def public_view(delivery: dict[str, Any]) -> dict[str, Any]:
+    return {"id": delivery["_id"], "event": delivery["event"], "url": delivery["url"], "state": delivery["state"],
+            "attempts": delivery.get("attempts", []), "next_attempt_at": delivery.get("next_attempt_at"),
+            "created_at": delivery["created_at"]}
+
+
+class WebhookDeliveries:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.deliveries = db["webhook_deliveries"]
+
+    async def ensure_indexes(self) -> None:
+        await self.deliveries.create_index([("state", 1), ("next_attempt_at", 1)])
+        await self.deliveries.create_index([("task_id", 1)])
+
+    async def record(self, task: dict[str, Any], event: str, body: dict[str, Any] | None,
+                     occurrence: str | None = None) -> None:
+        """`body`: the task as the caller's fetch showed it at the event; None: rendered from the
+        stored task at the first attempt (the completed task, with its result)."""
+        try:
+            await self.deliveries.insert_one({
+                "_id": delivery_id(task["_id"], event, occurrence), "task_id": task["_id"],
+                "user_id": task["user_id"], "event": event, "url": task["callback_url"], "body": body,
+                "state": "pending", "attempts": [], "next_attempt_at": stamp(), "lease_until": 0.0,
+                "created_at": stamp()})
+        except DuplicateKeyError:
+            pass  # recorded before: one delivery per event
+
+    async def claim_due(self, limit: int, lease_s: float, token: str) -> list[dict[str, Any]]:
+        due = {"state": "pending", "next_attempt_at": {"$lte": stamp()}, "lease_until": {"$lt": time.time()}}
+        ids = [d["_id"] async for d in self.deliveries.find(due, {"_id": 1}).sort("next_attempt_at", 1).limit(limit)]
+        if not ids:
+            return []
+        await self.deliveries.update_many({**due, "_id": {"$in": ids}},
+                                          {"$set": {"lease": token, "lease_until": time.time() + lease_s}})
+        return await self.deliveries.find({"_id": {"$in": ids}, "lease": token}).to_list(length=limit)
+
+    async def keep_body(self, delivery_id_: str, body: dict[str, Any]) -> None:
+        await self.deliveries.update_one({"_id": delivery_id_}, {"$set": {"body": body}})
+
+    async def attempted(self, delivery: dict[str, Any], attempt: dict[str, Any], state: str,
+                        next_attempt_at: str | None) -> None:
+        # The whole list is set, not $push-ed: the MongoDB stand-in stores a pushed object as JSON
+        # text. The lease makes this sender the delivery's only writer meanwhile.
+        attempts = [*delivery.get("attempts", []), attempt]
+        update: dict[str, Any] = {"$set": {"state": state, "lease_until": 0.0, "attempts": attempts}}
+        if next_attempt_at:
+            update["$set"]["next_attempt_at"] = next_attempt_at
+        else:
+            update["$unset"] = {"next_attempt_at": ""}
+        await self.deliveries.update_one({"_id": delivery["_id"], "lease": delivery["lease"]}, update)
+
+    async def for_task(self, task_id: str) -> list[dict[str, Any]]:
+        return await self.deliveries.find({"task_id": task_id}).sort("created_at", 1).to_list(None)
+
+    async def listing(self, query: dict[str, Any], limit: int, offset: int) -> list[dict[str, Any]]:
+        return await self.deliveries.find(query).sort("created_at", -1).skip(offset).limit(limit).to_list(limit)
