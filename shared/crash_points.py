@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-# The points, where each sits and what must recover from it (README, "Chaos run").
+# The points, where each sits and what must recover from it (docs/architecture.md, "Chaos run").
 POINTS = {
     "billing.hold_written": "billing: hold placed in MongoDB, its reply not yet published",
     "gateway.hold_placed": "gateway: task stored and held, not yet submitted upstream",

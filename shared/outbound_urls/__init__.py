@@ -1,4 +1,4 @@
-"""One policy for every URL a caller or an upstream gives us to fetch or post to (README,
+"""One policy for every URL a caller or an upstream gives us to fetch or post to (docs/operations.md,
 "Security"): `policy` judges a URL when it is accepted, `transport` judges the address each
 connection is made to."""
 from shared.outbound_urls.policy import AllowList, OutboundUrlPolicy, OutboundUrlRefused

@@ -14,7 +14,7 @@ from tools.contracts.openapi import openapi_document
 
 # Per operation; about 20 operations at a few milliseconds a request: well under a minute.
 MAX_EXAMPLES = 25
-# The README's error contract: 502 upstream trouble (or the upstream's own refusal), 503 billing
+# The error contract (docs/async-and-sync-api.md): 502 upstream trouble (or the upstream's own refusal), 503 billing
 # did not answer in time (or no worker / a full queue for /api/openai), 504 upstream timeout. Only the
 # routes that call out may answer them.
 DEPENDENCY_STATUSES = {502, 503, 504}

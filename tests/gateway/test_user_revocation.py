@@ -1,6 +1,6 @@
 """Disabling a user (or one of their API keys) through one gateway refuses their next requests on
 every gateway: keys and users are read with each request, from a per-process cache for at most
-CONFIG_CACHE_TTL_S where one is in force (README, Security: Revocation)."""
+CONFIG_CACHE_TTL_S where one is in force (docs/operations.md, Security: Revocation)."""
 from __future__ import annotations
 
 import httpx
