@@ -1,6 +1,8 @@
-"""A TCP proxy in front of the gateway that forwards a request whole, waits for the first bytes of
-the gateway's answer (so the gateway has done the work) and then cuts the client's connection
-instead of passing them on: the client sees a dropped connection after its request took effect."""
+"""A TCP proxy in front of the gateway that cuts its first connections: it forwards the request
+whole, then, by default, waits for the first byte of the gateway's answer (the gateway has done
+the work) and drops the connection instead of passing it on; with `after=b"..."` it passes the
+answer on until that marker and a blank line after it went through (a stream's first event), then
+drops it. Either way the client sees a dropped connection after its request took effect."""
 from __future__ import annotations
 
 import asyncio
@@ -8,10 +10,11 @@ from urllib.parse import urlsplit
 
 
 class DroppingProxy:
-    def __init__(self, target_url: str, drop_first: int = 1) -> None:
+    def __init__(self, target_url: str, drop_first: int = 1, after: bytes | None = None) -> None:
         target = urlsplit(target_url)
         self._target = (target.hostname, target.port)
         self._drops_left = drop_first
+        self._after = after
         self.connections = 0
         self.dropped = 0
         self._server: asyncio.Server | None = None
@@ -53,8 +56,17 @@ class DroppingProxy:
             await writer.drain()
 
     async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, drop: bool) -> None:
-        if drop:
+        if not drop:
+            return await self._pump(reader, writer)
+        if self._after is None:
             await reader.read(1)  # the gateway has answered: the task exists
-            self.dropped += 1
-            return
-        await self._pump(reader, writer)
+        else:
+            passed = b""
+            while (at := passed.find(self._after)) < 0 or b"\n\n" not in passed[at:]:
+                chunk = await reader.read(65536)
+                if not chunk:
+                    return
+                passed += chunk
+                writer.write(chunk)
+                await writer.drain()
+        self.dropped += 1
