@@ -11,8 +11,5 @@ class PollerSettings(CommonSettings, CustomPassSettings, ResultStorageSettings):
     poll_tick_s: float = Field(1.0, gt=0, description="How often the poller looks for due tasks.")
     poll_claim_limit: int = Field(5000, ge=1, description="Most tasks leased by one sweep.")
     poll_lease_s: float = Field(60.0, gt=0, description="How long a sweep owns the tasks it leased.")
-    poll_due_repair_s: float = Field(600.0, gt=0, description=(
-        "How often the poller re-adds to its due-queue any live task missing from it (one scan of the "
-        "tasks; also at start)."))
     task_start_timeout_s: float = Field(600.0, gt=0, description=(
         "Task API: a typed task not started (pending) this long after creation fails and is refunded."))

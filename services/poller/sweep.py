@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,7 +63,6 @@ class Sweeper:
         self._results = ResultCopier(outbound, settings)
         self._semaphores: dict[str, asyncio.Semaphore] = {}
         self._pacers: defaultdict[str, RequestPacer] = defaultdict(RequestPacer)
-        self._repaired_at: float | None = None  # monotonic; None: the due-queue is checked on the first sweep
 
     async def sweep(self) -> SweepReport:
         with metrics.SWEEP_SECONDS.time():
@@ -76,12 +74,6 @@ class Sweeper:
 
     async def _sweep_once(self) -> SweepReport:
         report = SweepReport()
-        now = time.monotonic()
-        if self._repaired_at is None or now - self._repaired_at >= self._settings.poll_due_repair_s:
-            added = await self._tasks.repair_due_queue()  # rare: see shared/tasks.py on the due-queue
-            self._repaired_at = now
-            if added:
-                log.warning("due-queue repaired", extra={"added": added})
         token = secrets.token_hex(8)
         leased = await self._tasks.claim_due(self._settings.poll_claim_limit, self._settings.poll_lease_s, token)
         report.total = len(leased)

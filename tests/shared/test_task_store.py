@@ -65,7 +65,7 @@ async def test_finish_answers_the_status_it_left_and_the_task_as_stored(store):
 async def test_release_many_gives_back_a_batch_of_leases_and_no_schedule_to_a_finished_task(store):
     tasks = [await submitted_task(store) for _ in range(3)]
     for task in tasks:
-        await store.postpone(task["_id"], "2000-01-01T00:00:00Z")  # the schedule goes through the store (and its due-queue)
+        await store.tasks.update_one({"_id": task["_id"]}, {"$set": {"next_poll_at": "2000-01-01T00:00:00Z"}})
     leased = await store.claim_due(10, 60.0, "sweep")
     assert {t["_id"] for t in leased} == {t["_id"] for t in tasks}
     await store.finish(tasks[0]["_id"], TaskStatus.SUCCESS)
@@ -77,58 +77,3 @@ async def test_release_many_gives_back_a_batch_of_leases_and_no_schedule_to_a_fi
         [("2030-01-01T00:00:00Z", 0.0, 2)] * 2
     await store.release_many("another sweep", [(polled[0]["_id"], "2040-01-01T00:00:00Z", {})])
     assert (await store.get(polled[0]["_id"]))["next_poll_at"] == "2030-01-01T00:00:00Z"  # not its lease
-
-
-# --- the due-queue (shared/tasks.py): claims read only live work, and no live task is ever lost ---
-
-async def due_task(store: TaskStore) -> dict:
-    task = await submitted_task(store)
-    await store.postpone(task["_id"], "2000-01-01T00:00:00Z")
-    return task
-
-
-async def test_claim_reads_the_due_queue_and_never_a_finished_task(store):
-    live = await due_task(store)
-    ended = await due_task(store)
-    await store.finish(ended["_id"], TaskStatus.SUCCESS)
-    assert await store.due.find_one({"_id": ended["_id"]}) is None  # finish removes its entry
-    assert [t["_id"] for t in await store.claim_due(10, 60.0, "sweep")] == [live["_id"]]
-
-
-async def test_a_crash_between_finish_and_its_entry_removal_leaves_an_entry_the_claim_drops(store):
-    task = await due_task(store)
-    await store.tasks.update_one({"_id": task["_id"]}, {"$set": {"status": "SUCCESS"}})  # finish's first write only
-    assert await store.claim_due(10, 60.0, "sweep") == []
-    assert await store.due.find_one({"_id": task["_id"]}) is None
-
-
-async def test_an_entry_written_before_its_task_is_kept_until_the_grace_passes(store):
-    """insert writes the entry first: a crash before the task insert leaves an orphan entry, and
-    a claim racing the insert must not drop the entry of a task about to exist."""
-    await store._schedule("task_coming", "2000-01-01T00:00:00Z")
-    assert await store.claim_due(10, 60.0, "sweep") == []
-    assert await store.due.find_one({"_id": "task_coming"}) is not None
-    await store.due.update_one({"_id": "task_coming"}, {"$set": {"written_at": 0.0, "lease_until": 0.0}})
-    assert await store.claim_due(10, 60.0, "sweep") == []
-    assert await store.due.find_one({"_id": "task_coming"}) is None  # an orphan past the grace
-
-
-async def test_repair_re_adds_a_live_task_missing_from_the_queue(store):
-    task = await due_task(store)
-    await store.due.delete_one({"_id": task["_id"]})  # stored before the queue, or a write lost
-    assert await store.claim_due(10, 60.0, "sweep") == []
-    assert await store.repair_due_queue() == 1
-    assert await store.repair_due_queue() == 0  # an entry that exists is left as it is
-    assert [t["_id"] for t in await store.claim_due(10, 60.0, "sweep")] == [task["_id"]]
-
-
-async def test_a_released_task_is_claimed_again_and_an_expired_lease_is_taken_over(store):
-    task = await due_task(store)
-    assert len(await store.claim_due(10, 60.0, "first")) == 1
-    assert await store.claim_due(10, 60.0, "second") == []  # leased
-    await store.release_many("first", [(task["_id"], "2000-01-01T00:00:01Z", {})])
-    assert [t["_id"] for t in await store.claim_due(10, 60.0, "second")] == [task["_id"]]  # redelivered
-    await store.due.update_one({"_id": task["_id"]}, {"$set": {"lease_until": 0.0}})  # second's lease expires
-    assert [t["poll_lease"] for t in await store.claim_due(10, 60.0, "third")] == ["third"]
-    await store.release_many("second", [(task["_id"], None, {})])  # a late release of a lost lease
-    assert (await store.due.find_one({"_id": task["_id"]}))["lease"] == "third"
