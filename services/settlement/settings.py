@@ -21,9 +21,11 @@ class SettlementSettings(CommonSettings):
         "Standard Webhooks key of every webhook delivery, `whsec_<base64 of the key>` (what receivers' "
         "libraries take as is). Empty: the key is CALLBACK_SIGNING_SECRET's bytes, i.e. receivers verify "
         "with `whsec_` + base64(CALLBACK_SIGNING_SECRET)."))
-    webhook_send_interval_s: float = Field(0.5, gt=0, le=60, description=(
+    webhook_send_interval_s: float = Field(1.0, gt=0, le=60, description=(
         "How often settlement looks for webhook deliveries due (new ones, retries, ones a crashed "
-        "process left): the longest delay before a recorded delivery's first attempt."))
+        "process left): the longest delay before a recorded delivery's first attempt. The look is a "
+        "MongoDB query made even when idle, hence once a second by default (no service polls idle "
+        "more often)."))
     webhook_retry_base_s: float = Field(1.0, gt=0, description=(
         "Wait before a delivery's first retry; it doubles with each further one (spread 0.5-1.5x)."))
     webhook_retry_cap_s: float = Field(300.0, gt=0, description="The longest wait between two attempts.")
