@@ -67,18 +67,24 @@ def _stat(pid: int) -> tuple[str, int, int, int] | None:
     return None if state in ("Z", "X") else (state, ppid, pgrp, start)
 
 
-def _descendants(root: int) -> dict[int, int]:
-    """Every live process below `root`, each with its start time."""
-    children: dict[int, list[int]] = {}
-    starts: dict[int, int] = {}
+def _processes() -> dict[int, tuple[int, int]]:
+    """Every live process: pid -> (parent pid, start time)."""
+    table = {}
     for entry in PROC.iterdir():
         if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
-            children.setdefault(stat[1], []).append(int(entry.name))
-            starts[int(entry.name)] = stat[3]
+            table[int(entry.name)] = (stat[1], stat[3])
+    return table
+
+
+def _descendants(root: int, table: dict[int, tuple[int, int]]) -> dict[int, int]:
+    """Every process of `table` below `root`, each with its start time."""
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
     found, todo = {}, list(children.get(root, ()))
     while todo:
         pid = todo.pop()
-        found[pid] = starts[pid]
+        found[pid] = table[pid][1]
         todo.extend(children.get(pid, ()))
     return found
 
@@ -106,9 +112,9 @@ def watch(root: int, record_file: Path | None = None) -> None:
     if root_stat is None:
         return
     me, recorded = os.getpid(), {}
-    while _still(root, root_stat[3]) is not None:
-        recorded = {pid: start for pid, start in recorded.items() if _still(pid, start)}
-        recorded.update(_descendants(root))
+    while (table := _processes()).get(root, (0, None))[1] == root_stat[3]:
+        recorded = {pid: start for pid, start in recorded.items() if table.get(pid, (0, None))[1] == start}
+        recorded.update(_descendants(root, table))
         recorded.pop(me, None)
         if record_file is not None:
             record_file.with_suffix(".tmp").write_text(" ".join(map(str, recorded)))
