@@ -13,7 +13,10 @@ where it stopped: an id still in `wallet.pending` means the wallet step already 
 A holder can also merely stall past its lease (a paused process) while another finishes its
 operation and pulls the id. So the pull moves the id to `wallet.done`, the last DONE_KEPT ids,
 and a wallet step applies only when its id is in neither list: the stalled holder, waking, finds
-its step done instead of applying it a second time.
+its step done instead of applying it a second time. A void that cancels a placement which has not
+reached the wallet bars it the same way (`<hold id>:barred` in `wallet.done`): the placement's
+wallet step applies only while that id is absent, so a placer that stalled past its lease and wakes
+after the cancellation holds nothing.
 
 Per user, after every completed operation: available + held + used == credited, held == sum of
 open holds, available >= 0. Uncoverable shortfalls are recorded in `debt`, outside that sum.
@@ -161,8 +164,9 @@ class Ledger:
             if reason is None:
                 reason = await self._hold_on_wallet(hold, amount)
             if reason is not None:
-                await self._close(self._holds, hold_id, token, {"state": "rejected", "reason": reason})
-                return HoldOutcome(hold_id, False, amount, reason)
+                if await self._close(self._holds, hold_id, token, {"state": "rejected", "reason": reason}):
+                    return HoldOutcome(hold_id, False, amount, reason)
+                return _hold_outcome(await self._holds.find_one({"_id": hold_id}))  # ended by another
         await self._record(hold_id, user_id, "hold", available=-amount, held=amount)
         if await self._close(self._holds, hold_id, token, {"state": "held", "held_at": stamp()}):
             await self._release(user_id, hold_id)
@@ -180,8 +184,10 @@ class Ledger:
                     return "key_quota_exceeded"
                 await self._start_key_spend(user_id, key_id)
                 guard[key_spent_field(key_id)] = {"$lte": quota - amount}
-        if await self._apply(user_id, hold["_id"], inc, guard):
+        if await self._apply(user_id, hold["_id"], inc, guard, barred_by=_bar(hold["_id"])):
             return None
+        if await self._applied(user_id, _bar(hold["_id"])):
+            return "cancelled"
         if quota is not None and await self.key_spent(user_id, key_id) + amount > quota:
             return "key_quota_exceeded"
         return "insufficient_quota"
@@ -258,7 +264,7 @@ class Ledger:
                 return await self._settled_outcome(hold_id)
         amount = int(hold["amount"])
         if hold["state"] == "pending":
-            if not await self._applied(user_id, hold_id):
+            if await self._bar_placement(user_id, hold_id):
                 await self._close(self._holds, hold_id, token, {"state": "rejected", "reason": "cancelled"})
                 return SettleOutcome(hold_id, "nothing", 0, 0, 0, 0)
             await self._record(hold_id, user_id, "hold", available=-amount, held=amount)
@@ -276,6 +282,15 @@ class Ledger:
                 "state": "voided", "charged": 0, "refunded": amount, "debt": 0, "settled_at": stamp()}):
             await self._release(user_id, op)
         return SettleOutcome(hold_id, "voided", amount, 0, amount, 0)
+
+    async def _bar_placement(self, user_id: str, hold_id: str) -> bool:
+        """Makes sure a placement that has not reached the wallet never will: its worker may only
+        have stalled past its lease. True: barred, the wallet never held the money; False: the
+        placement's wallet step had happened."""
+        barred = await self._wallets.update_one(
+            {"_id": user_id, "pending": {"$nin": [hold_id]}, "done": {"$nin": [hold_id]}},
+            {"$push": {"done": {"$each": [_bar(hold_id)], "$slice": -DONE_KEPT}}})
+        return barred.modified_count == 1 or not await self._applied(user_id, hold_id)
 
     async def _cancel_unplaced(self, hold_id: str, user_id: str) -> bool:
         """A void of a hold not placed yet cancels it, so a late placement request is rejected
@@ -392,12 +407,15 @@ class Ledger:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.2)
 
-    async def _apply(self, user_id: str, op: str, inc: dict[str, int], guard: dict) -> bool:
-        """The wallet step of `op`, once: True when it is applied, now or earlier."""
+    async def _apply(self, user_id: str, op: str, inc: dict[str, int], guard: dict,
+                     barred_by: str | None = None) -> bool:
+        """The wallet step of `op`, once: True when it is applied, now or earlier. `barred_by`:
+        an id whose presence in `wallet.done` forbids the step."""
         # `$nin`, not `$ne`: the local MongoDB stand-in evaluates `$ne` against an array that
         # holds other ids as "not equal", which would apply a resumed operation a second time.
         result = await self._wallets.update_one(
-            {"_id": user_id, "pending": {"$nin": [op]}, "done": {"$nin": [op]}, **guard},
+            {"_id": user_id, "pending": {"$nin": [op]}, "done": {"$nin": [op, barred_by] if barred_by else [op]},
+             **guard},
             {"$inc": {k: v for k, v in inc.items() if v}, "$push": {"pending": op}},
         )
         return result.modified_count == 1 or await self._applied(user_id, op)
@@ -447,6 +465,11 @@ class Ledger:
                               **{f: int(deltas.get(f, 0)) for f in WALLET_FIELDS}}},
             upsert=True,
         )
+
+
+def _bar(hold_id: str) -> str:
+    """The id a cancelled placement leaves in `wallet.done`, barring its wallet step."""
+    return f"{hold_id}:barred"
 
 
 def _chosen_split(hold: dict[str, Any]) -> CaptureSplit | None:

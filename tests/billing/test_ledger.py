@@ -204,6 +204,25 @@ async def test_a_placement_stalled_past_its_lease_is_not_applied_again(ledger, d
     assert await wallet_violations(db, user) == []
 
 
+async def test_a_placement_stalled_past_its_lease_is_not_applied_after_a_void_cancelled_it(ledger, db, new_user,
+                                                                                          monkeypatch):
+    """The gateway gave up on a slow placement and voided it: the void cancels the hold before
+    its wallet step, so the placer, waking, must not hold the money (seen in the chaos run)."""
+    user = await new_user(quota=20)
+    stalled, release = await _stall_first_wallet_step(ledger, monkeypatch)
+    first = asyncio.create_task(ledger.place_hold("hold_x", user, 5))
+    await stalled.wait()
+    await db.holds.update_one({"_id": "hold_x"}, {"$set": {"lease_until": 0.0}})
+    assert (await ledger.void_hold("hold_x", user)).outcome == "nothing"
+    release.set()
+    late = await first
+    assert (late.placed, late.reason) == (False, "cancelled")
+    assert (await db.holds.find_one({"_id": "hold_x"}))["state"] == "rejected"
+    assert await ledger.wallet(user) == {"available": 20, "held": 0, "used": 0, "credited": 20, "debt": 0}
+    assert await db.ledger.count_documents({"_id": "hold_x"}) == 0
+    assert await wallet_violations(db, user) == []
+
+
 async def test_a_capture_stalled_past_its_lease_is_not_applied_again(ledger, db, new_user, monkeypatch):
     user = await new_user(quota=20)
     await ledger.place_hold("hold_c", user, 5)
