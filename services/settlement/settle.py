@@ -15,6 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.settlement import metrics
 from shared import pricing
 from shared.consumption import write_logs
+from shared.hourly_stats import count_settled, forget_applied
 from shared.crash_points import crash_point
 from shared.events import BillingSettled, TaskStatusChanged
 from shared.kafka import EventPublisher
@@ -74,6 +75,7 @@ class Settler:
             return list(outcomes)
         crash_point("settlement.hold_settled")
         await write_logs(self._db, settled)
+        await count_settled(self._db, settled)  # exact across a crash: see shared/hourly_stats.py
         if self._deliveries is not None:  # before the tasks count as settled, so a crash loses none
             for task, _ in settled:
                 if wants(task, "completed"):
@@ -81,6 +83,7 @@ class Settler:
         await self._tasks.mark_settled_many([(task["_id"], {
             "outcome": outcome.outcome, "hold": outcome.hold, "charged": outcome.charged,
             "refunded": outcome.refunded, "debt": outcome.debt, "settled_at": stamp()}) for task, outcome in settled])
+        await forget_applied(self._db, [task for task, _ in settled])
         for task, outcome in settled:
             await self._announce(task, outcome)
         return list(outcomes)
@@ -113,6 +116,7 @@ class Settler:
         metrics.SETTLED_QUOTA.labels("debt").inc(outcome.debt)
         metrics.HOLD_QUOTA.labels(outcome.outcome).inc(outcome.hold)
         metrics.LOGS_WRITTEN.inc()
+        metrics.count_margin(task, outcome.charged)
         if outcome.debt:
             metrics.DEBTS.inc()
             log.warning("shortfall recorded as debt", extra={"task_id": task["_id"], "debt": outcome.debt})

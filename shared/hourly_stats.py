@@ -1,0 +1,136 @@
+"""Settled tasks counted per hour and per day, so the console's overview reads a few small
+documents instead of scanning every task ever stored.
+
+One document per (grain, dimension, bucket, key): `_id` `"h|model|2026-12-02T16|video-x"` (grain
+`h` an hour, `d` a day; dimension `all`, `model`, `channel` or `user`; key `-` for `all`), holding
+`tasks`, `status_<STATUS>`, `charged`, `refunded` and `debt`. A range of `_id`s is one dimension
+over a period, so reading needs no index beyond `_id`. The bucket is the hour the task finished.
+
+Exact under redelivery, without transactions (the wallet's pattern, DESIGN's two-phase commit):
+each increment is conditional on the document not listing the task in `applied` (`$nin`: the
+stand-in reads `$ne` on an array wrongly), and adds it there in the same single-document update. Settlement counts before it marks its tasks settled and
+removes the ids from `applied` after (`forget_applied`): a crash before the mark brings the task
+back, and its second count matches nothing; once marked, settlement never reaches the task again.
+A crash between the mark and the removal leaves that batch's ids in `applied` for good, which
+costs a few bytes and never a figure.
+
+A first count of a document is an upsert; one that finds the task already applied fails on the
+`_id` instead (duplicate key), and so does one that lost a race with another first insert. Those
+are tried once more: the document exists then, so a second duplicate key means "applied".
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+
+from shared.clock import stamp
+from shared.ledger import SettleOutcome
+
+COLLECTION = "hourly_stats"
+HOUR, DAY = "h", "d"
+DIMENSIONS = ("all", "model", "channel", "user")
+STATUS_FIELD = "status_"  # flat, not `status.SUCCESS`: the stand-in's upsert keeps a dotted name literally
+_DUPLICATE_KEY = 11000
+_BUCKET_LENGTH = {HOUR: len("2026-12-02T16"), DAY: len("2026-12-02")}
+
+
+def bucket_of(moment: str, grain: str) -> str:
+    """An hour ("2026-12-02T16") or a day ("2026-12-02") of a stored timestamp."""
+    return moment[:_BUCKET_LENGTH[grain]]
+
+
+def counter_ids(task: dict[str, Any]) -> list[str]:
+    """Every document a settled task counts in."""
+    # A moment a redelivery sees alike; the settling moment only for a task that stored neither.
+    finished = task.get("finished_at") or task.get("created_at") or stamp()
+    keys = {"all": "-", "model": task.get("model"), "channel": task.get("channel_id"), "user": task.get("user_id")}
+    return [f"{grain}|{dimension}|{bucket_of(finished, grain)}|{keys[dimension] or '-'}"
+            for grain in (HOUR, DAY) for dimension in DIMENSIONS]
+
+
+def _count(counter_id: str, task: dict[str, Any], outcome: SettleOutcome) -> UpdateOne:
+    grain, dimension, bucket, key = counter_id.split("|", 3)
+    return UpdateOne({"_id": counter_id, "applied": {"$nin": [task["_id"]]}}, {
+        "$inc": {"tasks": 1, STATUS_FIELD + task["status"]: 1, "charged": outcome.charged,
+                 "refunded": outcome.refunded, "debt": outcome.debt},
+        "$push": {"applied": task["_id"]},
+        "$setOnInsert": {"grain": grain, "dimension": dimension, "bucket": bucket, "key": key}}, upsert=True)
+
+
+async def count_settled(db: AsyncDatabase, settled: list[tuple[dict[str, Any], SettleOutcome]]) -> None:
+    """Counts each settled task once in each of its documents: one bulk write (two when a
+    document's first insert met a duplicate key)."""
+    operations = [_count(counter_id, task, outcome) for task, outcome in settled for counter_id in counter_ids(task)]
+    for _ in range(2):
+        operations = await _write_tolerating_duplicates(db, operations)
+        if not operations:
+            return
+
+
+async def forget_applied(db: AsyncDatabase, tasks: list[dict[str, Any]]) -> None:
+    """Drops settled tasks from the `applied` lists once they are marked settled: one bulk write."""
+    per_counter: dict[str, list[str]] = defaultdict(list)
+    for task in tasks:
+        for counter_id in counter_ids(task):
+            per_counter[counter_id].append(task["_id"])
+    await db[COLLECTION].bulk_write([UpdateOne({"_id": counter_id}, {"$pull": {"applied": {"$in": ids}}})
+                                     for counter_id, ids in per_counter.items()], ordered=False)
+
+
+async def _write_tolerating_duplicates(db: AsyncDatabase, operations: list[UpdateOne]) -> list[UpdateOne]:
+    """The operations that failed on a duplicate `_id` (any other error is raised)."""
+    try:
+        await db[COLLECTION].bulk_write(operations, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(error.get("code") != _DUPLICATE_KEY for error in errors):
+            raise
+        return [operations[error["index"]] for error in errors]
+    return []
+
+
+@dataclass
+class Totals:
+    """What the counters say about one key over a period."""
+    key: str
+    tasks: int = 0
+    charged: int = 0
+    refunded: int = 0
+    debt: int = 0
+    status: dict[str, int] = field(default_factory=dict)
+
+    def add(self, doc: dict[str, Any]) -> None:
+        self.tasks += int(doc.get("tasks", 0))
+        self.charged += int(doc.get("charged", 0))
+        self.refunded += int(doc.get("refunded", 0))
+        self.debt += int(doc.get("debt", 0))
+        for name, count in doc.items():
+            if name.startswith(STATUS_FIELD):
+                status = name.removeprefix(STATUS_FIELD)
+                self.status[status] = self.status.get(status, 0) + int(count)
+
+
+async def read_counters(db: AsyncDatabase, grain: str, dimension: str, since_bucket: str) -> list[dict[str, Any]]:
+    """A dimension's documents of one grain from `since_bucket` on: one `_id` range query."""
+    prefix = f"{grain}|{dimension}|"
+    return await db[COLLECTION].find(
+        {"_id": {"$gte": prefix + since_bucket, "$lt": prefix + "\uffff"}}, {"applied": 0}).to_list(None)
+
+
+def totals_by_key(docs: list[dict[str, Any]]) -> dict[str, Totals]:
+    result: dict[str, Totals] = {}
+    for doc in docs:
+        result.setdefault(doc["key"], Totals(doc["key"])).add(doc)
+    return result
+
+
+def totals_by_bucket(docs: list[dict[str, Any]]) -> dict[str, Totals]:
+    result: dict[str, Totals] = {}
+    for doc in docs:
+        result.setdefault(doc["bucket"], Totals(doc["bucket"])).add(doc)
+    return result
