@@ -310,6 +310,13 @@ class Ledger:
         return SettleOutcome(hold_id, doc["state"], int(doc["amount"]), int(doc.get("charged", 0)),
                              int(doc.get("refunded", 0)), int(doc.get("debt", 0)), repeated=True)
 
+    async def hold_with_entries(self, hold_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """A hold as stored and its ledger entries in order: the placement (`<hold id>`), then
+        the capture (`<hold id>:capture`) or the void (`<hold id>:void`), where they exist."""
+        ids = [hold_id, f"{hold_id}:capture", f"{hold_id}:void"]
+        found = {entry["_id"]: entry async for entry in self._entries.find({"_id": {"$in": ids}})}
+        return await self._holds.find_one({"_id": hold_id}), [found[i] for i in ids if i in found]
+
     # --- top-ups -----------------------------------------------------------------------
     async def topup(self, op_id: str, user_id: str, amount: int) -> TopupOutcome:
         if amount <= 0:

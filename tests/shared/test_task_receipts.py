@@ -1,0 +1,60 @@
+"""`shared.task_receipts`: the canonical encoding, signing and verification, and when a receipt exists."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import pytest
+from pydantic import ValidationError
+
+from shared.task_receipts import ReceiptSigner, TaskReceiptSettings, canonical_json, receipt_body, verify
+
+KEY = b"k" * 32
+TASK = {"_id": "task_1", "user_id": "u1", "key_id": "key_1", "model": "m", "status": "SUCCESS", "hold_id": "hold_task_1",
+        "billing": {"mode": "per_call", "price": 10}, "usage": {"seconds": 2.5, "note": "é"},
+        "created_at": "2026-12-02T10:00:00.000000Z", "finished_at": "2026-12-02T10:00:05.000000Z"}
+HOLD = {"_id": "hold_task_1", "state": "captured", "amount": 10, "charged": 10, "refunded": 0, "debt": 0,
+        "settled_at": "2026-12-02T10:00:06.000000Z"}
+ENTRIES = [{"_id": "hold_task_1", "kind": "hold", "at": "a", "available": -10, "held": 10},
+           {"_id": "hold_task_1:capture", "kind": "capture", "at": "b", "held": -10, "used": 10}]
+
+
+def test_the_canonical_encoding_sorts_keys_drops_whitespace_and_escapes_non_ascii():
+    assert canonical_json({"b": 1, "a": [1, {"d": "é", "c": None}]}) == b'{"a":[1,{"c":null,"d":"\\u00e9"}],"b":1}'
+
+
+def test_a_signed_receipt_verifies_and_any_change_breaks_it():
+    signed = ReceiptSigner(KEY, "k1").sign(receipt_body(TASK, HOLD, ENTRIES))
+    expected = hmac.new(KEY, canonical_json(signed["receipt"]), hashlib.sha256).hexdigest()
+    assert signed["signature"] == {"alg": "HMAC-SHA256", "key_id": "k1", "value": expected}
+    assert verify(signed, {"k1": KEY})
+    assert not verify(signed, {"k2": KEY}) and not verify(signed, {"k1": b"x" * 32})
+    assert not verify({**signed, "receipt": {**signed["receipt"], "charged": 9}}, {"k1": KEY})
+    assert not verify({"receipt": "text", "signature": signed["signature"]}, {"k1": KEY})
+
+
+def test_a_receipt_has_the_holds_figures_and_entries_in_order():
+    body = receipt_body(TASK, HOLD, ENTRIES)
+    assert (body["outcome"], body["hold"], body["charged"], body["refunded"], body["shortfall"], body["debt"]) == (
+        "captured", {"id": "hold_task_1", "amount": 10}, 10, 0, 0, 0)
+    assert [e["id"] for e in body["ledger_entries"]] == ["hold_task_1", "hold_task_1:capture"]
+    assert body["ledger_entries"][1] == {"id": "hold_task_1:capture", "kind": "capture", "at": "b", "available": 0,
+                                         "held": -10, "used": 10, "debt": 0}
+    assert (body["submitted_at"], body["settled_at"]) == (TASK["created_at"], HOLD["settled_at"])
+
+
+def test_no_receipt_before_the_hold_ends_or_while_the_task_runs():
+    assert receipt_body({**TASK, "status": "IN_PROGRESS"}, HOLD, ENTRIES) is None
+    assert receipt_body(TASK, {**HOLD, "state": "held"}, ENTRIES[:1]) is None
+    assert receipt_body(TASK, None, []) is None
+    never_held = {**TASK, "status": "FAILURE", "settled": True, "settlement": {
+        "outcome": "nothing", "hold": 0, "charged": 0, "refunded": 0, "debt": 0, "settled_at": "s"}}
+    assert receipt_body(never_held, {"_id": "hold_task_1", "state": "rejected", "amount": 0}, [])["outcome"] == "nothing"
+
+
+def test_a_short_signing_key_is_refused_and_an_unset_one_signs_nothing():
+    with pytest.raises(ValidationError, match="TASK_RECEIPT_SIGNING_KEY must be at least 24"):
+        TaskReceiptSettings(task_receipt_signing_key="short")
+    assert TaskReceiptSettings(task_receipt_signing_key="").receipt_signer is None
+    signer = TaskReceiptSettings(task_receipt_signing_key="s" * 24).receipt_signer
+    assert signer.key_id == "sha256:" + hashlib.sha256(b"s" * 24).hexdigest()[:12] and "s" * 24 not in repr(signer)
