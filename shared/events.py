@@ -121,6 +121,8 @@ class SettlementFacts(BaseModel):
     fail_reason: str | None = None
     callback_url: str | None = None
     callback_events: list[str] | None = Field(None, description="What the caller's webhook wants; None: completed.")
+    upstream_cost: dict[str, Any] | None = Field(None, description=(
+        "What the upstream says the task cost: {amount, unit, quota} (shared/upstream_cost.py); None: not reported."))
 
     @classmethod
     def of(cls, task: dict[str, Any]) -> SettlementFacts:

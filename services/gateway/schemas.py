@@ -254,6 +254,27 @@ class StatusWords(BaseModel):
     queued: list[str] | None = Field(None, description="Accepted but not started (the Task API's pending).")
 
 
+class UpstreamCostUnit(BaseModel):
+    """The unit an upstream reports its costs in and what one of it is worth in our quota."""
+    model_config = Strict
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,15}$", description="e.g. USD, CNY, credits.")
+    quota_per_unit: Decimal = Field(gt=0, le=10**12, max_digits=24, decimal_places=9, description=(
+        "Quota units one upstream unit is worth (USD at QUOTA_PER_USD 500000: 500000)."))
+
+
+class MarginBand(BaseModel):
+    """The expected ratio of our charge to the upstream's cost (both in quota) of one task."""
+    model_config = Strict
+    min: Decimal = Field(ge=0, le=10**6, max_digits=16, decimal_places=6)
+    max: Decimal = Field(gt=0, le=10**6, max_digits=16, decimal_places=6)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "MarginBand":
+        if self.min > self.max:
+            raise ValueError("expected_margin_band needs min <= max")
+        return self
+
+
 class ChannelFields(BaseModel):
     model_config = Strict
     base_url: HttpUrl | None = None
@@ -291,6 +312,14 @@ class ChannelFields(BaseModel):
         "null: no limit."))
     result_storage: Literal["none", "local", "s3"] | None = Field(None, description=(
         "Copy a successful result's files to our storage and rewrite their URLs (default none)."))
+    upstream_cost_unit: UpstreamCostUnit | None = Field(None, description=(
+        "What the upstream's cost figures are counted in; null: quota units."))
+    upstream_cost_per_second: Decimal | None = Field(None, ge=0, le=10**6, max_digits=24, decimal_places=12,
+                                                     description=(
+        "replicate, runninghub: the upstream's cost of one second of run time, in upstream_cost_unit "
+        "(a Replicate task costs metrics.predict_time x this)."))
+    expected_margin_band: MarginBand | None = Field(None, description=(
+        "Reconciliation lists the tasks whose charged / upstream cost is outside [min, max]."))
 
 
 class ChannelCreate(ChannelFields):
@@ -340,6 +369,9 @@ class ChannelPublic(BaseModel):
     cooldown_s: float | None = None
     max_requests_per_s: float | None = None
     result_storage: Literal["none", "local", "s3"] | None = None
+    upstream_cost_unit: UpstreamCostUnit | None = None
+    upstream_cost_per_second: Decimal | None = None
+    expected_margin_band: MarginBand | None = None
     consecutive_failures: int = 0
     cooldown_until: str | None = Field(None, description="Left out of selection until then, after repeated failures.")
     archived_at: str | None = Field(None, description=(

@@ -11,6 +11,12 @@ LAG_SECONDS = Histogram("custompass_settlement_lag_seconds", "From terminal stat
 LOGS_WRITTEN = Counter("custompass_settlement_consumption_logs_total", "Consumption logs written")
 DEBTS = Counter("custompass_settlement_debts_total", "Settlements that recorded an uncovered shortfall")
 RECONCILED = Counter("custompass_settlement_reconciled_total", "Tasks settled by the reconciliation sweep")
+# Per channel, what we charged and what its upstream says it cost (quota units), for the margin:
+# custompass:channel_margin_quota:1h in deploy/k8s/base/prometheusrule.yaml subtracts their increases.
+CHANNEL_REVENUE = Counter("custompass_settlement_channel_revenue_quota_total",
+                          "Quota charged for the settled tasks of a channel", ["channel"])
+CHANNEL_UPSTREAM_COST = Counter("custompass_settlement_channel_upstream_cost_quota_total",
+                                "Upstream cost reported for the settled tasks of a channel, in quota", ["channel"])
 CALLBACKS = Counter("custompass_settlement_callbacks_total", "Task callbacks", ["result"])
 
 # Every known series exists from start-up at 0, so rates and alerts see a rise from the first event.
@@ -21,3 +27,12 @@ for _kind in ("charged", "refunded", "debt"):
     SETTLED_QUOTA.labels(_kind)
 for _result in ("delivered", "failed", "refused"):  # refused: the outbound-URL policy, at connect time
     CALLBACKS.labels(_result)
+
+
+def count_margin(task: dict, charged: int) -> None:
+    """Counts a settled task's charge and upstream cost on its channel (tasks without one: none)."""
+    channel = task.get("channel_id")
+    if not channel:
+        return
+    CHANNEL_REVENUE.labels(channel).inc(charged)
+    CHANNEL_UPSTREAM_COST.labels(channel).inc((task.get("upstream_cost") or {}).get("quota") or 0)

@@ -9,6 +9,7 @@ that must not be believed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 
 import httpx
@@ -47,6 +48,10 @@ class Observation:
     usage_error: str | None = None  # a usage report that cannot be trusted: settled at the held amount
     error: str | None = None
     fail_reason: str = "upstream_failed"
+    # What the upstream says the task cost, in the channel's upstream_cost_unit (shared/upstream_cost.py);
+    # a figure that cannot be believed is left out and its rejection's reason given instead.
+    upstream_cost: Decimal | None = None
+    upstream_cost_rejected: str | None = None
 
 
 @dataclass(frozen=True)

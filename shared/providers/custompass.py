@@ -7,7 +7,7 @@ import asyncio
 from collections import defaultdict
 from typing import Any
 
-from shared import pricing
+from shared import pricing, upstream_cost
 from shared.providers.base import (InvalidBody, Observation, Quote, Submitted, Unsupported, UpstreamContext,
                                    Webhook)
 from shared.status import TaskStatus, UpstreamStatusWords
@@ -85,6 +85,10 @@ def _observation(item: dict[str, Any], status: TaskStatus, task: dict[str, Any])
         except UpstreamMalformed as exc:
             usage_error = exc.message
     error = str(item.get("error") or "upstream reported failure") if status is TaskStatus.FAILURE else None
+    # usage.cost is read on its own: a token count that does not add up says nothing of the cost.
+    raw_usage = item.get("usage")
+    cost, rejected = upstream_cost.reading(raw_usage.get("cost") if isinstance(raw_usage, dict) else None)
     return Observation(upstream_task_id=task["upstream_task_id"], status=status,
                        progress=item.get("progress") or task.get("progress"), result=item.get("result"),
-                       usage=usage, usage_error=usage_error, error=error)
+                       usage=usage, usage_error=usage_error, error=error,
+                       upstream_cost=cost, upstream_cost_rejected=rejected)

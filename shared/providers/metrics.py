@@ -4,3 +4,6 @@ from prometheus_client import Counter
 # Alert on any increase: the upstream account behind the channel ran dry and every task fails.
 UPSTREAM_WALLET_EMPTY = Counter("custompass_upstream_wallet_empty_total",
                                 "Upstream refusals because the channel's upstream account has no balance", ["channel"])
+# reason: not_a_number, negative or too_large (shared/upstream_cost.py); the task keeps no upstream cost.
+UPSTREAM_COST_REJECTED = Counter("custompass_upstream_cost_rejected_total",
+                                 "Upstream cost figures ignored as unbelievable", ["channel", "reason"])

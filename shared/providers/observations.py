@@ -3,13 +3,19 @@ cancel): the change is stored by compare-and-swap, then published. A poll and a 
 the same completion both try; `finish` lets only one of them through, so it settles once.
 
 A success's files are copied to our storage first (the channel's `result_storage`), so the task,
-its `task.status_changed` event, the client and settlement only ever see our URLs."""
+its `task.status_changed` event, the client and settlement only ever see our URLs.
+
+What the upstream says the task cost is stored beside it (`upstream_cost`, shared/upstream_cost.py);
+a figure that cannot be believed is left out, named in `upstream_cost_error` and counted in
+`custompass_upstream_cost_rejected_total`."""
 from __future__ import annotations
 
 from typing import Any
 
+from shared import upstream_cost
 from shared.kafka import EventPublisher
 from shared.providers.base import Observation
+from shared.providers.metrics import UPSTREAM_COST_REJECTED
 from shared.result_storage.copier import ResultCopier
 from shared.status import TaskStatus
 from shared.task_events import announce
@@ -21,7 +27,7 @@ async def apply_observation(tasks: TaskStore, publisher: EventPublisher, results
                             observation: Observation) -> dict[str, Any] | None:
     """The task after the change, or None when nothing changed (already terminal, or the same)."""
     if observation.status.is_terminal:
-        fields = _outcome_fields(observation)
+        fields = _outcome_fields(observation, channel)
         if observation.status is TaskStatus.SUCCESS and not TaskStatus(task["status"]).is_terminal:
             kept = await results.keep(channel, task["_id"], observation.result)
             fields["result"] = kept.result
@@ -29,6 +35,8 @@ async def apply_observation(tasks: TaskStore, publisher: EventPublisher, results
                 fields["result_storage_errors"] = kept.errors
         finished = await tasks.finish(task["_id"], observation.status, **fields)
         previous, changed = finished if finished else (None, None)
+        if changed is not None and changed.get("upstream_cost_error"):
+            UPSTREAM_COST_REJECTED.labels(channel["_id"], changed["upstream_cost_error"]).inc()
     else:
         previous, changed = task["status"], await tasks.advance(task, observation.status, observation.progress)
     if changed is not None:
@@ -36,8 +44,8 @@ async def apply_observation(tasks: TaskStore, publisher: EventPublisher, results
     return changed
 
 
-def _outcome_fields(observation: Observation) -> dict[str, Any]:
-    fields: dict[str, Any] = {"result": observation.result}
+def _outcome_fields(observation: Observation, channel: dict[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = {"result": observation.result, **_cost_fields(observation, channel)}
     if observation.usage is not None:
         fields["usage"] = observation.usage
     if observation.usage_error is not None:
@@ -46,3 +54,14 @@ def _outcome_fields(observation: Observation) -> dict[str, Any]:
         fields["fail_reason"] = observation.fail_reason
         fields["error"] = observation.error or "upstream reported failure"
     return fields
+
+
+def _cost_fields(observation: Observation, channel: dict[str, Any]) -> dict[str, Any]:
+    rejected = observation.upstream_cost_rejected
+    if observation.upstream_cost is not None:
+        try:
+            return {"upstream_cost": upstream_cost.recorded(observation.upstream_cost,
+                                                            upstream_cost.CostTerms.of(channel))}
+        except upstream_cost.CostRejected as exc:
+            rejected = exc.reason
+    return {"upstream_cost_error": rejected} if rejected else {}

@@ -5,7 +5,8 @@ The channel's upstream model names what runs: `owner/name` (the model's latest v
 (`POST /v1/predictions` with `version`). The caller's JSON body is the prediction's `input`
 (or its `input` field, when it has one). Replicate has no batch status query: one task per query.
 Usage is `metrics.predict_time` in seconds, so per-usage channels bill it with
-`usage_field: "predict_time"`.
+`usage_field: "predict_time"`; the upstream's cost is `predict_time` x the channel's
+`upstream_cost_per_second` (Replicate bills by the second of hardware time), when that is set.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from shared import pricing
+from shared import pricing, upstream_cost
 from shared.providers import standard_webhooks
 from shared.providers.base import (InvalidBody, Observation, Quote, Submitted, UpstreamContext, Webhook,
                                    WebhookRejected)
@@ -55,10 +56,11 @@ class ReplicateProvider:
                     tasks: list[dict[str, Any]]) -> dict[str, Observation]:
         (task,) = tasks
         prediction = await _request(ctx, channel, "GET", f"/v1/predictions/{task['upstream_task_id']}")
-        return {task["_id"]: observe(prediction)}
+        return {task["_id"]: observe(prediction, channel)}
 
     async def cancel(self, ctx: UpstreamContext, channel: dict[str, Any], task: dict[str, Any]) -> Observation:
-        return observe(await _request(ctx, channel, "POST", f"/v1/predictions/{task['upstream_task_id']}/cancel"))
+        prediction = await _request(ctx, channel, "POST", f"/v1/predictions/{task['upstream_task_id']}/cancel")
+        return observe(prediction, channel)
 
     def read_webhook(self, channel: dict[str, Any], headers: dict[str, str], body: bytes,
                      tolerance_s: float) -> Webhook:
@@ -70,20 +72,24 @@ class ReplicateProvider:
             prediction = _prediction(json.loads(body))
         except (ValueError, UpstreamMalformed):
             raise WebhookRejected("the webhook body is not a prediction") from None
-        return Webhook(delivery_id, prediction["id"], observe(prediction))
+        return Webhook(delivery_id, prediction["id"], observe(prediction, channel))
 
 
-def observe(prediction: dict[str, Any]) -> Observation:
+def observe(prediction: dict[str, Any], channel: dict[str, Any]) -> Observation:
     word = str(prediction.get("status") or "")
     status = STATUSES.get(word, TaskStatus.UNKNOWN)
-    predict_time = (prediction.get("metrics") or {}).get("predict_time")
+    metrics = prediction.get("metrics")
+    predict_time = metrics.get("predict_time") if isinstance(metrics, dict) else None
     # A figure that is not a number is settled at the held amount (pricing.usage_units).
     usage = {"predict_time": predict_time} if predict_time is not None else None
     error = None
     if status is TaskStatus.FAILURE:
         error = str(prediction.get("error") or f"prediction {word}")
+    terms = upstream_cost.CostTerms.of(channel)  # a failed prediction is billed for its time too
+    cost, rejected = upstream_cost.reading(predict_time, lambda seconds: upstream_cost.cost_of_seconds(terms, seconds))
     return Observation(upstream_task_id=prediction["id"], status=status, result=prediction.get("output"),
-                       usage=usage, error=error, fail_reason=FAIL_REASONS.get(word, "upstream_failed"))
+                       usage=usage, error=error, fail_reason=FAIL_REASONS.get(word, "upstream_failed"),
+                       upstream_cost=cost, upstream_cost_rejected=rejected)
 
 
 def _input(body: bytes) -> dict[str, Any]:

@@ -5,6 +5,8 @@ the `workflowId`; the caller's JSON body goes upstream as it is (`nodeInfoList`,
 `apiKey` and `webhookUrl`. A task's state is read from `outputs` alone: its files once done,
 804/813 while running/queued, 805 when it failed. Usage is `{"seconds": taskCostTime,
 "consume_money": consumeMoney}`, so per-usage channels bill it with `usage_field: "seconds"`.
+The upstream's cost is `consumeMoney` (in the channel's `upstream_cost_unit`, RunningHub bills
+in CNY), or `taskCostTime` x the channel's `upstream_cost_per_second` when it reports no money.
 Busy refusals (415 instance full, 421 queue full) are retried with backoff; an empty upstream
 wallet (416, 812) fails the task with an error an operator can act on and counts in
 `custompass_upstream_wallet_empty_total`. TASK_END webhooks are unsigned: they only say that a
@@ -17,7 +19,7 @@ import json
 import logging
 from typing import Any
 
-from shared import pricing
+from shared import pricing, upstream_cost
 from shared.backoff import backoff_s
 from shared.providers.base import (InvalidBody, Observation, Quote, Submitted, UpstreamContext, Webhook,
                                    WebhookRejected)
@@ -71,7 +73,9 @@ class RunningHubProvider:
         outputs = _accepted(channel, envelope)
         if not isinstance(outputs, list):
             raise UpstreamMalformed("RunningHub's outputs are not a list")
-        return {task["_id"]: Observation(upstream_id, TaskStatus.SUCCESS, result=outputs, usage=_usage(outputs))}
+        cost, rejected = _cost(channel, outputs)
+        return {task["_id"]: Observation(upstream_id, TaskStatus.SUCCESS, result=outputs, usage=_usage(outputs),
+                                         upstream_cost=cost, upstream_cost_rejected=rejected)}
 
     async def cancel(self, ctx: UpstreamContext, channel: dict[str, Any], task: dict[str, Any]) -> Observation:
         _accepted(channel, await _post(ctx, channel, "/task/openapi/cancel", _about(channel, task)))
@@ -153,6 +157,14 @@ def _usage(outputs: list[Any]) -> dict[str, Any] | None:
                                                                   ("consume_money", "consumeMoney"))}
     usage = {name: value for name, value in usage.items() if value is not None}
     return usage or None
+
+
+def _cost(channel: dict[str, Any], outputs: list[Any]) -> tuple[Any, str | None]:
+    first = outputs[0] if outputs and isinstance(outputs[0], dict) else {}
+    if first.get("consumeMoney") is not None:
+        return upstream_cost.reading(first["consumeMoney"])
+    terms = upstream_cost.CostTerms.of(channel)
+    return upstream_cost.reading(first.get("taskCostTime"), lambda seconds: upstream_cost.cost_of_seconds(terms, seconds))
 
 
 def _number(value: Any) -> int | float | None:

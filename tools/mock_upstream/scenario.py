@@ -30,7 +30,7 @@ class UsageSpec(BaseModel):
 
     prompt_tokens: int = Field(10, ge=0)
     completion_tokens: int = Field(20, ge=0)
-    cost: float | None = None
+    cost: float | str | None = None  # a string: an upstream that writes its cost badly (tests)
 
     def as_wire(self) -> dict[str, Any]:
         wire: dict[str, Any] = {
