@@ -32,6 +32,9 @@ COPY --from=builder /app/.venv /app/.venv
 COPY shared ./shared
 COPY services ./services
 RUN python -m compileall -q shared services
+# `local` result storage's directory in a container, owned by the service user so that a volume
+# mounted here starts writable (deploy/compose sets RESULT_STORAGE_DIR to it).
+RUN mkdir -p /var/lib/custompass/results && chown 10001:10001 /var/lib/custompass/results
 USER 10001:10001
 EXPOSE 8080 8081 8082 8083
 ENTRYPOINT ["python", "-m"]
