@@ -36,5 +36,10 @@ def consumption_log(task: dict[str, Any], settled: SettleOutcome) -> dict[str, A
     return log
 
 
+def receipt_path(task_id: str) -> str:
+    """Where the task's owner reads its signed receipt (`shared.task_receipts`), whichever API made it."""
+    return f"/api/task/{task_id}/receipt"
+
+
 def log_view(log: dict[str, Any]) -> dict[str, Any]:
-    return {"id": log["_id"], **{k: v for k, v in log.items() if k != "_id"}}
+    return {"id": log["_id"], **{k: v for k, v in log.items() if k != "_id"}, "receipt": receipt_path(log["_id"])}

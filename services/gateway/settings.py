@@ -4,9 +4,10 @@ from pydantic import Field, model_validator
 
 from shared.result_storage.settings import ResultStorageSettings
 from shared.settings import CommonSettings, CustomPassSettings
+from shared.task_receipts import TaskReceiptSettings
 
 
-class GatewaySettings(CommonSettings, CustomPassSettings, ResultStorageSettings):
+class GatewaySettings(CommonSettings, CustomPassSettings, ResultStorageSettings, TaskReceiptSettings):
     gateway_port: int = 8080
     admin_token: str = Field("", validation_alias="CUSTOMPASS_ADMIN_TOKEN",
                                         description="Bearer token of the admin API.")

@@ -20,6 +20,7 @@ from shared.ledger import Ledger
 from shared.ops import service_app
 from shared.outbound_urls import OutboundUrlPolicy, outbound_client
 from shared.runtime import service_runtime
+from shared.task_receipts import TaskReceipts
 from shared.tasks import TaskStore
 from shared.webhook_deliveries import WebhookDeliveries
 
@@ -39,7 +40,8 @@ def create_app(settings: SettlementSettings) -> FastAPI:
             callbacks = Callbacks(tasks, deliveries, outbound, legacy_secret=settings.callback_signing_secret,
                                   signing_key=settings.webhook_signing_key, attempts=settings.callback_attempts,
                                   timeout_s=settings.callback_timeout_s, retry_base_s=settings.webhook_retry_base_s,
-                                  retry_cap_s=settings.webhook_retry_cap_s)
+                                  retry_cap_s=settings.webhook_retry_cap_s,
+                                  receipts=TaskReceipts(ledger, signer) if (signer := settings.receipt_signer) else None)
             settler = Settler(runtime.db, tasks, ledger, runtime.publisher, deliveries)
 
             @runtime.broker.subscriber(topics.qualified(topics.TASK_STATUS_CHANGED, settings.kafka_topic_prefix),

@@ -5,7 +5,8 @@ Each POST carries the task as the caller's fetch shows it, with `webhook-id` (th
 attempt), `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of
 "id.timestamp.body">` under WEBHOOK_SIGNING_SECRET, plus `X-CustomPass-Event` (start, progress,
 completed) and, as before, `X-CustomPass-Timestamp` / `X-CustomPass-Signature` under
-CALLBACK_SIGNING_SECRET.
+CALLBACK_SIGNING_SECRET. A `completed` delivery also carries the task's signed receipt
+(`receipt`, as `GET .../task/{id}/receipt` answers it) when receipts are signed here.
 
 The URL was judged when the task was accepted; the outbound client judges the address again as
 it connects (`shared.outbound_urls`), so a name that now resolves inside (DNS rebinding) is
@@ -30,6 +31,7 @@ from shared.backoff import backoff_s
 from shared.clock import stamp, stamp_in
 from shared.outbound_urls import OutboundUrlRefused
 from shared.task_views import pass_view
+from shared.task_receipts import TaskReceipts
 from shared.tasks import TaskStore
 from shared.webhook_deliveries import WebhookDeliveries
 
@@ -51,12 +53,14 @@ def standard_signature(key: bytes, message_id: str, timestamp: str, body: bytes)
 class Callbacks:
     def __init__(self, tasks: TaskStore, deliveries: WebhookDeliveries, outbound: httpx.AsyncClient, *,
                  legacy_secret: str, signing_key: bytes, attempts: int, timeout_s: float, retry_base_s: float,
-                 retry_cap_s: float) -> None:
-        """`outbound`: `shared.outbound_urls.outbound_client`."""
+                 retry_cap_s: float, receipts: TaskReceipts | None = None) -> None:
+        """`outbound`: `shared.outbound_urls.outbound_client`; `receipts`: None when no receipt
+        signing key is set (completed deliveries then carry no receipt)."""
         self._tasks, self._deliveries, self._http = tasks, deliveries, outbound
         self._legacy_secret, self._key = legacy_secret, signing_key
         self._attempts, self._timeout_s = attempts, timeout_s
         self._retry_base_s, self._retry_cap_s = retry_base_s, retry_cap_s
+        self._receipts = receipts
 
     async def send_due(self) -> None:
         """Attempts every due delivery once; run every WEBHOOK_SEND_INTERVAL_S."""
@@ -109,5 +113,8 @@ class Callbacks:
             await self._deliveries.attempted(delivery, {"at": stamp(), "error": "task gone"}, "failed", None)
             return None
         body = pass_view(task)
+        if delivery["event"] == "completed" and self._receipts is not None:
+            # Recorded once the hold ended (`settle`), so the receipt is ready; None only for a task without one.
+            body["receipt"] = await self._receipts.signed(task)
         await self._deliveries.keep_body(delivery["_id"], body)
         return body

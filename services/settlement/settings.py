@@ -5,9 +5,10 @@ import base64
 from pydantic import Field, model_validator
 
 from shared.settings import CommonSettings
+from shared.task_receipts import TaskReceiptSettings
 
 
-class SettlementSettings(CommonSettings):
+class SettlementSettings(CommonSettings, TaskReceiptSettings):
     settlement_port: int = 8083
     reconcile_interval_s: float = Field(5.0, gt=0, description="How often unsettled terminal tasks are looked for.")
     reconcile_after_s: float = Field(10.0, ge=0, description=(

@@ -65,7 +65,8 @@ async def test_a_filtered_webhook_is_signed_retried_and_visible(async_channel, m
     assert [h["x-custompass-event"] for h, _ in received] == ["start", "start", "completed", "completed"]
     assert [h["webhook-id"] for h, _ in received][::2] == [h["webhook-id"] for h, _ in received][1::2]  # same id
     assert bodies[0]["task_id"] == task_id and bodies[0]["status"] == "processing"
-    assert bodies[-1] == view
+    receipt = await client.http.get(f"/pass/{model}/task/{task_id}/receipt")
+    assert bodies[-1] == {**view, "receipt": receipt.json()}  # the completed task and its signed receipt
     operator = await admin.http.get("/admin/webhook-deliveries", params={"task_id": task_id})
     assert operator.status_code == 200 and len(operator.json()["data"]) == 2
     other = await make_client(quota=100)

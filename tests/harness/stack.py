@@ -42,6 +42,8 @@ TEST_ENV = {
     "WEBHOOK_RETRY_BASE_S": "0.2",
     "WEBHOOK_SIGNING_SECRET": "whsec_dGVzdC13ZWJob29rLXNpZ25pbmcta2V5LTAxMjM0NQ==",
     "USER_REF_SECRET": "test-user-ref-secret-of-32-characters",
+    "TASK_RECEIPT_SIGNING_KEY": "test-receipt-signing-key-of-32-chars",  # gateway and settlement alike
+    "TASK_RECEIPT_KEY_ID": "test-receipts-1",
     # Callback receivers and upstream result files listen on 127.0.0.1 here. Only that address:
     # other loopback addresses (127.0.0.2, ::1), private and metadata ones stay refused, so tests
     # can show the outbound-URL policy at work.

@@ -11,6 +11,7 @@ from services.gateway.deps import Caller, CallerIdentity, Deps
 from services.gateway.errors import InvalidRequest, NotFound
 from services.gateway.event_streams import event_stream
 from services.gateway.prefer_wait import WaitPreference, waited
+from services.gateway.receipt_answers import signed_receipt
 from services.gateway.task_cancel import cancel_task
 from shared.task_views import pass_view
 from shared.webhook_deliveries import WebhookDeliveries, public_view
@@ -65,6 +66,13 @@ async def webhooks(model: str, task_id: str, caller: Caller, deps: Deps) -> dict
     """The task's webhook deliveries, oldest first: event, state, every attempt (`shared.webhook_deliveries`)."""
     await own_task_of_model(deps, caller, model, task_id)
     return {"data": [public_view(d) for d in await WebhookDeliveries(deps.db).for_task(task_id)]}
+
+
+@router.get("/pass/{model:path}/task/{task_id}/receipt")
+async def receipt(model: str, task_id: str, caller: Caller, deps: Deps) -> dict:
+    """The settled task's signed receipt (`shared.task_receipts`): pricing terms, usage, hold, charged,
+    refunded, shortfall, debt, ledger entry ids, times; 409 receipt_not_ready before it is settled."""
+    return await signed_receipt(deps, await own_task_of_model(deps, caller, model, task_id))
 
 
 @router.post("/pass/{model:path}/task/{task_id}/cancel")

@@ -12,8 +12,9 @@ from fastapi.responses import StreamingResponse
 
 from services.gateway.container import Container
 from services.gateway.deps import Deps
-from services.gateway.errors import Forbidden
+from services.gateway.errors import ApiError, Forbidden
 from services.gateway.event_streams import event_stream
+from services.gateway.receipt_answers import signed_receipt
 from services.gateway.task_api.auth import TaskApiCaller
 from services.gateway.task_api.errors import TaskApiRoute
 from services.gateway.workers.queue import API as DISPATCH_API, now_ms
@@ -57,8 +58,12 @@ async def visible_task(task_id: str, caller, deps: Container) -> tuple[dict[str,
     view = VIEWS.get(task.get("api", "")) if task else None
     answer = await view(task, deps) if view else None
     if task is None or view is None or answer is None:  # missing, another user's, another API's, or expired
-        raise dispatch_error("Task not found or expired", "task_not_found", 404)
+        raise _not_found()
     return task, view, answer
+
+
+def _not_found() -> ApiError:
+    return dispatch_error("Task not found or expired", "task_not_found", 404)
 
 
 @router.get("/api/task/{task_id}")
@@ -74,3 +79,14 @@ async def task_events(task_id: str, caller: TaskApiCaller, deps: Deps,
     answers it (`event_streams`)."""
     task, view, _ = await visible_task(task_id, caller, deps)
     return event_stream(deps, caller, task, lambda changed: view(changed, deps), last_event_id)
+
+
+@router.get("/api/task/{task_id}/receipt")
+async def task_receipt(task_id: str, caller: TaskApiCaller, deps: Deps) -> dict:
+    """The settled task's signed receipt (`shared.task_receipts`), whichever API created it; another
+    user's task answers 404 like a missing one (a typed task too), and a worker task's receipt
+    outlives its readable result. 409 receipt_not_ready before it is settled."""
+    task = await deps.tasks.get_owned(task_id, caller.user_id)
+    if task is None or task.get("api", "") not in VIEWS:
+        raise _not_found()
+    return await signed_receipt(deps, task)

@@ -1,0 +1,22 @@
+"""What the receipt routes answer (`GET /pass/{model}/task/{id}/receipt`, `GET /api/task/{id}/receipt`)
+for a task the caller owns: its signed receipt (`shared.task_receipts`), 409 receipt_not_ready
+before it is settled, 503 receipts_unavailable while no signing key is configured."""
+from __future__ import annotations
+
+from typing import Any
+
+from services.gateway.container import Container
+from services.gateway.errors import ApiError, Conflict
+from shared.task_receipts import TaskReceipts
+
+
+async def signed_receipt(deps: Container, task: dict[str, Any]) -> dict[str, Any]:
+    signer = deps.settings.receipt_signer
+    if signer is None:
+        raise ApiError("task receipts are not configured on this gateway (TASK_RECEIPT_SIGNING_KEY)",
+                       code="receipts_unavailable", status=503)
+    signed = await TaskReceipts(deps.ledger, signer).signed(task)
+    if signed is None:
+        raise Conflict(f"task {task['_id']} is not settled yet: its receipt exists once its hold is captured "
+                       "or voided", code="receipt_not_ready")
+    return signed
