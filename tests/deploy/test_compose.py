@@ -204,6 +204,17 @@ def test_two_gateways_behind_the_proxy_and_every_process_scraped(compose):
         assert f"{name}:{port}" in targets, f"Prometheus does not scrape {name}"
 
 
+def test_every_one_shot_is_awaited_by_a_long_running_service(compose):
+    """`up --wait` counts an exited container as a failure unless a service waits for it with
+    service_completed_successfully, so every one-shot (restart "no") needs such a dependant."""
+    services = compose["services"]
+    one_shots = {name for name, service in services.items() if service.get("restart") == "no"}
+    assert {"mongo-keyfile", "mongo-init", "prometheus-rules"} <= one_shots
+    for name in one_shots:
+        assert any(service.get("depends_on", {}).get(name, {}).get("condition") == "service_completed_successfully"
+                   for other, service in services.items() if other not in one_shots), f"nothing waits for {name}"
+
+
 def test_every_image_is_pinned_by_version(compose):
     for name, service in compose["services"].items():
         image = service.get("image", "")
