@@ -6,7 +6,10 @@ import hashlib
 import hmac
 import json
 
+import httpx
+
 from tests.async_flow.test_async_flow import settled
+from tests.console.conftest import ConsoleClient
 from tests.harness.stack import TEST_ENV
 
 
@@ -18,7 +21,8 @@ def signature_checks(answer: dict) -> bool:
         expected, answer["signature"]["value"])
 
 
-async def test_a_receipt_is_signed_and_equals_the_ledger_and_the_wallet(async_channel, make_client, admin, mongo_db):
+async def test_a_receipt_is_signed_and_equals_the_ledger_and_the_wallet(async_channel, make_client, admin, mongo_db,
+                                                                       stack):
     billing = {"mode": "per_usage", "price": 100, "precharge": 5}  # 100 quota per 1,000 tokens, 5 held
     model, channel = await async_channel(billing=billing)
     client = await make_client(quota=100)
@@ -47,6 +51,14 @@ async def test_a_receipt_is_signed_and_equals_the_ledger_and_the_wallet(async_ch
     log = (await client.http.get("/api/logs")).json()["data"][0]
     assert log["receipt"] == f"/api/task/{task_id}/receipt"
     assert (await client.http.get(log["receipt"])).json() == answer  # the same bytes signed on both routes
+    operator_log = (await admin.http.get("/admin/consumption-logs", params={"user_id": client.user_id})).json()
+    assert operator_log["data"][0]["receipt"] == log["receipt"]
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as http:  # the console links it
+        assert (await ConsoleClient(http).login(stack.admin_token)).status_code == 303
+        page = await http.get("/admin/ui/logs", params={"user_id": client.user_id})
+        assert f'href="/admin/ui/tasks/{task_id}/receipt"' in page.text
+        assert (await http.get(f"/admin/ui/tasks/{task_id}/receipt")).json() == answer
+        assert log["receipt"] in (await http.get("/admin/ui/logs.csv", params={"user_id": client.user_id})).text
 
 
 async def test_a_receipt_is_only_the_owners_and_only_once_settled(async_channel, make_client, mongo_db):

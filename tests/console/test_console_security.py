@@ -11,7 +11,7 @@ from services.gateway.console.session import COOKIE
 from tests.harness.api import AdminApi
 
 PAGES = ["/admin/ui/channels", "/admin/ui/channels/new", "/admin/ui/users", "/admin/ui/tasks", "/admin/ui/logs",
-         "/admin/ui/logs.csv"]
+         "/admin/ui/logs.csv", "/admin/ui/tasks/task_any/receipt"]
 FORMS = ["/admin/ui/users", "/admin/ui/channels/new", "/admin/logout"]
 
 

@@ -13,11 +13,12 @@ from services.gateway.console.pages import PAGE_SIZE, PageSession, page_window, 
 from services.gateway.console.task_pages import period
 from services.gateway.deps import Deps
 from services.gateway.paging import Offset
+from shared.consumption import log_view
 
 router = APIRouter(prefix="/admin/ui/logs", include_in_schema=False)
 csv_router = APIRouter(include_in_schema=False)
 CSV_COLUMNS = ("created_at", "task_id", "user_id", "key_id", "model", "channel_id", "mode", "status", "hold",
-               "quota", "refund", "debt", "price_ratio", "duration_s", "fail_reason")
+               "quota", "refund", "debt", "price_ratio", "duration_s", "fail_reason", "receipt")
 TOTALS_SHOWN = 20
 
 
@@ -55,7 +56,8 @@ async def log_csv(_: PageSession, deps: Deps, user_id: str = "", model: str = ""
         writer = csv.writer(buffer)
         writer.writerow(CSV_COLUMNS)
         async for log in deps.db["consumption_logs"].find(query).sort("created_at", -1).batch_size(500):
-            writer.writerow([log.get("task_id") if c == "task_id" else log.get(c, "") for c in CSV_COLUMNS])
+            row = log_view(log)  # the API's row: its `receipt` path included
+            writer.writerow([row.get(c, "") for c in CSV_COLUMNS])
             if buffer.tell() > 64_000:
                 yield buffer.getvalue()
                 buffer.seek(0)

@@ -9,6 +9,7 @@ from services.gateway.console.pages import PAGE_SIZE, PageSession, moment, page_
 from services.gateway.deps import Deps
 from services.gateway.errors import NotFound
 from services.gateway.paging import Offset
+from services.gateway.receipt_answers import signed_receipt
 from shared.clock import stamp
 from shared.status import TaskStatus, to_pass_status
 
@@ -51,3 +52,12 @@ async def task_page(request: Request, task_id: str, session: PageSession, deps: 
     upstream = {"result": task.get("result"), "usage": task.get("usage"), "error": task.get("error")}
     return render(request, "task.html", session, task=task, log=log, history=history, upstream=upstream,
                   pass_status=to_pass_status(task["status"]))
+
+
+@router.get("/{task_id}/receipt")
+async def task_receipt(task_id: str, _: PageSession, deps: Deps) -> dict:
+    """The task's signed receipt as its owner reads it (`receipt_answers`), for the operator."""
+    task = await deps.tasks.get(task_id)
+    if task is None:
+        raise NotFound(f"task {task_id} not found", code="task_not_found")
+    return await signed_receipt(deps, task)
