@@ -65,5 +65,6 @@ async def test_completion_callback_is_signed_and_retried(async_channel, make_cli
     await eventually(delivered, timeout=30)
     assert len(received) == 2
     headers, body = received[-1]
-    assert json.loads(body) == view
+    receipt = (await client.http.get(f"/pass/{model}/task/{task_id}/receipt")).json()
+    assert json.loads(body) == {**view, "receipt": receipt}  # the completed task and its signed receipt
     assert headers["X-CustomPass-Signature"] == signature("test-callback-secret", headers["X-CustomPass-Timestamp"], body)
