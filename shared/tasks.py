@@ -25,6 +25,8 @@ class TaskStore:
         await self.tasks.create_index([("user_id", 1), ("created_at", -1)])
         await self.tasks.create_index([("status", 1), ("next_poll_at", 1)])
         await self.tasks.create_index([("settled", 1), ("status", 1)])
+        # Reconciliation reads one channel's tasks that finished in a period (finished_on_channel).
+        await self.tasks.create_index([("channel_id", 1), ("finished_at", 1)])
 
     async def insert(self, task: dict[str, Any]) -> None:
         await self.tasks.insert_one({"poll_lease_until": 0.0, "settled": False, **task})
@@ -113,6 +115,12 @@ class TaskStore:
                       {"$set": {"poll_lease_until": 0.0, **fields,
                                 **({"next_poll_at": next_poll_at} if next_poll_at else {})}})
             for task_id, next_poll_at, fields in releases], ordered=False)
+
+    def finished_on_channel(self, channel_id: str, since: str, until: str, fields: dict[str, int]):
+        """The channel's tasks that finished in [since, until), oldest first, as a cursor: one
+        range of the (channel_id, finished_at) index, however many tasks are stored."""
+        return self.tasks.find({"channel_id": channel_id, "finished_at": {"$gte": since, "$lt": until}},
+                               fields).sort("finished_at", 1)
 
     # --- settlement --------------------------------------------------------------------
     async def mark_settled_many(self, settled: list[tuple[str, dict[str, Any]]]) -> None:

@@ -40,6 +40,8 @@ class GatewaySettings(CommonSettings, CustomPassSettings, ResultStorageSettings,
     webhook_receipt_purge_interval_s: float = Field(3600.0, gt=0, description=(
         "How often a gateway deletes webhook receipts older than WEBHOOK_RECEIPT_RETENTION_S."))
     quota_per_usd: int = Field(500_000, gt=0, description="Quota units per 1 USD, for display.")
+    reconciliation_max_period_days: float = Field(31.0, gt=0, le=366, description=(
+        "Longest period one GET /admin/reconciliation may cover (longer: 400 invalid_period)."))
     # Worker dispatch (`POST /api/openai`, `WS /ws`): the seed's variables and defaults.
     task_timeout_ms: int = Field(60_000, gt=0, description="A worker task's timeout when the request names none.")
     max_task_timeout_ms: int = Field(600_000, gt=0, description="The longest timeout a request may ask for.")

@@ -114,8 +114,10 @@ class Task:
                 pct = min(99, int((time.time() - self.created_at) * 100_000 // max(sc.done_after_ms, 1)))
             return {"task_id": self.task_id, "status": sc.processing_word, "progress": f"{pct}%"}
         if sc.outcome == "fail":
-            return {"task_id": self.task_id, "status": "failed", "progress": "100%",
-                    "error": sc.fail_error}
+            failed = {"task_id": self.task_id, "status": "failed", "progress": "100%", "error": sc.fail_error}
+            if sc.usage.cost is not None:  # an upstream that bills failed work says so on the failure
+                failed["usage"] = sc.usage.as_wire()
+            return failed
         return {"task_id": self.task_id, "status": sc.status_word, "progress": "100%",
                 "result": sc.result_for(self.task_id), "usage": sc.usage.as_wire()}
 
