@@ -13,7 +13,7 @@ MONGODB_URL name servers to use instead. The stand-in MongoDB keeps its data in 
 so users and money survive a restart. Everything a run writes lives in the run folder
 (CUSTOMPASS_RUN_DIR, default .run/): logs/<name>.log (earlier runs' rotated to <name>.log.1 .. .3),
 pids/<name>.pid, status.json and control/ (the supervisor's), admin-token, callback-signing-secret,
-user-ref-secret, demo.json. The mock upstream serves a sample image for the demo's typed task,
+task-receipt-signing-key, user-ref-secret, demo.json. The mock upstream serves a sample image for the demo's typed task,
 and this run alone allow-lists its host in OUTBOUND_URL_ALLOWLIST: the demo works offline, the
 product's default stays strict.
 
@@ -199,10 +199,11 @@ def admin_token(run: Path) -> str:
 
 
 def service_secrets(run: Path) -> dict[str, str]:
-    """The admin token, and the keys callbacks are signed with and user refs are made with: never
-    empty, even in development."""
+    """The admin token, and the keys callbacks and task receipts are signed with and user refs are
+    made with: never empty, even in development."""
     return {"CUSTOMPASS_ADMIN_TOKEN": admin_token(run),
             "CALLBACK_SIGNING_SECRET": kept_secret(run, "CALLBACK_SIGNING_SECRET", "callback-signing-secret"),
+            "TASK_RECEIPT_SIGNING_KEY": kept_secret(run, "TASK_RECEIPT_SIGNING_KEY", "task-receipt-signing-key"),
             "USER_REF_SECRET": kept_secret(run, "USER_REF_SECRET", "user-ref-secret")}
 
 

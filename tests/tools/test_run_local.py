@@ -27,7 +27,7 @@ PORT_VARS = ("GATEWAY_PORT", "BILLING_PORT", "POLLER_PORT", "SETTLEMENT_PORT", "
              "LOCAL_KAFKA_PORT", "LOCAL_MONGO_PORT")
 # Set by a developer or CI for other tests; here the stand-ins and a generated token are the point.
 NOT_INHERITED = ("KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URL", "CUSTOMPASS_ADMIN_TOKEN", "MONGODB_DATABASE",
-                 "CALLBACK_SIGNING_SECRET", "USER_REF_SECRET",
+                 "CALLBACK_SIGNING_SECRET", "TASK_RECEIPT_SIGNING_KEY", "USER_REF_SECRET",
                  "KAFKA_TOPIC_PREFIX", *PORT_VARS)
 
 
@@ -180,6 +180,6 @@ def test_make_run_starts_seeds_stops_and_restarts_with_the_same_demo(tmp_path: P
     for field in ("Admin token", "Demo user", "Demo API key", "Worker token"):
         assert second[field] == first[field]
     assert (run_dir / "logs" / "gateway.log.1").read_bytes() == first_gateway_log  # kept, rotated
-    for kept in ("callback-signing-secret", "user-ref-secret"):  # callbacks are never signed with ""
+    for kept in ("callback-signing-secret", "task-receipt-signing-key", "user-ref-secret"):  # never signed with ""
         secret = run_dir / kept
         assert len(secret.read_text().strip()) >= 24 and secret.stat().st_mode & 0o077 == 0
