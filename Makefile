@@ -8,6 +8,11 @@ BENCH_ARGS ?=
 # The console's browser tests drive Debian's chromium (no browser download); installed when missing.
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Compiled modules are cached (uv compiles the installed packages; Python caches our own on first
+# import). With PYTHONDONTWRITEBYTECODE set, as on our CI machines, every process would compile all
+# its sources again at each start: about half of a service's start-up CPU, and a test run starts
+# hundreds of processes.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install run stop status restart test bench chaos contracts clean
 
@@ -22,11 +27,11 @@ $(UV):
 # A full sync satisfies both; the run's sync is --inexact, so it never removes the test tooling
 # a `make test` installed (nor makes the next `make test` install it again).
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	touch $@ .venv/.synced-run
 
 .venv/.synced-run: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --no-dev --inexact --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --no-dev --inexact --python $(PYTHON)
 	touch $@
 
 .tools/infra/.installed:
