@@ -20,6 +20,8 @@ import hmac
 import json
 import math
 from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -111,7 +113,7 @@ def receipt_body(task: dict[str, Any], hold: dict[str, Any] | None,
         "version": VERSION, "task_id": task["_id"], "user_id": task["user_id"], "api_key_id": task.get("key_id"),
         "model": task.get("model"), "channel_id": task.get("channel_id"), "mode": task.get("mode", "async"),
         "status": task["status"], "fail_reason": task.get("fail_reason"),
-        "pricing": billing, "usage": task.get("usage"), "units": None if units is None else str(units),
+        "pricing": billing, "usage": task.get("usage"), "units": _decimal(units),
         "hold": {"id": task.get("hold_id"), "amount": amount}, "outcome": outcome,
         "cost": charged + debt, "charged": charged, "refunded": refunded,
         "shortfall": max(charged - amount, 0), "debt": debt,
@@ -134,6 +136,13 @@ class TaskReceipts:
         hold, entries = await self._ledger.hold_with_entries(task["hold_id"])
         body = receipt_body(task, hold, entries)
         return None if body is None else self._signer.sign(body)
+
+
+def _decimal(units: int | Fraction | None) -> str | None:
+    """Units as a decimal string ("2.5", not "5/2"): a measured fraction was a decimal as written."""
+    if units is None or isinstance(units, int):
+        return None if units is None else str(units)
+    return format(Decimal(units.numerator) / Decimal(units.denominator), "f")
 
 
 def _plain(value: Any) -> Any:

@@ -41,6 +41,9 @@ def test_a_receipt_has_the_holds_figures_and_entries_in_order():
     assert body["ledger_entries"][1] == {"id": "hold_task_1:capture", "kind": "capture", "at": "b", "available": 0,
                                          "held": -10, "used": 10, "debt": 0}
     assert (body["submitted_at"], body["settled_at"]) == (TASK["created_at"], HOLD["settled_at"])
+    assert body["units"] == "0"  # without a usage_field the terms count tokens, and this usage has none
+    timed = receipt_body({**TASK, "billing": {"mode": "per_usage", "price": 10, "usage_field": "seconds"}}, HOLD, [])
+    assert timed["units"] == "2.5"
 
 
 def test_no_receipt_before_the_hold_ends_or_while_the_task_runs():
