@@ -8,7 +8,8 @@ Content-Security-Policy that still lets it work:
 - pages with script (`/dashboard`, `/test-worker`, the Task API's `/task/{id}` and `/tasks`) run
   only the gateway's own script files: no inline script, so text a worker or upstream managed to
   put in the page as markup still cannot run;
-- the console and everything else (JSON, assets) run no script at all;
+- the console's overview (`/admin/ui/overview`) runs only its own chart files, with no inline script;
+- the rest of the console and everything else (JSON, assets) run no script at all;
 - `/docs` and `/redoc` run the viewers' script files, served by the gateway itself (no CDN).
 
 A route that needs a stricter policy (result files: `result_files.py`) sets its own header; this
@@ -21,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _NO_FRAMING = "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 NO_SCRIPT = f"default-src 'none'; style-src 'self'; img-src 'self'; {_NO_FRAMING}"
+CONSOLE_CHARTS = f"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; {_NO_FRAMING}"
 # Result images on the Task API's page come from wherever the upstream (or our storage) keeps them.
 OWN_SCRIPT_FILES = (f"default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
                     f"img-src 'self' https: http: data:; {_NO_FRAMING}")
@@ -32,6 +34,7 @@ API_DOCS = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inl
 SCRIPTED_PAGES = {"/dashboard", "/test-worker", "/tasks"}
 SCRIPTED_PAGE_PREFIXES = ("/task/",)
 DOCS_PAGES = {"/docs", "/redoc"}
+CHART_PAGES = {"/admin/ui/overview"}
 
 ALWAYS = {
     "X-Content-Type-Options": "nosniff",
@@ -45,6 +48,8 @@ def content_security_policy(path: str) -> str:
         return OWN_SCRIPT_FILES
     if path in DOCS_PAGES:
         return API_DOCS
+    if path in CHART_PAGES:
+        return CONSOLE_CHARTS
     return NO_SCRIPT
 
 

@@ -45,7 +45,8 @@ async def test_operator_runs_the_gateway_from_the_browser(page: Page, stack):
     await shot(page, "login")
     await page.fill("#token", stack.admin_token)
     await page.click("#login")
-    await page.wait_for_url("**/admin/ui/channels")
+    await page.wait_for_url("**/admin/ui/overview")
+    await page.goto(f"{base}/admin/ui/channels")
 
     await page.click("#new-channel")
     await page.fill("input[name=name]", f"mock {model}")

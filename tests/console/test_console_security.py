@@ -59,7 +59,7 @@ async def test_wrong_token_and_forged_cookie_are_refused(anonymous, stack):
 async def test_login_never_redirects_off_the_console(anonymous, stack):
     response = await anonymous.http.post("/admin/login", data={"token": stack.admin_token,
                                                                "next": "https://evil.example/"})
-    assert response.headers["location"] == "/admin/ui/channels"
+    assert response.headers["location"] == "/admin/ui/overview"
 
 
 async def test_logout_ends_the_session(console):

@@ -52,7 +52,7 @@ async def admin_page(browser: Browser, stack):
     await page.goto(f"{stack.gateway_url}/admin/login")
     await page.fill("#token", stack.admin_token)
     await page.click("#login")
-    await page.wait_for_url("**/admin/ui/channels")
+    await page.wait_for_url("**/admin/ui/overview")
     yield page
     await context.close()
 

@@ -12,15 +12,16 @@ from services.gateway.console.session_store import ConsoleSessions
 from services.gateway.deps import Deps
 
 router = APIRouter(include_in_schema=False)
+HOME = "/admin/ui/overview"
 
 
 @router.get("/admin")
 async def home() -> RedirectResponse:
-    return back_to("/admin/ui/channels")
+    return back_to(HOME)
 
 
 @router.get("/admin/login", response_class=HTMLResponse)
-async def login_page(request: Request, next: str = "/admin/ui/channels") -> HTMLResponse:
+async def login_page(request: Request, next: str = HOME) -> HTMLResponse:
     return render(request, "login.html", None, next=_safe_next(next), error=None)
 
 
@@ -51,4 +52,4 @@ async def logout(posted: PostedForm, deps: Deps) -> RedirectResponse:
 
 def _safe_next(path: str) -> str:
     """Only a console path: a login link must not send the operator to another site."""
-    return path if path.startswith("/admin/ui/") and "//" not in path else "/admin/ui/channels"
+    return path if path.startswith("/admin/ui/") and "//" not in path else HOME

@@ -28,6 +28,16 @@ ZH = {
     "Latency": "延迟", "Answer": "响应", "Worker tokens": "Worker 令牌", "Active": "正常",
     "Channel": "渠道", "Usage": "用量", "Reason": "原因", "Language": "语言", "Fields": "字段",
     "New user": "新建用户", "Key created": "密钥已创建", "Topped up": "充值成功", "Search users": "搜索用户",
+    # the overview
+    "Overview": "概览", "Period": "时间范围", "Today": "今天", "7 days": "近 7 天", "30 days": "近 30 天",
+    "Tasks settled": "已结算任务", "Success rate": "成功率", "Quota spent": "消耗额度", "Refunded": "已退还",
+    "Tasks in flight": "进行中的任务", "Tasks per hour": "每小时任务数", "Tasks per day": "每日任务数",
+    "Quota spent per model": "各模型消耗额度", "Top models": "主要模型", "Top channels by spend": "消耗最多的渠道",
+    "Top users by spend": "消耗最多的用户", "Succeeded": "成功", "Failed": "失败", "Time": "时间",
+    "Queue depth by worker group": "各 Worker 分组的队列长度", "Queued": "排队中",
+    "Nothing queued": "没有排队的任务", "Channels cooling down": "冷却中的渠道", "Failures in a row": "连续失败次数",
+    "None cooling down": "没有冷却中的渠道",
+    "Figures count settled tasks, by the hour they finished (UTC).": "数字统计已结算的任务，按其完成时间（UTC）所在的小时归类。",
 }
 
 

@@ -1,0 +1,54 @@
+// The overview's two charts, drawn with uPlot from the figures the page carries as JSON in a data
+// attribute (no inline script: the page's Content-Security-Policy runs only the gateway's own files).
+"use strict";
+
+(function () {
+  const data = JSON.parse(document.getElementById("overview-data").dataset.chart);
+  const width = (el) => Math.max(el.clientWidth - 8, 280);
+  const compact = new Intl.NumberFormat(document.documentElement.lang || "en", {notation: "compact"});
+  const quotaTicks = (u, splits) => splits.map((v) => compact.format(v));
+
+  function seriesChart(el) {
+    const rows = data.series;
+    // Buckets are UTC hours ("2026-12-02T16") or days ("2026-12-02"); uPlot wants seconds.
+    const x = rows.map((r) => Date.parse(data.grain === "hour" ? r.bucket + ":00:00Z" : r.bucket + "T00:00:00Z") / 1000);
+    const opts = {
+      width: width(el), height: 260, tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
+      scales: {x: {time: true}, q: {auto: true}},
+      series: [
+        {label: data.labels.time},
+        {label: data.labels.success, stroke: "#2f9e5b", fill: "rgba(47,158,91,.12)", width: 2},
+        {label: data.labels.failure, stroke: "#d9480f", width: 2},
+        {label: data.labels.charged, stroke: "#3b5bdb", width: 2, dash: [6, 4], scale: "q"},
+      ],
+      axes: [{}, {label: data.labels.tasks},
+             {side: 1, scale: "q", size: 60, values: quotaTicks, label: data.labels.charged, grid: {show: false}}],
+    };
+    return new uPlot(opts, [x, rows.map((r) => r.success), rows.map((r) => r.failure), rows.map((r) => r.charged)], el);
+  }
+
+  function modelBars(el) {
+    const models = data.models;
+    const names = models.map((m) => m.name);
+    const opts = {
+      width: width(el), height: 260,
+      scales: {x: {time: false, range: [-0.5, Math.max(models.length - 0.5, 0.5)]}},
+      series: [
+        {label: data.labels.model, value: (u, v) => names[v] ?? ""},
+        {label: data.labels.charged, fill: "rgba(59,91,219,.65)", stroke: "#3b5bdb",
+         paths: uPlot.paths.bars({size: [0.6, 80]}), points: {show: false}},
+      ],
+      axes: [{values: (u, splits) => splits.map((v) => names[v] ?? ""), splits: () => names.map((_, i) => i)},
+             {size: 60, values: quotaTicks}],
+      legend: {show: false},
+    };
+    return new uPlot(opts, [names.map((_, i) => i), models.map((m) => m.charged)], el);
+  }
+
+  const charts = [seriesChart(document.getElementById("chart-series"))];
+  const bars = document.getElementById("chart-models");
+  if (data.models.length) charts.push(modelBars(bars));
+  else bars.textContent = bars.dataset.empty || "–";
+  document.body.dataset.chartsDrawn = String(charts.length);
+  window.addEventListener("resize", () => charts.forEach((c) => c.setSize({width: width(c.root.parentNode), height: 260})));
+})();
