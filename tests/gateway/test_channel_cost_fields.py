@@ -1,0 +1,39 @@
+"""The channel fields of upstream cost and reconciliation, as the admin API validates them."""
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from services.gateway.schemas import ChannelCreate, ChannelUpdate
+
+BASE = {"name": "c", "kind": "replicate", "models": ["m"], "billing": {"mode": "free"}}
+
+
+def test_valid_fields_are_stored_as_exact_decimal_strings():
+    body = ChannelCreate(**BASE, upstream_cost_unit={"name": "USD", "quota_per_unit": 500000},
+                         upstream_cost_per_second="0.000975", expected_margin_band={"min": 1.2, "max": "3"})
+    assert body.model_dump(mode="json", include={"upstream_cost_unit", "upstream_cost_per_second",
+                                                 "expected_margin_band"}) == {
+        "upstream_cost_unit": {"name": "USD", "quota_per_unit": "500000"},
+        "upstream_cost_per_second": "0.000975", "expected_margin_band": {"min": "1.2", "max": "3"}}
+
+
+@pytest.mark.parametrize("fields", [
+    {"upstream_cost_unit": {"name": "USD", "quota_per_unit": 0}},
+    {"upstream_cost_unit": {"name": "US D", "quota_per_unit": 1}},
+    {"upstream_cost_unit": {"name": "=cmd", "quota_per_unit": 1}},
+    {"upstream_cost_unit": {"name": "USD"}},
+    {"upstream_cost_unit": {"name": "USD", "quota_per_unit": 1, "rate": 2}},
+    {"upstream_cost_per_second": -1}, {"upstream_cost_per_second": "NaN"}, {"upstream_cost_per_second": 10**7},
+    {"expected_margin_band": {"min": 3, "max": 1}}, {"expected_margin_band": {"min": -1, "max": 1}},
+    {"expected_margin_band": {"min": 1}}])
+def test_bad_fields_are_refused(fields):
+    with pytest.raises(ValidationError):
+        ChannelCreate(**BASE, **fields)
+    with pytest.raises(ValidationError):
+        ChannelUpdate(**fields)
+
+
+def test_an_update_may_clear_them():
+    assert ChannelUpdate(expected_margin_band=None).model_dump(mode="json", exclude_unset=True) == {
+        "expected_margin_band": None}
