@@ -28,9 +28,10 @@ from services.gateway.deps import CallerIdentity
 from services.gateway.errors import ApiError
 from services.gateway.stream_relay import StreamRelay
 from services.gateway.task_opening import as_api_error, channels_for, new_task, precharge_request, store_and_hold
-from shared import pricing
+from shared import pricing, upstream_cost
 from shared.clock import stamp_in
 from shared.ids import new_task_id
+from shared.providers.observations import cost_fields, count_cost_rejection
 from shared.status import TaskStatus
 from shared.task_events import fail_and_announce, finish_and_announce
 from shared.upstream import custompass
@@ -72,22 +73,23 @@ class SyncPass:
                 await answer.aclose()
             raise
         if answer is None:
-            call, answer, envelope = await self._forward(task, routes, model, body, query)
+            channel, call, answer, envelope = await self._forward(task, routes, model, body, query)
         else:  # the precharge request got the real result
-            call = first_call
+            channel, call = first, first_call
             try:
                 envelope = await _judge(answer, call)
             except UpstreamError as exc:
                 raise await self._failed(task, exc) from exc
         if envelope is None:
-            return await self._relay(task, call, answer)
-        await self._succeeded(task, envelope.usage, None)
+            return await self._relay(task, channel, call, answer)
+        await self._succeeded(task, channel, envelope.usage, None)
         return Response(answer.content, status_code=answer.status_code, media_type=answer.headers.get("content-type"),
                         headers={TASK_ID_HEADER: task["_id"]})
 
     async def _forward(self, task: dict[str, Any], routes: list[tuple[dict[str, Any], custompass.UpstreamCall]],
                        model: str, body: bytes, query: str,
-                       ) -> tuple[custompass.UpstreamCall, httpx.Response, custompass.Envelope | None]:
+                       ) -> tuple[dict[str, Any], custompass.UpstreamCall, httpx.Response,
+                                  custompass.Envelope | None]:
         """Tries the channels in selection order until one answers. A channel that fails before
         any byte reached the client counts a failure against it and hands the call to the next;
         a refusal (`code` != 0 below HTTP 500) is an answer, passed through as it is."""
@@ -104,7 +106,7 @@ class SyncPass:
             await record_outcome(deps, channel, None)
             if index:
                 await deps.tasks.served_by(task["_id"], channel["_id"], upstream_model(channel, model))
-            return call, answer, envelope
+            return channel, call, answer, envelope
         raise AssertionError("routes is never empty")
 
     async def _price(self, channel: dict[str, Any], call: custompass.UpstreamCall, model: str, body: bytes,
@@ -123,7 +125,7 @@ class SyncPass:
         amount, result = hold_for_precharge_answer(channel, envelope)
         return amount, answer if result is not None else None
 
-    async def _relay(self, task: dict[str, Any], call: custompass.UpstreamCall,
+    async def _relay(self, task: dict[str, Any], channel: dict[str, Any], call: custompass.UpstreamCall,
                      answer: httpx.Response) -> StreamingResponse:
         deps = self._deps
         deadline_s = float(task.get("task_lifetime_s") or deps.settings.custom_pass_task_max_lifetime)
@@ -133,18 +135,24 @@ class SyncPass:
             if error is not None and watcher.usage is None:
                 await self._failed(task, error)
             else:  # a stream that reported its usage was served, even if it broke off after that
-                await self._succeeded(task, watcher.usage, watcher.usage_error)
+                await self._succeeded(task, channel, watcher.usage, watcher.usage_error)
 
         relay = StreamRelay(answer, call, deadline_s, finish)
         return StreamingResponse(relay.start(deps.background, name=f"stream {task['_id']}"),
                                  status_code=answer.status_code, media_type=answer.headers.get("content-type"),
                                  headers={"Cache-Control": "no-cache", TASK_ID_HEADER: task["_id"]})
 
-    async def _succeeded(self, task: dict[str, Any], usage: dict[str, Any] | None, usage_error: str | None) -> None:
-        fields: dict[str, Any] = {"usage": usage}
+    async def _succeeded(self, task: dict[str, Any], channel: dict[str, Any], usage: dict[str, Any] | None,
+                         usage_error: str | None) -> None:
+        """`channel`: the one that answered; its `upstream_cost_unit` counts the usage's `cost`."""
+        reported = usage.get("cost") if isinstance(usage, dict) else None
+        fields: dict[str, Any] = {"usage": usage, **cost_fields(channel, *upstream_cost.reading(reported))}
         if usage_error:
             fields["usage_error"] = usage_error  # settled at the held amount, see pricing.final_cost
-        await finish_and_announce(self._deps.tasks, self._deps.publisher, task["_id"], TaskStatus.SUCCESS, **fields)
+        finished = await finish_and_announce(self._deps.tasks, self._deps.publisher, task["_id"], TaskStatus.SUCCESS,
+                                             **fields)
+        if finished is not None:
+            count_cost_rejection(channel, finished)
 
     async def _failed(self, task: dict[str, Any], exc: UpstreamError) -> ApiError:
         """Fails the task (settlement refunds its hold in full); returns the client's answer."""

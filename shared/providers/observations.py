@@ -10,6 +10,7 @@ a figure that cannot be believed is left out, named in `upstream_cost_error` and
 `custompass_upstream_cost_rejected_total`."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from shared import upstream_cost
@@ -35,8 +36,8 @@ async def apply_observation(tasks: TaskStore, publisher: EventPublisher, results
                 fields["result_storage_errors"] = kept.errors
         finished = await tasks.finish(task["_id"], observation.status, **fields)
         previous, changed = finished if finished else (None, None)
-        if changed is not None and changed.get("upstream_cost_error"):
-            UPSTREAM_COST_REJECTED.labels(channel["_id"], changed["upstream_cost_error"]).inc()
+        if changed is not None:
+            count_cost_rejection(channel, changed)
     else:
         previous, changed = task["status"], await tasks.advance(task, observation.status, observation.progress)
     if changed is not None:
@@ -45,7 +46,8 @@ async def apply_observation(tasks: TaskStore, publisher: EventPublisher, results
 
 
 def _outcome_fields(observation: Observation, channel: dict[str, Any]) -> dict[str, Any]:
-    fields: dict[str, Any] = {"result": observation.result, **_cost_fields(observation, channel)}
+    fields: dict[str, Any] = {"result": observation.result,
+                              **cost_fields(channel, observation.upstream_cost, observation.upstream_cost_rejected)}
     if observation.usage is not None:
         fields["usage"] = observation.usage
     if observation.usage_error is not None:
@@ -56,12 +58,18 @@ def _outcome_fields(observation: Observation, channel: dict[str, Any]) -> dict[s
     return fields
 
 
-def _cost_fields(observation: Observation, channel: dict[str, Any]) -> dict[str, Any]:
-    rejected = observation.upstream_cost_rejected
-    if observation.upstream_cost is not None:
+def cost_fields(channel: dict[str, Any], cost: Decimal | None, rejected: str | None) -> dict[str, Any]:
+    """The task fields of what its upstream said it cost: `upstream_cost` in the channel's unit,
+    or `upstream_cost_error` naming why the figure was not believed; none when nothing was said."""
+    if cost is not None:
         try:
-            return {"upstream_cost": upstream_cost.recorded(observation.upstream_cost,
-                                                            upstream_cost.CostTerms.of(channel))}
+            return {"upstream_cost": upstream_cost.recorded(cost, upstream_cost.CostTerms.of(channel))}
         except upstream_cost.CostRejected as exc:
             rejected = exc.reason
     return {"upstream_cost_error": rejected} if rejected else {}
+
+
+def count_cost_rejection(channel: dict[str, Any], finished: dict[str, Any]) -> None:
+    """Counts a finished task's ignored cost figure, once: only the task's one finish calls it."""
+    if finished.get("upstream_cost_error"):
+        UPSTREAM_COST_REJECTED.labels(channel["_id"], finished["upstream_cost_error"]).inc()

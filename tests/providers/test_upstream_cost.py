@@ -10,7 +10,7 @@ import pytest
 
 from shared.providers.base import UpstreamContext
 from shared.providers.custompass import CustomPassProvider
-from shared.providers.observations import _cost_fields
+from shared.providers.observations import cost_fields
 from shared.providers.replicate import ReplicateProvider, observe
 from shared.providers.runninghub import RunningHubProvider
 from shared.settings import CustomPassSettings
@@ -96,6 +96,10 @@ def test_figures_are_exact_decimals_converted_to_quota_half_even():
     assert recorded(read_figure(0.000001), usd) == {"amount": "0.000001", "unit": "USD", "quota": 0}
     assert recorded(read_figure("0.000003"), usd) == {"amount": "0.000003", "unit": "USD", "quota": 2}
     assert recorded(read_figure("1e3"), CostTerms()) == {"amount": "1000", "unit": "quota", "quota": 1000}
+
+
+def _cost_fields(observation, channel: dict) -> dict:
+    return cost_fields(channel, observation.upstream_cost, observation.upstream_cost_rejected)
 
 
 def test_the_task_records_the_cost_in_the_channel_unit_or_names_the_rejection():
