@@ -1,10 +1,11 @@
 """Settled tasks counted per hour and per day, so the console's overview reads a few small
 documents instead of scanning every task ever stored.
 
-One document per (grain, dimension, bucket, key): `_id` `"h|model|2026-12-02T16|video-x"` (grain
+One document per (grain, dimension, bucket, key): `_id` `"h|model|2026-12-02T16:00:00.000000Z|video-x"` (grain
 `h` an hour, `d` a day; dimension `all`, `model`, `channel` or `user`; key `-` for `all`), holding
-`tasks`, `status_<STATUS>`, `charged`, `refunded` and `debt`. A range of `_id`s is one dimension
-over a period, so reading needs no index beyond `_id`. The bucket is the hour the task finished.
+`tasks`, `status_<STATUS>`, `charged`, `refunded` and `debt`, and its parts as fields (`grain`,
+`dimension`, `bucket`, `key`): one dimension over a period is a range over their index
+(`ensure_indexes`, run by settlement at start). The bucket is the hour the task finished.
 
 Exact under redelivery, without transactions (the wallet's pattern, DESIGN's two-phase commit):
 each increment is conditional on the document not listing the task in `applied` (`$nin`: the
@@ -36,12 +37,14 @@ HOUR, DAY = "h", "d"
 DIMENSIONS = ("all", "model", "channel", "user")
 STATUS_FIELD = "status_"  # flat, not `status.SUCCESS`: the stand-in's upsert keeps a dotted name literally
 _DUPLICATE_KEY = 11000
-_BUCKET_LENGTH = {HOUR: len("2026-12-02T16"), DAY: len("2026-12-02")}
+_KEPT = {HOUR: len("2026-12-02T16"), DAY: len("2026-12-02")}
+_ZERO = "2026-12-02T00:00:00.000000Z"
 
 
 def bucket_of(moment: str, grain: str) -> str:
-    """An hour ("2026-12-02T16") or a day ("2026-12-02") of a stored timestamp."""
-    return moment[:_BUCKET_LENGTH[grain]]
+    """The start of the hour or day of a stored timestamp, as a stored timestamp itself: the
+    MongoDB stand-in matches a shorter "2026-12-02T16" wrongly (it finds nothing equal to it)."""
+    return moment[:_KEPT[grain]] + _ZERO[_KEPT[grain]:]
 
 
 def counter_ids(task: dict[str, Any]) -> list[str]:
@@ -115,11 +118,16 @@ class Totals:
                 self.status[status] = self.status.get(status, 0) + int(count)
 
 
+async def ensure_indexes(db: AsyncDatabase) -> None:
+    await db[COLLECTION].create_index([("grain", 1), ("dimension", 1), ("bucket", 1)])
+
+
 async def read_counters(db: AsyncDatabase, grain: str, dimension: str, since_bucket: str) -> list[dict[str, Any]]:
-    """A dimension's documents of one grain from `since_bucket` on: one `_id` range query."""
-    prefix = f"{grain}|{dimension}|"
-    return await db[COLLECTION].find(
-        {"_id": {"$gte": prefix + since_bucket, "$lt": prefix + "\uffff"}}, {"applied": 0}).to_list(None)
+    """A dimension's documents of one grain from `since_bucket` on: one range query over the
+    (grain, dimension, bucket) index, so it reads what it returns (an `_id` prefix range reads the
+    whole collection on the MongoDB stand-in)."""
+    return await db[COLLECTION].find({"grain": grain, "dimension": dimension, "bucket": {"$gte": since_bucket}},
+                                     {"applied": 0}).to_list(None)
 
 
 def totals_by_key(docs: list[dict[str, Any]]) -> dict[str, Totals]:

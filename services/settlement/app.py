@@ -13,7 +13,7 @@ from services.settlement import metrics
 from services.settlement.callbacks import Callbacks
 from services.settlement.settings import SettlementSettings
 from services.settlement.settle import Settler, record_progress
-from shared import topics
+from shared import hourly_stats, topics
 from shared.events import TaskStatusChanged
 from shared.kafka import consumer_options
 from shared.ledger import Ledger
@@ -37,6 +37,7 @@ def create_app(settings: SettlementSettings) -> FastAPI:
             await ledger.ensure_indexes()
             deliveries = WebhookDeliveries(runtime.db)
             await deliveries.ensure_indexes()
+            await hourly_stats.ensure_indexes(runtime.db)
             callbacks = Callbacks(tasks, deliveries, outbound, legacy_secret=settings.callback_signing_secret,
                                   signing_key=settings.webhook_signing_key, attempts=settings.callback_attempts,
                                   timeout_s=settings.callback_timeout_s, retry_base_s=settings.webhook_retry_base_s,

@@ -12,7 +12,7 @@ from pymongo import AsyncMongoClient
 from services.settlement.settle import Settler
 from shared import hourly_stats
 from shared.clock import stamp
-from shared.hourly_stats import HOUR, count_settled, forget_applied, read_counters, totals_by_key
+from shared.hourly_stats import HOUR, bucket_of, count_settled, forget_applied, read_counters, totals_by_key
 from shared.ids import hold_id_for, new_task_id
 from shared.ledger import Ledger, SettleOutcome
 from shared.tasks import TaskStore
@@ -35,7 +35,7 @@ def settled_task(status: str = "SUCCESS", model: str = "m", charged: int = 6) ->
 
 async def by_model(db) -> dict:
     return {key: (t.tasks, t.charged, t.refunded, t.status)
-            for key, t in totals_by_key(await read_counters(db, HOUR, "model", "2026-12-02T00")).items()}
+            for key, t in totals_by_key(await read_counters(db, HOUR, "model", "2026-12-02T00:00:00.000000Z")).items()}
 
 
 async def test_a_task_counted_again_before_it_was_marked_counts_once(db):
@@ -46,7 +46,7 @@ async def test_a_task_counted_again_before_it_was_marked_counts_once(db):
     assert await by_model(db) == {"m": (1, 6, 4, {"SUCCESS": 1}), "n": (1, 0, 10, {"FAILURE": 1})}
     await forget_applied(db, [first[0], second[0]])
     assert all(doc["applied"] == [] for doc in await db[hourly_stats.COLLECTION].find().to_list(None))
-    day = totals_by_key(await read_counters(db, hourly_stats.DAY, "all", "2026-12-02"))
+    day = totals_by_key(await read_counters(db, hourly_stats.DAY, "all", "2026-12-02T00:00:00.000000Z"))
     assert (day["-"].tasks, day["-"].charged, day["-"].refunded) == (2, 6, 14)
 
 
@@ -68,6 +68,6 @@ async def test_a_redelivered_settlement_counts_once(db):
     await count_settled(db, [(task, await ledger.capture_hold(task["hold_id"], 6))])
     assert (await settler.settle(task["_id"])).charged == 6  # ...so the sweeper settles it again
     assert await settler.settle(task["_id"]) is None  # and a later redelivery finds it settled
-    users = totals_by_key(await read_counters(db, HOUR, "user", task["finished_at"][:13]))
+    users = totals_by_key(await read_counters(db, HOUR, "user", bucket_of(task["finished_at"], HOUR)))
     assert (users[user].tasks, users[user].charged, users[user].refunded) == (1, 6, 4)
     assert [doc["applied"] for doc in await db[hourly_stats.COLLECTION].find().to_list(None)] == [[]] * 8

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from services.gateway.console.i18n import translate
-from services.gateway.console.overview import PERIODS, Overview, read_overview
+from services.gateway.console.overview import IN_FLIGHT_CAP, PERIODS, Overview, read_overview
 from services.gateway.console.pages import PageSession, lang_of, render
 from services.gateway.deps import Deps
 
@@ -28,7 +28,7 @@ CHART_LABELS = {"success": "Succeeded", "failure": "Failed", "charged": "Quota s
 async def overview(request: Request, session: PageSession, deps: Deps, period: str = "today") -> HTMLResponse:
     figures = await read_overview(deps.db, period if period in PERIODS else "today")
     return render(request, "overview.html", session, o=figures, periods=list(PERIODS), period_names=PERIOD_NAMES,
-                  status_names=STATUS_NAMES, chart_data=chart_data(figures, lang_of(request)))
+                  status_names=STATUS_NAMES, in_flight_cap=IN_FLIGHT_CAP, chart_data=chart_data(figures, lang_of(request)))
 
 
 def chart_data(figures: Overview, lang: str) -> dict[str, Any]:

@@ -10,8 +10,8 @@
 
   function seriesChart(el) {
     const rows = data.series;
-    // Buckets are UTC hours ("2026-12-02T16") or days ("2026-12-02"); uPlot wants seconds.
-    const x = rows.map((r) => Date.parse(data.grain === "hour" ? r.bucket + ":00:00Z" : r.bucket + "T00:00:00Z") / 1000);
+    // Buckets are the UTC start of an hour or a day ("2026-12-02T16:00:00.000000Z"); uPlot wants seconds.
+    const x = rows.map((r) => Date.parse(r.bucket) / 1000);
     const opts = {
       width: width(el), height: 260, tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"),
       scales: {x: {time: true}, q: {auto: true}},
