@@ -13,16 +13,28 @@ States: `pending` (due at `next_attempt_at`), `delivered` (a 2xx), `failed` (att
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from shared.clock import stamp
 
 EVENTS = ("start", "progress", "completed")
 DEFAULT_EVENTS = ["completed"]
 FINAL_STATES = ("delivered", "failed", "refused")
+_DUPLICATE_KEY = 11000
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """A delivery to record. `body`: the task as the caller's fetch showed it at the event; None:
+    rendered from the stored task at the first attempt (the completed task, with its result)."""
+    task: dict[str, Any]
+    event: str
+    body: dict[str, Any] | None = None
+    occurrence: str | None = None
 
 
 def wants(task: dict[str, Any], event: str) -> bool:
@@ -49,18 +61,19 @@ class WebhookDeliveries:
         await self.deliveries.create_index([("state", 1), ("next_attempt_at", 1)])
         await self.deliveries.create_index([("task_id", 1)])
 
-    async def record(self, task: dict[str, Any], event: str, body: dict[str, Any] | None,
-                     occurrence: str | None = None) -> None:
-        """`body`: the task as the caller's fetch showed it at the event; None: rendered from the
-        stored task at the first attempt (the completed task, with its result)."""
+    async def record(self, *wanted: Wanted) -> None:
+        """Records deliveries in one unordered insert; one recorded before stays as it was (one per event)."""
+        if not wanted:
+            return
         try:
-            await self.deliveries.insert_one({
-                "_id": delivery_id(task["_id"], event, occurrence), "task_id": task["_id"],
-                "user_id": task["user_id"], "event": event, "url": task["callback_url"], "body": body,
+            await self.deliveries.insert_many([{
+                "_id": delivery_id(w.task["_id"], w.event, w.occurrence), "task_id": w.task["_id"],
+                "user_id": w.task["user_id"], "event": w.event, "url": w.task["callback_url"], "body": w.body,
                 "state": "pending", "attempts": [], "next_attempt_at": stamp(), "lease_until": 0.0,
-                "created_at": stamp()})
-        except DuplicateKeyError:
-            pass  # recorded before: one delivery per event
+                "created_at": stamp()} for w in wanted], ordered=False)
+        except BulkWriteError as exc:
+            if any(error.get("code") != _DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
+                raise
 
     async def claim_due(self, limit: int, lease_s: float, token: str) -> list[dict[str, Any]]:
         due = {"state": "pending", "next_attempt_at": {"$lte": stamp()}, "lease_until": {"$lt": time.time()}}

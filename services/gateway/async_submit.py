@@ -23,7 +23,7 @@ from shared.providers.base import InvalidBody, Quote, StatusProvider, Submitted,
 from shared.providers.registry import async_kinds, provider_for
 from shared.task_events import fail_and_announce, publish_stored
 from shared.task_views import pass_view
-from shared.webhook_deliveries import WebhookDeliveries, wants
+from shared.webhook_deliveries import Wanted, WebhookDeliveries, wants
 from shared.upstream.errors import UpstreamError, UpstreamNotConnected
 
 
@@ -121,7 +121,7 @@ class AsyncSubmission:
         if submitted is None:  # failed meanwhile (e.g. a timeout sweep): report what it is now
             return await deps.tasks.get(task["_id"]) or task
         if wants(submitted, "start"):  # recorded before the caller hears of the task
-            await WebhookDeliveries(deps.db).record(submitted, "start", pass_view(submitted))
+            await WebhookDeliveries(deps.db).record(Wanted(submitted, "start", pass_view(submitted)))
         await publish_stored(deps.publisher, TaskSubmitted(
             correlation_id=task["_id"], task_id=task["_id"], user_id=task["user_id"], model=task["model"],
             channel_id=task["channel_id"], upstream_task_id=accepted.upstream_task_id))

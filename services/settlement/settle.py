@@ -24,7 +24,7 @@ from shared.ledger import Ledger, SettleOutcome
 from shared.status import TaskStatus, to_pass_status
 from shared.clock import seconds_since, stamp
 from shared.tasks import TaskStore
-from shared.webhook_deliveries import WebhookDeliveries, wants
+from shared.webhook_deliveries import Wanted, WebhookDeliveries, wants
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +77,7 @@ class Settler:
         await write_logs(self._db, settled)
         await count_settled(self._db, settled)  # exact across a crash: see shared/hourly_stats.py
         if self._deliveries is not None:  # before the tasks count as settled, so a crash loses none
-            for task, _ in settled:
-                if wants(task, "completed"):
-                    await self._deliveries.record(task, "completed", None)
+            await self._deliveries.record(*(Wanted(task, "completed") for task, _ in settled if wants(task, "completed")))
         await self._tasks.mark_settled_many([(task["_id"], {
             "outcome": outcome.outcome, "hold": outcome.hold, "charged": outcome.charged,
             "refunded": outcome.refunded, "debt": outcome.debt, "settled_at": stamp()}) for task, outcome in settled])
@@ -128,13 +126,15 @@ async def record_progress(deliveries: WebhookDeliveries, events: list[TaskStatus
     """Records a `progress` webhook for each non-terminal change of a task whose caller asked for
     them (the event names its callback); one per state, so a redelivery or a second path that
     reports the same state records no second one."""
+    wanted = []
     for event in events:
         if event.callback is not None and "progress" in event.callback.events:
             task = {"_id": event.task_id, "user_id": event.user_id, "callback_url": event.callback.url}
             body = {"task_id": event.task_id, "status": to_pass_status(event.status.value),
                     "progress": event.progress or "0%"}
             state = hashlib.sha256(f"{event.status.value}|{event.progress}".encode()).hexdigest()[:16]
-            await deliveries.record(task, "progress", body, occurrence=state)
+            wanted.append(Wanted(task, "progress", body, occurrence=state))
+    await deliveries.record(*wanted)
 
 
 async def _nothing() -> None:

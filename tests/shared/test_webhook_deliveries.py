@@ -1,0 +1,38 @@
+"""Recording webhook deliveries against the real MongoDB stand-in: one insert for a batch, and a
+delivery recorded before (a redelivered event, a settlement repeated after a crash) kept as it was
+while the batch's new ones are recorded."""
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from shared.webhook_deliveries import Wanted, WebhookDeliveries, delivery_id
+
+
+@pytest.fixture
+async def deliveries(infra):
+    client = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
+    yield WebhookDeliveries(client[f"webhooks_{secrets.token_hex(4)}"])
+    await client.close()
+
+
+def task(task_id: str) -> dict:
+    return {"_id": task_id, "user_id": "usr_1", "callback_url": "https://hooks.example/cp"}
+
+
+async def test_a_batch_with_a_delivery_recorded_before_records_the_others_and_keeps_the_first(deliveries):
+    await deliveries.record(Wanted(task("task_a"), "progress", {"progress": "10%"}, occurrence="s1"))
+    await deliveries.record(Wanted(task("task_a"), "progress", {"progress": "99%"}, occurrence="s1"),
+                            Wanted(task("task_b"), "completed"), Wanted(task("task_c"), "completed"))
+    stored = {d["_id"]: d async for d in deliveries.deliveries.find({})}
+    assert set(stored) == {delivery_id("task_a", "progress", "s1"), delivery_id("task_b", "completed"),
+                           delivery_id("task_c", "completed")}
+    assert stored[delivery_id("task_a", "progress", "s1")]["body"] == {"progress": "10%"}
+    assert {d["state"] for d in stored.values()} == {"pending"}
+
+
+async def test_recording_nothing_writes_nothing(deliveries):
+    await deliveries.record()
+    assert await deliveries.deliveries.count_documents({}) == 0
