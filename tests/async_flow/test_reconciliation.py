@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import secrets
 from datetime import timedelta
 
+import httpx
+
 from shared.clock import now, stamp
+from tests.console.conftest import ConsoleClient
 from tests.harness.api import eventually
 
 # (mock usage.cost, outcome): quota at 1000 per USD, charged 10 per success, band [1.5, 3].
@@ -19,7 +23,7 @@ TASKS = [(0.004, "success"),   # 4 quota: ratio 2.5, inside
          (0.002, "fail")]      # 2 quota for nothing charged: ratio 0, outside
 
 
-async def test_reconciliation_of_a_channel_with_known_upstream_costs(async_channel, make_client, admin, mongo_db):
+async def test_reconciliation_of_a_channel_with_known_upstream_costs(async_channel, make_client, admin, mongo_db, stack):
     name = f'=HYPERLINK("x"), costs {secrets.token_hex(3)}'
     model, channel = await async_channel(name=name, upstream_cost_unit={"name": "USD", "quota_per_unit": 1000},
                                          expected_margin_band={"min": "1.5", "max": 3})
@@ -66,6 +70,30 @@ async def test_reconciliation_of_a_channel_with_known_upstream_costs(async_chann
     assert rows[0]["channel_name"] == "'" + name  # quoted for the comma and quotes, defused as a formula
     assert (rows[0]["revenue"], rows[0]["upstream_cost_quota"], rows[0]["margin"]) == ("50", "14", "36")
     assert sorted(row["task_id"] for row in rows[1:]) == sorted([ids[1], ids[5]])
+    await console_shows_the_same_figures(stack, period, figures, outside, exported.text)
+
+
+async def console_shows_the_same_figures(stack, period: dict, figures: dict, outside: list, exported_csv: str) -> None:
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as http:
+        assert (await ConsoleClient(http).login(stack.admin_token)).status_code == 303
+        page = await http.get("/admin/ui/reconciliation", params=period)
+        assert page.status_code == 200, page.text
+        row = page.text.split(f'<tr data-channel="{figures["channel_id"]}">')[1].split("</tr>")[0]
+        assert figures["channel_name"] in html.unescape(row) and '("x")' not in row  # escaped
+        for cell, value in (("revenue", 50), ("margin", 36), ("margin-known", 6), ("outside", 2)):
+            assert f'class="{cell}">{value}</td>' in row, (cell, row)
+        for task in outside:
+            assert f'href="/admin/ui/tasks/{task["task_id"]}"' in page.text
+        assert 'href="/admin/ui/reconciliation"' in page.text  # in the navigation
+        assert (await http.get("/admin/ui/reconciliation.csv", params=period)).text == exported_csv
+        inverted = await http.get("/admin/ui/reconciliation", params={"since": period["until"], "until": period["since"]})
+        assert inverted.status_code == 400 and 'id="error"' in inverted.text
+        unknown = await http.get("/admin/ui/reconciliation", params={"channel_id": "ch_missing"})
+        assert unknown.status_code == 404 and "ch_missing" in unknown.text
+        chinese = await http.get("/admin/ui/reconciliation", params={**period, "lang": "zh"})
+        assert "对账" in chinese.text and "毛利" in chinese.text
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as http:
+        assert (await http.get("/admin/ui/reconciliation")).status_code == 303  # to the login page
 
 
 async def test_reconciliation_bounds_its_period_and_asks_for_admin(admin, stack):

@@ -108,6 +108,12 @@ async def test_operator_runs_the_gateway_from_the_browser(page: Page, stack):
     rows = list(csv.DictReader(io.StringIO(Path(await download.path()).read_text())))
     assert [(r["task_id"], r["quota"], r["status"]) for r in rows] == [(task_id, "10", "SUCCESS")]
 
+    await page.click("nav >> text=Reconciliation")
+    await page.select_option("#recon-channel", label=f"mock {model}")
+    await page.click("#reconcile")
+    assert await page.inner_text("#reconciliation td.revenue") == "10", await page.inner_text("#reconciliation")
+    await shot(page, "reconciliation")
+
     await page.goto(f"{base}/admin/ui/channels?lang=zh")
     assert "渠道" in await page.inner_text("nav")
     await shot(page, "channels-zh")
