@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from services.gateway.caller_urls import accepted_callback_events, accepted_callback_url
+from services.gateway.caller_urls import Webhook, webhook_in_body
 from services.gateway.channel_health import record_outcome
 from services.gateway.channel_selection import upstream_model
 from services.gateway.channels import SUBMIT_SUFFIX
@@ -32,19 +32,22 @@ class AsyncSubmission:
         self._deps = deps
 
     async def submit(self, caller: CallerIdentity, model: str, body: bytes, query: str,
-                     idempotency_key: str | None, fields: dict[str, Any] | None = None) -> dict[str, Any]:
-        """`fields`: what another API family built on this path adds to the task (its `api`, its own fields)."""
+                     idempotency_key: str | None, fields: dict[str, Any] | None = None, *,
+                     webhook: Webhook | None = None, scope: str | None = None) -> dict[str, Any]:
+        """`fields`: what another API family built on this path adds to the task (its `api`, its own
+        fields); `webhook`: its caller's webhook, accepted already (else the body's, as `/pass`
+        takes it); `scope`: the route an `Idempotency-Key` belongs to (else this model's submit)."""
         deps = self._deps
-        callback_url = await accepted_callback_url(deps.outbound_urls, body, deps.settings.callback_url_max_length)
-        callback_events = accepted_callback_events(body, callback_url)
-        if callback_events:
-            fields = {**(fields or {}), "callback_events": callback_events}
+        if webhook is None:
+            webhook = await webhook_in_body(deps.outbound_urls, body, deps.settings.callback_url_max_length)
+        fields = {**(fields or {}), **webhook.fields()}
+        callback_url = webhook.url
         admission = await deps.policies.admit(caller.key, caller.user, model)
         channels = await channels_for(deps, caller, model, async_kinds())
         task_id = new_task_id()
         keys = IdempotencyKeys(deps.db)
         if idempotency_key:
-            earlier = await keys.claim(caller.user_id, idempotency_key, f"POST /pass/{_bare(model)}/submit",
+            earlier = await keys.claim(caller.user_id, idempotency_key, scope or f"POST /pass/{_bare(model)}/submit",
                                        _fingerprint(body, query), task_id)
             if earlier is not None:
                 return await self._existing_task(earlier)

@@ -410,6 +410,10 @@ class DispatchRequest(BaseModel):
     timeout: int | None = Field(None, description=(
         "Milliseconds, MIN_TASK_TIMEOUT_MS..MAX_TASK_TIMEOUT_MS (5000-600000); default TASK_TIMEOUT_MS (60000)."))
     run_async: bool = Field(False, alias="async", description="true: answer at once with the taskId.")
+    callback_url: str | None = Field(None, description=(
+        "http or https, to a public host: the task's signed webhooks are POSTed there (docs/client-api.md)."))
+    callback_events: list[str] | None = Field(None, description=(
+        "Which webhooks: start (queued), completed (default: completed only); needs callback_url."))
 
 
 class WorkerTokenCreate(BaseModel):

@@ -55,3 +55,23 @@ async def make_client(admin: AdminApi, stack):
 async def upstream(stack):
     async with httpx.AsyncClient(base_url=stack.upstream_url, timeout=10) as http:
         yield http
+
+
+IMAGE_URL = "http://127.0.0.1:9/input.png"  # passes the test stack's outbound-URL policy; never fetched
+
+
+@pytest.fixture
+async def typed_task(admin: AdminApi, stack, upstream):
+    """A fresh Task API type on its own custompass_async channel (per_call 10), the mock upstream
+    playing `scenario` for its model (a typed task's body carries no `"mock"` field)."""
+    async def create(scenario: dict | None = None) -> str:
+        name = f"t_{secrets.token_hex(4)}"
+        model = f"typed-{name}"
+        await admin.create_channel(name=f"mock-{model}", kind="custompass_async", base_url=stack.upstream_url,
+                                   api_key="upstream-secret", models=[f"{model}/submit"],
+                                   billing={"mode": "per_call", "price": 10}, poll_interval_s=0.2)
+        (await upstream.put(f"/_mock/scenarios/{model}", json=scenario or {})).raise_for_status()
+        created = await admin.http.post("/admin/task-types", json={"type": name, "model": model})
+        assert created.status_code == 201, created.text
+        return name
+    return create

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 
+from tests.async_flow.conftest import IMAGE_URL
 from tests.async_flow.test_async_flow import settled
 from tests.harness.api import eventually
 
@@ -58,6 +59,27 @@ async def test_an_idempotent_replay_with_prefer_wait_waits_on_the_first_task(asy
     assert replay.headers["Preference-Applied"] == "wait=60"
     assert replay.json()["task_id"] == first["task_id"] and replay.json()["status"] == "completed"
     assert await mongo_db.tasks.count_documents({"user_id": client.user_id}) == 1
+
+
+async def test_prefer_wait_on_a_typed_task_answers_once_it_succeeded(typed_task, make_client, mongo_db):
+    name = await typed_task({"polls_before_done": 3, "result": {"urls": ["https://x/1.png"]}})
+    client = await make_client(quota=100)
+    answer = await client.http.post("/api/task/create", json={"type": name, "inputImageUrl": IMAGE_URL},
+                                    headers={"Prefer": "wait=30"})
+    assert answer.status_code == 200 and answer.headers["Preference-Applied"] == "wait=30", answer.text
+    data = answer.json()["data"]
+    assert data["status"] == "success" and data["resultUrls"] == ["https://x/1.png"] and data["completedAt"], data
+    assert await mongo_db.tasks.count_documents({"user_id": client.user_id}) == 1
+
+
+async def test_prefer_wait_on_a_typed_task_times_out_with_it_running(typed_task, make_client):
+    name = await typed_task({"outcome": "never"})
+    client = await make_client(quota=100)
+    answer = await client.http.post("/api/task/create", json={"type": name, "inputImageUrl": IMAGE_URL},
+                                    headers={"Prefer": "wait=1"})
+    assert answer.status_code == 200 and answer.headers["Preference-Applied"] == "wait=1", answer.text
+    data = answer.json()["data"]
+    assert data["status"] == "processing" and data["completedAt"] is None, data
 
 
 async def test_a_bad_prefer_wait_is_refused_before_any_task(async_channel, make_client, mongo_db):

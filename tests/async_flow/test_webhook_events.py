@@ -3,13 +3,17 @@ checked here by the `standardwebhooks` package (PyPI), retried under one `webhoo
 attempts visible to the caller and the operator (`shared.webhook_deliveries`)."""
 from __future__ import annotations
 
+import asyncio
 import json
+import secrets
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 
 import pytest
 from standardwebhooks import Webhook
+from websockets.asyncio.client import connect
 
+from tests.async_flow.conftest import IMAGE_URL
 from tests.async_flow.test_async_flow import settled
 from tests.harness.api import eventually
 from tests.harness.loopback_servers import on_both_loopbacks
@@ -100,4 +104,72 @@ async def test_bad_callback_events_are_refused_before_any_task(async_channel, ma
                  {"callback_url": url, "callback_events": "completed"}, {"callback_events": ["completed"]}):
         answer = await client.submit(model, {"prompt": "p", **body})
         assert answer.status_code == 400 and answer.json()["code"] == "invalid_callback_events", (body, answer.text)
+    assert await mongo_db.tasks.count_documents({"user_id": client.user_id}) == 0
+
+
+async def delivered(client, path: str, count: int) -> list[dict]:
+    """The caller's view of the task's deliveries once `count` of them are delivered."""
+    async def all_delivered():
+        deliveries = (await client.http.get(path)).json()["data"]
+        return deliveries if [d["state"] for d in deliveries] == ["delivered"] * count else None
+    return await eventually(all_delivered, timeout=30)
+
+
+async def test_a_typed_task_takes_a_filtered_webhook(typed_task, make_client, mongo_db, receiver):
+    url, received = receiver
+    name = await typed_task({"polls_before_done": 3})
+    client = await make_client(quota=100)
+    body = {"type": name, "inputImageUrl": IMAGE_URL, "callback_url": url, "callback_events": ["start", "completed"]}
+    created = await client.http.post("/api/task/create", json=body, headers={"Idempotency-Key": "typed-hook"})
+    assert created.status_code == 200, created.text
+    task_id = created.json()["data"]["taskId"]
+    replay = await client.http.post("/api/task/create", json=body, headers={"Idempotency-Key": "typed-hook"})
+    assert replay.json()["data"]["taskId"] == task_id  # the key names the first task: one task, one hold
+    deliveries = await delivered(client, f"/api/task/{task_id}/webhooks", 2)
+    assert [d["event"] for d in deliveries] == ["start", "completed"]
+    bodies = {h["x-custompass-event"]: b for (h, _), b in zip(received, verified(received))}
+    assert sorted(h["x-custompass-event"] for h, _ in received) == ["completed", "completed", "start", "start"]
+    assert bodies["start"]["task_id"] == bodies["completed"]["task_id"] == task_id
+    assert bodies["completed"]["status"] == "completed" and "receipt" in bodies["completed"]
+    stored = await mongo_db.tasks.find_one({"_id": task_id})
+    assert "callback_url" not in stored["request"]["body"]  # the webhook is never sent upstream
+    assert await mongo_db.tasks.count_documents({"user_id": client.user_id}) == 1
+    other = await make_client(quota=100)
+    assert (await other.http.get(f"/api/task/{task_id}/webhooks")).status_code == 404
+
+
+async def test_an_async_dispatch_takes_a_filtered_webhook(admin, stack, make_client, receiver):
+    url, received = receiver
+    group = f"g-{secrets.token_hex(4)}"
+    await admin.create_channel(name=f"worker-{group}", kind="worker", group=group, models=["default"],
+                               billing={"mode": "per_call", "price": 10})
+    token = (await admin.http.post("/admin/worker-tokens", json={"group": group})).json()["token"]
+    client = await make_client(quota=100)
+    async with connect(stack.gateway_url.replace("http://", "ws://") + f"/ws?group={group}",
+                       additional_headers={"Authorization": f"Bearer {token}"}) as worker:
+        assert json.loads(await asyncio.wait_for(worker.recv(), 10))["type"] == "connected"
+        await worker.send(json.dumps({"type": "ready"}))
+        answer = await client.http.post("/api/openai", json={"data": {"n": 1}, "group": group, "async": True,
+                                                             "callback_url": url, "callback_events": ["completed"]})
+        assert answer.status_code == 200, answer.text
+        task = json.loads(await asyncio.wait_for(worker.recv(), 15))
+        await worker.send(json.dumps({"type": "task_complete", "taskId": task["taskId"],
+                                      "result": {"url": "https://x/1.png"}, "duration": 5}))
+        deliveries = await delivered(client, f"/api/task/{task['taskId']}/webhooks", 1)
+    assert [d["event"] for d in deliveries] == ["completed"]  # no start: not asked for
+    body = verified(received)[-1]
+    assert body["task_id"] == task["taskId"] and body["result"] == {"url": "https://x/1.png"}, body
+
+
+async def test_bad_webhooks_are_refused_on_the_task_api_and_dispatch(typed_task, make_client, mongo_db, receiver):
+    url, _ = receiver
+    name = await typed_task()
+    client = await make_client(quota=100)
+    for hook in ({"callback_url": url, "callback_events": ["finished"]}, {"callback_events": ["completed"]},
+                 {"callback_url": "http://10.0.0.1/hook"}):
+        typed = await client.http.post("/api/task/create", json={"type": name, "inputImageUrl": IMAGE_URL, **hook})
+        assert typed.status_code == 400 and typed.json()["code"] == 4001, (hook, typed.text)
+        dispatched = await client.http.post("/api/openai", json={"data": {}, "async": True, **hook})
+        assert dispatched.status_code == 400, (hook, dispatched.text)
+        assert dispatched.json()["code"] in ("invalid_callback_events", "invalid_callback_url"), dispatched.text
     assert await mongo_db.tasks.count_documents({"user_id": client.user_id}) == 0

@@ -3,7 +3,7 @@
 `{"success": true, "data": ...}`; errors `{"success": false, "code", "message"}` (`task_api.errors`)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 
 from services.gateway.deps import Deps
 from services.gateway.paging import Offset
@@ -26,11 +26,13 @@ def _internal_statuses(word: TaskApiStatus) -> list[str]:
 
 @router.post("/api/task/create")
 async def create(request: TaskCreate, response: Response, caller: TaskApiCaller, deps: Deps,
-                 wait: WaitPreference) -> dict:
+                 wait: WaitPreference, idempotency_key: str | None = Header(None, max_length=200)) -> dict:
     """`{"success": true, "data": {taskId, type, status: "pending", createdAt}}`. With `Prefer: wait[=N]`
     (`prefer_wait`), once the task is terminal or after N seconds, `data` also has the task's
-    `progress`, `resultUrls`, `errorMessage` and `completedAt`."""
-    view = task_api_view(await waited(deps, await create_typed_task(deps, caller, request), wait, response))
+    `progress`, `resultUrls`, `errorMessage` and `completedAt`. The same `Idempotency-Key` (with
+    the same type, image and params) answers the first request's task."""
+    created = await create_typed_task(deps, caller, request, idempotency_key)
+    view = task_api_view(await waited(deps, created, wait, response))
     data = {"taskId": view["id"], "type": view["type"], "status": view["status"], "createdAt": view["createdAt"]}
     if wait is not None:
         data.update({field: view[field] for field in ("progress", "resultUrls", "errorMessage", "completedAt")})

@@ -22,6 +22,7 @@ from services.gateway.workers.submission import dispatch_error
 from services.gateway.workers.views import dispatch_view, expired
 from shared.task_api import API as TASK_API
 from shared.task_views import listed_view, task_api_view
+from shared.webhook_deliveries import WebhookDeliveries, public_view
 
 router = APIRouter(tags=["dispatch", "task"], route_class=TaskApiRoute)
 
@@ -86,7 +87,19 @@ async def task_receipt(task_id: str, caller: TaskApiCaller, deps: Deps) -> dict:
     """The settled task's signed receipt (`shared.task_receipts`), whichever API created it; another
     user's task answers 404 like a missing one (a typed task too), and a worker task's receipt
     outlives its readable result. 409 receipt_not_ready before it is settled."""
+    return await signed_receipt(deps, await _owned(task_id, caller, deps))
+
+
+@router.get("/api/task/{task_id}/webhooks")
+async def task_webhooks(task_id: str, caller: TaskApiCaller, deps: Deps) -> dict:
+    """The task's webhook deliveries, oldest first (event, state, every attempt), whichever API
+    created it; another user's task answers 404 like a missing one."""
+    await _owned(task_id, caller, deps)
+    return {"data": [public_view(d) for d in await WebhookDeliveries(deps.db).for_task(task_id)]}
+
+
+async def _owned(task_id: str, caller, deps: Container) -> dict[str, Any]:
     task = await deps.tasks.get_owned(task_id, caller.user_id)
     if task is None or task.get("api", "") not in VIEWS:
         raise _not_found()
-    return await signed_receipt(deps, task)
+    return task

@@ -1,13 +1,14 @@
 """`POST /api/task/create`: a typed task is an async task of its type's model, sent upstream as
 `{type, inputImageUrl, params}`; key policies, group prices, the hold and settlement apply as on
-`/pass/{model}/submit` (`async_submit`)."""
+`/pass/{model}/submit` (`async_submit`), the caller's webhook and `Idempotency-Key` too. The
+webhook is the request's own field, never sent upstream."""
 from __future__ import annotations
 
 import json
 from typing import Any
 
 from services.gateway.async_submit import AsyncSubmission
-from services.gateway.caller_urls import check_input_image_url
+from services.gateway.caller_urls import accepted_webhook, check_input_image_url
 from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
 from services.gateway.errors import InvalidRequest
@@ -16,14 +17,19 @@ from services.gateway.task_api.task_types import TaskTypeRepository, check_param
 from shared.task_api import API
 
 
-async def create_typed_task(deps: Container, caller: CallerIdentity, request: TaskCreate) -> dict[str, Any]:
+async def create_typed_task(deps: Container, caller: CallerIdentity, request: TaskCreate,
+                            idempotency_key: str | None = None) -> dict[str, Any]:
     task_type = await TaskTypeRepository(deps.db).get(request.type)
     if task_type is None:
         raise InvalidRequest(f"unknown task type {request.type!r}", code="unknown_task_type")
     params = check_params(task_type, request.params)
     await check_input_image_url(deps.outbound_urls, request.inputImageUrl, deps.settings.input_image_url_max_length)
+    webhook = await accepted_webhook(deps.outbound_urls, request.callback_url, request.callback_events,
+                                     deps.settings.callback_url_max_length)
     body = json.dumps({"type": request.type, "inputImageUrl": request.inputImageUrl, "params": request.params},
                       ensure_ascii=False).encode()
     # params are kept as JSON text: a caller's keys may be anything, `$`-prefixed ones included.
     fields = {"api": API, "task_type": request.type, "input_image_url": request.inputImageUrl, "params": params}
-    return await AsyncSubmission(deps).submit(caller, task_type["model"], body, "", None, fields)
+    # The fingerprint is the upstream body: a key replayed with another webhook is the same task.
+    return await AsyncSubmission(deps).submit(caller, task_type["model"], body, "", idempotency_key, fields,
+                                              webhook=webhook, scope="POST /api/task/create")

@@ -35,6 +35,10 @@ class TaskCreate(BaseModel):
     type: str = Field(min_length=1, max_length=64)
     inputImageUrl: str = Field(min_length=1, description="http or https, to a public host (see INPUT_IMAGE_URL_*).")
     params: dict[str, Any] = Field(default_factory=dict, description="Checked against the type's params_schema.")
+    callback_url: str | None = Field(None, description=(
+        "http or https, to a public host: the task's signed webhooks are POSTed there (docs/client-api.md)."))
+    callback_events: list[str] | None = Field(None, description=(
+        "Which webhooks: any of start, progress, completed (default completed only); needs callback_url."))
 
 
 class StatusUpdate(BaseModel):

@@ -1,5 +1,7 @@
 """`POST /api/openai`: price the task through the group's `worker` channel, store it, hold its
-amount, queue it; async callers get the task at once, sync callers wait for its end.
+amount, queue it; async callers get the task at once, sync callers wait for its end. A caller's
+webhook (`callback_url`, `callback_events`) gets `start` once the task is queued and `completed`
+from settlement, as on the other async paths.
 
 The task's `next_poll_at` is its deadline: the poller fails it with `timeout` then if nothing
 else has ended it, so a gateway that dies never strands a task or its hold. A sync caller's own
@@ -11,6 +13,7 @@ import json
 import time
 from typing import Any
 
+from services.gateway.caller_urls import Webhook, accepted_webhook
 from services.gateway.channel_selection import selection_order
 from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
@@ -24,6 +27,8 @@ from shared import pricing
 from shared.ids import new_task_id
 from shared.status import TaskStatus, to_dispatch_status
 from shared.task_events import fail_and_announce
+from shared.task_views import pass_view
+from shared.webhook_deliveries import Wanted, WebhookDeliveries, wants
 
 WORKER_KIND = "worker"
 # Failures the seed answers with HTTP 500; any other failure is the worker's own error (502).
@@ -45,6 +50,8 @@ class Submission:
         if request.data is None and not request.messages:
             raise dispatch_error("Invalid request: data or messages required", "invalid_request", 400)
         timeout_ms = self._timeout_ms(request.timeout)
+        webhook = await accepted_webhook(deps.outbound_urls, request.callback_url, request.callback_events,
+                                         deps.settings.callback_url_max_length)
         channel = await self._channel(caller, request.group, request.model)
         admission = await deps.policies.admit(caller.key, caller.user, request.model)
         # Cached per process (workers/admission.py): most admissions send no command.
@@ -53,12 +60,14 @@ class Submission:
         if await hub.admission.queue_full(request.group, deps.settings.max_queue_length):
             raise dispatch_error("Queue is full", "queue_full", 503)
         deadline = time.monotonic() + timeout_ms / 1000
-        task = self._new_task(caller, channel, request, timeout_ms)
+        task = self._new_task(caller, channel, request, timeout_ms, webhook)
         await store_and_hold(deps, task, admission)
         queued = await hub.queue.enqueue(task["_id"], request.group)
         hub.queued(request.group)
+        now = queued or await deps.tasks.get(task["_id"]) or task
+        if wants(now, "start"):  # recorded before the caller hears of the task
+            await WebhookDeliveries(deps.db).record(Wanted(now, "start", pass_view(now)))
         if request.run_async:
-            now = queued or await deps.tasks.get(task["_id"]) or task
             return {"taskId": task["_id"], "status": to_dispatch_status(now["status"])}
         finished = await hub.waiters.wait(task["_id"], deadline - time.monotonic())
         if finished is None:
@@ -86,14 +95,15 @@ class Submission:
         return priced_for([chosen], price_ratio(caller.group))[0]
 
     def _new_task(self, caller: CallerIdentity, channel: dict[str, Any], request: DispatchRequest,
-                  timeout_ms: int) -> dict[str, Any]:
+                  timeout_ms: int, webhook: Webhook) -> dict[str, Any]:
         payload = {"model": request.model, "messages": request.messages, "data": request.data}
         body = json.dumps({**payload, "group": request.group, "timeout": timeout_ms, "async": request.run_async})
         amount = pricing.hold_amount(channel.get("billing") or {})
         task = new_task(new_task_id(), caller, channel, request.model, body.encode(), "", amount,
-                        mode="async" if request.run_async else "sync", unfinished_after_s=timeout_ms / 1000)
-        return {**task, "api": API, "group": request.group, "payload": payload, "timeout_ms": timeout_ms,
-                "task_lifetime_s": timeout_ms / 1000}
+                        mode="async" if request.run_async else "sync", unfinished_after_s=timeout_ms / 1000,
+                        callback_url=webhook.url)
+        return {**task, **webhook.fields(), "api": API, "group": request.group, "payload": payload,
+                "timeout_ms": timeout_ms, "task_lifetime_s": timeout_ms / 1000}
 
     @staticmethod
     def _answer(task: dict[str, Any]) -> dict[str, Any]:
