@@ -1,0 +1,71 @@
+"""A pending webhook delivery outlives the settlement process sending it, against the real
+MongoDB stand-in: a sender that claimed it and died leaves it leased, not lost; once the lease
+lapses another sender delivers it exactly once, under the same `webhook-id`, and the dead
+sender's late write changes nothing (`shared.webhook_deliveries`, `services.settlement.callbacks`)."""
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+from standardwebhooks import Webhook
+
+from services.settlement.callbacks import Callbacks
+from shared.clock import stamp
+from shared.tasks import TaskStore
+from shared.webhook_deliveries import Wanted, WebhookDeliveries, delivery_id
+from tests.harness.api import eventually
+
+KEY = secrets.token_bytes(24)
+HOOK_URL = "https://hooks.example/cp"
+
+
+@pytest.fixture
+async def db(infra):
+    client = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
+    yield client[f"callbacks_{secrets.token_hex(4)}"]
+    await client.close()
+
+
+@pytest.fixture
+async def receiver():
+    """An outbound client whose receiver answers 200 and keeps what arrived."""
+    received: list[httpx.Request] = []
+
+    def receive(request: httpx.Request) -> httpx.Response:
+        received.append(request)
+        return httpx.Response(200)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(receive)) as outbound:
+        yield outbound, received
+
+
+async def test_a_delivery_claimed_by_a_sender_that_died_is_sent_once_by_another(db, receiver):
+    outbound, received = receiver
+    task = {"_id": f"task_{secrets.token_hex(6)}", "user_id": "usr_1", "status": "SUCCESS", "progress": "100%",
+            "result": {"url": "https://x/1.png"}, "callback_url": HOOK_URL, "created_at": stamp()}
+    await TaskStore(db).insert(task)
+    deliveries = WebhookDeliveries(db)
+    await deliveries.record(Wanted(task, "completed"))
+    # The first sender claims it (send_due's first step) and dies before any attempt.
+    [claimed] = await deliveries.claim_due(10, lease_s=0.5, token="dead-sender")
+    survivor = Callbacks(TaskStore(db), deliveries, outbound, legacy_secret="legacy", signing_key=KEY, attempts=5,
+                         timeout_s=5, retry_base_s=0.2, retry_cap_s=1)
+    await survivor.send_due()
+    assert received == []  # leased: nobody else sends it meanwhile
+
+    async def sent_after_the_lease():
+        await survivor.send_due()
+        return received
+    await eventually(sent_after_the_lease, timeout=10)
+    await deliveries.attempted(claimed, {"at": stamp(), "error": "ReadTimeout"}, "pending", stamp())  # too late
+    await survivor.send_due()
+    [request] = received  # exactly once
+    assert request.headers["webhook-id"] == delivery_id(task["_id"], "completed")
+    body = Webhook("whsec_" + base64.b64encode(KEY).decode()).verify(request.content, dict(request.headers))
+    assert body == {"task_id": task["_id"], "status": "completed", "progress": "100%", "result": task["result"]}
+    [stored] = await deliveries.for_task(task["_id"])
+    assert stored["state"] == "delivered" and [a.get("status_code") for a in stored["attempts"]] == [200]
+    assert json.loads(request.content) == stored["body"]  # the body every attempt would send
