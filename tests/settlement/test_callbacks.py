@@ -10,24 +10,17 @@ import secrets
 
 import httpx
 import pytest
-from pymongo import AsyncMongoClient
 from standardwebhooks import Webhook
 
 from services.settlement.callbacks import Callbacks
 from shared.clock import stamp
 from shared.tasks import TaskStore
-from shared.webhook_deliveries import Wanted, WebhookDeliveries, delivery_id
+from shared.webhook_deliveries import Wanted, delivery_id
 from tests.harness.api import eventually
+from tests.shared.test_webhook_deliveries import deliveries  # noqa: F401 (a fixture: a private database)
 
 KEY = secrets.token_bytes(24)
 HOOK_URL = "https://hooks.example/cp"
-
-
-@pytest.fixture
-async def db(infra):
-    client = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
-    yield client[f"callbacks_{secrets.token_hex(4)}"]
-    await client.close()
 
 
 @pytest.fixture
@@ -42,12 +35,12 @@ async def receiver():
         yield outbound, received
 
 
-async def test_a_delivery_claimed_by_a_sender_that_died_is_sent_once_by_another(db, receiver):
+async def test_a_delivery_claimed_by_a_sender_that_died_is_sent_once_by_another(deliveries, receiver):  # noqa: F811
     outbound, received = receiver
+    db = deliveries.deliveries.database
     task = {"_id": f"task_{secrets.token_hex(6)}", "user_id": "usr_1", "status": "SUCCESS", "progress": "100%",
             "result": {"url": "https://x/1.png"}, "callback_url": HOOK_URL, "created_at": stamp()}
     await TaskStore(db).insert(task)
-    deliveries = WebhookDeliveries(db)
     await deliveries.record(Wanted(task, "completed"))
     # The first sender claims it (send_due's first step) and dies before any attempt.
     [claimed] = await deliveries.claim_due(10, lease_s=0.5, token="dead-sender")
