@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream import AckPolicy
@@ -25,16 +27,71 @@ def make_broker(settings: CommonSettings, client_id: str) -> KafkaBroker:
                        logger=logging.getLogger(f"faststream.{client_id}"), log_level=logging.DEBUG)
 
 
-def consumer_options(settings: CommonSettings, group_id: str, *, latency_critical: bool) -> dict:
+IDLE_FETCH_WAIT_MS = 100
+
+
+def consumer_options(settings: CommonSettings, group_id: str) -> dict:
     """Options for a durable consumer: commits only after the handler succeeded (a failure
-    seeks back, so the batch is delivered again), and on the hot request/reply path a short
-    fetch wait (the default 500 ms would add ~250 ms to every round trip)."""
+    seeks back, so the batch is delivered again), and the idle fetch wait (a consumer on the
+    hot request/reply path is paced by a `FetchPace`, which shortens it while messages flow)."""
     return dict(
         group_id=group_id, auto_offset_reset="earliest", ack_policy=AckPolicy.NACK_ON_ERROR,
-        fetch_max_wait_ms=5 if latency_critical else 100,
+        fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
         session_timeout_ms=settings.kafka_session_timeout_ms,
         heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
     )
+
+
+class FetchPace:
+    """The fetch wait of the consumers on the hot request/reply path: short while messages flow,
+    long once they have been quiet for `linger_s`.
+
+    A broker that does not answer a waiting fetch early when records arrive (the local Kafka
+    stand-in) makes a consumer's fetch wait both its added latency (the default 500 ms adds ~250 ms
+    to a round trip) and how often it asks: 5 ms keeps a round trip at 5-8 ms, but costs ~200
+    fetches a second, and the broker's CPU to answer them, even when nothing happens. Idle, the wait
+    is `IDLE_FETCH_WAIT_MS`: the first message after a quiet spell waits at most that long once, and
+    `busy()` (a message seen, or a request about to be answered) shortens the wait for the next
+    fetch. A broker that answers waiting fetches early (Apache Kafka) is as fast either way.
+
+    aiokafka reads the wait from its fetcher for every fetch request it builds; the fetcher has no
+    public setter, so this sets its attribute (tests/shared/test_fetch_pace.py pins that)."""
+
+    def __init__(self, *, busy_ms: int = 5, idle_ms: int = IDLE_FETCH_WAIT_MS, linger_s: float = 2.0) -> None:
+        self._busy_ms, self._idle_ms, self._linger_s = busy_ms, idle_ms, linger_s
+        self._consumers: list[AIOKafkaConsumer] = []
+        self._last_busy = 0.0
+        self._wait_ms = idle_ms
+
+    @property
+    def wait_ms(self) -> int:
+        return self._wait_ms
+
+    def attach(self, consumer: AIOKafkaConsumer) -> None:
+        """A started consumer, paced from now on."""
+        self._consumers.append(consumer)
+        self._set(self._wait_ms)
+
+    def busy(self) -> None:
+        self._last_busy = time.monotonic()
+        if self._wait_ms != self._busy_ms:
+            self._set(self._busy_ms)
+
+    def settle(self) -> None:
+        """Back to the idle wait once nothing was seen for `linger_s`."""
+        if self._wait_ms != self._idle_ms and time.monotonic() - self._last_busy >= self._linger_s:
+            self._set(self._idle_ms)
+
+    async def run(self) -> None:
+        """Settles every `linger_s / 2`, until cancelled."""
+        while True:
+            await asyncio.sleep(self._linger_s / 2)
+            self.settle()
+
+    def _set(self, wait_ms: int) -> None:
+        self._wait_ms = wait_ms
+        for consumer in self._consumers:
+            consumer._fetcher._fetch_max_wait_ms = wait_ms
 
 
 async def ensure_topics(settings: CommonSettings) -> None:

@@ -1,6 +1,7 @@
 """The billing process: Kafka consumers for holds and top-ups, a recovery sweep, ops endpoints."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -12,7 +13,7 @@ from services.billing.settings import BillingSettings
 from shared import topics
 from shared.events import HoldRequested, TopupRequested
 from shared.config_cache import ConfigCache
-from shared.kafka import consumer_options
+from shared.kafka import FetchPace, consumer_options
 from shared.ledger import Ledger
 from shared.ops import service_app
 from shared.runtime import service_runtime
@@ -33,17 +34,24 @@ def create_app(settings: BillingSettings) -> FastAPI:
                 return runtime.broker.subscriber(
                     topics.qualified(topic, settings.kafka_topic_prefix), batch=True,
                     max_records=settings.billing_batch_size,
-                    **consumer_options(settings, group, latency_critical=True))
+                    **consumer_options(settings, group))
+
+            pace = FetchPace()  # both consumers answer a gateway waiting on the reply
 
             @subscriber(topics.HOLD_REQUESTED, "billing.holds")
             async def on_hold_requests(requests: list[HoldRequested]) -> None:
+                pace.busy()
                 await handlers.handle_batch(handlers.place_hold, requests, ledger, publisher)
 
             @subscriber(topics.TOPUP_REQUESTED, "billing.topups")
             async def on_topup_requests(requests: list[TopupRequested]) -> None:
+                pace.busy()
                 await handlers.handle_batch(handlers.apply_topup, requests, ledger, publisher)
 
             await runtime.broker.start()
+            for started in runtime.broker.subscribers:
+                pace.attach(started.consumer)
+            runtime.loops.append(asyncio.create_task(pace.run(), name="fetch pace"))
             runtime.report_consumer_lag()
             runtime.every(settings.recovery_interval_s, lambda: _recover(ledger), "billing recovery")
             runtime.every(30.0, lambda: _count_stale_holds(ledger, settings.stale_hold_after_s), "stale holds")

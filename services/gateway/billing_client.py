@@ -25,7 +25,7 @@ from services.gateway.errors import BillingUnavailable
 from services.gateway.hold_queue import HoldQueue
 from shared import topics
 from shared.events import HoldRequested, TopupRequested
-from shared.kafka import EventPublisher, PublishFailed
+from shared.kafka import EventPublisher, FetchPace, PublishFailed
 from shared.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -49,10 +49,12 @@ class BillingClient:
         self._waiters: dict[str, asyncio.Future[dict]] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._reader: asyncio.Task | None = None
+        self._pace = FetchPace()
+        self._pacer: asyncio.Task | None = None
 
     async def start(self) -> None:
         consumer = AIOKafkaConsumer(bootstrap_servers=self._settings.kafka_bootstrap_servers,
-                                    enable_auto_commit=False, fetch_max_wait_ms=5)
+                                    enable_auto_commit=False, fetch_max_wait_ms=self._pace.wait_ms)
         await consumer.start()
         names = [topics.qualified(t, self._settings.kafka_topic_prefix) for t in topics.BILLING_REPLY_TOPICS]
         partitions = []
@@ -64,11 +66,14 @@ class BillingClient:
         for tp in partitions:  # resolve the end offsets now, before any request is sent
             await consumer.position(tp)
         self._consumer = consumer
+        self._pace.attach(consumer)
         self._reader = asyncio.create_task(self._read_replies())
+        self._pacer = asyncio.create_task(self._pace.run())
 
     async def stop(self) -> None:
-        if self._reader:
-            self._reader.cancel()
+        for task in (self._reader, self._pacer):
+            if task:
+                task.cancel()
         if self._consumer:
             await self._consumer.stop()
 
@@ -92,6 +97,7 @@ class BillingClient:
         if future is None:
             future = self._waiters[waiter_id] = asyncio.get_running_loop().create_future()
         try:
+            self._pace.busy()  # the reply comes within a fetch wait or two
             await self._publisher.publish(request)
             return await asyncio.wait_for(asyncio.shield(future), self._timeout)
         except (asyncio.TimeoutError, OSError, PublishFailed) as exc:

@@ -47,7 +47,7 @@ def create_app(settings: SettlementSettings) -> FastAPI:
 
             @runtime.broker.subscriber(topics.qualified(topics.TASK_STATUS_CHANGED, settings.kafka_topic_prefix),
                                        batch=True, max_records=200,
-                                       **consumer_options(settings, "settlement", latency_critical=False))
+                                       **consumer_options(settings, "settlement"))
             async def on_status_changed(events: list[TaskStatusChanged]) -> None:
                 terminal = {e.task_id: e for e in events if e.status.is_terminal}  # one per task
                 await record_progress(deliveries, [e for e in events if not e.status.is_terminal])
