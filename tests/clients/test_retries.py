@@ -3,6 +3,7 @@ the retry carries the same Idempotency-Key, so there is still exactly one task a
 from __future__ import annotations
 
 from custompass import AsyncClient, RetryPolicy
+from tests.async_flow.conftest import IMAGE_URL
 from tests.clients.dropping_proxy import DroppingProxy
 from tests.harness.api import eventually
 
@@ -27,3 +28,15 @@ async def test_a_retry_after_a_dropped_answer_makes_one_task_and_one_hold(async_
     await eventually(settled_once, timeout=30)
     assert await admin.wallet(me.user_id) == {"available": 90, "held": 0, "used": 10, "credited": 100, "debt": 0}
     assert await mongo_db.consumption_logs.count_documents({"user_id": me.user_id}) == 1
+
+
+async def test_a_typed_task_retried_after_a_dropped_answer_is_one_task_and_one_hold(typed_task, caller, mongo_db,
+                                                                                    stack):
+    name = await typed_task()
+    me = await caller(quota=100)
+    async with DroppingProxy(stack.gateway_url, drop_first=1) as proxy:
+        async with AsyncClient(proxy.url, me.key, retry=RetryPolicy(base_delay=0.05)) as client:
+            task = await client.submit_task(name, IMAGE_URL)
+    assert proxy.dropped == 1 and proxy.connections >= 2
+    assert [t["_id"] for t in await mongo_db.tasks.find({"user_id": me.user_id}).to_list(None)] == [task.task_id]
+    assert await mongo_db.holds.count_documents({"user_id": me.user_id}) == 1

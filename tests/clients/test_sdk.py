@@ -8,6 +8,7 @@ import pytest
 
 import custompass
 from custompass import AsyncClient, Client
+from tests.async_flow.conftest import IMAGE_URL
 from tests.harness.api import eventually
 
 
@@ -30,6 +31,21 @@ async def test_run_submits_and_waits_for_the_terminal_task(async_channel, caller
     async with AsyncClient(me.url, me.key) as client:
         done = await client.run(model, {"mock": {"outcome": "fail"}}, timeout=60, poll_interval=0.1)
     assert done.status == "failed" and done.failed and done.error == "generation failed"
+
+
+async def test_typed_tasks_through_the_task_api(typed_task, caller):
+    name = await typed_task({"polls_before_done": 2, "result": {"urls": ["https://x/1.png"]}})
+    me = await caller()
+    async with AsyncClient(me.url, me.key) as client:
+        opened = await client.submit_task(name, IMAGE_URL, {"scene": "street"})
+        done = await client.wait(opened.task_id, timeout=60, poll_interval=0.1)
+        ran = await asyncio.to_thread(lambda: Client(me.url, me.key).run_task(name, IMAGE_URL, timeout=60))
+        with pytest.raises(custompass.BadRequest) as unknown:
+            await client.submit_task("no_such_type", IMAGE_URL)
+    assert opened.status == "pending" and opened.type == name and not opened.terminal
+    assert done.task_id == opened.task_id and done.status == "success" and done.resultUrls == ["https://x/1.png"]
+    assert ran.status == "success" and ran.task_id != opened.task_id
+    assert (unknown.value.status, unknown.value.code) == (400, 4001)
 
 
 async def test_get_list_wallet_and_models(async_channel, caller, admin):

@@ -42,7 +42,7 @@ def build_request(http: httpx.Client | httpx.AsyncClient, plan: Plan) -> httpx.R
 
 
 class Methods:
-    """submit, run, get, wait, stream, cancel, list, wallet, models."""
+    """submit, run, submit_task, run_task, get, wait, stream, cancel, list, wallet, models."""
     retry: RetryPolicy
 
     def _one(self, steps: ops.Steps) -> Any:
@@ -60,7 +60,26 @@ class Methods:
     def run(self, model: str, body: Any, *, timeout: float | None = None, poll_interval: float = 1.0,
             on_update: ops.OnUpdate = None, idempotency_key: str | None = None) -> Any:
         """Submits and waits for the terminal `Task` (bounded wait, then the event stream)."""
-        return self._one(ops.run(model, body, self.retry, timeout, poll_interval, on_update, idempotency_key))
+        def opening(wait: int) -> ops.Steps:
+            return ops.submit(model, body, self.retry, wait, idempotency_key)
+        return self._one(ops.run(opening, self.retry, timeout, poll_interval, on_update))
+
+    def submit_task(self, task_type: str, input_image_url: str, params: dict[str, Any] | None = None, *,
+                    wait: bool | int | None = None, callback_url: str | None = None,
+                    callback_events: list[str] | None = None, idempotency_key: str | None = None) -> Any:
+        """Opens a typed task of the Task API (`POST /api/task/create`) -> `Task` (its `status`
+        in the Task API's words: pending, processing, success, failed). `wait` as on `submit`;
+        `callback_url` / `callback_events`: its signed webhooks."""
+        return self._one(ops.emitted(ops.submit_task(task_type, input_image_url, params, self.retry, wait,
+                                                     idempotency_key, callback_url, callback_events)))
+
+    def run_task(self, task_type: str, input_image_url: str, params: dict[str, Any] | None = None, *,
+                 timeout: float | None = None, poll_interval: float = 1.0, on_update: ops.OnUpdate = None,
+                 idempotency_key: str | None = None) -> Any:
+        """`submit_task` and wait for the terminal `Task`, as `run` does."""
+        def opening(wait: int) -> ops.Steps:
+            return ops.submit_task(task_type, input_image_url, params, self.retry, wait, idempotency_key)
+        return self._one(ops.run(opening, self.retry, timeout, poll_interval, on_update))
 
     def get(self, task_id: str) -> Any:
         """The task as it is now -> `Task`."""

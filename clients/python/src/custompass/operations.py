@@ -58,16 +58,34 @@ def prefer_wait(wait: bool | int | None) -> dict[str, str]:
 
 def submit(model: str, body: Any, policy: RetryPolicy, wait: bool | int | None = None,
            idempotency_key: str | None = None) -> Steps:
-    """`POST /pass/{model}/submit` with an Idempotency-Key (generated unless given), the same on
-    every retry: the gateway answers a repeat with the first attempt's task, so a retry never
-    opens a second task or a second hold."""
+    """`POST /pass/{model}/submit` (see `opened`)."""
+    return (yield from opened(f"/pass/{quote(model)}/submit", body, policy, wait, idempotency_key))
+
+
+def submit_task(task_type: str, input_image_url: str, params: dict[str, Any] | None, policy: RetryPolicy,
+                wait: bool | int | None = None, idempotency_key: str | None = None,
+                callback_url: str | None = None, callback_events: list[str] | None = None) -> Steps:
+    """`POST /api/task/create`, a typed task (see `opened`)."""
+    body: dict[str, Any] = {"type": task_type, "inputImageUrl": input_image_url, "params": params or {}}
+    if callback_url is not None:
+        body["callback_url"] = callback_url
+    if callback_events is not None:
+        body["callback_events"] = callback_events
+    return (yield from opened("/api/task/create", body, policy, wait, idempotency_key))
+
+
+def opened(path: str, body: Any, policy: RetryPolicy, wait: bool | int | None,
+           idempotency_key: str | None) -> Steps:
+    """Opens an async task with an Idempotency-Key (generated unless given), the same on every
+    retry: the gateway answers a repeat with the first attempt's task, so a retry never opens a
+    second task or a second hold."""
     headers = {"Idempotency-Key": idempotency_key or f"sdk-{uuid.uuid4()}", **prefer_wait(wait)}
     read_timeout = (MAX_WAIT_S if wait is True else int(wait)) + 30.0 if wait else None
     content = body if isinstance(body, bytes) else None
     if content is not None:
         headers["Content-Type"] = "application/json"
-    plan = Plan("POST", f"/pass/{quote(model)}/submit", json=None if content is not None else body,
-                content=content, headers=headers, timeout=read_timeout)
+    plan = Plan("POST", path, json=None if content is not None else body, content=content, headers=headers,
+                timeout=read_timeout)
     return task_of((yield from call(plan, policy)))
 
 
@@ -124,14 +142,16 @@ def stream(task_id: str, policy: RetryPolicy, last_event_id: str | None = None,
                 decoder = SseDecoder()
                 while isinstance(line := (yield ReadLine()), str):
                     event = decoder.feed(line)
-                    if event is None:
-                        continue
-                    failures, last_event_id = 0, event.id or last_event_id
-                    task = event.task or task
-                    yield Emit(event)
-                    if event.done:
+                    if event is not None:
+                        failures, last_event_id = 0, event.id or last_event_id
+                        task = event.task or task
+                        yield Emit(event)
+                        if event.done:
+                            yield Close()
+                            return
+                    if deadline is not None and remaining(deadline) <= 0:  # keep-alives never end a read
                         yield Close()
-                        return
+                        raise WaitTimeout(task_id, task)
         yield Close()
         if isinstance(opened, httpx.TransportError) or opened.status_code >= 400:
             delay = policy.delay(failures, opened)
@@ -183,12 +203,13 @@ def wait(task_id: str, policy: RetryPolicy, timeout: float | None, poll_interval
         yield Sleep(poll_interval if left is None else min(poll_interval, left))
 
 
-def run(model: str, body: Any, policy: RetryPolicy, timeout: float | None, poll_interval: float = 1.0,
-        on_update: OnUpdate = None, idempotency_key: str | None = None) -> Steps:
-    """Submit and wait: the submit's bounded wait first (`Prefer: wait`), then `wait`."""
+def run(opening: Callable[[int], Steps], policy: RetryPolicy, timeout: float | None, poll_interval: float = 1.0,
+        on_update: OnUpdate = None) -> Steps:
+    """Open and wait: the opening's bounded wait first (`Prefer: wait`; `opening(seconds)` is
+    `submit` or `submit_task` with that wait), then `wait`."""
     started = time.monotonic()
     bound = MAX_WAIT_S if timeout is None else max(1, min(MAX_WAIT_S, int(timeout)))
-    task = yield from submit(model, body, policy, wait=bound, idempotency_key=idempotency_key)
+    task = yield from opening(bound)
     if on_update:
         on_update(task)
     left = None if timeout is None else max(0.0, timeout - (time.monotonic() - started))
