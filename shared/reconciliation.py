@@ -11,6 +11,10 @@ totals and at most `list_limit` listed tasks, so a period of any size costs cons
   quota (`quota`, the figure each task snapshotted when it ended).
 - margin: revenue - upstream cost in quota. Tasks whose upstream reported no cost add revenue but
   no cost, so `margin_with_upstream_cost` compares only the tasks that have both.
+- late results: a task we failed on timeout (charged nothing, refunded) whose upstream reported
+  afterwards (shared/late_results.py) adds the upstream cost of its late report like any recorded
+  cost: money paid upstream for nothing charged. `late_success` counts those the upstream finished,
+  `late_success_upstream_cost` sums their cost. They count in the period their task failed in.
 - band: a settled task with a recorded cost is outside when charged / cost < min or > max; a
   cost of 0 makes the ratio infinite (outside unless nothing was charged either, which is no ratio).
 """
@@ -21,12 +25,13 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from shared.late_results import LATE_SUCCESS
 from shared.status import TaskStatus
 from shared.upstream_cost import CostTerms
 
 # What a reconciliation reads of each task (a projection, so a period's scan moves little data).
 TASK_FIELDS = {"_id": 1, "status": 1, "settled": 1, "settlement": 1, "upstream_cost": 1,
-               "upstream_cost_error": 1, "finished_at": 1}
+               "upstream_cost_error": 1, "finished_at": 1, "late_result": 1}
 INFINITE = "inf"
 
 
@@ -63,14 +68,23 @@ class ChannelReconciliation:
     cost_quota: int = 0
     cost_amount: Decimal = Decimal(0)
     outside_band: int = 0
+    late_success: int = 0
+    late_cost_quota: int = 0
+    late_cost_amount: Decimal = Decimal(0)
     listed: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, task: dict[str, Any]) -> None:
         self.tasks += 1
         self.succeeded += task.get("status") == TaskStatus.SUCCESS.value
         self.failed += task.get("status") == TaskStatus.FAILURE.value
-        self.upstream_cost_rejected += bool(task.get("upstream_cost_error"))
-        cost = task.get("upstream_cost")
+        late = task.get("late_result") or {}
+        self.upstream_cost_rejected += bool(task.get("upstream_cost_error") or late.get("upstream_cost_error"))
+        cost = task.get("upstream_cost") or late.get("upstream_cost")
+        if late.get("status") == LATE_SUCCESS:
+            self.late_success += 1
+            if cost:
+                self.late_cost_quota += int(cost["quota"])
+                self.late_cost_amount += Decimal(cost["amount"])
         if cost:
             self.with_upstream_cost += 1
             self.cost_quota += int(cost["quota"])
@@ -83,10 +97,10 @@ class ChannelReconciliation:
         self.revenue += charged
         if cost:
             self.revenue_with_upstream_cost += charged
-            self._judge(task, charged, int(cost["quota"]))
+            self._judge(task, charged, cost)
 
-    def _judge(self, task: dict[str, Any], charged: int, cost_quota: int) -> None:
-        band = Band.of(self.channel)
+    def _judge(self, task: dict[str, Any], charged: int, cost: dict[str, Any]) -> None:
+        band, cost_quota = Band.of(self.channel), int(cost["quota"])
         if band is None or (charged == 0 and cost_quota == 0):
             return
         ratio = Fraction(charged, cost_quota) if cost_quota else None
@@ -96,25 +110,31 @@ class ChannelReconciliation:
         if len(self.listed) < self.list_limit:
             self.listed.append({"task_id": task["_id"], "status": task.get("status"),
                                 "finished_at": task.get("finished_at"), "charged": charged,
-                                "upstream_cost": task["upstream_cost"], "ratio": ratio_text(ratio)})
+                                "upstream_cost": cost, "ratio": ratio_text(ratio)})
 
     def summary(self) -> dict[str, Any]:
         band = self.channel.get("expected_margin_band")
+        unit = CostTerms.of(self.channel).unit
         return {
             "channel_id": self.channel["_id"], "channel_name": self.channel.get("name"),
             "tasks": self.tasks, "succeeded": self.succeeded, "failed": self.failed, "settled": self.settled,
             "unsettled": self.unsettled, "with_upstream_cost": self.with_upstream_cost,
             "upstream_cost_rejected": self.upstream_cost_rejected,
             "revenue": self.revenue,
-            "upstream_cost": {"amount": format(self.cost_amount.normalize(), "f"),
-                              "unit": CostTerms.of(self.channel).unit, "quota": self.cost_quota},
+            "upstream_cost": _total(self.cost_amount, unit, self.cost_quota),
             "margin": self.revenue - self.cost_quota,
             "revenue_with_upstream_cost": self.revenue_with_upstream_cost,
             "margin_with_upstream_cost": self.revenue_with_upstream_cost - self.cost_quota,
             "expected_margin_band": {"min": str(band["min"]), "max": str(band["max"])} if band else None,
             "outside_band": self.outside_band, "outside_band_tasks": self.listed,
             "outside_band_truncated": self.outside_band > len(self.listed),
+            "late_success": self.late_success,
+            "late_success_upstream_cost": _total(self.late_cost_amount, unit, self.late_cost_quota),
         }
+
+
+def _total(amount: Decimal, unit: str, quota: int) -> dict[str, Any]:
+    return {"amount": format(amount.normalize(), "f"), "unit": unit, "quota": quota}
 
 
 def ratio_text(ratio: Fraction | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from shared.late_results import delivered, pass_late_view, task_api_late_view
 from shared.status import to_pass_status, to_task_api_status
 from shared.task_api import result_urls
 
@@ -16,6 +17,9 @@ def pass_view(task: dict[str, Any]) -> dict[str, Any]:
         view["result"] = task["result"]
     if task["status"] == "FAILURE":
         view["error"] = task.get("error") or task.get("fail_reason")
+    late = delivered(task)
+    if late is not None:  # the task stays failed and refunded: the upstream finished it after our timeout
+        view["late_result"] = pass_late_view(late)
     return view
 
 
@@ -28,9 +32,11 @@ def listed_view(task: dict[str, Any]) -> dict[str, Any]:
 
 def task_api_view(task: dict[str, Any]) -> dict[str, Any]:
     """The Task API shape (seed 001), camelCase as the seed publishes it."""
+    late = delivered(task)
     return {"id": task["_id"], "type": task.get("task_type"), "status": to_task_api_status(task["status"]),
             "progress": task.get("progress") or "0%", "inputImageUrl": task.get("input_image_url"),
             "params": json.loads(task.get("params") or "{}"), "resultUrls": result_urls(task.get("result")),
             "errorMessage": task.get("error") if task["status"] == "FAILURE" else None,
             "createdAt": task["created_at"], "updatedAt": task.get("updated_at") or task["created_at"],
-            "completedAt": task.get("finished_at")}
+            "completedAt": task.get("finished_at"),
+            **({"lateResult": task_api_late_view(late)} if late is not None else {})}

@@ -12,6 +12,7 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.clock import stamp, stamp_in
+from shared.late_results import LATE_REASON
 from shared.status import ACTIVE, TaskStatus
 
 POLLED_STATUSES = [s.value for s in ACTIVE]
@@ -79,6 +80,18 @@ class TaskStore:
             return None
         after = {k: v for k, v in before.items() if k != "next_poll_at"}
         return before["status"], {**after, **update}
+
+    async def record_late_result(self, task_id: str, late: dict[str, Any]) -> bool:
+        """Records what the upstream said after we failed the task on timeout (shared/late_results.py):
+        once, whoever reports it first (a late poll, a webhook, a redelivery); the status, the
+        settlement and the money stay as they are. True when this call recorded it."""
+        recorded = await self.tasks.update_one(
+            {"_id": task_id, "status": TaskStatus.FAILURE.value, "fail_reason": LATE_REASON, "late_result": None},
+            {"$set": {"late_result": late, "updated_at": stamp()}})
+        return recorded.modified_count == 1
+
+    async def get_many(self, task_ids: list[str]) -> list[dict[str, Any]]:
+        return await self.tasks.find({"_id": {"$in": task_ids}}).to_list(length=len(task_ids))
 
     async def served_by(self, task_id: str, channel_id: str, upstream_model: str) -> None:
         """Records the channel that took the work when an earlier one failed over to it (the

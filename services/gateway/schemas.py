@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
+from shared.late_results import LatePolicy
 from shared.upstream.caller_token import CallerTokenChoice
 
 Strict = ConfigDict(extra="forbid")
@@ -320,6 +321,12 @@ class ChannelFields(BaseModel):
         "(a Replicate task costs metrics.predict_time x this)."))
     expected_margin_band: MarginBand | None = Field(None, description=(
         "Reconciliation lists the tasks whose charged / upstream cost is outside [min, max]."))
+    late_result: LatePolicy | None = Field(None, description=(
+        "A task failed on timeout (refunded) that the upstream finishes later: drop (the default) "
+        "records it for the operator only; deliver_free also shows it in the owner's task views, uncharged."))
+    late_watch_s: float | None = Field(None, ge=0, le=30 * 86400, description=(
+        "How long after a timeout the poller still asks the upstream about the task (default "
+        "LATE_WATCH_S, 1800; 0: not at all)."))
 
 
 class ChannelCreate(ChannelFields):
@@ -372,6 +379,8 @@ class ChannelPublic(BaseModel):
     upstream_cost_unit: UpstreamCostUnit | None = None
     upstream_cost_per_second: Decimal | None = None
     expected_margin_band: MarginBand | None = None
+    late_result: LatePolicy | None = None
+    late_watch_s: float | None = None
     consecutive_failures: int = 0
     cooldown_until: str | None = Field(None, description="Left out of selection until then, after repeated failures.")
     archived_at: str | None = Field(None, description=(

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 from fastapi import FastAPI
 
+from services.poller.late_watch import LateWatches
 from services.poller.settings import PollerSettings
 from services.poller.sweep import Sweeper
 from shared.ops import service_app
@@ -27,7 +28,10 @@ def create_app(settings: PollerSettings) -> FastAPI:
                 outbound_client(outbound_urls) as outbound:
             tasks = TaskStore(runtime.db)
             await tasks.ensure_indexes()
-            sweeper = Sweeper(tasks, runtime.db["channels"], runtime.publisher, http, settings, outbound=outbound)
+            late_watches = LateWatches(runtime.db)
+            await late_watches.ensure_indexes()
+            sweeper = Sweeper(tasks, runtime.db["channels"], runtime.publisher, http, settings, outbound=outbound,
+                              late_watches=late_watches)
             await runtime.broker.start()
             runtime.every(settings.poll_tick_s, lambda: _sweep(sweeper), "poller sweep")
             app.state.ready_checks = runtime.ready_checks()
@@ -38,5 +42,5 @@ def create_app(settings: PollerSettings) -> FastAPI:
 
 async def _sweep(sweeper: Sweeper) -> None:
     report = await sweeper.sweep()
-    if report.total:
-        log.info("sweep", extra={"report": report.as_dict()})
+    if report.total or report.late_results:
+        log.info("sweep", extra={"report": report.as_dict(), "late_results": report.late_results})

@@ -13,3 +13,6 @@ class PollerSettings(CommonSettings, CustomPassSettings, ResultStorageSettings):
     poll_lease_s: float = Field(60.0, gt=0, description="How long a sweep owns the tasks it leased.")
     task_start_timeout_s: float = Field(600.0, gt=0, description=(
         "Task API: a typed task not started (pending) this long after creation fails and is refunded."))
+    late_watch_s: float = Field(1800.0, ge=0, le=30 * 86400, description=(
+        "After failing a task on timeout, keep asking its upstream about it this long (a channel's "
+        "late_watch_s overrides it; 0: not at all), so a late result is recorded (never charged)."))

@@ -12,10 +12,12 @@ from typing import Any
 import httpx
 
 from services.poller import metrics
+from services.poller.late_watch import LateWatcher, LateWatches
 from services.poller.pacing import RequestPacer, requests_per_sweep
 from services.poller.schedule import next_poll
 from services.poller.settings import PollerSettings
 from shared.kafka import EventPublisher
+from shared.late_results import LATE_REASON
 from shared.providers.base import Observation, StatusProvider, UpstreamContext
 from shared.providers.observations import apply_observation
 from shared.providers.registry import provider_for
@@ -39,6 +41,7 @@ class SweepReport:
     failed: int = 0
     still_processing: int = 0
     upstream_requests: int = 0
+    late_results: int = 0  # recorded by the late watch; not part of seed 002's summary
     errors: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
@@ -54,15 +57,19 @@ class SweepReport:
 
 class Sweeper:
     def __init__(self, tasks: TaskStore, channels, publisher: EventPublisher, http: httpx.AsyncClient,
-                 settings: PollerSettings, *, outbound: httpx.AsyncClient) -> None:
+                 settings: PollerSettings, *, outbound: httpx.AsyncClient,
+                 late_watches: LateWatches | None = None) -> None:
         """`http` reaches the channels' upstreams; `outbound` the result files they name
-        (`shared.outbound_urls.outbound_client`)."""
+        (`shared.outbound_urls.outbound_client`); `late_watches`: where tasks failed on timeout
+        are watched for a late result (services/poller/late_watch.py; None: they are not)."""
         self._tasks, self._channels, self._publisher = tasks, channels, publisher
         self._settings = settings
         self._context = UpstreamContext(http=http, settings=settings)
         self._results = ResultCopier(outbound, settings)
         self._semaphores: dict[str, asyncio.Semaphore] = {}
         self._pacers: defaultdict[str, RequestPacer] = defaultdict(RequestPacer)
+        self._late = late_watches and LateWatcher(late_watches, tasks, self._results, self._ask,
+                                                  settings.late_watch_s)
 
     async def sweep(self) -> SweepReport:
         with metrics.SWEEP_SECONDS.time():
@@ -78,19 +85,24 @@ class Sweeper:
         leased = await self._tasks.claim_due(self._settings.poll_claim_limit, self._settings.poll_lease_s, token)
         report.total = len(leased)
         metrics.TASKS_CLAIMED.inc(len(leased))
-        if not leased:
-            return report
+        if leased:
+            await self._sweep_leased(leased, token, report)
+        if self._late is not None:
+            report.late_results = await self._late.sweep(self._load_channels, self._settings.poll_claim_limit,
+                                                         self._settings.poll_lease_s, token)
+        return report
+
+    async def _sweep_leased(self, leased: list[dict], token: str, report: SweepReport) -> None:
         channels = await self._load_channels({t["channel_id"] for t in leased})
         pollable: dict[str, list[dict]] = defaultdict(list)
         for task in leased:
             reason = self._cannot_continue(task, channels.get(task["channel_id"]))
             if reason:
-                await self._fail(task, reason, report)
+                await self._fail(task, reason, report, channels.get(task["channel_id"]))
             else:
                 pollable[task["channel_id"]].append(task)
         await asyncio.gather(*(self._poll_channel(channels[cid], group, token, report)
                                for cid, group in pollable.items()))
-        return report
 
     def _cannot_continue(self, task: dict[str, Any], channel: dict[str, Any] | None) -> str | None:
         lifetime = task.get("task_lifetime_s") or (channel or {}).get("task_lifetime_s") \
@@ -108,13 +120,16 @@ class Sweeper:
             return "channel_unavailable"
         return None
 
-    async def _fail(self, task: dict[str, Any], reason: str, report: SweepReport) -> None:
+    async def _fail(self, task: dict[str, Any], reason: str, report: SweepReport,
+                    channel: dict[str, Any] | None) -> None:
         message = START_TIMEOUT_MESSAGE if reason == START_TIMEOUT_REASON else None
         if await fail_and_announce(self._tasks, self._publisher, task["_id"], reason, message):
             metrics.FAILED_WITHOUT_POLL.labels(reason).inc()
             metrics.STATUS_CHANGES.labels(TaskStatus.FAILURE.value).inc()
             report.failed += 1
             report.updated += 1
+            if reason == LATE_REASON and self._late is not None:
+                await self._late.watch(channel, task, self._interval(channel or {}))
 
     async def _poll_channel(self, channel: dict[str, Any], tasks: list[dict], token: str, report: SweepReport) -> None:
         size = int(channel.get("batch_size") or self._settings.custom_pass_batch_size)
@@ -128,13 +143,10 @@ class Sweeper:
         await asyncio.gather(*(self._poll_batch(channel, batch, token, report) for batch in batches))
 
     async def _poll_batch(self, channel: dict[str, Any], batch: list[dict], token: str, report: SweepReport) -> None:
-        interval = float(channel.get("poll_interval_s") or self._settings.custom_pass_poll_interval)
+        interval = self._interval(channel)
         report.upstream_requests += 1
         try:
-            async with self._semaphore(channel):
-                if channel.get("max_requests_per_s"):
-                    await self._pacers[channel["_id"]].wait_turn(float(channel["max_requests_per_s"]))
-                observations = await _provider(channel).query(self._context, channel, batch)
+            observations = await self._ask(channel, batch)
         except UpstreamError as exc:
             metrics.UPSTREAM_REQUESTS.labels(channel["_id"], type(exc).__name__).inc()
             report.errors.append(f"{channel['_id']}: {exc.message}")
@@ -166,6 +178,16 @@ class Sweeper:
         report.succeeded += observation.status is TaskStatus.SUCCESS
         report.failed += observation.status is TaskStatus.FAILURE
         return observation.status.is_terminal
+
+    def _interval(self, channel: dict[str, Any]) -> float:
+        return float(channel.get("poll_interval_s") or self._settings.custom_pass_poll_interval)
+
+    async def _ask(self, channel: dict[str, Any], batch: list[dict]) -> dict[str, Observation]:
+        """One status query to the channel's upstream, within its concurrency and request rate."""
+        async with self._semaphore(channel):
+            if channel.get("max_requests_per_s"):
+                await self._pacers[channel["_id"]].wait_turn(float(channel["max_requests_per_s"]))
+            return await _provider(channel).query(self._context, channel, batch)
 
     def _semaphore(self, channel: dict[str, Any]) -> asyncio.Semaphore:
         limit = int(channel.get("max_concurrent") or self._settings.custom_pass_max_concurrent)

@@ -7,3 +7,7 @@ UPSTREAM_WALLET_EMPTY = Counter("custompass_upstream_wallet_empty_total",
 # reason: not_a_number, negative or too_large (shared/upstream_cost.py); the task keeps no upstream cost.
 UPSTREAM_COST_REJECTED = Counter("custompass_upstream_cost_rejected_total",
                                  "Upstream cost figures ignored as unbelievable", ["channel", "reason"])
+# status: late_success or late_failure (shared/late_results.py): an upstream finished a task after
+# we failed it on timeout and refunded it; a late success is upstream cost nobody was charged for.
+LATE_RESULTS = Counter("custompass_late_results_total",
+                       "Upstream reports recorded for tasks already failed on timeout", ["channel", "status"])

@@ -7,16 +7,20 @@ its `task.status_changed` event, the client and settlement only ever see our URL
 
 What the upstream says the task cost is stored beside it (`upstream_cost`, shared/upstream_cost.py);
 a figure that cannot be believed is left out, named in `upstream_cost_error` and counted in
-`custompass_upstream_cost_rejected_total`."""
+`custompass_upstream_cost_rejected_total`.
+
+News of a task already terminal changes nothing, except that the upstream's final word on a task
+we failed on timeout is kept as its late result (shared/late_results.py)."""
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from shared import upstream_cost
+from shared import late_results, upstream_cost
+from shared.clock import stamp
 from shared.kafka import EventPublisher
 from shared.providers.base import Observation
-from shared.providers.metrics import UPSTREAM_COST_REJECTED
+from shared.providers.metrics import LATE_RESULTS, UPSTREAM_COST_REJECTED
 from shared.result_storage.copier import ResultCopier
 from shared.status import TaskStatus
 from shared.task_events import announce
@@ -26,7 +30,11 @@ from shared.tasks import TaskStore
 async def apply_observation(tasks: TaskStore, publisher: EventPublisher, results: ResultCopier,
                             channel: dict[str, Any], task: dict[str, Any],
                             observation: Observation) -> dict[str, Any] | None:
-    """The task after the change, or None when nothing changed (already terminal, or the same)."""
+    """The task after the change, or None when nothing changed (already terminal, or the same).
+    News of a task already terminal changes nothing but a late result (`apply_late_observation`)."""
+    if TaskStatus(task["status"]).is_terminal:
+        await apply_late_observation(tasks, results, channel, task, observation)
+        return None
     if observation.status.is_terminal:
         fields = _outcome_fields(observation, channel)
         if observation.status is TaskStatus.SUCCESS and not TaskStatus(task["status"]).is_terminal:
@@ -43,6 +51,26 @@ async def apply_observation(tasks: TaskStore, publisher: EventPublisher, results
     if changed is not None:
         await announce(publisher, changed, previous)
     return changed
+
+
+async def apply_late_observation(tasks: TaskStore, results: ResultCopier, channel: dict[str, Any],
+                                 task: dict[str, Any], observation: Observation) -> dict[str, Any] | None:
+    """Records the upstream's final word on a task we failed on timeout as its `late_result`
+    (shared/late_results.py), once; the task's status and money stay as they are, and no event
+    is published. The late result, or None when there was nothing to record."""
+    if not observation.status.is_terminal or not late_results.awaits_late_result(task):
+        return None
+    result = None
+    if observation.status is TaskStatus.SUCCESS:
+        result = (await results.keep(channel, task["_id"], observation.result)).result
+    late = late_results.late_record(channel, observation.status, stamp(), result=result, error=observation.error,
+                                    cost=cost_fields(channel, observation.upstream_cost,
+                                                     observation.upstream_cost_rejected))
+    if not await tasks.record_late_result(task["_id"], late):
+        return None
+    LATE_RESULTS.labels(channel["_id"], late["status"]).inc()
+    count_cost_rejection(channel, late)
+    return late
 
 
 def _outcome_fields(observation: Observation, channel: dict[str, Any]) -> dict[str, Any]:

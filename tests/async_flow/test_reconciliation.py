@@ -55,7 +55,8 @@ async def test_reconciliation_of_a_channel_with_known_upstream_costs(async_chann
         "unsettled": 0, "with_upstream_cost": 3, "upstream_cost_rejected": 2, "revenue": 50,
         "upstream_cost": {"amount": "0.014", "unit": "USD", "quota": 14}, "margin": 36,
         "revenue_with_upstream_cost": 20, "margin_with_upstream_cost": 6,
-        "expected_margin_band": {"min": "1.5", "max": "3"}, "outside_band": 2, "outside_band_truncated": False}
+        "expected_margin_band": {"min": "1.5", "max": "3"}, "outside_band": 2, "outside_band_truncated": False,
+        "late_success": 0, "late_success_upstream_cost": {"amount": "0", "unit": "USD", "quota": 0}}
     assert sorted((t["task_id"], t["charged"], t["ratio"]) for t in outside) == sorted(
         [(ids[1], 10, "1.250000"), (ids[5], 0, "0.000000")])
 

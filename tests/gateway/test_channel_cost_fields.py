@@ -37,3 +37,11 @@ def test_bad_fields_are_refused(fields):
 def test_an_update_may_clear_them():
     assert ChannelUpdate(expected_margin_band=None).model_dump(mode="json", exclude_unset=True) == {
         "expected_margin_band": None}
+
+
+def test_late_result_policy_and_watch_window():
+    body = ChannelCreate(**BASE, late_result="deliver_free", late_watch_s=0)
+    assert body.model_dump(include={"late_result", "late_watch_s"}) == {"late_result": "deliver_free", "late_watch_s": 0}
+    for fields in ({"late_result": "charge"}, {"late_watch_s": -1}, {"late_watch_s": 31 * 86400}):
+        with pytest.raises(ValidationError):
+            ChannelUpdate(**fields)

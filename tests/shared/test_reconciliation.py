@@ -54,3 +54,14 @@ def test_without_a_band_nothing_is_listed_and_costs_are_quota():
     summary = figures([task(1, 1, 100)], channel={"_id": "ch_2", "name": None})
     assert summary["outside_band"] == 0 and summary["expected_margin_band"] is None
     assert summary["upstream_cost"]["unit"] == "quota" and summary["margin"] == -99
+
+
+def test_a_late_success_is_upstream_cost_for_nothing_charged():
+    """A task failed on timeout (refunded) that the upstream finished later (shared/late_results.py)."""
+    late = {"status": "late_success", "upstream_cost": {"amount": "0.006", "unit": "USD", "quota": 6}}
+    summary = figures([task(1, 30, 10), task(2, 0, None, "FAILURE", late_result=late),
+                       task(3, 0, None, "FAILURE", late_result={"status": "late_failure"})])
+    assert (summary["late_success"], summary["late_success_upstream_cost"]) == (
+        1, {"amount": "0.006", "unit": "USD", "quota": 6})
+    assert summary["upstream_cost"]["quota"] == 16 and summary["margin"] == 30 - 16
+    assert [(t["task_id"], t["ratio"]) for t in summary["outside_band_tasks"]] == [("task_2", "0.000000")]

@@ -49,7 +49,8 @@ async def task_page(request: Request, task_id: str, session: PageSession, deps: 
     history = sorted((task.get(field), label) for label, field in (
         ("created", "created_at"), ("submitted upstream", "submitted_at"), ("last change", "updated_at"),
         ("finished", "finished_at")) if task.get(field))
-    upstream = {"result": task.get("result"), "usage": task.get("usage"), "error": task.get("error")}
+    upstream = {"result": task.get("result"), "usage": task.get("usage"), "error": task.get("error"),
+                **({"late_result": task["late_result"]} if task.get("late_result") else {})}
     return render(request, "task.html", session, task=task, log=log, history=history, upstream=upstream,
                   pass_status=to_pass_status(task["status"]))
 

@@ -48,6 +48,10 @@ class ChannelReconciliationPublic(BaseModel):
     outside_band: int
     outside_band_tasks: list[OutsideBandTask] = Field(description="The first `limit` outside the band, oldest first.")
     outside_band_truncated: bool
+    late_success: int = Field(description=(
+        "Tasks failed on timeout (refunded) that the upstream finished afterwards: recorded, never charged."))
+    late_success_upstream_cost: UpstreamCostTotal = Field(description=(
+        "What the upstream says those cost (also in upstream_cost): paid upstream, charged to nobody."))
 
 
 class ReconciliationPublic(BaseModel):
