@@ -265,6 +265,28 @@ async def sample_image(request: Request) -> Response:
     return Response(request.app.state.sample_png, media_type="image/png")
 
 
+@control.post("/hooks")
+async def receive_hook(request: Request) -> Response:
+    """A webhook receiver for demos (make run allow-lists this host): keeps each POST's
+    Standard Webhooks headers and body, answers 204."""
+    raw = await request.body()
+    try:
+        body: Any = json.loads(raw)
+    except ValueError:
+        body = raw.decode("utf-8", "replace")
+    names = ("webhook-id", "webhook-timestamp", "webhook-signature", "x-custompass-event")
+    hooks = request.app.state.hooks
+    hooks.append({"headers": {n: request.headers.get(n) for n in names}, "body": body})
+    del hooks[:-1000]  # the latest thousand
+    return Response(status_code=204)
+
+
+@control.get("/hooks")
+async def list_hooks(request: Request) -> list[dict[str, Any]]:
+    """The webhooks received, oldest first."""
+    return request.app.state.hooks
+
+
 @control.post("/reset")
 async def reset(request: Request) -> dict[str, Any]:
     _state(request).reset()
@@ -287,6 +309,7 @@ def create_app(required_key: str | None = None) -> FastAPI:
                   openapi_url="/_mock/openapi.json", redoc_url=None)
     app.state.mock = MockState()
     app.state.sample_png = sample_png()
+    app.state.hooks = []
     app.state.required_key = required_key or os.environ.get("MOCK_UPSTREAM_KEY") or None
     # Control routes first, so no upstream route pattern can shadow them.
     app.include_router(control)
