@@ -21,7 +21,7 @@ MAX_CHANNELS = 500  # without channel_id, the channels reconciled (oldest first)
 CSV_COLUMNS = ["record", "channel_id", "channel_name", "task_id", "status", "finished_at", "tasks", "settled",
                "with_upstream_cost", "upstream_cost_rejected", "revenue", "upstream_cost_amount",
                "upstream_cost_unit", "upstream_cost_quota", "margin", "margin_with_upstream_cost", "ratio",
-               "outside_band"]
+               "outside_band", "late_success", "late_success_upstream_cost_quota"]
 CSV_HEADERS = {"Content-Disposition": 'attachment; filename="reconciliation.csv"'}
 
 
@@ -79,7 +79,8 @@ def as_csv(figures: list[dict[str, Any]]) -> str:
                          "upstream_cost_amount": cost["amount"], "upstream_cost_unit": _text(cost["unit"]),
                          "upstream_cost_quota": cost["quota"], "margin": row["margin"],
                          "margin_with_upstream_cost": row["margin_with_upstream_cost"],
-                         "outside_band": row["outside_band"]})
+                         "outside_band": row["outside_band"], "late_success": row["late_success"],
+                         "late_success_upstream_cost_quota": row["late_success_upstream_cost"]["quota"]})
         for task in row["outside_band_tasks"]:
             writer.writerow({"record": "task", **common, "task_id": _text(task["task_id"]),
                              "status": task["status"], "finished_at": task["finished_at"], "revenue": task["charged"],

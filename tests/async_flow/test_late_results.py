@@ -4,13 +4,19 @@ cost, shown to its owner free under `late_result: deliver_free`, counted in reco
 and the owner's wallet never moves again."""
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 
+import httpx
+
 from shared.clock import now, stamp
+from tests.console.conftest import ConsoleClient
 from tests.harness.api import eventually
 
 
-async def test_a_late_result_is_delivered_free_with_the_wallet_unchanged(async_channel, make_client, admin, mongo_db):
+async def test_a_late_result_is_delivered_free_with_the_wallet_unchanged(async_channel, make_client, admin, mongo_db,
+                                                                        stack):
     # Fails on timeout after 1 s; the upstream finishes at 4 s, heard by the late watch (every 2 s for 20 s).
     model, channel = await async_channel(task_lifetime_s=1, late_result="deliver_free", late_watch_s=20,
                                          upstream_cost_unit={"name": "USD", "quota_per_unit": 1000})
@@ -47,3 +53,11 @@ async def test_a_late_result_is_delivered_free_with_the_wallet_unchanged(async_c
     (figures,) = (await admin.http.get("/admin/reconciliation", params=period)).json()["channels"]
     assert (figures["late_success"], figures["late_success_upstream_cost"]["quota"], figures["revenue"],
             figures["margin"]) == (1, 4, 0, -4)
+    exported = await admin.http.get("/admin/reconciliation", params={**period, "format": "csv"})
+    (row,) = [r for r in csv.DictReader(io.StringIO(exported.text)) if r["record"] == "channel"]
+    assert (row["late_success"], row["late_success_upstream_cost_quota"]) == ("1", "4")
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as http:
+        assert (await ConsoleClient(http).login(stack.admin_token)).status_code == 303
+        page = (await http.get("/admin/ui/reconciliation", params=period)).text
+        assert 'class="late-success">1<span class="hint">4 · 0.004 USD</span>' in page
+        assert "late_success" in (await http.get(f"/admin/ui/tasks/{task_id}")).text  # the operator's task page

@@ -40,7 +40,7 @@ ZH = {
     # reconciliation
     "Reconciliation": "对账", "Every channel": "全部渠道", "Revenue": "收入", "Upstream cost": "上游成本",
     "Margin": "毛利", "Margin where the cost is known": "已知成本部分的毛利", "Expected band": "预期区间",
-    "Outside the band": "超出区间", "Cost reports ignored": "被忽略的成本上报", "Charged": "已扣费", "Ratio": "比率", "Receipt": "收据", "blank: the last day, until now": "留空：最近一天，截至现在",
+    "Outside the band": "超出区间", "Cost reports ignored": "被忽略的成本上报", "Late results": "超时后的结果", "Charged": "已扣费", "Ratio": "比率", "Receipt": "收据", "blank: the last day, until now": "留空：最近一天，截至现在",
     "What we charged for the tasks that finished in the period, against what their upstream says they cost us (in quota, at each channel's rate).":
         "本时段内完成的任务：我们的扣费与上游声明的成本（按各渠道费率折算为额度）的对比。",
     "More tasks lie outside the band than are shown: the CSV export lists up to": "超出区间的任务多于此处所列，CSV 导出最多列出",
