@@ -2,7 +2,8 @@
 
 The task stays failed and its hold stays voided (the owner was refunded in full): a late report
 never moves money, it is only recorded, once, as the task's `late_result`:
-`{status: late_success | late_failure, result (a success's, our copies), upstream_cost or
+`{status: late_success | late_failure, result (a success's, our copies; result_storage_errors
+when a copy failed), upstream_cost or
 upstream_cost_error (in the channel's unit, shared/upstream_cost.py), error (a failure's),
 reported_at, delivery}`. `delivery` is the channel's `late_result` policy when it was recorded:
 - `drop` (the default): only the operator sees it (the admin task views, reconciliation);

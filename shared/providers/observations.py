@@ -60,12 +60,13 @@ async def apply_late_observation(tasks: TaskStore, results: ResultCopier, channe
     is published. The late result, or None when there was nothing to record."""
     if not observation.status.is_terminal or not late_results.awaits_late_result(task):
         return None
-    result = None
-    if observation.status is TaskStatus.SUCCESS:
-        result = (await results.keep(channel, task["_id"], observation.result)).result
-    late = late_results.late_record(channel, observation.status, stamp(), result=result, error=observation.error,
-                                    cost=cost_fields(channel, observation.upstream_cost,
-                                                     observation.upstream_cost_rejected))
+    kept = await results.keep(channel, task["_id"], observation.result) \
+        if observation.status is TaskStatus.SUCCESS else None
+    late = late_results.late_record(channel, observation.status, stamp(), result=kept and kept.result,
+                                    error=observation.error, cost=cost_fields(channel, observation.upstream_cost,
+                                                                              observation.upstream_cost_rejected))
+    if kept is not None and kept.errors:
+        late["result_storage_errors"] = kept.errors
     if not await tasks.record_late_result(task["_id"], late):
         return None
     LATE_RESULTS.labels(channel["_id"], late["status"]).inc()

@@ -14,6 +14,7 @@ from shared.providers.base import Observation
 from shared.providers.observations import apply_late_observation, apply_observation
 from shared.result_storage.copier import KeptResult
 from shared.status import TaskStatus
+from shared.task_views import pass_view, task_api_view
 from shared.tasks import TaskStore
 from shared.upstream.errors import UpstreamUnreachable
 
@@ -43,6 +44,7 @@ async def db(infra):
 async def timed_out(store: TaskStore, reason: str = "timeout", channel_id: str = CHANNEL["_id"]) -> dict:
     task_id = f"task_{secrets.token_hex(6)}"
     await store.insert({"_id": task_id, "user_id": "u", "channel_id": channel_id, "status": "FAILURE",
+                        "created_at": "2026-12-02T09:00:00.000000Z",
                         "fail_reason": reason, "error": reason, "upstream_task_id": f"up_{task_id}",
                         "settled": True, "settlement": SETTLED})
     return await store.get(task_id)
@@ -77,6 +79,15 @@ async def test_a_late_failure_is_recorded_as_such_and_moves_nothing(db):
     assert (late["status"], late["error"], late["delivery"]) == ("late_failure", "boom", "drop")
     assert "result" not in late and "upstream_cost" not in late
     assert (await store.get(task["_id"]))["settlement"] == SETTLED
+
+
+async def test_under_drop_the_operator_has_the_result_and_the_owner_does_not_see_it(db):
+    store = TaskStore(db)
+    task = await timed_out(store)
+    await apply_late_observation(store, KeepAsIs(), {**CHANNEL, "late_result": "drop"}, task, done(task))
+    stored = await store.get(task["_id"])
+    assert stored["late_result"]["result"] == {"url": "https://example.invalid/v.mp4"}
+    assert "late_result" not in pass_view(stored) and "lateResult" not in task_api_view(stored)
 
 
 async def test_news_of_a_terminal_task_through_apply_observation(db):
