@@ -16,6 +16,25 @@ from shared.late_results import LATE_REASON
 from shared.status import ACTIVE, TaskStatus
 
 POLLED_STATUSES = [s.value for s in ACTIVE]
+SCHEDULE_FIELDS = {"next_poll_at": 1, "poll_lease_until": 1}
+
+
+def _runs_of_polled_statuses() -> list[str | dict[str, str]]:
+    """The polled statuses as the fewest `status` conditions an index serves (equalities and
+    ranges): the names in sorted order, cut wherever a terminal status sorts between two."""
+    runs: list[list[str]] = []
+    previous_polled = False
+    for name in sorted(status.value for status in TaskStatus):
+        polled = name in POLLED_STATUSES
+        if polled and previous_polled:
+            runs[-1].append(name)
+        elif polled:
+            runs.append([name])
+        previous_polled = polled
+    return [run[0] if len(run) == 1 else {"$gte": run[0], "$lte": run[-1]} for run in runs]
+
+
+POLLED_STATUS_RUNS = _runs_of_polled_statuses()
 
 
 class TaskStore:
@@ -28,9 +47,13 @@ class TaskStore:
         await self.tasks.create_index([("settled", 1), ("status", 1)])
         # Reconciliation reads one channel's tasks that finished in a period (finished_on_channel).
         await self.tasks.create_index([("channel_id", 1), ("finished_at", 1)])
+        await self.tasks.create_index([("unsettled_since", 1)])  # unsettled_terminal
 
     async def insert(self, task: dict[str, Any]) -> None:
-        await self.tasks.insert_one({"poll_lease_until": 0.0, "settled": False, **task})
+        """Stores a new task; one stored already ended still awaits settlement (`unsettled_terminal`)."""
+        ended = TaskStatus(task.get("status", TaskStatus.NOT_START.value)).is_terminal and not task.get("settled")
+        await self.tasks.insert_one({"poll_lease_until": 0.0, "settled": False, **task,
+                                     **({"unsettled_since": task.get("finished_at") or stamp()} if ended else {})})
 
     async def get(self, task_id: str) -> dict[str, Any] | None:
         return await self.tasks.find_one({"_id": task_id})
@@ -72,7 +95,7 @@ class TaskStore:
         if status is TaskStatus.SUCCESS:
             fields.setdefault("progress", "100%")
         now = stamp()
-        update = {"status": status.value, "finished_at": now, "updated_at": now, **fields}
+        update = {"status": status.value, "finished_at": now, "updated_at": now, "unsettled_since": now, **fields}
         before = await self.tasks.find_one_and_update(
             {"_id": task_id, "status": {"$in": POLLED_STATUSES}},
             {"$set": update, "$unset": {"next_poll_at": ""}}, return_document=ReturnDocument.BEFORE)
@@ -107,16 +130,29 @@ class TaskStore:
 
     # --- polling -----------------------------------------------------------------------
     async def claim_due(self, limit: int, lease_s: float, token: str) -> list[dict[str, Any]]:
-        """Leases up to `limit` tasks due for a poll; a dead poller's leases simply expire."""
-        moment = stamp()
-        due = {"status": {"$in": POLLED_STATUSES}, "next_poll_at": {"$lte": moment},
-               "poll_lease_until": {"$lt": time.time()}}
-        ids = [doc["_id"] async for doc in self.tasks.find(due, {"_id": 1}).sort("next_poll_at", 1).limit(limit)]
+        """Leases up to `limit` tasks due for a poll, the longest due first; a dead poller's leases
+        simply expire.
+
+        The due ones are picked here from the live tasks' schedules (ids and two fields), read with
+        a find per run of polled statuses (`POLLED_STATUS_RUNS`: two today) on the status index. On
+        the MongoDB stand-in those stay flat however many ended tasks are stored (10 ms at 130,000),
+        while one query with `status: $in` or a range on `next_poll_at` reads every stored task
+        (1.7-5 s at 100,000). The work grows with the tasks in flight instead."""
+        moment, now = stamp(), time.time()
+        live = [task for run in POLLED_STATUS_RUNS
+                for task in await self.tasks.find({"status": run}, SCHEDULE_FIELDS).to_list(None)]
+        ready = [task for task in live if "next_poll_at" in task and task["next_poll_at"] <= moment
+                 and float(task.get("poll_lease_until", now)) < now]
+        ids = [task["_id"] for task in sorted(ready, key=lambda task: task["next_poll_at"])[:limit]]
         if not ids:
             return []
-        await self.tasks.update_many({**due, "_id": {"$in": ids}},
-                                     {"$set": {"poll_lease": token, "poll_lease_until": time.time() + lease_s}})
-        return await self.tasks.find({"_id": {"$in": ids}, "poll_lease": token}).to_list(length=limit)
+        # Still due and unleased (another poller may have taken one meanwhile). The status is
+        # checked on what comes back instead: with it the stand-in reads every task again.
+        await self.tasks.update_many(
+            {"_id": {"$in": ids}, "next_poll_at": {"$lte": moment}, "poll_lease_until": {"$lt": now}},
+            {"$set": {"poll_lease": token, "poll_lease_until": time.time() + lease_s}})
+        leased = await self.tasks.find({"_id": {"$in": ids}, "poll_lease": token}).to_list(length=limit)
+        return [task for task in leased if task["status"] in POLLED_STATUSES]  # one that ended meanwhile: left
 
     async def release_many(self, token: str, releases: list[tuple[str, str | None, dict[str, Any]]]) -> None:
         """Gives back a sweep's leases, each task with its next poll time (None: it ended, and
@@ -139,12 +175,18 @@ class TaskStore:
     async def mark_settled_many(self, settled: list[tuple[str, dict[str, Any]]]) -> None:
         """Records each task's settlement: one round trip for a batch."""
         await self.tasks.bulk_write([
-            UpdateOne({"_id": task_id}, {"$set": {"settled": True, "settlement": settlement, "updated_at": stamp()}})
+            UpdateOne({"_id": task_id}, {"$set": {"settled": True, "settlement": settlement, "updated_at": stamp()},
+                                         "$unset": {"unsettled_since": ""}})
             for task_id, settlement in settled], ordered=False)
 
     async def unsettled_terminal(self, older_than_s: float, limit: int) -> list[dict[str, Any]]:
-        """Terminal tasks whose settlement never happened (e.g. the event was lost)."""
-        cutoff = stamp_in(-older_than_s)
-        query = {"status": {"$in": [TaskStatus.SUCCESS.value, TaskStatus.FAILURE.value]},
-                 "settled": {"$ne": True}, "finished_at": {"$lte": cutoff}}
-        return await self.tasks.find(query).limit(limit).to_list(length=limit)
+        """Terminal tasks whose settlement never happened (e.g. the event was lost), that ended
+        `older_than_s` ago or more.
+
+        `finish` stamps `unsettled_since` and settling removes it, so this is one range of its
+        own index, bounded below as well: on the MongoDB stand-in an open range also reads every
+        task that lacks the field, and a query on `settled` or `status: $in` reads every stored
+        task (4 s at 130,000 stored; this, 5-16 ms)."""
+        due = {"unsettled_since": {"$gt": "", "$lte": stamp_in(-older_than_s)}}
+        found = await self.tasks.find(due).limit(limit).to_list(length=limit)
+        return [task for task in found if not task.get("settled")]

@@ -8,7 +8,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from shared.status import TaskStatus
-from shared.tasks import TaskStore
+from shared.tasks import POLLED_STATUS_RUNS, POLLED_STATUSES, TaskStore
 
 
 @pytest.fixture
@@ -77,3 +77,43 @@ async def test_release_many_gives_back_a_batch_of_leases_and_no_schedule_to_a_fi
         [("2030-01-01T00:00:00Z", 0.0, 2)] * 2
     await store.release_many("another sweep", [(polled[0]["_id"], "2040-01-01T00:00:00Z", {})])
     assert (await store.get(polled[0]["_id"]))["next_poll_at"] == "2030-01-01T00:00:00Z"  # not its lease
+
+
+async def test_claim_due_leases_live_due_tasks_longest_due_first_and_each_to_one_sweep(store):
+    due = {status: f"task_{status.value.lower()}" for status in TaskStatus}
+    for n, (status, task_id) in enumerate(due.items()):
+        await store.insert({"_id": task_id, "status": status.value, "next_poll_at": f"2000-01-01T00:00:{n:02d}Z"})
+    await store.insert({"_id": "task_later", "status": "SUBMITTED", "next_poll_at": "2999-01-01T00:00:00Z"})
+    polled = [due[status] for status in TaskStatus if status.value in POLLED_STATUSES]
+
+    first_two = await store.claim_due(2, 60.0, "sweep one")
+    assert {t["_id"] for t in first_two} == set(polled[:2])  # the two due longest
+    racing = await asyncio.gather(*(store.claim_due(10, 60.0, f"sweep {n}") for n in range(2, 6)))
+    taken = [t["_id"] for leased in racing for t in leased]
+    assert sorted(taken) == sorted(polled[2:])  # each to one sweep; never an ended task, nor one not due
+    assert await store.claim_due(10, 60.0, "sweep six") == []
+
+
+def test_the_polled_statuses_are_read_as_runs_of_the_status_index_that_hold_no_ended_status():
+    covered = set()
+    for run in POLLED_STATUS_RUNS:
+        names = [run] if isinstance(run, str) else [s.value for s in TaskStatus if run["$gte"] <= s.value <= run["$lte"]]
+        assert set(names) <= set(POLLED_STATUSES)
+        covered |= set(names)
+    assert covered == set(POLLED_STATUSES) and len(POLLED_STATUS_RUNS) < len(POLLED_STATUSES)
+
+
+async def test_unsettled_terminal_finds_ended_tasks_until_they_are_settled(store):
+    ended, live = await submitted_task(store), await submitted_task(store)
+    await store.finish(ended["_id"], TaskStatus.FAILURE)
+    assert await store.unsettled_terminal(3600, 10) == []  # ended just now: its event may still come
+    assert [t["_id"] for t in await store.unsettled_terminal(-1, 10)] == [ended["_id"]]  # never the live one
+    await store.mark_settled_many([(ended["_id"], {"outcome": "voided"})])
+    assert await store.unsettled_terminal(-1, 10) == []
+    assert "unsettled_since" not in await store.get(ended["_id"]) and live["status"] == "SUBMITTED"
+
+
+async def test_a_task_stored_already_ended_awaits_settlement_too(store):
+    await store.insert({"_id": "task_ended", "status": "SUCCESS", "finished_at": "2000-01-01T00:00:00Z"})
+    await store.insert({"_id": "task_settled", "status": "SUCCESS", "settled": True})
+    assert [t["_id"] for t in await store.unsettled_terminal(60, 10)] == ["task_ended"]
