@@ -19,9 +19,10 @@ POLLED_STATUSES = [s.value for s in ACTIVE]
 SCHEDULE_FIELDS = {"next_poll_at": 1, "poll_lease_until": 1}
 
 
-def _runs_of_polled_statuses() -> list[str | dict[str, str]]:
-    """The polled statuses as the fewest `status` conditions an index serves (equalities and
-    ranges): the names in sorted order, cut wherever a terminal status sorts between two."""
+def _runs_of_polled_statuses() -> list[dict[str, str]]:
+    """The polled statuses as the fewest `status` ranges: the names in sorted order, cut wherever
+    a terminal status sorts between two. A single status is a range too, [s, s]: the MongoDB
+    stand-in serves a closed range from the index, but not always an equality."""
     runs: list[list[str]] = []
     previous_polled = False
     for name in sorted(status.value for status in TaskStatus):
@@ -31,7 +32,7 @@ def _runs_of_polled_statuses() -> list[str | dict[str, str]]:
         elif polled:
             runs.append([name])
         previous_polled = polled
-    return [run[0] if len(run) == 1 else {"$gte": run[0], "$lte": run[-1]} for run in runs]
+    return [{"$gte": run[0], "$lte": run[-1]} for run in runs]
 
 
 POLLED_STATUS_RUNS = _runs_of_polled_statuses()

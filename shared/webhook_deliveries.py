@@ -76,13 +76,25 @@ class WebhookDeliveries:
                 raise
 
     async def claim_due(self, limit: int, lease_s: float, token: str) -> list[dict[str, Any]]:
-        due = {"state": "pending", "next_attempt_at": {"$lte": stamp()}, "lease_until": {"$lt": time.time()}}
-        ids = [d["_id"] async for d in self.deliveries.find(due, {"_id": 1}).sort("next_attempt_at", 1).limit(limit)]
+        """Leases up to `limit` pending deliveries due for an attempt, the longest due first.
+
+        The pending ones are read over the state index (ids and two fields) and the due ones picked
+        here; they are leased by `_id`, still due and unleased. The state is asked as the range
+        [pending, pending]: on the MongoDB stand-in that is served by the index and stays flat
+        (6 ms with 100,000 delivered ones stored), while the equality, or a range on
+        `next_attempt_at` beside it, reads every stored delivery (85-170 ms there)."""
+        moment, now = stamp(), time.time()
+        pending = await self.deliveries.find({"state": {"$gte": "pending", "$lte": "pending"}},
+                                             {"next_attempt_at": 1, "lease_until": 1}).to_list(None)
+        ready = [d for d in pending if d["next_attempt_at"] <= moment and d["lease_until"] < now]
+        ids = [d["_id"] for d in sorted(ready, key=lambda d: d["next_attempt_at"])[:limit]]
         if not ids:
             return []
-        await self.deliveries.update_many({**due, "_id": {"$in": ids}},
-                                          {"$set": {"lease": token, "lease_until": time.time() + lease_s}})
-        return await self.deliveries.find({"_id": {"$in": ids}, "lease": token}).to_list(length=limit)
+        await self.deliveries.update_many(
+            {"_id": {"$in": ids}, "next_attempt_at": {"$lte": moment}, "lease_until": {"$lt": now}},
+            {"$set": {"lease": token, "lease_until": time.time() + lease_s}})
+        leased = await self.deliveries.find({"_id": {"$in": ids}, "lease": token}).to_list(length=limit)
+        return [d for d in leased if d["state"] == "pending"]  # one that ended meanwhile: left
 
     async def keep_body(self, delivery_id_: str, body: dict[str, Any]) -> None:
         await self.deliveries.update_one({"_id": delivery_id_}, {"$set": {"body": body}})

@@ -97,7 +97,7 @@ async def test_claim_due_leases_live_due_tasks_longest_due_first_and_each_to_one
 def test_the_polled_statuses_are_read_as_runs_of_the_status_index_that_hold_no_ended_status():
     covered = set()
     for run in POLLED_STATUS_RUNS:
-        names = [run] if isinstance(run, str) else [s.value for s in TaskStatus if run["$gte"] <= s.value <= run["$lte"]]
+        names = [s.value for s in TaskStatus if run["$gte"] <= s.value <= run["$lte"]]
         assert set(names) <= set(POLLED_STATUSES)
         covered |= set(names)
     assert covered == set(POLLED_STATUSES) and len(POLLED_STATUS_RUNS) < len(POLLED_STATUSES)
