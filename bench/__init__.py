@@ -15,7 +15,10 @@ Scenarios (each selectable, default all):
   WebSocket workers: tasks/s, call latency and dispatch latency (queued -> claimed);
 - `cost`: per task of each path (async, sync, worker), the MongoDB commands and documents written
   by each service, Kafka messages and CPU ms per process, idle rate subtracted; the idle rates
-  themselves (bench/cost.py).
+  themselves (bench/cost.py);
+- `scale`: the hot-path queries (claims, sweeps, queue depth, the console overview) with 1,000,
+  10,000 and 100,000 ended tasks stored beside a constant live set: each as a ratio to an `_id`
+  lookup, and its growth from the smallest size to the largest (bench/scale.py).
 
 Every run starts its own Kafka and MongoDB stand-ins (tools/devinfra) and its own service
 processes (tests/harness/stack.py), prints one table and writes it to `bench/results/<date>.md`

@@ -1,4 +1,4 @@
-"""`python -m bench [holds|async|sweep|sync|limits|workers|cost ...] [options]`: see bench/__init__.py."""
+"""`python -m bench [holds|async|sweep|sync|limits|workers|cost|scale ...] [options]`: see bench/__init__.py."""
 from __future__ import annotations
 
 import argparse
@@ -9,11 +9,12 @@ import sys
 import time
 import traceback
 
-from bench import async_flow, cost, cost_timings, holds, kafka_floor, key_limits, relays, report, sweep, sync_overhead, workers
+from bench import (async_flow, cost, cost_timings, holds, kafka_floor, key_limits, relays, report, scale, sweep,
+                   sync_overhead, workers)
 from bench.common import Results, load_average
 from bench.env import bench_env
 
-SCENARIOS = ("holds", "async", "sweep", "sync", "limits", "workers", "cost")
+SCENARIOS = ("holds", "async", "sweep", "sync", "limits", "workers", "cost", "scale")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -57,6 +58,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="cost scenario: keep the test harness's short background timers instead of the "
                              "services' defaults")
     parser.add_argument("--no-write", action="store_true", help="print only; no bench/results file")
+    parser.add_argument("--scale-sizes", default="1000,10000,100000",
+                        help="stored (ended) task counts for the scale scenario, comma-separated")
+    parser.add_argument("--scale-repeats", type=int, default=scale.REPEATS, help="timings per query and size")
     parser.add_argument("--keep-logs", action="store_true", help="keep service logs (always kept on failure)")
     args = parser.parse_args(argv)
     unknown = [s for s in args.scenarios if s not in SCENARIOS]
@@ -98,6 +102,9 @@ async def run_scenario(name: str, args: argparse.Namespace, env, results: Result
     elif name == "workers":
         await workers.run(env, results, workers=args.workers, concurrency=args.worker_concurrency,
                           count=args.worker_tasks)
+    elif name == "scale":
+        await scale.run(env, results, sizes=[int(s) for s in args.scale_sizes.split(",") if s.strip()],
+                        repeats=args.scale_repeats)
     elif name == "cost":
         await cost.run(env, results, tasks=args.cost_tasks, concurrency=args.cost_concurrency, workers=args.workers,
                        idle_s=args.cost_idle, poll_interval=args.poll_interval, done_after=args.done_after,
@@ -161,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
                     + ("the harness's TEST_ENV timers" if args.cost_test_timings else
                        "background timers at the services' defaults (" + ", ".join(
                            f"{k} {v}" for k, v in cost_timings.shipped_timers().items()) + ")"),
+            "scale": f"stored sizes {args.scale_sizes}, each ended and settled with a delivered webhook; live set "
+                     f"{scale.LIVE} of each kind at every size; median of {args.scale_repeats} per query and size, "
+                     "after a find_one by _id each time (the floor)",
         }
         settings = {k: v for k, v in settings.items() if k in args.scenarios}
         settings["stacks"] = ("tests/harness/stack.py (every service its own process, TEST_ENV timings: "
