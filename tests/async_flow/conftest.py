@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import asyncio
+import json
 import secrets
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import httpx
 import pytest
+from websockets.asyncio.client import ClientConnection, connect
 
 from tests.harness.api import AdminApi
 
@@ -75,3 +79,29 @@ async def typed_task(admin: AdminApi, stack, upstream):
         assert created.status_code == 201, created.text
         return name
     return create
+
+
+@pytest.fixture
+async def ready_worker(admin: AdminApi, stack):
+    """A fresh worker group (a worker channel pricing it per_call 10) and one ready worker of it
+    on the stack's gateway, a real WebSocket: `(group, socket)`."""
+    async with AsyncExitStack() as sockets:
+        async def connected() -> tuple[str, ClientConnection]:
+            group = f"g-{secrets.token_hex(4)}"
+            await admin.create_channel(name=f"worker-{group}", kind="worker", group=group, models=["default"],
+                                       billing={"mode": "per_call", "price": 10})
+            token = (await admin.http.post("/admin/worker-tokens", json={"group": group})).json()["token"]
+            socket = await sockets.enter_async_context(connect(
+                stack.gateway_url.replace("http://", "ws://") + f"/ws?group={group}",
+                additional_headers={"Authorization": f"Bearer {token}"}))
+            assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "connected"
+            await socket.send(json.dumps({"type": "ready"}))
+            return group, socket
+        yield connected
+
+
+async def complete_next_task(socket: ClientConnection, result: dict) -> str:
+    """The worker takes its next task and completes it with `result`; returns the task's id."""
+    task = json.loads(await asyncio.wait_for(socket.recv(), 15))
+    await socket.send(json.dumps({"type": "task_complete", "taskId": task["taskId"], "result": result, "duration": 5}))
+    return task["taskId"]

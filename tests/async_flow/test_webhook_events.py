@@ -3,17 +3,14 @@ checked here by the `standardwebhooks` package (PyPI), retried under one `webhoo
 attempts visible to the caller and the operator (`shared.webhook_deliveries`)."""
 from __future__ import annotations
 
-import asyncio
 import json
-import secrets
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 
 import pytest
 from standardwebhooks import Webhook
-from websockets.asyncio.client import connect
 
-from tests.async_flow.conftest import IMAGE_URL
+from tests.async_flow.conftest import IMAGE_URL, complete_next_task
 from tests.async_flow.test_async_flow import settled
 from tests.harness.api import eventually
 from tests.harness.loopback_servers import on_both_loopbacks
@@ -138,27 +135,18 @@ async def test_a_typed_task_takes_a_filtered_webhook(typed_task, make_client, mo
     assert (await other.http.get(f"/api/task/{task_id}/webhooks")).status_code == 404
 
 
-async def test_an_async_dispatch_takes_a_filtered_webhook(admin, stack, make_client, receiver):
+async def test_an_async_dispatch_takes_a_filtered_webhook(ready_worker, make_client, receiver):
     url, received = receiver
-    group = f"g-{secrets.token_hex(4)}"
-    await admin.create_channel(name=f"worker-{group}", kind="worker", group=group, models=["default"],
-                               billing={"mode": "per_call", "price": 10})
-    token = (await admin.http.post("/admin/worker-tokens", json={"group": group})).json()["token"]
+    group, worker = await ready_worker()
     client = await make_client(quota=100)
-    async with connect(stack.gateway_url.replace("http://", "ws://") + f"/ws?group={group}",
-                       additional_headers={"Authorization": f"Bearer {token}"}) as worker:
-        assert json.loads(await asyncio.wait_for(worker.recv(), 10))["type"] == "connected"
-        await worker.send(json.dumps({"type": "ready"}))
-        answer = await client.http.post("/api/openai", json={"data": {"n": 1}, "group": group, "async": True,
-                                                             "callback_url": url, "callback_events": ["completed"]})
-        assert answer.status_code == 200, answer.text
-        task = json.loads(await asyncio.wait_for(worker.recv(), 15))
-        await worker.send(json.dumps({"type": "task_complete", "taskId": task["taskId"],
-                                      "result": {"url": "https://x/1.png"}, "duration": 5}))
-        deliveries = await delivered(client, f"/api/task/{task['taskId']}/webhooks", 1)
+    answer = await client.http.post("/api/openai", json={"data": {"n": 1}, "group": group, "async": True,
+                                                         "callback_url": url, "callback_events": ["completed"]})
+    assert answer.status_code == 200, answer.text
+    task_id = await complete_next_task(worker, {"url": "https://x/1.png"})
+    deliveries = await delivered(client, f"/api/task/{task_id}/webhooks", 1)
     assert [d["event"] for d in deliveries] == ["completed"]  # no start: not asked for
     body = verified(received)[-1]
-    assert body["task_id"] == task["taskId"] and body["result"] == {"url": "https://x/1.png"}, body
+    assert body["task_id"] == task_id and body["result"] == {"url": "https://x/1.png"}, body
 
 
 async def test_bad_webhooks_are_refused_on_the_task_api_and_dispatch(typed_task, make_client, mongo_db, receiver):
@@ -173,3 +161,4 @@ async def test_bad_webhooks_are_refused_on_the_task_api_and_dispatch(typed_task,
         assert dispatched.status_code == 400, (hook, dispatched.text)
         assert dispatched.json()["code"] in ("invalid_callback_events", "invalid_callback_url"), dispatched.text
     assert await mongo_db.tasks.count_documents({"user_id": client.user_id}) == 0
+

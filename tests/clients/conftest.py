@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.async_flow.conftest import async_channel, make_client, typed_task, upstream  # noqa: F401  (fixtures)
+from tests.async_flow.conftest import async_channel, make_client, ready_worker, typed_task, upstream  # noqa: F401  (fixtures)
 
 
 @dataclass

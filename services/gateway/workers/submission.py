@@ -9,6 +9,7 @@ gateway fails it at the same moment, to answer on time; the compare-and-swap pic
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from typing import Any
@@ -19,6 +20,7 @@ from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
 from services.gateway.errors import ApiError, InvalidRequest, NotFound
 from services.gateway.groups import price_ratio, priced_for
+from services.gateway.idempotency import IdempotencyKeys
 from services.gateway.schemas import DispatchRequest
 from services.gateway.task_opening import new_task, store_and_hold
 from services.gateway.workers.queue import API
@@ -45,7 +47,9 @@ class Submission:
     def __init__(self, deps: Container) -> None:
         self._deps = deps
 
-    async def submit(self, caller: CallerIdentity, request: DispatchRequest) -> dict[str, Any]:
+    async def submit(self, caller: CallerIdentity, request: DispatchRequest,
+                     idempotency_key: str | None = None) -> dict[str, Any]:
+        """`idempotency_key` (async only): the same key and request answer the first one's task."""
         deps, hub = self._deps, self._deps.workers
         if request.data is None and not request.messages:
             raise dispatch_error("Invalid request: data or messages required", "invalid_request", 400)
@@ -54,14 +58,25 @@ class Submission:
                                          deps.settings.callback_url_max_length)
         channel = await self._channel(caller, request.group, request.model)
         admission = await deps.policies.admit(caller.key, caller.user, request.model)
-        # Cached per process (workers/admission.py): most admissions send no command.
-        if not await hub.admission.workers_online(request.group, hub.connected_here(request.group)):
-            raise dispatch_error("No worker available", "no_worker_available", 503)
-        if await hub.admission.queue_full(request.group, deps.settings.max_queue_length):
-            raise dispatch_error("Queue is full", "queue_full", 503)
         deadline = time.monotonic() + timeout_ms / 1000
         task = self._new_task(caller, channel, request, timeout_ms, webhook)
-        await store_and_hold(deps, task, admission)
+        keys = IdempotencyKeys(deps.db) if idempotency_key and request.run_async else None
+        if keys is not None:  # before the workers are looked at: a replay answers whatever they do now
+            fingerprint = hashlib.sha256(request.model_dump_json(by_alias=True).encode()).hexdigest()
+            earlier = await keys.claim(caller.user_id, idempotency_key, "POST /api/openai", fingerprint, task["_id"])
+            if earlier is not None:
+                return await self._earlier(earlier)
+        try:
+            # Cached per process (workers/admission.py): most admissions send no command.
+            if not await hub.admission.workers_online(request.group, hub.connected_here(request.group)):
+                raise dispatch_error("No worker available", "no_worker_available", 503)
+            if await hub.admission.queue_full(request.group, deps.settings.max_queue_length):
+                raise dispatch_error("Queue is full", "queue_full", 503)
+            await store_and_hold(deps, task, admission)
+        except Exception:
+            if keys is not None and await deps.tasks.get(task["_id"]) is None:
+                await keys.forget(caller.user_id, idempotency_key)  # nothing happened: a retry may try again
+            raise
         queued = await hub.queue.enqueue(task["_id"], request.group)
         hub.queued(request.group)
         now = queued or await deps.tasks.get(task["_id"]) or task
@@ -75,6 +90,13 @@ class Submission:
             await hub.queue.forget(task["_id"])  # it may have ended while queued: leave no stale entry
             finished = timed_out or await deps.tasks.get(task["_id"])  # it ended just now: answer that
         return self._answer(finished)
+
+    async def _earlier(self, task_id: str) -> dict[str, Any]:
+        task = await self._deps.tasks.get(task_id)
+        if task is None:
+            raise dispatch_error("the first request with this Idempotency-Key is still in progress; retry",
+                                 "idempotency_in_progress", 409)
+        return {"taskId": task_id, "status": to_dispatch_status(task["status"])}
 
     def _timeout_ms(self, asked: int | None) -> int:
         settings = self._deps.settings

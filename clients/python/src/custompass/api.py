@@ -42,7 +42,7 @@ def build_request(http: httpx.Client | httpx.AsyncClient, plan: Plan) -> httpx.R
 
 
 class Methods:
-    """submit, run, submit_task, run_task, get, wait, stream, cancel, list, wallet, models."""
+    """submit, run, submit_task, run_task, dispatch, get, wait, stream, cancel, list, wallet, models."""
     retry: RetryPolicy
 
     def _one(self, steps: ops.Steps) -> Any:
@@ -72,6 +72,15 @@ class Methods:
         `callback_url` / `callback_events`: its signed webhooks."""
         return self._one(ops.emitted(ops.submit_task(task_type, input_image_url, params, self.retry, wait,
                                                      idempotency_key, callback_url, callback_events)))
+
+    def dispatch(self, data: Any = None, *, messages: list[Any] | None = None, group: str = "default",
+                 model: str = "default", timeout_ms: int | None = None, wait: bool | int | None = None,
+                 callback_url: str | None = None, callback_events: list[str] | None = None,
+                 idempotency_key: str | None = None) -> Any:
+        """Queues a task for a worker group (`POST /api/openai`, `"async": true`) -> `Task` (its
+        `status` in dispatch words: queued, executing, completed, failed). `wait` as on `submit`."""
+        return self._one(ops.emitted(ops.dispatch(data, messages, group, model, timeout_ms, self.retry, wait,
+                                                  idempotency_key, callback_url, callback_events)))
 
     def run_task(self, task_type: str, input_image_url: str, params: dict[str, Any] | None = None, *,
                  timeout: float | None = None, poll_interval: float = 1.0, on_update: ops.OnUpdate = None,

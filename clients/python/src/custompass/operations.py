@@ -74,6 +74,16 @@ def submit_task(task_type: str, input_image_url: str, params: dict[str, Any] | N
     return (yield from opened("/api/task/create", body, policy, wait, idempotency_key))
 
 
+def dispatch(data: Any, messages: list[Any] | None, group: str, model: str, timeout_ms: int | None,
+             policy: RetryPolicy, wait: bool | int | None = None, idempotency_key: str | None = None,
+             callback_url: str | None = None, callback_events: list[str] | None = None) -> Steps:
+    """`POST /api/openai` with `"async": true`, a task for a worker group (see `opened`)."""
+    fields = {"data": data, "messages": messages, "timeout": timeout_ms, "callback_url": callback_url,
+              "callback_events": callback_events}
+    body = {"async": True, "group": group, "model": model, **{k: v for k, v in fields.items() if v is not None}}
+    return (yield from opened("/api/openai", body, policy, wait, idempotency_key))
+
+
 def opened(path: str, body: Any, policy: RetryPolicy, wait: bool | int | None,
            idempotency_key: str | None) -> Steps:
     """Opens an async task with an Idempotency-Key (generated unless given), the same on every
