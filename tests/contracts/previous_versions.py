@@ -23,6 +23,13 @@ V1 = {
     "TaskStatusChanged": {**_ENVELOPE, "event_id": "e6", "producer": "poller/p1", "correlation_id": "task_1",
                           "type": "task.status_changed", "task_id": "task_1", "user_id": "u1", "status": "SUCCESS",
                           "previous_status": "IN_PROGRESS", "progress": "100%", "reason": None},
+    # Published for consumers outside this repository (docs/asyncapi.json): none reads them here.
+    "TaskSubmitted": {**_ENVELOPE, "event_id": "e8", "producer": "gateway/a1", "correlation_id": "task_1",
+                      "type": "task.submitted", "task_id": "task_1", "user_id": "u1", "model": "my-video",
+                      "channel_id": "ch_1", "upstream_task_id": "up_1"},
+    "BillingSettled": {**_ENVELOPE, "event_id": "e9", "producer": "settlement/s1", "correlation_id": "task_1",
+                       "type": "billing.settled", "task_id": "task_1", "hold_id": "hold_task_1", "user_id": "u1",
+                       "outcome": "captured", "hold_amount": 10, "charged": 8, "refunded": 2},
 }
 
 # schema_version 2 of `billing.hold.requested`: the spending API key and its quota limit.

@@ -14,8 +14,8 @@ import pytest
 from pydantic import TypeAdapter
 
 from services.gateway.billing_client import BillingClient
-from shared.events import (Event, HoldPlaced, HoldRejected, HoldRequested, TaskStatusChanged, TopupApplied,
-                           TopupRequested)
+from shared.events import (EVENT_TYPES, Event, HoldPlaced, HoldRejected, HoldRequested, TaskStatusChanged,
+                           TopupApplied, TopupRequested)
 from shared.settings import CommonSettings
 from shared.status import TaskStatus
 from tests.contracts.previous_versions import V1, V2
@@ -75,6 +75,23 @@ def test_fields_a_newer_producer_adds_are_ignored(expectation):
     newer = {**V1[expectation.event.__name__], "schema_version": 2, "added_later": {"x": 1}}
     assert expectation.event.model_validate(newer).model_dump(include=set(expectation.reads)) == \
         expectation.event.model_validate(V1[expectation.event.__name__]).model_dump(include=set(expectation.reads))
+
+
+PAYLOADS_BY_VERSION = {1: V1, 2: V2}
+
+
+@pytest.mark.parametrize("event", EVENT_TYPES, ids=lambda event: event.__name__)
+def test_every_event_type_decodes_its_previous_schema_version(event):
+    """A version N-1 producer against today's (version N) consumer, for every event type: a type
+    still at version 1 has only that version to keep decoding."""
+    version = max(event.model_fields["schema_version"].default - 1, 1)
+    previous = PAYLOADS_BY_VERSION.get(version, {}).get(event.__name__)
+    assert previous is not None, \
+        f"no schema_version {version} payload of {event.__name__} in tests/contracts/previous_versions.py"
+    assert previous["schema_version"] == version
+    decoded = event.model_validate(previous)
+    assert decoded.type == previous["type"] and decoded.correlation_id == previous["correlation_id"]
+    assert json.loads(decoded.model_dump_json())["schema_version"] == previous["schema_version"]
 
 
 def test_settlement_finds_terminal_tasks_in_a_batch_of_either_version():
