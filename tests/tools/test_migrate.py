@@ -1,0 +1,135 @@
+"""tools.migrate against the real MongoDB-wire server: each migration applies once, whoever runs."""
+from __future__ import annotations
+
+import ast
+import asyncio
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from shared.settings import CommonSettings
+from shared.tasks import TaskStore
+from tools.migrate.__main__ import run
+from tools.migrate.registry import INDEXED_STORES, MIGRATIONS
+from tools.migrate.runner import COLLECTION, LEASE_ID, LeaseBusy, Migration, Migrator
+
+ROOT = Path(__file__).resolve().parents[2]
+IDS = [migration.id for migration in MIGRATIONS]
+
+
+@pytest.fixture
+async def client(infra):
+    mongo = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
+    yield mongo
+    await mongo.close()
+
+
+@pytest.fixture
+def db(client):
+    return client[f"migrate_{secrets.token_hex(4)}"]
+
+
+async def until(condition, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_run_applies_every_migration_once_and_the_next_run_nothing(db):
+    assert await Migrator(db, MIGRATIONS).apply_pending() == IDS
+    assert await Migrator(db, MIGRATIONS).apply_pending() == []
+    records = await db[COLLECTION].find().to_list(None)
+    assert [record["_id"] for record in records] == IDS  # the lease is gone with the run
+    assert all(record["applied_at"] and record["description"] for record in records)
+    tasks, keys = [list((await db[name].index_information()).values()) for name in ("tasks", "api_keys")]
+    assert [("unsettled_since", 1)] in [index["key"] for index in tasks]
+    assert [index.get("unique") for index in keys if index["key"] == [("hash", 1)]] == [True]
+
+
+async def test_concurrent_runs_apply_each_migration_once(db):
+    applied: list[str] = []
+    refused: set[str] = set()
+
+    class Watched(Migrator):
+        async def _take_lease(self) -> bool:
+            taken = await super()._take_lease()
+            if not taken:
+                refused.add(self.holder)
+            return taken
+
+    async def first(_db) -> None:
+        applied.append("0001")
+        await until(lambda: len(refused) == 2)  # both other runs are waiting on the lease meanwhile
+
+    async def second(_db) -> None:
+        applied.append("0002")
+
+    migrations = [Migration("0001_a", "a", first), Migration("0002_b", "b", second)]
+    runs = await asyncio.gather(*(Watched(db, migrations, poll_s=0.02).apply_pending() for _ in range(3)))
+    assert sorted(runs) == [[], [], ["0001_a", "0002_b"]]
+    assert applied == ["0001", "0002"]
+
+
+async def test_the_real_migrations_run_concurrently_apply_once(db):
+    runs = await asyncio.gather(*(Migrator(db, MIGRATIONS, poll_s=0.02).apply_pending() for _ in range(2)))
+    assert sorted(runs) == [[], IDS]
+
+
+async def test_a_dead_runs_lease_is_taken_over_and_a_live_one_waited_for(db):
+    await db[COLLECTION].insert_one({"_id": LEASE_ID, "holder": "alive", "until": time.time() + 60})
+    with pytest.raises(LeaseBusy):
+        await Migrator(db, MIGRATIONS, wait_s=0.2, poll_s=0.05).apply_pending()
+    assert (await Migrator(db, MIGRATIONS).status()).pending == list(MIGRATIONS)
+    await db[COLLECTION].update_one({"_id": LEASE_ID}, {"$set": {"holder": "dead", "until": time.time() - 1}})
+    assert await Migrator(db, MIGRATIONS).apply_pending() == IDS
+
+
+async def test_ended_unsettled_tasks_gain_unsettled_since_and_the_sweep_finds_them(db):
+    old = {"finished_at": "2026-11-01T10:00:00.000000Z", "updated_at": "2026-11-01T10:00:01.000000Z"}
+    await db["tasks"].insert_many([
+        {"_id": "ended", "status": "FAILURE", "settled": False, **old},
+        {"_id": "settled", "status": "SUCCESS", "settled": True, **old},
+        {"_id": "live", "status": "IN_PROGRESS", "settled": False},
+        {"_id": "stamped", "status": "SUCCESS", "settled": False, **old, "unsettled_since": "2026-11-02T00:00:00.000000Z"},
+    ])
+    backfill = next(migration for migration in MIGRATIONS if migration.id == "0002_backfill_unsettled_since")
+    for _ in range(2):  # idempotent
+        await backfill.apply(db)
+        stamps = {task["_id"]: task.get("unsettled_since") for task in await db["tasks"].find().to_list(None)}
+        assert stamps == {"ended": old["finished_at"], "settled": None, "live": None,
+                          "stamped": "2026-11-02T00:00:00.000000Z"}
+    swept = await TaskStore(db).unsettled_terminal(older_than_s=0, limit=10)
+    assert {task["_id"] for task in swept} == {"ended", "stamped"}
+
+
+def test_every_store_that_declares_indexes_is_in_the_initial_migration():
+    declaring = set()
+    for path in [*(ROOT / "shared").rglob("*.py"), *(ROOT / "services").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and any(
+                    isinstance(item, ast.AsyncFunctionDef) and item.name == "ensure_indexes" for item in node.body):
+                declaring.add(node.name)
+    assert declaring == {store.__name__ for store in INDEXED_STORES}
+
+
+async def test_the_command_applies_then_reports_status_and_dry_runs(infra, db, capsys):
+    env = {**os.environ, "MONGODB_URL": infra.mongodb_url, "MONGODB_DATABASE": db.name}
+    settings = CommonSettings(mongodb_url=infra.mongodb_url, mongodb_database=db.name)
+    assert await run(settings, show_status=False, dry_run=True) == 0
+    assert capsys.readouterr().out.splitlines() == [f"would apply {m.id}: {m.description}" for m in MIGRATIONS]
+    done = subprocess.run([sys.executable, "-m", "tools.migrate"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert [line.split(":")[0] for line in done.stdout.splitlines()] == [f"applied {id_}" for id_ in IDS]
+    assert await run(settings, show_status=True, dry_run=False) == 0
+    status = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in status] == [["applied", id_] for id_ in IDS]
+    assert await run(settings, show_status=False, dry_run=False) == 0
+    assert capsys.readouterr().out.strip() == f"nothing pending ({len(IDS)} applied)"
