@@ -16,3 +16,7 @@ class PollerSettings(CommonSettings, CustomPassSettings, ResultStorageSettings):
     late_watch_s: float = Field(1800.0, ge=0, le=30 * 86400, description=(
         "After failing a task on timeout, keep asking its upstream about it this long (a channel's "
         "late_watch_s overrides it; 0: not at all), so a late result is recorded (never charged)."))
+    late_watch_tick_s: float = Field(10.0, gt=0, description=(
+        "How often the poller looks for late watches due (a watch asks every window/10 at the "
+        "earliest, so a tick of seconds delays a late result by no more; each look is a MongoDB "
+        "query even when idle)."))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,7 @@ class Sweeper:
         self._pacers: defaultdict[str, RequestPacer] = defaultdict(RequestPacer)
         self._late = late_watches and LateWatcher(late_watches, tasks, self._results, self._ask,
                                                   settings.late_watch_s)
+        self._late_due = 0.0  # monotonic: when the late watches are next looked at
 
     async def sweep(self) -> SweepReport:
         with metrics.SWEEP_SECONDS.time():
@@ -87,7 +89,8 @@ class Sweeper:
         metrics.TASKS_CLAIMED.inc(len(leased))
         if leased:
             await self._sweep_leased(leased, token, report)
-        if self._late is not None:
+        if self._late is not None and time.monotonic() >= self._late_due:
+            self._late_due = time.monotonic() + self._settings.late_watch_tick_s
             report.late_results = await self._late.sweep(self._load_channels, self._settings.poll_claim_limit,
                                                          self._settings.poll_lease_s, token)
         return report

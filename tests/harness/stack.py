@@ -34,6 +34,7 @@ TEST_ENV = {
     "RECONCILE_INTERVAL_S": "0.5",
     "RECONCILE_AFTER_S": "2",
     "POLL_TICK_S": "0.2",
+    "LATE_WATCH_TICK_S": "0.2",
     "WEBHOOK_RECEIPT_PURGE_INTERVAL_S": "0.5",
     "CALLBACK_SIGNING_SECRET": "test-callback-secret",
     "TASK_WATCH_POLL_S": "0.1",  # waiting submits and event streams see changes quickly
