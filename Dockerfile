@@ -31,7 +31,10 @@ WORKDIR /app
 COPY --from=builder /app/.venv /app/.venv
 COPY shared ./shared
 COPY services ./services
-RUN python -m compileall -q shared services
+# python -m tools.migrate (the init container of deploy/k8s, the migrate step of deploy/compose).
+COPY tools/__init__.py ./tools/__init__.py
+COPY tools/migrate ./tools/migrate
+RUN python -m compileall -q shared services tools
 # `local` result storage's directory in a container, owned by the service user so that a volume
 # mounted here starts writable (deploy/compose sets RESULT_STORAGE_DIR to it).
 RUN mkdir -p /var/lib/custompass/results && chown 10001:10001 /var/lib/custompass/results

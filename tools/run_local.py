@@ -238,6 +238,19 @@ def log_tail(run: Path, name: str, lines: int = 30) -> str:
     return f"(no log for {name})"
 
 
+def migrate(env: dict[str, str]) -> None:
+    """Applies pending MongoDB migrations (tools/migrate) before the services start, as an upgrade
+    does (docs/operations.md#upgrades): the stand-in keeps its data from run to run."""
+    import asyncio
+
+    from shared.settings import CommonSettings
+    from tools.migrate.__main__ import run as run_migrations
+
+    settings = CommonSettings(mongodb_url=env["MONGODB_URL"])
+    if asyncio.run(run_migrations(settings, show_status=False, dry_run=False)) != 0:
+        raise StartupError("the MongoDB migrations did not apply (above); `python -m tools.migrate --status` lists them")
+
+
 def wait_ready(procs: dict[str, subprocess.Popen], urls: dict[str, str], run: Path) -> None:
     import httpx
 
@@ -504,6 +517,7 @@ def start() -> int:
                **{var: str(number) for var, number in ports.items()},
                "OUTBOUND_URL_ALLOWLIST": demo_allowlist(mock_url)}
         rotate_logs(run / "logs", list(SERVICES))
+        migrate(env)
         procs = {name: spawn(name, module, env, run) for name, (module, *_) in SERVICES.items()}
         urls = {n: f"http://127.0.0.1:{ports[v]}{path}" for n, (_, v, _, path) in SERVICES.items()}
         wait_ready(procs, urls, run)

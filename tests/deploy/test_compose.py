@@ -27,6 +27,7 @@ import jsonschema
 import pytest
 import yaml
 
+from shared.settings import CommonSettings
 from tests.deploy.test_manifests import ROOT, SERVICES, setting_names, settings_class
 
 COMPOSE_DIR = ROOT / "deploy" / "compose"
@@ -213,6 +214,15 @@ def test_every_one_shot_is_awaited_by_a_long_running_service(compose):
     for name in one_shots:
         assert any(service.get("depends_on", {}).get(name, {}).get("condition") == "service_completed_successfully"
                    for other, service in services.items() if other not in one_shots), f"nothing waits for {name}"
+
+
+def test_migrations_apply_before_every_custompass_service_starts(compose):
+    migrate = compose["services"]["migrate"]
+    assert migrate["command"] == ["tools.migrate"] and migrate["restart"] == "no"
+    assert set(migrate["environment"]) <= setting_names(CommonSettings)  # tools.migrate reads CommonSettings
+    assert migrate["depends_on"]["mongo-init"]["condition"] == "service_completed_successfully"
+    for name in custompass_services(compose):
+        assert compose["services"][name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
 
 
 def test_every_image_is_pinned_by_version(compose):

@@ -219,9 +219,11 @@ def test_dockerfile_runs_non_root_and_ships_every_package_the_services_import():
     assert "uv sync --frozen --no-dev" in dockerfile
     copied = set(re.findall(r"^COPY (?!--from)(\S+) ", runtime, re.M))
     local = {p.parent.name for p in ROOT.glob("*/__init__.py")}
-    imported = {m for f in [*(ROOT / "services").rglob("*.py"), *(ROOT / "shared").rglob("*.py")]
+    imported = {m for f in [*(ROOT / "services").rglob("*.py"), *(ROOT / "shared").rglob("*.py"),
+                            *(ROOT / "tools" / "migrate").rglob("*.py")]
                 for m in re.findall(r"^(?:from|import) (\w+)", f.read_text(), re.M)} & local
-    assert imported <= copied, f"the image lacks {sorted(imported - copied)}"
+    assert imported - {"tools"} <= copied, f"the image lacks {sorted(imported - copied)}"
+    assert {"tools/__init__.py", "tools/migrate"} <= copied, "the init container runs python -m tools.migrate"
 
     uv_pin = re.search(r"uv==([\w.]+)", (ROOT / "Makefile").read_text())[1]
     assert f"uv=={uv_pin}" in dockerfile, "the Dockerfile should install the uv the Makefile pins"
@@ -230,6 +232,25 @@ def test_dockerfile_runs_non_root_and_ships_every_package_the_services_import():
     if ignore and ignore[0] == "*":  # an allow-list: everything the image copies must be let through
         for path in copied | {"pyproject.toml", "uv.lock"}:
             assert f"!{path}" in ignore or f"!{path}/" in ignore, f".dockerignore hides {path}"
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
+def test_every_pod_applies_pending_migrations_before_its_service_starts():
+    out = subprocess.run(["kubectl", "kustomize", str(BASE)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    rendered = [d for d in yaml.safe_load_all(out.stdout) if d]
+    deployments = of_kind(rendered, "Deployment")
+    assert len(deployments) == len(SERVICES)
+    for deployment in deployments:
+        init = deployment["spec"]["template"]["spec"].get("initContainers", [])
+        assert [c["command"] for c in init] == [["python", "-m", "tools.migrate"]], deployment["metadata"]["name"]
+        assert init[0]["image"] == deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+        env = {e["name"]: e for e in init[0]["env"]}
+        assert env["MONGODB_URL"]["valueFrom"]["secretKeyRef"]["key"] == "MONGODB_URL"
+    # The rendered init containers meet what every container of the base does.
+    test_pods_outlive_the_graceful_shutdown_and_have_resources(rendered)
+    test_every_container_is_non_root_with_a_read_only_root(rendered)
+    test_config_references_exist_and_name_real_settings(rendered)
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")

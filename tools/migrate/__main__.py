@@ -6,36 +6,36 @@ import argparse
 import asyncio
 import sys
 
+from pymongo.errors import PyMongoError
+
 from shared.mongo import connect
 from shared.settings import CommonSettings
 from tools.migrate.registry import MIGRATIONS
-from tools.migrate.runner import LeaseBusy, Migrator
+from tools.migrate.runner import LeaseBusy, MigrationStatus, Migrator
 
 
-def status_lines(migrator_status) -> list[str]:
+def status_lines(status: MigrationStatus) -> list[str]:
     lines = [f"applied  {record['_id']}  {record['applied_at']:%Y-%m-%dT%H:%M:%SZ}  {record.get('description', '')}"
-             + ("" if record["known"] else "  (unknown to this version)") for record in migrator_status.applied]
-    return lines + [f"pending  {migration.id}  {migration.description}" for migration in migrator_status.pending]
+             + ("" if record["known"] else "  (unknown to this version)") for record in status.applied]
+    return lines + [f"pending  {migration.id}  {migration.description}" for migration in status.pending]
 
 
 async def run(settings: CommonSettings, show_status: bool, dry_run: bool) -> int:
     client, db = connect(settings)
+    migrator = Migrator(db, MIGRATIONS)
     try:
-        migrator = Migrator(db, MIGRATIONS)
         if show_status or dry_run:
             status = await migrator.status()
             lines = status_lines(status) if show_status else \
                 [f"would apply {migration.id}: {migration.description}" for migration in status.pending]
             print("\n".join(lines or ["nothing pending"]))
             return 0
-        try:
-            applied = await migrator.apply_pending(report=lambda line: print(line, flush=True))
-        except LeaseBusy as exc:
-            print(f"migrate: {exc}", file=sys.stderr)
-            return 1
-        if not applied:
+        if not await migrator.apply_pending(report=lambda line: print(line, flush=True)):
             print(f"nothing pending ({len(MIGRATIONS)} applied)")
         return 0
+    except (LeaseBusy, PyMongoError) as exc:  # what applied stays recorded: the next run goes on from there
+        print(f"migrate: {exc}", file=sys.stderr)
+        return 1
     finally:
         await client.close()
 

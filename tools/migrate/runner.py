@@ -36,13 +36,8 @@ class Migration:
 
 @dataclass(frozen=True)
 class MigrationStatus:
-    applied: list[dict[str, Any]]  # the records, in id order
+    applied: list[dict[str, Any]]  # the records in id order; `known` False: applied by a newer version
     pending: list[Migration]
-
-    @property
-    def unknown(self) -> list[str]:
-        """Applied ids this code does not know: the database was migrated by a newer version."""
-        return [record["_id"] for record in self.applied if record.get("known") is False]
 
 
 class LeaseBusy(TimeoutError):
