@@ -16,7 +16,7 @@ from pymongo import AsyncMongoClient
 from shared.settings import CommonSettings
 from shared.tasks import TaskStore
 from tools.migrate.__main__ import run
-from tools.migrate.registry import INDEXED_STORES, MIGRATIONS
+from tools.migrate.registry import INDEXED_MODULES, INDEXED_STORES, MIGRATIONS
 from tools.migrate.runner import COLLECTION, LEASE_ID, LeaseBusy, Migration, Migrator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,6 +91,19 @@ async def test_a_dead_runs_lease_is_taken_over_and_a_live_one_waited_for(db):
     assert await Migrator(db, MIGRATIONS).apply_pending() == IDS
 
 
+async def test_a_long_migration_keeps_renewing_its_lease(db):
+    async def lease_until() -> float:
+        return (await db[COLLECTION].find_one({"_id": LEASE_ID}))["until"]
+
+    async def long(_db) -> None:
+        taken, deadline = await lease_until(), time.monotonic() + 10
+        while await lease_until() <= taken:  # renewed every lease_s / 3 while this runs
+            assert time.monotonic() < deadline, "the lease was not renewed"
+            await asyncio.sleep(0.02)
+
+    assert await Migrator(db, [Migration("0001_long", "long", long)], lease_s=0.3).apply_pending() == ["0001_long"]
+
+
 async def test_ended_unsettled_tasks_gain_unsettled_since_and_the_sweep_finds_them(db):
     old = {"finished_at": "2026-11-01T10:00:00.000000Z", "updated_at": "2026-11-01T10:00:01.000000Z"}
     await db["tasks"].insert_many([
@@ -109,14 +122,19 @@ async def test_ended_unsettled_tasks_gain_unsettled_since_and_the_sweep_finds_th
     assert {task["_id"] for task in swept} == {"ended", "stamped"}
 
 
-def test_every_store_that_declares_indexes_is_in_the_initial_migration():
-    declaring = set()
+def declares_indexes(body: list[ast.stmt]) -> bool:
+    return any(isinstance(item, ast.AsyncFunctionDef) and item.name == "ensure_indexes" for item in body)
+
+
+def test_every_store_and_module_that_declares_indexes_is_in_the_initial_migration():
+    stores, modules = set(), set()
     for path in [*(ROOT / "shared").rglob("*.py"), *(ROOT / "services").rglob("*.py")]:
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ClassDef) and any(
-                    isinstance(item, ast.AsyncFunctionDef) and item.name == "ensure_indexes" for item in node.body):
-                declaring.add(node.name)
-    assert declaring == {store.__name__ for store in INDEXED_STORES}
+        tree = ast.parse(path.read_text())
+        if declares_indexes(tree.body):
+            modules.add(".".join(path.relative_to(ROOT).with_suffix("").parts))
+        stores |= {node.name for node in ast.walk(tree) if isinstance(node, ast.ClassDef) and declares_indexes(node.body)}
+    assert stores == {store.__name__ for store in INDEXED_STORES}
+    assert modules == {module.__name__ for module in INDEXED_MODULES}
 
 
 async def test_the_command_applies_then_reports_status_and_dry_runs(infra, db, capsys):

@@ -1,8 +1,8 @@
 """The migrations, in the order they apply. Append only: an applied migration never changes.
 
 Indexes stay declared where the queries they serve are, in each store's `ensure_indexes`
-(`INDEXED_STORES` names them all, and tests/tools/test_migrate.py fails on a store missing
-from it); 0001 creates them on a database, and the services still call their own stores'
+(`INDEXED_STORES` and `INDEXED_MODULES` name them all, and tests/tools/test_migrate.py fails on
+one missing from them); 0001 creates them on a database, and the services still call their own stores'
 `ensure_indexes` at start (an idempotent `createIndexes`), so `make run` and a fresh database need
 no extra step. An index added to a store later also needs a migration here (databases that ran
 0001 already): one calling that store's `ensure_indexes`, so it is built before the rollout
@@ -31,6 +31,7 @@ from tools.migrate.runner import Migration
 
 INDEXED_STORES = (TaskStore, Ledger, WebhookDeliveries, UserRepository, ChannelRepository, WorkerTokenRepository,
                   WebhookReceipts, WorkQueue, WorkerRegistry, LateWatches, ConsoleSessions)
+INDEXED_MODULES = (hourly_stats,)  # those declaring theirs in a module-level ensure_indexes(db)
 BATCH = 500
 
 
@@ -38,7 +39,8 @@ async def create_initial_indexes(db: AsyncDatabase) -> None:
     for store in INDEXED_STORES:
         # WorkerRegistry's other arguments name this process's workers: unused by its indexes.
         await (store(db, "migrate", 0.0) if store is WorkerRegistry else store(db)).ensure_indexes()
-    await hourly_stats.ensure_indexes(db)
+    for module in INDEXED_MODULES:
+        await module.ensure_indexes(db)
 
 
 async def backfill_unsettled_since(db: AsyncDatabase) -> None:
