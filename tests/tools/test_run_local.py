@@ -133,6 +133,8 @@ def start_seeded_and_stop(env: dict[str, str], run_dir: Path, paste: bool = Fals
     run = RunLocal(env)
     try:
         block = run.ready_block()
+        # MongoDB migrated before the services started: all on the first run, none on the next.
+        assert ("applied 0001_initial_indexes" if paste else "nothing pending") in "".join(run.output)
         gateway = block["Gateway"]
         assert gateway == f"http://127.0.0.1:{env['GATEWAY_PORT']}"
         admin = httpx.get(f"{gateway}/admin/channels",
