@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -21,7 +22,7 @@ from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 COLLECTION = "migrations"
 LEASE_ID = "_lease"
@@ -48,7 +49,7 @@ class LeaseBusy(TimeoutError):
 class Migrator:
     db: AsyncDatabase
     migrations: Sequence[Migration]
-    holder: str = field(default_factory=lambda: f"migrate-{uuid.uuid4().hex[:8]}")
+    holder: str = field(default_factory=lambda: f"{socket.gethostname()}/{uuid.uuid4().hex[:8]}")  # pod or host
     lease_s: float = 60.0
     wait_s: float = 600.0  # how long to wait for another run's lease
     poll_s: float = 0.2
@@ -116,5 +117,6 @@ class Migrator:
         """Keeps the lease while a long migration (a backfill) runs."""
         while True:
             await asyncio.sleep(self.lease_s / 3)
-            await self._records.update_one({"_id": LEASE_ID, "holder": self.holder},
-                                           {"$set": {"until": time.time() + self.lease_s}})
+            with contextlib.suppress(PyMongoError):  # a missed renewal is tried again, and the lease lasts lease_s
+                await self._records.update_one({"_id": LEASE_ID, "holder": self.holder},
+                                               {"$set": {"until": time.time() + self.lease_s}})
