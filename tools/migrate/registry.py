@@ -1,4 +1,5 @@
-"""The migrations, in the order they apply. Append only: an applied migration never changes.
+"""The migrations, in the order they apply. Append only: a released migration keeps its id and
+what it does (0001: create the indexes the stores declare, whichever those are when it runs).
 
 Indexes stay declared where the queries they serve are, in each store's `ensure_indexes`
 (`INDEXED_STORES` and `INDEXED_MODULES` name them all, and tests/tools/test_migrate.py fails on
