@@ -5,7 +5,8 @@ UV := .tools/uv/bin/uv
 PY := .venv/bin/python
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
-# The console's browser tests drive Debian's chromium (no browser download); installed when missing.
+# The console's browser tests drive Debian's chromium (no browser download); installed when missing,
+# with a Chinese font so the zh screenshots read.
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Compiled modules are cached (uv compiles the installed packages; Python caches our own on first
@@ -53,7 +54,7 @@ restart:
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-wqy-microhei
 
 # tests/deploy checks the operators' custom resources against their CRD schemas with Node.js
 # packages from the npm registry (deploy/k8s/crd-validation, pinned by its package-lock.json).

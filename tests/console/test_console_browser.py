@@ -1,10 +1,13 @@
 """An operator's session in a real browser (Debian's chromium, headless, driven by Playwright):
 log in, create a channel and a user, top up, create a key, find a task submitted through the API
-in the task list, see its settlement, export the logs. One screenshot per page in test-artifacts."""
+in the task list, see its settlement, export the logs; in a 1280 px window no page scrolls
+sideways; in Chinese no page shows a phrase the console translates in English; the system's dark
+scheme darkens the pages. One screenshot per page in test-artifacts."""
 from __future__ import annotations
 
 import csv
 import io
+import re
 import secrets
 from pathlib import Path
 
@@ -12,6 +15,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, async_playwright
 
+from services.gateway.console.i18n import ZH
 from tests.harness.api import eventually
 from tests.harness.csp import csp_refusals
 
@@ -31,14 +35,41 @@ async def page():
         await browser.close()
 
 
+WIDTH = 1280
+# "default" is also the name of the default user group, shown as it is stored.
+ENGLISH = {en for en, zh in ZH.items() if en != zh} - {"default"}
+# Every text on the page, labels and placeholders included (not scripts, nor stored JSON in <pre>).
+TEXTS = """() => {
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT), out = [];
+  while (walker.nextNode()) {
+    if (!walker.currentNode.parentElement.closest("script, style, pre")) out.push(walker.currentNode.textContent);
+  }
+  document.querySelectorAll("[placeholder]").forEach((el) => out.push(el.placeholder));
+  return out;
+}"""
+
+
 async def shot(page: Page, name: str) -> None:
     await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+async def fits(page: Page) -> None:
+    """The page does not scroll sideways in a 1280 px window (wide tables scroll in their box)."""
+    assert await page.evaluate("document.documentElement.scrollWidth") <= WIDTH, page.url
+
+
+async def english_left(page: Page) -> list[str]:
+    """Phrases the console translates that this page still shows in English, piece by piece
+    ("Label: value", "a · b")."""
+    return [piece for text in await page.evaluate(TEXTS)
+            for piece in re.split(r"\s*[:·]\s+|\s+·\s*", text.strip()) if piece in ENGLISH]
 
 
 async def test_operator_runs_the_gateway_from_the_browser(page: Page, stack):
     base = stack.gateway_url
     model = f"console-{secrets.token_hex(3)}"
     refused = csp_refusals(page)
+    await page.set_viewport_size({"width": WIDTH, "height": 800})
 
     await page.goto(f"{base}/admin")
     assert "/admin/login" in page.url
@@ -60,13 +91,16 @@ async def test_operator_runs_the_gateway_from_the_browser(page: Page, stack):
     await shot(page, "channel-form")
     await page.click("#save-channel")
     await page.wait_for_selector("#notice")
+    channel_url = page.url.split("?", 1)[0]
     await page.click("#test-channel")
     assert "HTTP 200" in await page.inner_text("#test-result")
     await shot(page, "channel-tested")
     await page.goto(f"{base}/admin/ui/channels")
+    await fits(page)
     await shot(page, "channels")
 
     await page.goto(f"{base}/admin/ui/users")
+    await fits(page)
     await page.fill("#new-user-name", f"console user {model}")
     await page.click("#create-user")
     await page.wait_for_selector("#wallet")
@@ -86,8 +120,10 @@ async def test_operator_runs_the_gateway_from_the_browser(page: Page, stack):
     task_id = submitted.json()["task_id"]
 
     await page.goto(f"{base}/admin/ui/tasks")
+    await fits(page)
     await page.fill("#task-user", user_id)
     await page.click("#filter-tasks")
+    await fits(page)
     await page.click(f"text={task_id}")
     await shot(page, "tasks")
 
@@ -96,11 +132,15 @@ async def test_operator_runs_the_gateway_from_the_browser(page: Page, stack):
         return await page.locator("#final-cost").count() and await page.inner_text("#final-cost") == "10"
     await eventually(settled_on_the_page, timeout=30, interval=0.5)
     assert await page.inner_text("#pass-status") == "completed"
+    assert await page.inner_text("#billing") == "Billing mode\tPer call\nPrice\t10 quota per call\n" \
+        "Precharge\tdefault: the price (per call) or 0\nPrice ratio\t× 1\nHold\t10"
+    await fits(page)
     await shot(page, "task")
 
     await page.goto(f"{base}/admin/ui/logs")
     await page.fill("#log-user", user_id)
     await page.click("#filter-logs")
+    await fits(page)
     await shot(page, "logs")
     async with page.expect_download() as downloading:
         await page.click("#export-csv")
@@ -119,4 +159,28 @@ async def test_operator_runs_the_gateway_from_the_browser(page: Page, stack):
     await shot(page, "channels-zh")
     await page.goto(f"{base}/admin/ui/users")  # the language sticks
     assert "用户" in await page.inner_text("h1")
+    for path in ("overview", "channels", "channels/new", "users", f"users/{user_id}", "tasks", f"tasks/{task_id}",
+                 "logs", "reconciliation", "worker-tokens"):
+        await page.goto(f"{base}/admin/ui/{path}")
+        assert await english_left(page) == [], path
+    await page.goto(channel_url)
+    assert await english_left(page) == [], channel_url
+    await shot(page, "channel-form-zh")
+    await page.goto(f"{base}/admin/ui/tasks/{task_id}")
+    await shot(page, "task-zh")
+    await page.click("#logout")
+    await page.wait_for_selector("#token")
+    assert await english_left(page) == [], page.url
+
+    await page.emulate_media(color_scheme="dark")  # the system's setting, followed by console.css
+    await page.fill("#token", stack.admin_token)
+    await page.click("#login")
+    await page.wait_for_url("**/admin/ui/overview")
+    await page.goto(f"{base}/admin/ui/overview?lang=en")
+    await page.wait_for_selector("body[data-charts-drawn]")
+    assert await page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(20, 23, 29)"
+    await shot(page, "overview-dark")
+    await page.goto(f"{base}/admin/ui/logs")
+    await fits(page)
+    await shot(page, "logs-dark")
     assert refused == []  # every page works within its Content-Security-Policy

@@ -114,5 +114,5 @@ async def test_settings_in_force_name_their_source(console, admin, stack):
                                          models=[f"src-{secrets.token_hex(3)}"], poll_interval_s=7,
                                          billing={"mode": "free"})
     page = (await console.http.get(f"/admin/ui/channels/{channel['id']}")).text
-    assert "<td>poll_interval_s</td><td>7.0</td><td>channel</td>" in page
-    assert "<td>batch_size</td><td>50</td><td>default (CUSTOM_PASS_BATCH_SIZE)</td>" in page
+    assert "<td>Poll interval (s) <code>poll_interval_s</code></td><td>7.0</td><td>channel</td>" in page
+    assert "<td>Batch size <code>batch_size</code></td><td>50</td><td>default (CUSTOM_PASS_BATCH_SIZE)</td>" in page

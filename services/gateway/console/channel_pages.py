@@ -91,7 +91,7 @@ async def _probe(deps: Deps, channel: dict[str, Any]) -> dict[str, Any]:
     """One real upstream request. Async channels answer a status query for an id that does not
     exist (nothing is created or charged upstream); other kinds a GET of their base URL."""
     if not channel.get("base_url"):
-        return {"outcome": "no base_url to call", "latency_ms": None, "answer": ""}
+        return {"outcome": "No base URL to call", "latency_ms": None, "answer": ""}
     call = custompass.call_for_channel(channel, None, deps.settings)
     model = channel["models"][0].removesuffix("/submit")
     started = time.perf_counter()

@@ -45,7 +45,52 @@ ZH = {
         "本时段内完成的任务：我们的扣费与上游声明的成本（按各渠道费率折算为额度）的对比。",
     "More tasks lie outside the band than are shown: the CSV export lists up to": "超出区间的任务多于此处所列，CSV 导出最多列出",
     "Figures count settled tasks, by the hour they finished (UTC).": "数字统计已结算的任务，按其完成时间（UTC）所在的小时归类。",
+    # user, key and worker-token pages; notices; the task page's billing and history
+    "Back": "返回", "Prefix": "前缀", "Entry": "条目", "Error": "错误", "Not saved": "未保存",
+    "Blank: no membership required.": "留空：无需会员资格。", "ISO-8601; blank keeps it.": "ISO-8601 格式；留空则保持不变。",
+    "Workers connect with it to WS /ws?group=NAME.": "Worker 用它连接 WS /ws?group=NAME。",
+    "Billing mode": "计费方式", "Free": "免费", "Per call": "按次", "Per usage": "按用量", "Price": "价格",
+    "Precharge": "预扣额度", "Usage field": "用量字段", "Price ratio": "价格倍率", "quota per call": "额度/次",
+    "quota per 1,000 usage units": "额度/每 1,000 用量单位", "tokens (default)": "tokens（默认）",
+    "default: the price (per call) or 0": "默认：价格（按次）或 0",
+    "created": "创建", "submitted upstream": "已提交上游", "last change": "最近变更", "finished": "完成",
+    # the channel form: readable labels and their help
+    "Base URL": "上游地址", "Upstream API key": "上游 API 密钥", "Upstream precharge": "上游预扣",
+    "Token header": "令牌请求头", "Caller token": "调用方令牌", "Timeout (s)": "超时（秒）",
+    "Poll interval (s)": "轮询间隔（秒）", "Task lifetime (s)": "任务最长存活（秒）", "Batch size": "批量大小",
+    "Max concurrent": "最大并发", "Max requests per second": "每秒最多请求数", "Result storage": "结果存储",
+    "Priority": "优先级", "Weight": "权重", "Failure threshold": "失败阈值", "Cooldown (s)": "冷却时长（秒）",
+    "Worker group": "Worker 分组", "Kind worker only.": "仅用于 worker 类型。", "Model mapping": "模型映射",
+    "Status words: success": "状态词：成功", "Status words: failed": "状态词：失败",
+    "Status words: processing": "状态词：处理中", "Status words: queued": "状态词：排队中",
+    "set: leave blank to keep": "已设置：留空则保持不变", "No base URL to call": "没有可调用的上游地址",
+    "custompass_async: submit then poll; custompass_sync: pass-through; worker: WebSocket workers of a group.":
+        "custompass_async：提交后轮询；custompass_sync：直通；worker：某分组的 WebSocket Worker。",
+    "The upstream's root, e.g. https://api.example.com/v1": "上游的根地址，例如 https://api.example.com/v1",
+    "Sent as Authorization: Bearer; never shown again.": "以 Authorization: Bearer 发送；保存后不再显示。",
+    "Public model names, comma-separated (async: name or name/submit).": "对外的模型名，逗号分隔（异步：name 或 name/submit）。",
+    "Per call: quota per call; per usage: quota per 1,000 usage units.": "按次：每次调用的额度；按用量：每 1,000 用量单位的额度。",
+    "Quota held at submit; blank: the price (per call) or 0.": "提交时预扣的额度；留空：价格（按次）或 0。",
+    "Per usage: the usage field counted (e.g. seconds); blank: tokens.": "按用量：计量的用量字段（如 seconds）；留空：tokens。",
+    "Price holds by the upstream's precharge answer (two-request protocol).": "按上游的预扣响应确定预扣额度（两次请求协议）。",
+    "Header carrying the caller's token upstream.": "向上游传递调用方令牌的请求头。",
+    "What that header carries: user_ref, a stable non-secret reference per user (default); key, the caller's own API key (the upstream could use it against this gateway); none.":
+        "该请求头携带的内容：user_ref，每个用户固定且不含机密的标识（默认）；key，调用方自己的 API 密钥（上游可能用它调用本网关）；none，不携带。",
+    "A task older than this fails and is refunded.": "超过此时长的任务判为失败并退款。",
+    "Most status queries a second per poller; blank: no limit.": "每个轮询器每秒最多的状态查询数；留空：不限。",
+    "Keep copies of result files (upstreams delete theirs) and give clients our URLs.": "保存结果文件副本（上游会删除其文件），并向客户端提供本网关的地址。",
+    "Higher is tried first.": "数值越大越先尝试。", "Share among channels of one priority; 0: a spare.": "同一优先级渠道间的分配比例；0：备用。",
+    "Upstream status words; blank: the environment's. Queued: accepted but not started (the Task API's pending).":
+        "上游的状态词；留空：使用环境变量的设置。排队中：已接受但未开始（Task API 的 pending）。",
+    "One public=upstream pair per line.": "每行一对 对外名=上游名。",
 }
+
+# Display names of stored codes, looked up with `translate` like any phrase.
+BILLING_MODES = {"free": "Free", "per_call": "Per call", "per_usage": "Per usage"}
+USER_STATUSES = {"active": "Active", "disabled": "Disabled"}
+FIELD_LABELS = {"token_header": "Token header", "poll_interval_s": "Poll interval (s)",
+                "task_lifetime_s": "Task lifetime (s)", "batch_size": "Batch size", "max_concurrent": "Max concurrent",
+                "failure_threshold": "Failure threshold", "cooldown_s": "Cooldown (s)"}
 
 
 def translate(lang: str, text: str) -> str:

@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from services.gateway.console.i18n import LANG_COOKIE, language, translate
+from services.gateway.console.i18n import BILLING_MODES, FIELD_LABELS, LANG_COOKIE, USER_STATUSES, language, translate
 from services.gateway.console.session import COOKIE, Session, SessionKeys
 from services.gateway.console.session_store import ConsoleSessions
 from services.gateway.deps import Deps
@@ -92,6 +92,7 @@ def _with_params(params: dict[str, Any], **changes: Any) -> str:
 
 
 templates.env.filters["urlencode_params"] = _with_params
+templates.env.globals.update(billing_modes=BILLING_MODES, field_labels=FIELD_LABELS, user_statuses=USER_STATUSES)
 
 
 def back_to(path: str, **params: Any) -> RedirectResponse:

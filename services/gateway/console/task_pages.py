@@ -2,10 +2,14 @@
 and a task's whole story (request, upstream, hold and settlement, consumption log)."""
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from services.gateway.console.pages import PAGE_SIZE, PageSession, moment, page_window, render
+from services.gateway.console.i18n import BILLING_MODES, translate
+from services.gateway.console.pages import PAGE_SIZE, PageSession, lang_of, moment, page_window, render
 from services.gateway.deps import Deps
 from services.gateway.errors import NotFound
 from services.gateway.paging import Offset
@@ -15,6 +19,8 @@ from shared.status import TaskStatus, to_pass_status
 
 router = APIRouter(prefix="/admin/ui/tasks", include_in_schema=False)
 KINDS = ("custompass_async", "custompass_sync", "replicate", "runninghub", "worker")
+HISTORY = (("created", "created_at"), ("submitted upstream", "submitted_at"), ("last change", "updated_at"),
+           ("finished", "finished_at"))
 
 
 def period(since: str, until: str) -> dict:
@@ -46,13 +52,37 @@ async def task_page(request: Request, task_id: str, session: PageSession, deps: 
     if task is None:
         raise NotFound(f"task {task_id} not found", code="task_not_found")
     log = await deps.db["consumption_logs"].find_one({"_id": task_id})
-    history = sorted((task.get(field), label) for label, field in (
-        ("created", "created_at"), ("submitted upstream", "submitted_at"), ("last change", "updated_at"),
-        ("finished", "finished_at")) if task.get(field))
+    history = sorted((task.get(field), label) for label, field in HISTORY if task.get(field))
     upstream = {"result": task.get("result"), "usage": task.get("usage"), "error": task.get("error"),
                 **({"late_result": task["late_result"]} if task.get("late_result") else {})}
     return render(request, "task.html", session, task=task, log=log, history=history, upstream=upstream,
-                  pass_status=to_pass_status(task["status"]))
+                  pass_status=to_pass_status(task["status"]), billing=billing_terms(task, lang_of(request)))
+
+
+def billing_terms(task: dict[str, Any], lang: str) -> list[tuple[str, Any]]:
+    """The task's billing terms (copied from its channel when it opened) as labelled rows in the
+    page's language: mode, price and its unit, usage field, precharge, the user's group's price ratio,
+    the hold placed. Terms this page does not know yet still show, by their stored name."""
+    def tr(text: str) -> str:
+        return translate(lang, text)
+    terms = dict(task.get("billing") or {"mode": "free"})
+    mode = terms.pop("mode", "free")
+    rows: list[tuple[str, Any]] = [("Billing mode", tr(BILLING_MODES.get(mode, str(mode))))]
+    price, field = terms.pop("price", 0), terms.pop("usage_field", None)
+    if mode == "per_call":
+        rows.append(("Price", f"{price} {tr('quota per call')}"))
+    elif mode == "per_usage":
+        rows.append(("Price", f"{price} {tr('quota per 1,000 usage units')}"))
+        rows.append(("Usage field", field or tr("tokens (default)")))
+    if mode != "free":
+        precharge = terms.pop("precharge", None)
+        rows.append(("Precharge", precharge if precharge is not None else tr("default: the price (per call) or 0")))
+    terms.pop("precharge", None)
+    rows.append(("Price ratio", f"× {terms.pop('price_ratio', '1')}"))  # absent: the group's ratio is 1
+    rows.append(("Hold", task.get("hold_amount", "–")))
+    rows += [(name, json.dumps(value) if isinstance(value, (dict, list)) else value)
+             for name, value in sorted(terms.items())]
+    return rows
 
 
 @router.get("/{task_id}/receipt")

@@ -7,6 +7,11 @@
   const width = (el) => Math.max(el.clientWidth - 8, 280);
   const compact = new Intl.NumberFormat(document.documentElement.lang || "en", {notation: "compact"});
   const quotaTicks = (u, splits) => splits.map((v) => compact.format(v));
+  // Axis text and grid lines in the page's colours (console.css: light, or dark when the system is).
+  const css = getComputedStyle(document.documentElement);
+  const colour = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
+  const axis = (extra) => ({stroke: colour("--fg", "#1d2330"), grid: {stroke: colour("--grid", "rgba(0,0,0,.08)"), width: 1},
+                            ticks: {stroke: colour("--grid", "rgba(0,0,0,.08)"), width: 1}, ...extra});
 
   function seriesChart(el) {
     const rows = data.series;
@@ -21,8 +26,8 @@
         {label: data.labels.failure, stroke: "#d9480f", width: 2},
         {label: data.labels.charged, stroke: "#3b5bdb", width: 2, dash: [6, 4], scale: "q"},
       ],
-      axes: [{}, {label: data.labels.tasks},
-             {side: 1, scale: "q", size: 60, values: quotaTicks, label: data.labels.charged, grid: {show: false}}],
+      axes: [axis({}), axis({label: data.labels.tasks}),
+             axis({side: 1, scale: "q", size: 60, values: quotaTicks, label: data.labels.charged, grid: {show: false}})],
     };
     return new uPlot(opts, [x, rows.map((r) => r.success), rows.map((r) => r.failure), rows.map((r) => r.charged)], el);
   }
@@ -38,8 +43,8 @@
         {label: data.labels.charged, fill: "rgba(59,91,219,.65)", stroke: "#3b5bdb",
          paths: uPlot.paths.bars({size: [0.6, 80]}), points: {show: false}},
       ],
-      axes: [{values: (u, splits) => splits.map((v) => names[v] ?? ""), splits: () => names.map((_, i) => i)},
-             {size: 60, values: quotaTicks}],
+      axes: [axis({values: (u, splits) => splits.map((v) => names[v] ?? ""), splits: () => names.map((_, i) => i)}),
+             axis({size: 60, values: quotaTicks})],
       legend: {show: false},
     };
     return new uPlot(opts, [names.map((_, i) => i), models.map((m) => m.charged)], el);
