@@ -32,4 +32,4 @@ async def test_each_channel_shows_its_failed_share_of_recently_finished_tasks(in
     finally:
         await client.drop_database(db.name)
         await client.close()
-    assert rates == {"busy": "25% of 4", "broken": "100% of 1"}  # "idle" finished nothing: the page shows "-"
+    assert rates == {"busy": ("25%", 4), "broken": ("100%", 1)}  # "idle" finished nothing: the page shows "-"

@@ -108,13 +108,13 @@ async def _probe(deps: Deps, channel: dict[str, Any]) -> dict[str, Any]:
     return {"outcome": outcome, "latency_ms": round((time.perf_counter() - started) * 1000, 1), "answer": answer}
 
 
-async def recent_error_rates(db: AsyncDatabase, channel_ids: list[str]) -> dict[str, str]:
+async def recent_error_rates(db: AsyncDatabase, channel_ids: list[str]) -> dict[str, tuple[str, int]]:
     """Failed share of the channels' tasks finished in the last ERROR_WINDOW_S, over at most the
-    ERROR_SAMPLE most recent of them: one bounded query, counted here. Not a `$group` on a
+    ERROR_SAMPLE most recent of them, as (the share, how many finished): one bounded query, counted here. Not a `$group` on a
     compound `_id`: the MongoDB stand-in answers that with the expression unevaluated."""
     finished = await db["tasks"].find(
         {"channel_id": {"$in": channel_ids}, "finished_at": {"$gte": stamp_in(-ERROR_WINDOW_S)}},
         {"_id": 0, "channel_id": 1, "status": 1}).sort("finished_at", -1).limit(ERROR_SAMPLE).to_list(ERROR_SAMPLE)
     totals = Counter(task["channel_id"] for task in finished)
     failures = Counter(task["channel_id"] for task in finished if task["status"] == TaskStatus.FAILURE.value)
-    return {channel: f"{failures[channel] / total:.0%} of {total}" for channel, total in totals.items()}
+    return {channel: (f"{failures[channel] / total:.0%}", total) for channel, total in totals.items()}

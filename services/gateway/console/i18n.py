@@ -46,7 +46,7 @@ ZH = {
     "More tasks lie outside the band than are shown: the CSV export lists up to": "超出区间的任务多于此处所列，CSV 导出最多列出",
     "Figures count settled tasks, by the hour they finished (UTC).": "数字统计已结算的任务，按其完成时间（UTC）所在的小时归类。",
     # user, key and worker-token pages; notices; the task page's billing and history
-    "Back": "返回", "Prefix": "前缀", "Entry": "条目", "Error": "错误", "Not saved": "未保存",
+    "%s of %s tasks": "%s（共 %s 个任务）", "Back": "返回", "Prefix": "前缀", "Entry": "条目", "Error": "错误", "Not saved": "未保存",
     "Blank: no membership required.": "留空：无需会员资格。", "ISO-8601; blank keeps it.": "ISO-8601 格式；留空则保持不变。",
     "Workers connect with it to WS /ws?group=NAME.": "Worker 用它连接 WS /ws?group=NAME。",
     "Billing mode": "计费方式", "Free": "免费", "Per call": "按次", "Per usage": "按用量", "Price": "价格",
