@@ -34,6 +34,7 @@ def create_app(settings: PollerSettings) -> FastAPI:
                               late_watches=late_watches)
             await runtime.broker.start()
             runtime.every(settings.poll_tick_s, lambda: _sweep(sweeper), "poller sweep")
+            runtime.every(settings.late_watch_tick_s, lambda: _sweep_late(sweeper), "late watch")
             app.state.ready_checks = runtime.ready_checks()
             yield
 
@@ -42,5 +43,11 @@ def create_app(settings: PollerSettings) -> FastAPI:
 
 async def _sweep(sweeper: Sweeper) -> None:
     report = await sweeper.sweep()
-    if report.total or report.late_results:
-        log.info("sweep", extra={"report": report.as_dict(), "late_results": report.late_results})
+    if report.total:
+        log.info("sweep", extra={"report": report.as_dict()})
+
+
+async def _sweep_late(sweeper: Sweeper) -> None:
+    recorded = await sweeper.sweep_late()
+    if recorded:
+        log.info("late results recorded", extra={"count": recorded})

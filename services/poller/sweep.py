@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +41,6 @@ class SweepReport:
     failed: int = 0
     still_processing: int = 0
     upstream_requests: int = 0
-    late_results: int = 0  # recorded by the late watch; not part of seed 002's summary
     errors: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
@@ -71,7 +69,6 @@ class Sweeper:
         self._pacers: defaultdict[str, RequestPacer] = defaultdict(RequestPacer)
         self._late = late_watches and LateWatcher(late_watches, tasks, self._results, self._ask,
                                                   settings.late_watch_s)
-        self._late_due = 0.0  # monotonic: when the late watches are next looked at
 
     async def sweep(self) -> SweepReport:
         with metrics.SWEEP_SECONDS.time():
@@ -89,11 +86,16 @@ class Sweeper:
         metrics.TASKS_CLAIMED.inc(len(leased))
         if leased:
             await self._sweep_leased(leased, token, report)
-        if self._late is not None and time.monotonic() >= self._late_due:
-            self._late_due = time.monotonic() + self._settings.late_watch_tick_s
-            report.late_results = await self._late.sweep(self._load_channels, self._settings.poll_claim_limit,
-                                                         self._settings.poll_lease_s, token)
         return report
+
+    async def sweep_late(self) -> int:
+        """One pass over the late watches due; how many late results it recorded. Its own loop
+        (every LATE_WATCH_TICK_S), so an upstream slow to answer about old tasks never holds up
+        the polls of live ones; both keep to each channel's concurrency and request rate."""
+        if self._late is None:
+            return 0
+        return await self._late.sweep(self._load_channels, self._settings.poll_claim_limit,
+                                      self._settings.poll_lease_s, secrets.token_hex(8))
 
     async def _sweep_leased(self, leased: list[dict], token: str, report: SweepReport) -> None:
         channels = await self._load_channels({t["channel_id"] for t in leased})
