@@ -18,7 +18,10 @@ async def test_webhook_first_then_poll_settles_once(replicate_channel, make_clie
     poll hears `succeeded`, the webhook has finished the task: the poll changes nothing."""
     model, _ = await replicate_channel(poll_interval_s=0.2)
     client = await make_client(quota=100)
-    task_id = (await client.submit(model, {"mock": {"run_ms": 400, "get_delay_ms": 1500}})).json()["task_id"]
+    # The poll must start before the webhook (at run_ms) finishes the task, and answer after it: a
+    # run of 1.2 s leaves a loaded machine's poller time to claim the task (its first poll is due
+    # at 0.2 s), a slow answer of 2.5 s lets the webhook's finish come first.
+    task_id = (await client.submit(model, {"mock": {"run_ms": 1200, "get_delay_ms": 2500}})).json()["task_id"]
     task = await settled_task(mongo_db, task_id)
     prediction_id = task["upstream_task_id"]
     (delivery,) = await replicate.deliveries(prediction_id)
