@@ -10,7 +10,7 @@ import time
 import traceback
 
 from bench import (async_flow, cost, cost_timings, holds, kafka_floor, key_limits, relays, report, scale, sweep,
-                   sync_overhead, workers)
+                   scale_paths, sync_overhead, workers)
 from bench.common import Results, load_average
 from bench.env import bench_env
 
@@ -61,6 +61,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scale-sizes", default="1000,10000,100000",
                         help="stored (ended) task counts for the scale scenario, comma-separated")
     parser.add_argument("--scale-repeats", type=int, default=scale.REPEATS, help="timings per query and size")
+    parser.add_argument("--scale-tasks", type=int, default=scale_paths.TASKS,
+                        help="tasks per path and size in the scale scenario's end-to-end rounds")
     parser.add_argument("--keep-logs", action="store_true", help="keep service logs (always kept on failure)")
     args = parser.parse_args(argv)
     unknown = [s for s in args.scenarios if s not in SCENARIOS]
@@ -103,8 +105,9 @@ async def run_scenario(name: str, args: argparse.Namespace, env, results: Result
         await workers.run(env, results, workers=args.workers, concurrency=args.worker_concurrency,
                           count=args.worker_tasks)
     elif name == "scale":
-        await scale.run(env, results, sizes=[int(s) for s in args.scale_sizes.split(",") if s.strip()],
-                        repeats=args.scale_repeats)
+        sizes = [int(s) for s in args.scale_sizes.split(",") if s.strip()]
+        await scale.run(env, results, sizes=sizes, repeats=args.scale_repeats)
+        await scale_paths.run(env, results, [min(sizes), max(sizes)], tasks=args.scale_tasks)
     elif name == "cost":
         await cost.run(env, results, tasks=args.cost_tasks, concurrency=args.cost_concurrency, workers=args.workers,
                        idle_s=args.cost_idle, poll_interval=args.poll_interval, done_after=args.done_after,
@@ -170,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
                            f"{k} {v}" for k, v in cost_timings.shipped_timers().items()) + ")"),
             "scale": f"stored sizes {args.scale_sizes}, each ended and settled with a delivered webhook; live set "
                      f"{scale.LIVE} of each kind at every size; median of {args.scale_repeats} per query and size, "
-                     "after a find_one by _id each time (the floor)",
+                     "after a find_one by _id each time (the floor); then on one stack, with the smallest and the "
+                     f"largest size stored (tasks, webhooks, consumption logs), {args.scale_tasks} tasks per path at "
+                     f"c={scale_paths.CONCURRENCY} ({scale_paths.WORKERS} echo workers), TEST_ENV timers",
         }
         settings = {k: v for k, v in settings.items() if k in args.scenarios}
         settings["stacks"] = ("tests/harness/stack.py (every service its own process, TEST_ENV timings: "

@@ -68,22 +68,22 @@ async def _measure(paths: TaskPaths, meter: Meter, *, tasks: int, concurrency: i
                    idle_s: float, settle_timeout: float) -> CostFigures:
     settled = await meter.settlements()
     for path in PATHS:
-        async with _online(paths, path, workers):
+        async with online(paths, path, workers):
             _, _, errors = await closed_loop(min(concurrency, WARM_UP_TASKS), WARM_UP_TASKS,
                                              lambda i, p=path: paths.call(p, i))
         if len(errors) == WARM_UP_TASKS:
             raise RuntimeError(f"{path}: every warm-up task failed: {errors[0]!r}")
         settled += WARM_UP_TASKS - len(errors)
-    await _until_settled(meter, settled, settle_timeout)
+    await until_settled(meter, settled, settle_timeout)
     await asyncio.sleep(QUIET_S)
     idle = await _idle(meter, idle_s)
     measured: dict[str, PathCost] = {}
     for path in PATHS:
-        async with _online(paths, path, workers):
+        async with online(paths, path, workers):
             if path == "worker":  # connected, each has served a task, and the arrivals' writes are done
                 settled = await meter.settlements()
                 await closed_loop(workers, workers, lambda i: paths.call("worker", i))
-                await _until_settled(meter, settled + workers, settle_timeout)
+                await until_settled(meter, settled + workers, settle_timeout)
                 await asyncio.sleep(QUIET_S)
                 idle_with_workers = await _idle(meter, idle_s)
             measured[path] = await _window(paths, meter, path, idle, tasks=tasks, concurrency=concurrency,
@@ -97,7 +97,7 @@ async def _window(paths: TaskPaths, meter: Meter, path: str, idle: Usage, *, tas
     before, settled = await meter.snapshot(), await meter.settlements()
     _, _, errors = await closed_loop(concurrency, tasks, lambda i: paths.call(path, i))
     accepted = tasks - len(errors)
-    await _until_settled(meter, settled + accepted, settle_timeout)
+    await until_settled(meter, settled + accepted, settle_timeout)
     # A call refused in time (503) may still have its hold placed and voided later: the window
     # waits for settlements to stop, so that work is counted too.
     done = await _until_quiet(meter, settle_timeout)
@@ -115,7 +115,7 @@ async def _idle(meter: Meter, seconds: float) -> Usage:
     return (await meter.snapshot()).minus(before)
 
 
-async def _until_settled(meter: Meter, target: float, timeout: float) -> None:
+async def until_settled(meter: Meter, target: float, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while (done := await meter.settlements()) < target:
         if time.monotonic() > deadline:
@@ -134,5 +134,5 @@ async def _until_quiet(meter: Meter, timeout: float) -> float:
     return last
 
 
-def _online(paths: TaskPaths, path: str, workers: int):
+def online(paths: TaskPaths, path: str, workers: int):
     return paths.workers_online(workers) if path == "worker" else contextlib.nullcontext()
