@@ -31,6 +31,8 @@ def consumption_log(task: dict[str, Any], settled: SettleOutcome) -> dict[str, A
         "duration_s": round((finished - parse(created)).total_seconds(), 3) if created else None,
         "created_at": stamp(),
     }
+    if task.get("review"):  # capped by a channel guardrail; an admin's decision updates it
+        log["review"] = task["review"]
     if settled.debt:
         log["note"] = f"shortfall of {settled.debt} could not be covered by the wallet and is recorded as debt"
     return log

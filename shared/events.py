@@ -111,6 +111,8 @@ class SettlementFacts(BaseModel):
     hold_id: str
     hold_amount: int = Field(ge=0)
     billing: dict[str, Any] | None = Field(None, description="The pricing terms snapshotted at opening.")
+    guardrails: dict[str, Any] | None = Field(None, description=(
+        "The channel's max_charge / max_charge_multiple snapshotted at opening (shared/settlement_review.py)."))
     usage: Any = Field(None, description="What the upstream reported it used, as stored.")
     model: str
     channel_id: str | None = None

@@ -3,7 +3,8 @@
 A receipt is the task's pricing terms as snapshotted at submit (`billing`), the usage measured and
 the units it counts, the hold, what was charged, refunded, taken beyond the hold (shortfall) and
 left as debt, the ids of the hold's ledger entries (`<hold id>` placed it, `<hold id>:capture` or
-`<hold id>:void` ended it), its times and the consumption log's id. The figures are the hold's own
+`<hold id>:void` ended it, `<hold id>:review` charged what an approved review of a capped settlement
+added, counted in charged / shortfall / debt), the review if a channel guardrail capped it, its times and the consumption log's id. The figures are the hold's own
 as the ledger ended it (`shared.ledger.store`), so a receipt is ready as soon as the money moved,
 before or after the task is marked settled (a `completed` webhook may be rendered in between).
 
@@ -107,6 +108,12 @@ def receipt_body(task: dict[str, Any], hold: dict[str, Any] | None,
         charged, refunded, debt = (int(settlement[f]) for f in ("charged", "refunded", "debt"))
     else:
         return None
+    beyond = [e for e in entries if e.get("kind") == "review"]  # an approved review's charge after the cap
+    shortfall = max(charged - amount, 0)
+    for entry in beyond:
+        charged, debt = charged + int(entry.get("used", 0)), debt + int(entry.get("debt", 0))
+        shortfall += int(entry.get("used", 0))
+    review = task.get("review")
     billing = task.get("billing") or {}
     units = pricing.usage_units(task.get("usage"), billing.get("usage_field"))
     return _plain({
@@ -116,12 +123,13 @@ def receipt_body(task: dict[str, Any], hold: dict[str, Any] | None,
         "pricing": billing, "usage": task.get("usage"), "units": _decimal(units),
         "hold": {"id": task.get("hold_id"), "amount": amount}, "outcome": outcome,
         "cost": charged + debt, "charged": charged, "refunded": refunded,
-        "shortfall": max(charged - amount, 0), "debt": debt,
+        "shortfall": shortfall, "debt": debt,
         "ledger_entries": [{"id": e["_id"], "kind": e.get("kind"), "at": e.get("at"),
                             **{f: int(e.get(f, 0)) for f in ("available", "held", "used", "debt")}}
                            for e in entries],
         "submitted_at": task.get("created_at"), "finished_at": task.get("finished_at"), "settled_at": settled_at,
         "consumption_log_id": task["_id"],
+        **({"review": {k: review.get(k) for k in ("state", "reason", "uncapped", "capped")}} if review else {}),
     })
 
 

@@ -49,6 +49,7 @@ class TaskStore:
         # Reconciliation reads one channel's tasks that finished in a period (finished_on_channel).
         await self.tasks.create_index([("channel_id", 1), ("finished_at", 1)])
         await self.tasks.create_index([("unsettled_since", 1)])  # unsettled_terminal
+        await self.tasks.create_index([("review.state", 1), ("review.flagged_at", 1)])  # GET /admin/reviews
 
     async def insert(self, task: dict[str, Any]) -> None:
         """Stores a new task; one stored already ended still awaits settlement (`unsettled_terminal`)."""

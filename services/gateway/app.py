@@ -25,7 +25,7 @@ from services.gateway.hold_queue import HoldQueue
 from services.gateway.key_policies import KeyPolicies
 from services.gateway.openapi_document import install_openapi_document
 from services.gateway.routes import (admin_channels, admin_groups, admin_logs, admin_reconciliation,
-                                     admin_task_types, admin_users, admin_webhooks,
+                                     admin_reviews, admin_task_types, admin_users, admin_webhooks,
                                      admin_worker_tokens, dispatch, key_usage, models, pages, pass_async, pass_sync,
                                      stored_results, task_api, task_lookup, task_pages, tasks, wallet, webhooks,
                                      worker_socket)
@@ -107,8 +107,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     # take `/pass/{model}/submit` and `/pass/{model}/task/list-by-condition` from pass_async;
     # task_api's `GET /api/task/list` comes before task_lookup's `GET /api/task/{task_id}`.
     install_console(app)
-    for module in (admin_users, admin_groups, admin_channels, admin_logs, admin_reconciliation, admin_webhooks,
-                   admin_worker_tokens, admin_task_types, wallet, key_usage, models, tasks, task_api, task_lookup,
+    for module in (admin_users, admin_groups, admin_channels, admin_logs, admin_reconciliation, admin_reviews,
+                   admin_webhooks, admin_worker_tokens, admin_task_types, wallet, key_usage, models, tasks,
+                   task_api, task_lookup,
                    dispatch, worker_socket, pages, task_pages, webhooks, stored_results, pass_async, pass_sync):
         app.include_router(module.router)
     app.add_middleware(InternalErrorMiddleware)  # innermost: an unhandled error is a 500 every other one sees

@@ -321,6 +321,12 @@ class ChannelFields(BaseModel):
         "(a Replicate task costs metrics.predict_time x this)."))
     expected_margin_band: MarginBand | None = Field(None, description=(
         "Reconciliation lists the tasks whose charged / upstream cost is outside [min, max]."))
+    max_charge: int | None = Field(None, ge=0, le=10**15, description=(
+        "Settlement guardrail: a task whose final cost is above this many quota units (and above its "
+        "hold) is charged its hold only and flagged for review; null: no bound."))
+    max_charge_multiple: Decimal | None = Field(None, gt=1, le=10**6, max_digits=16, decimal_places=6, description=(
+        "Settlement guardrail: a final cost above this multiple of the task's hold is charged the hold "
+        "only and flagged for review (GET /admin/reviews); null: no bound."))
     late_result: LatePolicy | None = Field(None, description=(
         "A task failed on timeout (refunded) that the upstream finishes later: drop (the default) "
         "records it for the operator only; deliver_free also shows it in the owner's task views, uncharged."))
@@ -379,6 +385,8 @@ class ChannelPublic(BaseModel):
     upstream_cost_unit: UpstreamCostUnit | None = None
     upstream_cost_per_second: Decimal | None = None
     expected_margin_band: MarginBand | None = None
+    max_charge: int | None = None
+    max_charge_multiple: Decimal | None = None
     late_result: LatePolicy | None = None
     late_watch_s: float | None = None
     consecutive_failures: int = 0

@@ -23,6 +23,7 @@ from services.gateway.key_policies import Admission
 from shared.clock import stamp, stamp_in
 from shared.crash_points import crash_point
 from shared.ids import hold_id_for
+from shared.settlement_review import guardrails_of
 from shared.status import TaskStatus
 from shared.task_events import fail_and_announce
 from shared.upstream import custompass
@@ -70,7 +71,7 @@ def new_task(task_id: str, caller: CallerIdentity, channel: dict[str, Any], mode
         "request": {"body": body.decode("utf-8", "replace"), "query": query},
         "callback_url": callback_url,
         "hold_id": hold_id_for(task_id), "hold_amount": amount,
-        "billing": dict(channel.get("billing") or {"mode": "free"}),
+        "billing": dict(channel.get("billing") or {"mode": "free"}), "guardrails": guardrails_of(channel),
         "task_lifetime_s": channel.get("task_lifetime_s"), "created_at": stamp(), "updated_at": stamp(),
         "next_poll_at": stamp_in(unfinished_after_s),
     }

@@ -17,6 +17,8 @@ CHANNEL_REVENUE = Counter("custompass_settlement_channel_revenue_quota_total",
                           "Quota charged for the settled tasks of a channel", ["channel"])
 CHANNEL_UPSTREAM_COST = Counter("custompass_settlement_channel_upstream_cost_quota_total",
                                 "Upstream cost reported for the settled tasks of a channel, in quota", ["channel"])
+CAPPED = Counter("custompass_settlement_capped_total",
+                 "Settlements a channel guardrail capped at the hold, flagged for review", ["channel"])
 CALLBACKS = Counter("custompass_settlement_callbacks_total", "Task callbacks", ["result"])
 
 # Every known series exists from start-up at 0, so rates and alerts see a rise from the first event.

@@ -21,6 +21,7 @@ from shared.events import BillingSettled, TaskStatusChanged
 from shared.kafka import EventPublisher
 from shared.task_events import publish_stored
 from shared.ledger import Ledger, SettleOutcome
+from shared.settlement_review import SettlementReviews, breach, flagged
 from shared.status import TaskStatus, to_pass_status
 from shared.clock import seconds_since, stamp
 from shared.tasks import TaskStore
@@ -44,6 +45,7 @@ class Settler:
         """`deliveries`: where the `completed` webhooks of settled tasks are recorded (None: none are)."""
         self._db, self._tasks, self._ledger, self._publisher = db, tasks, ledger, publisher
         self._deliveries = deliveries
+        self._reviews = SettlementReviews(db, ledger)
 
     async def settle_changed(self, events: list[TaskStatusChanged]) -> list[SettleOutcome | None]:
         """Settles the terminal tasks events announce, from the facts they carry where they do
@@ -74,6 +76,7 @@ class Settler:
         if not settled:
             return list(outcomes)
         crash_point("settlement.hold_settled")
+        await self._reviews.flag_many([(task["_id"], task["review"]) for task, _ in settled if task.get("review")])
         await write_logs(self._db, settled)
         await count_settled(self._db, settled)  # exact across a crash: see shared/hourly_stats.py
         if self._deliveries is not None:  # before the tasks count as settled, so a crash loses none
@@ -90,7 +93,12 @@ class Settler:
         """Captures or voids the task's hold. `stored`: the task was read from MongoDB (and found
         unsettled); else it comes from an event, which may be a redelivery."""
         if task["status"] == TaskStatus.SUCCESS.value:
-            outcome = await self._ledger.capture_hold(task["hold_id"], final_cost(task))
+            cost, hold = final_cost(task), int(task.get("hold_amount", 0))
+            reason = breach(cost, hold, task.get("guardrails"))
+            if reason is not None:  # a channel guardrail caps it at the hold, for an admin to review
+                task.setdefault("review", flagged(reason, cost, hold))
+                cost = hold
+            outcome = await self._ledger.capture_hold(task["hold_id"], cost)
         else:
             outcome = await self._ledger.void_hold(task["hold_id"], task["user_id"])
         if outcome.repeated and not stored:
@@ -115,6 +123,8 @@ class Settler:
         metrics.HOLD_QUOTA.labels(outcome.outcome).inc(outcome.hold)
         metrics.LOGS_WRITTEN.inc()
         metrics.count_margin(task, outcome.charged)
+        if task.get("review") and task.get("channel_id"):
+            metrics.CAPPED.labels(task["channel_id"]).inc()
         if outcome.debt:
             metrics.DEBTS.inc()
             log.warning("shortfall recorded as debt", extra={"task_id": task["_id"], "debt": outcome.debt})

@@ -34,13 +34,17 @@ async def wallet_violations(db: AsyncDatabase, user_id: str) -> list[str]:
 
 
 async def _key_spend_violations(db: AsyncDatabase, wallet: dict) -> list[str]:
-    """Each key's spend on the wallet equals its open holds plus what its captured holds charged."""
+    """Each key's spend on the wallet equals its open holds plus what its captured holds charged,
+    with what approved reviews charged beyond them."""
     by_holds: Counter[str] = Counter()
     async for hold in db["holds"].find({"user_id": wallet["_id"]}):
         if hold.get("key_id") and hold["state"] in OPEN_HOLD_STATES:
             by_holds[hold["key_id"]] += int(hold["amount"])
         elif hold.get("key_id") and hold["state"] == "captured":
             by_holds[hold["key_id"]] += int(hold.get("charged", 0))
+    async for charge in db["review_charges"].find({"user_id": wallet["_id"], "state": "applied"}):
+        if charge.get("key_id"):
+            by_holds[charge["key_id"]] += int(charge.get("charged", 0))
     on_wallet = Counter({key_id: int(spend.get("spent", 0)) for key_id, spend in (wallet.get("keys") or {}).items()})
     return [f"{wallet['_id']}: key {key_id} spent {on_wallet[key_id]} != its holds' {by_holds[key_id]}"
             for key_id in sorted(set(on_wallet) | set(by_holds)) if on_wallet[key_id] != by_holds[key_id]]

@@ -86,6 +86,16 @@ class SettleOutcome:
 
 
 @dataclass(frozen=True)
+class ReviewChargeOutcome:
+    """An approved review's charge beyond the capped capture: `charged` left `available` (to
+    `used`), `debt` is what the wallet could not cover."""
+    op_id: str
+    charged: int
+    debt: int
+    repeated: bool = False  # charged before this call: it changed nothing
+
+
+@dataclass(frozen=True)
 class TopupOutcome:
     op_id: str
     applied: bool
@@ -105,6 +115,7 @@ class Ledger:
         self._wallets = db["wallets"]
         self._holds = db["holds"]
         self._topups = db["topups"]
+        self._review_charges = db["review_charges"]
         self._entries = db["ledger"]
         self._users = db["users"]
         self._lease_s = lease_s
@@ -113,6 +124,7 @@ class Ledger:
         await self._holds.create_index([("state", 1), ("lease_until", 1)])
         await self._holds.create_index([("user_id", 1)])
         await self._topups.create_index([("state", 1), ("lease_until", 1)])
+        await self._review_charges.create_index([("state", 1), ("lease_until", 1)])
         await self._entries.create_index([("user_id", 1)])
 
     # --- wallets -----------------------------------------------------------------------
@@ -312,10 +324,71 @@ class Ledger:
 
     async def hold_with_entries(self, hold_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """A hold as stored and its ledger entries in order: the placement (`<hold id>`), then
-        the capture (`<hold id>:capture`) or the void (`<hold id>:void`), where they exist."""
-        ids = [hold_id, f"{hold_id}:capture", f"{hold_id}:void"]
+        the capture (`<hold id>:capture`) or the void (`<hold id>:void`), then an approved
+        review's charge (`<hold id>:review`), where they exist."""
+        ids = [hold_id, f"{hold_id}:capture", f"{hold_id}:void", review_op_id(hold_id)]
         found = {entry["_id"]: entry async for entry in self._entries.find({"_id": {"$in": ids}})}
         return await self._holds.find_one({"_id": hold_id}), [found[i] for i in ids if i in found]
+
+    # --- review charges ----------------------------------------------------------------
+    async def charge_review(self, hold_id: str, rest: int) -> ReviewChargeOutcome:
+        """Charges `rest` beyond a captured hold, once (`<hold id>:review`): what a settlement
+        capped by its channel's guardrails left uncharged, approved by an admin. It follows the
+        shortfall rule of a capture (`capture_split`): taken from `available` (and the key's quota)
+        as far as they cover it, the remainder recorded as debt, so no wallet goes negative."""
+        if rest <= 0:
+            raise ValueError("a review charges a positive amount")
+        op_id, token = review_op_id(hold_id), secrets.token_hex(8)
+        hold = await self._holds.find_one({"_id": hold_id, "state": "captured"})
+        if hold is None:
+            raise ValueError(f"{hold_id} is not a captured hold")
+        key_fields = {"key_id": hold.get("key_id"), "key_quota": hold.get("key_quota")}
+        try:
+            await self._review_charges.insert_one({
+                "_id": op_id, "hold_id": hold_id, "user_id": hold["user_id"], "amount": rest, **key_fields,
+                "state": "pending", "lease": token, "lease_until": time.time() + self._lease_s,
+                "created_at": stamp()})
+            doc: dict[str, Any] | None = {"_id": op_id, "user_id": hold["user_id"], "amount": rest, **key_fields}
+        except DuplicateKeyError:
+            doc = await self._claim(self._review_charges, op_id, ("pending",), token)
+            if doc is None:
+                done = await self._review_charges.find_one({"_id": op_id})
+                return ReviewChargeOutcome(op_id, int(done["charged"]), int(done["debt"]), repeated=True)
+        user_id = doc["user_id"]
+        split = doc.get("split")
+        if split is None or not await self._applied(user_id, op_id):
+            split = await self._charge_rest(doc, token, split)
+        await self._record(op_id, user_id, "review", available=-split["shortfall"], used=split["shortfall"],
+                           debt=split["debt"])
+        if await self._close(self._review_charges, op_id, token, {
+                "state": "applied", "charged": split["shortfall"], "debt": split["debt"], "applied_at": stamp()}):
+            await self._release(user_id, op_id)
+        return ReviewChargeOutcome(op_id, split["shortfall"], split["debt"])
+
+    async def _charge_rest(self, doc: dict[str, Any], token: str, split: dict[str, int] | None) -> dict[str, int]:
+        """The wallet step of a review charge, its split stored first (as `_charge` does)."""
+        op_id, user_id, rest = doc["_id"], doc["user_id"], int(doc["amount"])
+        key_id, quota = doc.get("key_id"), doc.get("key_quota")
+        while True:
+            if split is None:
+                coverable = (await self.wallet(user_id) or {"available": 0})["available"]
+                if quota is not None:
+                    coverable = min(coverable, max(quota - await self.key_spent(user_id, key_id), 0))
+                taken = capture_split(0, rest, max(coverable, 0))
+                split = {"shortfall": taken.shortfall, "debt": taken.debt}
+                stored = await self._review_charges.update_one({"_id": op_id, "lease": token},
+                                                               {"$set": {"split": split}})
+                if stored.modified_count == 0:
+                    raise LeaseBusy(op_id)
+            inc = {"available": -split["shortfall"], "used": split["shortfall"], "debt": split["debt"]}
+            guard = {"available": {"$gte": split["shortfall"]}} if split["shortfall"] else {}
+            if key_id:
+                inc[key_spent_field(key_id)] = split["shortfall"]
+                if quota is not None and split["shortfall"]:
+                    guard[key_spent_field(key_id)] = {"$lte": quota - split["shortfall"]}
+            if await self._apply(user_id, op_id, inc, guard):
+                return split
+            split = None  # available dropped under us: price the charge again
 
     # --- top-ups -----------------------------------------------------------------------
     async def topup(self, op_id: str, user_id: str, amount: int) -> TopupOutcome:
@@ -363,6 +436,9 @@ class Ledger:
         async for topup in self._topups.find(expired):
             await self.topup(topup["_id"], topup["user_id"], int(topup["amount"]))
             resumed += 1
+        async for charge in self._review_charges.find(expired):
+            await self.charge_review(charge["hold_id"], int(charge["amount"]))
+            resumed += 1
         return resumed + await self._release_finished()
 
     async def _release_finished(self) -> int:
@@ -380,6 +456,9 @@ class Ledger:
     async def _finished(self, op: str) -> bool:
         if op.startswith("topup:"):
             doc = await self._topups.find_one({"_id": op}, {"state": 1})
+            return doc is not None and doc["state"] != "pending"
+        if op.endswith(":review"):
+            doc = await self._review_charges.find_one({"_id": op}, {"state": 1})
             return doc is not None and doc["state"] != "pending"
         hold_id, _, step = op.partition(":")
         doc = await self._holds.find_one({"_id": hold_id}, {"state": 1})
@@ -472,6 +551,11 @@ class Ledger:
                               **{f: int(deltas.get(f, 0)) for f in WALLET_FIELDS}}},
             upsert=True,
         )
+
+
+def review_op_id(hold_id: str) -> str:
+    """The id of an approved review's charge beyond the hold: its operation, wallet step and entry."""
+    return f"{hold_id}:review"
 
 
 def _bar(hold_id: str) -> str:

@@ -45,3 +45,16 @@ def test_late_result_policy_and_watch_window():
     for fields in ({"late_result": "charge"}, {"late_watch_s": -1}, {"late_watch_s": 31 * 86400}):
         with pytest.raises(ValidationError):
             ChannelUpdate(**fields)
+
+
+def test_settlement_guardrails_are_validated_and_snapshotted_exactly():
+    from shared.settlement_review import guardrails_of
+    body = ChannelCreate(**BASE, max_charge=5000, max_charge_multiple="2.5")
+    stored = body.model_dump(mode="json", include={"max_charge", "max_charge_multiple"})
+    assert stored == {"max_charge": 5000, "max_charge_multiple": "2.5"}
+    assert guardrails_of(stored) == {"max_charge": 5000, "max_charge_multiple": "2.5"}
+    assert guardrails_of({"max_charge": None}) is None
+    for fields in ({"max_charge": -1}, {"max_charge": 10**16}, {"max_charge": 1.5}, {"max_charge_multiple": 1},
+                   {"max_charge_multiple": "0.5"}, {"max_charge_multiple": "NaN"}, {"max_charge_multiple": 10**7}):
+        with pytest.raises(ValidationError):
+            ChannelUpdate(**fields)

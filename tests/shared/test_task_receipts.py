@@ -61,3 +61,14 @@ def test_a_short_signing_key_is_refused_and_an_unset_one_signs_nothing():
     assert TaskReceiptSettings(task_receipt_signing_key="").receipt_signer is None
     signer = TaskReceiptSettings(task_receipt_signing_key="s" * 24).receipt_signer
     assert signer.key_id == "sha256:" + hashlib.sha256(b"s" * 24).hexdigest()[:12] and "s" * 24 not in repr(signer)
+
+
+def test_a_capped_settlement_shows_its_review_and_an_approval_adds_its_charge():
+    review = {"state": "approved", "reason": "max_charge", "uncapped": 50, "capped": 10, "rest": 40}
+    approved = ENTRIES + [{"_id": "hold_task_1:review", "kind": "review", "at": "c", "available": -30, "used": 30,
+                           "debt": 10}]
+    body = receipt_body({**TASK, "review": review}, HOLD, approved)
+    assert (body["charged"], body["shortfall"], body["debt"], body["cost"]) == (40, 30, 10, 50)
+    assert body["review"] == {"state": "approved", "reason": "max_charge", "uncapped": 50, "capped": 10}
+    assert body["ledger_entries"][2]["id"] == "hold_task_1:review"
+    assert "review" not in receipt_body(TASK, HOLD, ENTRIES)

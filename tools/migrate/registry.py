@@ -59,8 +59,17 @@ async def backfill_unsettled_since(db: AsyncDatabase) -> None:
             for task in found[start:start + BATCH]], ordered=False)
 
 
+async def create_review_indexes(db: AsyncDatabase) -> None:
+    """The tasks' index on their settlement review (GET /admin/reviews) and the ledger's on the
+    review charges' recovery (`Ledger.recover`)."""
+    await TaskStore(db).ensure_indexes()
+    await Ledger(db).ensure_indexes()
+
+
 MIGRATIONS = (
     Migration("0001_initial_indexes", "every index the services' stores declare", create_initial_indexes),
     Migration("0002_backfill_unsettled_since", "stamp unsettled_since on ended, unsettled tasks that lack it",
               backfill_unsettled_since),
+    Migration("0003_review_indexes", "index the tasks' settlement reviews and the review charges' recovery",
+              create_review_indexes),
 )

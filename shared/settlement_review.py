@@ -1,0 +1,112 @@
+"""Settlement guardrails and the review of a settlement they capped.
+
+A channel may bound what one settlement charges: `max_charge` (quota units) and
+`max_charge_multiple` (of the task's hold). Both are snapshotted on the task at submit
+(`guardrails`), beside its billing terms, so a later channel edit never changes a running task's
+rules. A final cost above either (and above the hold) is captured at the hold only, and the task
+is flagged `review` with the uncapped figure:
+
+    review = {state: pending | approved | dismissed, reason: max_charge | max_charge_multiple,
+              uncapped, capped, rest (= uncapped - capped), flagged_at, decided_at,
+              charged, debt (an approval's charge, once made)}
+
+An admin decides once. Approving charges the rest as its own ledger operation (`<hold id>:review`,
+`Ledger.charge_review`): what `available` covers is charged, the remainder is recorded as debt,
+as a capture's shortfall is; dismissing charges nothing. The decision is one conditional update
+on the task, so of concurrent decisions exactly one wins; a repeated one answers the stored
+decision, and the opposite one is refused (`ReviewDecided`). An approval that stopped after its
+decision and before its charge is finished by the next approve (the charge is idempotent).
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from pymongo import ReturnDocument, UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.clock import stamp
+from shared.ledger import Ledger
+
+GUARDRAIL_FIELDS = ("max_charge", "max_charge_multiple")
+Decision = Literal["approved", "dismissed"]
+
+
+class ReviewNotFound(Exception):
+    """No such task, or its settlement was not flagged for review."""
+
+
+class ReviewDecided(Exception):
+    """The review was decided the other way already."""
+
+    def __init__(self, review: dict[str, Any]) -> None:
+        super().__init__(f"the review was {review['state']} already")
+        self.review = review
+
+
+def guardrails_of(channel: dict[str, Any]) -> dict[str, Any] | None:
+    """The channel's guardrails as a task snapshots them at submit; None: it has none."""
+    found = {field: channel[field] for field in GUARDRAIL_FIELDS if channel.get(field) is not None}
+    if "max_charge_multiple" in found:
+        found["max_charge_multiple"] = str(found["max_charge_multiple"])  # exact, as the channel stores it
+    return found or None
+
+
+def breach(cost: int, hold: int, guardrails: dict[str, Any] | None) -> str | None:
+    """Which guardrail a final cost breaks (capping it at the hold); None: it is charged as it is.
+    A cost within the hold is never capped: capping it at the hold would change nothing."""
+    if not guardrails or cost <= hold:
+        return None
+    if guardrails.get("max_charge") is not None and cost > int(guardrails["max_charge"]):
+        return "max_charge"
+    multiple = guardrails.get("max_charge_multiple")
+    if multiple is not None and cost > hold * Decimal(str(multiple)):
+        return "max_charge_multiple"
+    return None
+
+
+def flagged(reason: str, cost: int, hold: int) -> dict[str, Any]:
+    return {"state": "pending", "reason": reason, "uncapped": cost, "capped": hold, "rest": cost - hold,
+            "flagged_at": stamp()}
+
+
+class SettlementReviews:
+    def __init__(self, db: AsyncDatabase, ledger: Ledger) -> None:
+        self._tasks, self._logs, self._ledger = db["tasks"], db["consumption_logs"], ledger
+
+    async def flag_many(self, reviews: list[tuple[str, dict[str, Any]]]) -> None:
+        """Flags each task's review unless it was flagged before (a resumed settlement)."""
+        if reviews:
+            await self._tasks.bulk_write([
+                UpdateOne({"_id": task_id, "review": {"$exists": False}}, {"$set": {"review": review}})
+                for task_id, review in reviews], ordered=False)
+
+    async def page(self, state: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        """Tasks whose review is in `state`, oldest flagged first (an equality on its index)."""
+        query = {"review.state": state}
+        total = await self._tasks.count_documents(query)
+        rows = await self._tasks.find(query, {"user_id": 1, "model": 1, "channel_id": 1, "hold_id": 1,
+                                              "hold_amount": 1, "finished_at": 1, "review": 1}) \
+            .sort("review.flagged_at", 1).skip(offset).limit(limit).to_list(limit)
+        return rows, total
+
+    async def decide(self, task_id: str, decision: Decision) -> dict[str, Any]:
+        """Approves or dismisses the task's review, once; answers the review as decided."""
+        task = await self._tasks.find_one_and_update(
+            {"_id": task_id, "review.state": "pending"},
+            {"$set": {"review.state": decision, "review.decided_at": stamp()}},
+            return_document=ReturnDocument.AFTER)
+        if task is None:
+            task = await self._tasks.find_one({"_id": task_id}, {"review": 1, "hold_id": 1})
+            if task is None or not task.get("review"):
+                raise ReviewNotFound(task_id)
+            if task["review"]["state"] != decision:
+                raise ReviewDecided(task["review"])
+        review = task["review"]
+        if decision == "approved" and "charged" not in review:
+            charge = await self._ledger.charge_review(task["hold_id"], int(review["rest"]))
+            review = {**review, "charged": charge.charged, "debt": charge.debt}
+            await self._tasks.update_one({"_id": task_id}, {"$set": {"review.charged": charge.charged,
+                                                                     "review.debt": charge.debt}})
+        await self._logs.update_one({"_id": task_id}, {"$set": {"review": review}})
+        return review
