@@ -106,13 +106,15 @@ def test_overlays_keep_a_namespace_and_every_service(rendered, variant):
 
 
 @pytest.mark.parametrize("variant", ["base", "dev", "prod"])
-def test_gateway_and_poller_autoscale_and_every_service_has_a_disruption_budget(rendered, variant):
+def test_every_service_autoscales_within_its_partitions_and_has_a_disruption_budget(rendered, variant):
     objects = rendered[variant]
     deployments = named(objects, "Deployment")
-    scaled = {h["spec"]["scaleTargetRef"]["name"] for h in of_kind(objects, "HorizontalPodAutoscaler")}
-    assert scaled == {"custompass-gateway", "custompass-poller"} and scaled <= deployments.keys()
-    for hpa in of_kind(objects, "HorizontalPodAutoscaler"):
-        assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
+    scaled = {h["spec"]["scaleTargetRef"]["name"]: h["spec"] for h in of_kind(objects, "HorizontalPodAutoscaler")}
+    assert scaled.keys() == deployments.keys()
+    for name, hpa in scaled.items():
+        assert 1 <= hpa["minReplicas"] <= hpa["maxReplicas"]
+    for consumer in ("custompass-billing", "custompass-settlement"):  # a replica past the partitions idles
+        assert scaled[consumer]["maxReplicas"] <= PARTITIONS
     for name, deployment in deployments.items():
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         budgets = [p for p in of_kind(objects, "PodDisruptionBudget") if selects(p["spec"]["selector"]["matchLabels"], labels)]
