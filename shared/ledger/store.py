@@ -1,6 +1,7 @@
 """Money operations on MongoDB, each idempotent by a deterministic id.
 
-The pattern (DESIGN.md): an operation is a document first (`holds`, `topups`), inserted with its
+The pattern (DESIGN.md): an operation is a document first (`holds`, `topups`, `review_charges`: an
+approved review's charge beyond a capped capture), inserted with its
 deterministic id; the wallet is changed by one conditional update that also records the
 operation id in `wallet.pending`; the operation is marked done; the id is pulled from `pending`.
 
