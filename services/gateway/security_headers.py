@@ -5,10 +5,12 @@ sniffed into another type (`nosniff`), or leak its address in a Referer (task pa
 credential in their fragment, console pages name users). Each family of page gets the narrowest
 Content-Security-Policy that still lets it work:
 
-- pages with script (`/dashboard`, `/test-worker`, the Task API's `/task/{id}` and `/tasks`) run
+- pages with script (`/test-worker`, the Task API's `/task/{id}` and `/tasks`) run
   only the gateway's own script files: no inline script, so text a worker or upstream managed to
   put in the page as markup still cannot run;
 - the console's overview (`/admin/ui/overview`) runs only its own chart files, with no inline script;
+- the console's dispatch page (`/admin/ui/dispatch`) runs only its own file, which may also fetch
+  the gateway's own JSON (its live figures);
 - the rest of the console and everything else (JSON, assets) run no script at all;
 - `/docs` and `/redoc` run the viewers' script files, served by the gateway itself (no CDN).
 
@@ -23,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 _NO_FRAMING = "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 NO_SCRIPT = f"default-src 'none'; style-src 'self'; img-src 'self'; {_NO_FRAMING}"
 CONSOLE_CHARTS = f"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; {_NO_FRAMING}"
+CONSOLE_LIVE = f"default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; {_NO_FRAMING}"
 # Result images on the Task API's page come from wherever the upstream (or our storage) keeps them.
 OWN_SCRIPT_FILES = (f"default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
                     f"img-src 'self' https: http: data:; {_NO_FRAMING}")
@@ -31,10 +34,11 @@ OWN_SCRIPT_FILES = (f"default-src 'none'; script-src 'self'; style-src 'self'; c
 API_DOCS = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
             f"font-src 'self'; worker-src blob:; connect-src 'self'; {_NO_FRAMING}")
 
-SCRIPTED_PAGES = {"/dashboard", "/test-worker", "/tasks"}
+SCRIPTED_PAGES = {"/test-worker", "/tasks"}
 SCRIPTED_PAGE_PREFIXES = ("/task/",)
 DOCS_PAGES = {"/docs", "/redoc"}
 CHART_PAGES = {"/admin/ui/overview"}
+LIVE_PAGES = {"/admin/ui/dispatch"}
 
 ALWAYS = {
     "X-Content-Type-Options": "nosniff",
@@ -50,6 +54,8 @@ def content_security_policy(path: str) -> str:
         return API_DOCS
     if path in CHART_PAGES:
         return CONSOLE_CHARTS
+    if path in LIVE_PAGES:
+        return CONSOLE_LIVE
     return NO_SCRIPT
 
 

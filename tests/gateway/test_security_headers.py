@@ -8,13 +8,13 @@ import re
 import httpx
 import pytest
 
-from services.gateway.security_headers import (NO_SCRIPT, OWN_SCRIPT_FILES, SecurityHeadersMiddleware,
+from services.gateway.security_headers import (CONSOLE_LIVE, NO_SCRIPT, OWN_SCRIPT_FILES, SecurityHeadersMiddleware,
                                                content_security_policy)
 from tests.console.conftest import ConsoleClient
 
 CONSOLE_PAGES = ["/admin/ui/channels", "/admin/ui/channels/new", "/admin/ui/users", "/admin/ui/tasks",
                  "/admin/ui/logs", "/admin/ui/worker-tokens"]
-SCRIPTED_PAGES = ["/dashboard", "/test-worker", "/task/tsk-unknown", "/tasks"]
+SCRIPTED_PAGES = ["/test-worker", "/task/tsk-unknown", "/tasks"]
 OTHER_ROUTES = ["/admin/login", "/admin/static/console.css", "/task-pages/task-pages.js", "/healthz",
                 "/openapi.json", "/results/tsk-unknown/none.png", "/no-such-route"]
 API_ROUTES = [("GET", "/admin/channels"), ("GET", "/api/task/list"), ("POST", "/pass/some-model/submit")]
@@ -52,6 +52,16 @@ async def test_console_pages_run_no_script_at_all(console, path):
     assert "<script" not in response.text
 
 
+async def test_the_console_dispatch_page_runs_only_its_own_file_and_fetches_only_the_gateway(console):
+    response = await console.get("/admin/ui/dispatch")
+    assert response.status_code == 200 and "text/html" in response.headers["content-type"]
+    assert_protected(response)
+    csp = policy(response)
+    assert csp["default-src"] == "'none'" and csp["script-src"] == csp["connect-src"] == "'self'"
+    assert response.headers["content-security-policy"] == CONSOLE_LIVE and "'unsafe-inline'" not in CONSOLE_LIVE
+    assert INLINE_SCRIPT.findall(response.text) == [] and INLINE_HANDLER.findall(response.text) == []
+
+
 @pytest.mark.parametrize("path", SCRIPTED_PAGES)
 async def test_scripted_pages_run_only_the_gateways_own_script_files(stack, path):
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as http:
@@ -82,7 +92,7 @@ async def test_api_json_answers_are_protected(stack, method, path):
 
 
 def test_each_family_of_page_gets_its_policy():
-    assert content_security_policy("/task/tsk-1") == content_security_policy("/dashboard") == OWN_SCRIPT_FILES
+    assert content_security_policy("/task/tsk-1") == OWN_SCRIPT_FILES
     assert content_security_policy("/tasks") == content_security_policy("/test-worker") == OWN_SCRIPT_FILES
     for path in ("/admin/ui/users", "/admin/login", "/tasks/extra", "/api/task/list", "/task-pages/task.js", "/"):
         assert content_security_policy(path) == NO_SCRIPT, path
@@ -97,7 +107,7 @@ async def test_the_middleware_keeps_a_policy_a_route_chose_and_fills_in_the_rest
 
     transport = httpx.ASGITransport(app=SecurityHeadersMiddleware(app))
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
-        own, other = await http.get("/own"), await http.get("/dashboard")
+        own, other = await http.get("/own"), await http.get("/tasks")
     assert own.headers.get_list("content-security-policy") == ["sandbox"]
     assert own.headers["x-frame-options"] == "DENY" and own.headers["x-content-type-options"] == "nosniff"
     assert other.headers["content-security-policy"] == OWN_SCRIPT_FILES and other.text == "ok"

@@ -37,6 +37,12 @@ ZH = {
     "Queue depth by worker group": "各 Worker 分组的队列长度", "Queued": "排队中",
     "Nothing queued": "没有排队的任务", "Channels cooling down": "冷却中的渠道", "Failures in a row": "连续失败次数",
     "None cooling down": "没有冷却中的渠道",
+    # worker dispatch
+    "Worker dispatch": "Worker 调度", "Times in UTC; the figures refresh every few seconds.": "时间为 UTC；数据每隔几秒自动刷新。",
+    "Workers online": "在线 Worker", "Busy": "忙碌", "Idle": "空闲", "Queue depth": "队列长度", "Executing": "执行中",
+    "Worker groups": "Worker 分组", "Workers": "Worker 列表", "Worker": "Worker", "State": "状态", "Connected": "连接时间",
+    "Queue": "队列", "Queued at": "入队时间", "Started": "开始时间", "Recent requests and responses": "最近的请求与响应",
+    "Completed": "已完成", "Updated": "已更新", "Refresh failed": "刷新失败",
     # reconciliation
     "Reconciliation": "对账", "Every channel": "全部渠道", "Revenue": "收入", "Upstream cost": "上游成本",
     "Margin": "毛利", "Margin where the cost is known": "已知成本部分的毛利", "Expected band": "预期区间",

@@ -1,14 +1,14 @@
-"""Admin pages of worker dispatch (seed 003): `/dashboard` and `/test-worker`.
+"""Admin pages of worker dispatch (seed 003): `/test-worker`, and `/dashboard`, now the console's
+dispatch page (`console/dispatch_pages.py`, behind the console session) to which it redirects.
 
-The pages are static shells (their script and style are files beside them) holding no secret; what they show or do needs a credential the
-person types in: the admin token for `GET /admin/dispatch` (the dashboard's data), a worker
-token for the test worker's socket. So they are admin-only without a browser session."""
+The test worker is a static shell (its script and style are files beside it) holding no secret;
+what it does needs the worker token the person types in for its socket."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from services.gateway.deps import AdminAuth, Deps
 from services.gateway.errors import NotFound
@@ -16,7 +16,7 @@ from services.gateway.workers.overview import dispatch_overview
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 # Pages run only script files (security_headers.py admits no inline script): these are theirs.
-ASSETS = {"dashboard.js": "text/javascript", "test-worker.js": "text/javascript", "dispatch-pages.css": "text/css"}
+ASSETS = {"test-worker.js": "text/javascript", "dispatch-pages.css": "text/css"}
 
 router = APIRouter()
 
@@ -28,8 +28,9 @@ async def dispatch_state(deps: Deps) -> dict:
 
 
 @router.get("/dashboard", include_in_schema=False)
-async def dashboard() -> HTMLResponse:
-    return HTMLResponse((PAGES / "dashboard.html").read_text())
+async def dashboard() -> RedirectResponse:
+    """The dispatch dashboard moved into the console (same session; the login page first if none)."""
+    return RedirectResponse("/admin/ui/dispatch", status_code=308)
 
 
 @router.get("/test-worker", include_in_schema=False)

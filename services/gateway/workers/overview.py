@@ -1,5 +1,6 @@
-"""What the admin dashboard shows of worker dispatch: workers online (busy or idle), the queue,
-the tasks running with their request, and the latest finished tasks with their answer."""
+"""What the console's dispatch page (and `GET /admin/dispatch`) shows of worker dispatch: each
+worker group's workers and queue depth, the workers online (busy or idle), the queue, the tasks
+running with their request, and the latest finished tasks with their answer."""
 from __future__ import annotations
 
 from typing import Any
@@ -24,6 +25,7 @@ async def dispatch_overview(db: AsyncDatabase, hub: WorkerHub) -> dict[str, Any]
     finished = await tasks.find({"api": API, "status": {"$in": [s.value for s in TERMINAL]}}).sort(
         "finished_at", -1).to_list(RECENT)
     return {
+        "groups": _groups(workers, await hub.queue.depth_by_group()),
         "workers": workers,
         "queued": [{**_row(t), "enqueuedAt": t.get("enqueued_ms")} for t in queued],
         "executing": [{**_row(t), "workerId": t.get("worker_id"), "startedAt": t.get("started_ms")} for t in running],
@@ -36,3 +38,11 @@ async def dispatch_overview(db: AsyncDatabase, hub: WorkerHub) -> dict[str, Any]
 def _row(task: dict[str, Any]) -> dict[str, Any]:
     return {"taskId": task["_id"], "group": task.get("group"), "userId": task["user_id"],
             "request": task.get("payload")}
+
+
+def _groups(workers: list[dict[str, Any]], depths: dict[str, int]) -> list[dict[str, Any]]:
+    """Per worker group with a worker online or a task queued: workers online, busy, queue depth."""
+    names = sorted({w["group"] for w in workers} | {g for g in depths if isinstance(g, str)})
+    return [{"group": name, "online": sum(w["group"] == name for w in workers),
+             "busy": sum(w["group"] == name and w["busy"] for w in workers), "queued": depths.get(name, 0)}
+            for name in names]
