@@ -20,7 +20,7 @@ from shared.crash_points import crash_point
 from shared.events import BillingSettled, TaskStatusChanged
 from shared.kafka import EventPublisher
 from shared.task_events import publish_stored
-from shared.ledger import Ledger, SettleOutcome
+from shared.ledger import HoldEnd, Ledger, SettleOutcome
 from shared.settlement_review import SettlementReviews, breach, flagged
 from shared.status import TaskStatus, to_pass_status
 from shared.clock import seconds_since, stamp
@@ -36,9 +36,9 @@ def final_cost(task: dict[str, Any]) -> int:
 
 
 class Settler:
-    """Settles what arrives together together: each hold ends on its own (the ledger moves money
-    one wallet update at a time), then one bulk write stores the batch's consumption logs and
-    one marks its tasks settled."""
+    """Settles what arrives together together: the ledger ends the batch's holds with one bulk
+    write per step (`Ledger.end_holds`), then one bulk write stores the batch's consumption logs
+    and one marks its tasks settled."""
 
     def __init__(self, db: AsyncDatabase, tasks: TaskStore, ledger: Ledger, publisher: EventPublisher,
                  deliveries: WebhookDeliveries | None = None) -> None:
@@ -70,8 +70,11 @@ class Settler:
         return task, True
 
     async def _settle_all(self, known: list[tuple[dict[str, Any], bool] | None]) -> list[SettleOutcome | None]:
+        items = [item for item in known if item]
         async with self._ledger.releasing_together():
-            outcomes = await asyncio.gather(*(self._end_hold(*item) if item else _nothing() for item in known))
+            ended = iter(await self._ledger.end_holds([_hold_end(task) for task, _ in items]) if items else [])
+        outcomes = await asyncio.gather(*(self._unless_settled(*item, next(ended)) if item else _nothing()
+                                          for item in known))
         settled = [(item[0], outcome) for item, outcome in zip(known, outcomes) if outcome is not None]
         if not settled:
             return list(outcomes)
@@ -89,18 +92,10 @@ class Settler:
             await self._announce(task, outcome)
         return list(outcomes)
 
-    async def _end_hold(self, task: dict[str, Any], stored: bool) -> SettleOutcome | None:
-        """Captures or voids the task's hold. `stored`: the task was read from MongoDB (and found
-        unsettled); else it comes from an event, which may be a redelivery."""
-        if task["status"] == TaskStatus.SUCCESS.value:
-            cost, hold = final_cost(task), int(task.get("hold_amount", 0))
-            reason = breach(cost, hold, task.get("guardrails"))
-            if reason is not None:  # a channel guardrail caps it at the hold, for an admin to review
-                task.setdefault("review", flagged(reason, cost, hold))
-                cost = hold
-            outcome = await self._ledger.capture_hold(task["hold_id"], cost)
-        else:
-            outcome = await self._ledger.void_hold(task["hold_id"], task["user_id"])
+    async def _unless_settled(self, task: dict[str, Any], stored: bool, outcome: SettleOutcome) -> SettleOutcome | None:
+        """The outcome of ending the task's hold, or None when the task had been settled before.
+        `stored`: the task was read from MongoDB (and found unsettled); else it comes from an
+        event, which may be a redelivery."""
         if outcome.repeated and not stored:
             current = await self._tasks.get(task["_id"])
             if current is None or current.get("settled"):
@@ -130,6 +125,18 @@ class Settler:
             log.warning("shortfall recorded as debt", extra={"task_id": task["_id"], "debt": outcome.debt})
         if task.get("finished_at"):
             metrics.LAG_SECONDS.observe(max(seconds_since(task["finished_at"]), 0.0))
+
+
+def _hold_end(task: dict[str, Any]) -> HoldEnd:
+    """How the task's hold ends: a success captures its cost, anything else voids it."""
+    if task["status"] != TaskStatus.SUCCESS.value:
+        return HoldEnd(task["hold_id"], task["user_id"])
+    cost, hold = final_cost(task), int(task.get("hold_amount", 0))
+    reason = breach(cost, hold, task.get("guardrails"))
+    if reason is not None:  # a channel guardrail caps it at the hold, for an admin to review
+        task.setdefault("review", flagged(reason, cost, hold))
+        cost = hold
+    return HoldEnd(task["hold_id"], task["user_id"], cost)
 
 
 async def record_progress(deliveries: WebhookDeliveries, events: list[TaskStatusChanged]) -> None:

@@ -36,7 +36,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -84,6 +84,14 @@ class SettleOutcome:
     refunded: int
     debt: int
     repeated: bool = False  # the hold had ended before this call: it changed nothing
+
+
+@dataclass(frozen=True)
+class HoldEnd:
+    """How one hold is to end: `cost` None voids it (a full refund), else it captures `cost`."""
+    hold_id: str
+    user_id: str
+    cost: int | None = None
 
 
 @dataclass(frozen=True)
@@ -220,18 +228,20 @@ class Ledger:
             hold = await self._claim(self._holds, hold_id, ("capturing",), token)
             if hold is None:
                 return await self._settled_outcome(hold_id)
+        return await self._finish_capture(hold, token, resumed=resumed)
+
+    async def _finish_capture(self, hold: dict[str, Any], token: str, *, resumed: bool) -> SettleOutcome:
+        """The steps of a capture after its claim. `resumed`: its wallet step may have happened."""
+        hold_id, user_id = hold["_id"], hold["user_id"]
         op = f"{hold_id}:capture"
-        user_id, amount = hold["user_id"], int(hold["amount"])
         split = _chosen_split(hold)
         if not (resumed and await self._applied(user_id, op)):
             split = await self._charge(hold, token, split)
-        await self._record(op, user_id, "capture", held=-amount, used=split.charged,
-                           available=split.available_delta, debt=split.debt)
-        if await self._close(self._holds, hold_id, token, {
-                "state": "captured", "charged": split.charged, "refunded": split.refund,
-                "debt": split.debt, "settled_at": stamp()}):
+        entry_id, _, kind, deltas = _capture_entry(hold, split)
+        await self._record(entry_id, user_id, kind, **deltas)
+        if await self._close(self._holds, hold_id, token, _captured(split)):
             await self._release(user_id, op)
-        return SettleOutcome(hold_id, "captured", amount, split.charged, split.refund, split.debt)
+        return _captured_outcome(hold, split)
 
     async def _charge(self, hold: dict[str, Any], token: str, split: CaptureSplit | None) -> CaptureSplit:
         """Applies the capture to the wallet. A split that takes a shortfall from the wallet is
@@ -251,13 +261,10 @@ class Ledger:
                                                       {"$set": {"split": split.__dict__}})
                 if stored.modified_count == 0:
                     raise LeaseBusy(hold_id)  # another worker took the capture over: it applies its split
-            inc = {"held": -amount, "used": split.charged, "available": split.available_delta,
-                   "debt": split.debt}
+            inc = _capture_inc(hold, split)
             guard = {"available": {"$gte": split.shortfall}} if split.shortfall else {}
-            if key_id:
-                inc[key_spent_field(key_id)] = split.charged - amount
-                if quota is not None and split.shortfall:
-                    guard[key_spent_field(key_id)] = {"$lte": quota - split.shortfall}
+            if key_id and quota is not None and split.shortfall:
+                guard[key_spent_field(key_id)] = {"$lte": quota - split.shortfall}
             if await self._apply(user_id, op, inc, guard):
                 return split
             split = None  # available dropped under us: price the shortfall again
@@ -283,18 +290,85 @@ class Ledger:
             await self._record(hold_id, user_id, "hold", available=-amount, held=amount)
             await self._holds.update_one({"_id": hold_id, "lease": token}, {"$set": {"state": "held"}})
             await self._release(user_id, hold_id)
+        return await self._finish_void(hold, token)
+
+    async def _finish_void(self, hold: dict[str, Any], token: str) -> SettleOutcome:
+        """The steps of a void after its claim (and after a pending placement's own steps)."""
+        hold_id, user_id = hold["_id"], hold["user_id"]
         op = f"{hold_id}:void"
         if hold["state"] != "voiding":
             await self._holds.update_one({"_id": hold_id, "lease": token}, {"$set": {"state": "voiding"}})
-        inc = {"held": -amount, "available": amount}
-        if hold.get("key_id"):
-            inc[key_spent_field(hold["key_id"])] = -amount
-        await self._apply(user_id, op, inc, {})
-        await self._record(op, user_id, "void", held=-amount, available=amount)
-        if await self._close(self._holds, hold_id, token, {
-                "state": "voided", "charged": 0, "refunded": amount, "debt": 0, "settled_at": stamp()}):
+        await self._apply(user_id, op, _void_inc(hold), {})
+        entry_id, _, kind, deltas = _void_entry(hold)
+        await self._record(entry_id, user_id, kind, **deltas)
+        if await self._close(self._holds, hold_id, token, _voided(hold)):
             await self._release(user_id, op)
-        return SettleOutcome(hold_id, "voided", amount, 0, amount, 0)
+        return _voided_outcome(hold)
+
+    async def end_holds(self, ends: list[HoldEnd]) -> list[SettleOutcome]:
+        """Ends many holds together, answering in the order of `ends`. The usual ones (a `held`
+        hold voided, or captured within its amount) take the steps of `capture_hold` and
+        `void_hold` in the same order, each step one bulk write for all of them: a crash between
+        two steps leaves each hold where the one-at-a-time way would have, for `recover` to finish.
+
+        The rest goes the one-at-a-time way: a hold not `held` (pending, being ended, ended,
+        unknown), a capture beyond its hold, a second end of one hold in the batch (after the
+        first), and a hold whose wallet step did not take in the bulk write (which counts only a
+        total)."""
+        firsts: dict[str, HoldEnd] = {}
+        for end in ends:
+            firsts.setdefault(end.hold_id, end)
+        claimed, token = await self._claim_held(list(firsts.values()))
+        usual = [hold for hold in claimed.values() if _ends_usually(hold)]
+        ended = await asyncio.gather(
+            self._end_usual(usual, token),
+            *(self._finish_capture(hold, token, resumed=False) for hold in claimed.values() if not _ends_usually(hold)),
+            *(self._end_alone(end) for end in firsts.values() if end.hold_id not in claimed))
+        by_hold = {outcome.hold_id: outcome for outcome in [*ended[0], *ended[1:]]}
+        answers = []
+        for end in ends:
+            answers.append(by_hold[end.hold_id] if firsts.pop(end.hold_id, None) else await self._end_alone(end))
+        return answers
+
+    async def _claim_held(self, ends: list[HoldEnd]) -> tuple[dict[str, dict[str, Any]], str]:
+        """Claims the `held` holds among `ends` as `capture_hold` and `void_hold` do (marking them
+        `capturing` with their cost, or `voiding`), in one bulk write; answers the claimed
+        documents by id, and the lease token they hold."""
+        token, now_s = secrets.token_hex(8), time.time()
+        result = await self._holds.bulk_write([UpdateOne(
+            {"_id": end.hold_id, "state": "held", "lease_until": {"$lt": now_s}},
+            {"$set": {**({"state": "voiding"} if end.cost is None else {"state": "capturing", "cost": end.cost}),
+                      "lease": token, "lease_until": now_s + self._lease_s}}) for end in ends], ordered=False)
+        if not result.modified_count:
+            return {}, token
+        found = self._holds.find({"_id": {"$in": [end.hold_id for end in ends]}})
+        return {doc["_id"]: doc async for doc in found if doc.get("lease") == token}, token
+
+    async def _end_alone(self, end: HoldEnd) -> SettleOutcome:
+        if end.cost is None:
+            return await self.void_hold(end.hold_id, end.user_id)
+        return await self.capture_hold(end.hold_id, end.cost)
+
+    async def _end_usual(self, holds: list[dict[str, Any]], token: str) -> list[SettleOutcome]:
+        """The wallet steps, ledger entries and closes of claimed holds that end the usual way."""
+        if not holds:
+            return []
+        applied = await self._apply_many([(hold["user_id"], _end_op(hold), _end_inc(hold)) for hold in holds])
+        behind = [hold for hold, done in zip(holds, applied) if not done]
+        holds = [hold for hold, done in zip(holds, applied) if done]
+        if holds:
+            await self._entries.bulk_write([UpdateOne(*_entry_upsert(*_end_entry(hold)), upsert=True)
+                                            for hold in holds], ordered=False)
+            closed = await self._holds.bulk_write([UpdateOne({"_id": hold["_id"], "lease": token}, {"$set": {
+                **_end_fields(hold), "lease": None, "lease_until": 0.0}}) for hold in holds], ordered=False)
+            # Fewer closed than sent: some lease was taken over (we were slower than it), and its new
+            # holder's step must not be released by us; `recover` releases finished operations.
+            if closed.modified_count == len(holds):
+                for hold in holds:
+                    await self._release(hold["user_id"], _end_op(hold))
+        resumed = await asyncio.gather(*(self._finish_void(hold, token) if hold["state"] == "voiding"
+                                         else self._finish_capture(hold, token, resumed=True) for hold in behind))
+        return [_end_outcome(hold) for hold in holds] + list(resumed)
 
     async def _bar_placement(self, user_id: str, hold_id: str) -> bool:
         """Makes sure a placement that has not reached the wallet never will: its worker may only
@@ -498,14 +572,17 @@ class Ledger:
                      barred_by: str | None = None) -> bool:
         """The wallet step of `op`, once: True when it is applied, now or earlier. `barred_by`:
         an id whose presence in `wallet.done` forbids the step."""
-        # `$nin`, not `$ne`: the local MongoDB stand-in evaluates `$ne` against an array that
-        # holds other ids as "not equal", which would apply a resumed operation a second time.
-        result = await self._wallets.update_one(
-            {"_id": user_id, "pending": {"$nin": [op]}, "done": {"$nin": [op, barred_by] if barred_by else [op]},
-             **guard},
-            {"$inc": {k: v for k, v in inc.items() if v}, "$push": {"pending": op}},
-        )
+        result = await self._wallets.update_one(*_wallet_step(user_id, op, inc, guard, barred_by))
         return result.modified_count == 1 or await self._applied(user_id, op)
+
+    async def _apply_many(self, steps: list[tuple[str, str, dict[str, int]]]) -> list[bool]:
+        """Unguarded wallet steps `(user id, op, inc)` in one bulk write; True for each applied, now
+        or earlier. The write counts only a total, so a shortfall in it asks each wallet."""
+        result = await self._wallets.bulk_write([UpdateOne(*_wallet_step(user_id, op, inc, {}, None))
+                                                 for user_id, op, inc in steps], ordered=False)
+        if result.modified_count == len(steps):
+            return [True] * len(steps)
+        return [await self._applied(user_id, op) for user_id, op, _ in steps]
 
     async def _applied(self, user_id: str, op: str) -> bool:
         """Whether the wallet step of `op` happened: its id is pending or recently done."""
@@ -515,8 +592,7 @@ class Ledger:
     @contextlib.asynccontextmanager
     async def releasing_together(self) -> AsyncIterator[None]:
         """Operations finished inside this block release their wallet ids together at its end:
-        one update per wallet instead of one per operation (a batch of holds or settlements of
-        one user). An id released late only stays in `pending` longer, which changes nothing; a
+        one bulk write for all their wallets instead of one update per operation. An id released late only stays in `pending` longer, which changes nothing; a
         crash before the end leaves it to `recover`, as a crash before any release does."""
         batch: dict[str, list[str]] = defaultdict(list)
         token = _released_later.set(batch)
@@ -524,7 +600,9 @@ class Ledger:
             yield
         finally:
             _released_later.reset(token)
-            await asyncio.gather(*(self._release_now(user_id, ops) for user_id, ops in batch.items()))
+            if batch:
+                await self._wallets.bulk_write([UpdateOne(*_release_step(user_id, ops)) for user_id, ops in batch.items()],
+                                               ordered=False)
 
     async def _release(self, user_id: str, op: str) -> None:
         batch = _released_later.get()
@@ -534,8 +612,7 @@ class Ledger:
             batch[user_id].append(op)
 
     async def _release_now(self, user_id: str, ops: list[str]) -> None:
-        await self._wallets.update_one({"_id": user_id}, {"$pull": {"pending": {"$in": ops}},
-                                                          "$push": {"done": {"$each": ops, "$slice": -DONE_KEPT}}})
+        await self._wallets.update_one(*_release_step(user_id, ops))
 
     async def _close(self, coll, op_id: str, token: str, fields: dict[str, Any]) -> bool:
         """Marks the operation done. False means our lease was taken over (we were slower
@@ -546,12 +623,7 @@ class Ledger:
 
     async def _record(self, entry_id: str, user_id: str, kind: str, **deltas: int) -> None:
         """One ledger entry per wallet step (deterministic id), so a wallet can be replayed."""
-        await self._entries.update_one(
-            {"_id": entry_id},
-            {"$setOnInsert": {"user_id": user_id, "kind": kind, "at": stamp(),
-                              **{f: int(deltas.get(f, 0)) for f in WALLET_FIELDS}}},
-            upsert=True,
-        )
+        await self._entries.update_one(*_entry_upsert(entry_id, user_id, kind, deltas), upsert=True)
 
 
 def review_op_id(hold_id: str) -> str:
@@ -571,6 +643,99 @@ def _chosen_split(hold: dict[str, Any]) -> CaptureSplit | None:
         return CaptureSplit(**hold["split"])
     cost, amount = int(hold["cost"]), int(hold["amount"])
     return capture_split(amount, cost, 0) if cost <= amount else None
+
+
+def _wallet_step(user_id: str, op: str, inc: dict[str, int], guard: dict,
+                 barred_by: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The filter and update of `op`'s wallet step: applied only while its id is in neither
+    `pending` nor `done` (nor `barred_by` in `done`), and `guard` holds."""
+    # `$nin`, not `$ne`: the local MongoDB stand-in evaluates `$ne` against an array that
+    # holds other ids as "not equal", which would apply a resumed operation a second time.
+    return ({"_id": user_id, "pending": {"$nin": [op]}, "done": {"$nin": [op, barred_by] if barred_by else [op]},
+             **guard},
+            {"$inc": {k: v for k, v in inc.items() if v}, "$push": {"pending": op}})
+
+
+def _release_step(user_id: str, ops: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Moves finished operations' ids from `wallet.pending` to `wallet.done`."""
+    return {"_id": user_id}, {"$pull": {"pending": {"$in": ops}}, "$push": {"done": {"$each": ops, "$slice": -DONE_KEPT}}}
+
+
+def _entry_upsert(entry_id: str, user_id: str, kind: str, deltas: dict[str, int]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A ledger entry, written once by its deterministic id."""
+    return {"_id": entry_id}, {"$setOnInsert": {"user_id": user_id, "kind": kind, "at": stamp(),
+                                                **{f: int(deltas.get(f, 0)) for f in WALLET_FIELDS}}}
+
+
+# What ending a hold does, the same whether one hold ends or a batch: by capture (with its split)
+# or by void (a full refund).
+def _capture_inc(hold: dict[str, Any], split: CaptureSplit) -> dict[str, int]:
+    """The wallet step: the ledger entry's deltas, and the key's spend."""
+    inc = dict(_capture_entry(hold, split)[3])
+    if hold.get("key_id"):
+        inc[key_spent_field(hold["key_id"])] = split.charged - int(hold["amount"])
+    return inc
+
+
+def _capture_entry(hold: dict[str, Any], split: CaptureSplit) -> tuple[str, str, str, dict[str, int]]:
+    return (f"{hold['_id']}:capture", hold["user_id"], "capture",
+            {"held": -int(hold["amount"]), "used": split.charged, "available": split.available_delta, "debt": split.debt})
+
+
+def _captured(split: CaptureSplit) -> dict[str, Any]:
+    return {"state": "captured", "charged": split.charged, "refunded": split.refund, "debt": split.debt,
+            "settled_at": stamp()}
+
+
+def _captured_outcome(hold: dict[str, Any], split: CaptureSplit) -> SettleOutcome:
+    return SettleOutcome(hold["_id"], "captured", int(hold["amount"]), split.charged, split.refund, split.debt)
+
+
+def _void_inc(hold: dict[str, Any]) -> dict[str, int]:
+    inc = dict(_void_entry(hold)[3])
+    if hold.get("key_id"):
+        inc[key_spent_field(hold["key_id"])] = -int(hold["amount"])
+    return inc
+
+
+def _void_entry(hold: dict[str, Any]) -> tuple[str, str, str, dict[str, int]]:
+    amount = int(hold["amount"])
+    return f"{hold['_id']}:void", hold["user_id"], "void", {"held": -amount, "available": amount}
+
+
+def _voided(hold: dict[str, Any]) -> dict[str, Any]:
+    return {"state": "voided", "charged": 0, "refunded": int(hold["amount"]), "debt": 0, "settled_at": stamp()}
+
+
+def _voided_outcome(hold: dict[str, Any]) -> SettleOutcome:
+    amount = int(hold["amount"])
+    return SettleOutcome(hold["_id"], "voided", amount, 0, amount, 0)
+
+
+# A claimed hold of `end_holds`: `voiding`, or `capturing` with its cost.
+def _ends_usually(hold: dict[str, Any]) -> bool:
+    """Whether it ends without reading the wallet: a void, or a capture within the hold."""
+    return hold["state"] == "voiding" or _chosen_split(hold) is not None
+
+
+def _end_op(hold: dict[str, Any]) -> str:
+    return f"{hold['_id']}:{'void' if hold['state'] == 'voiding' else 'capture'}"
+
+
+def _end_inc(hold: dict[str, Any]) -> dict[str, int]:
+    return _void_inc(hold) if hold["state"] == "voiding" else _capture_inc(hold, _chosen_split(hold))
+
+
+def _end_entry(hold: dict[str, Any]) -> tuple[str, str, str, dict[str, int]]:
+    return _void_entry(hold) if hold["state"] == "voiding" else _capture_entry(hold, _chosen_split(hold))
+
+
+def _end_fields(hold: dict[str, Any]) -> dict[str, Any]:
+    return _voided(hold) if hold["state"] == "voiding" else _captured(_chosen_split(hold))
+
+
+def _end_outcome(hold: dict[str, Any]) -> SettleOutcome:
+    return _voided_outcome(hold) if hold["state"] == "voiding" else _captured_outcome(hold, _chosen_split(hold))
 
 
 def _hold_outcome(doc: dict[str, Any]) -> HoldOutcome:

@@ -3,14 +3,38 @@ from __future__ import annotations
 import secrets
 
 import pytest
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 
 from shared.ledger import Ledger
+from shared.mongo_metrics import collection_of
+
+
+class SentCommands(monitoring.CommandListener):
+    """The commands a test's client sends, as (command, collection), database-level ones left out."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        collection = collection_of(event.command_name, event.command)
+        if collection:
+            self.sent.append((event.command_name, collection))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
 
 
 @pytest.fixture
-async def db(infra):
-    client = AsyncMongoClient(infra.mongodb_url, tz_aware=True)
+def commands() -> SentCommands:
+    return SentCommands()
+
+
+@pytest.fixture
+async def db(infra, commands):
+    client = AsyncMongoClient(infra.mongodb_url, tz_aware=True, event_listeners=[commands])
     yield client[f"ledger_{secrets.token_hex(4)}"]
     await client.close()
 

@@ -88,7 +88,7 @@ async def test_an_event_without_facts_is_settled_from_the_stored_task(db):
     assert tasks.reads == 1
 
 
-async def test_a_batch_is_logged_and_marked_in_one_write_each(db, monkeypatch):
+async def test_a_batch_is_settled_logged_and_marked_in_one_write_per_step(db, monkeypatch):
     ledger, tasks, published = Ledger(db), CountingTasks(db), Published()
     user = f"usr_{secrets.token_hex(4)}"
     await db.users.insert_one({"_id": user, "status": "active", "member_until": None})
@@ -105,8 +105,10 @@ async def test_a_batch_is_logged_and_marked_in_one_write_each(db, monkeypatch):
     outcomes = await Settler(db, tasks, ledger, published).settle_changed(
         [status_changed(task, "IN_PROGRESS") for task in finished])
     assert [o.outcome for o in outcomes] == ["captured", "voided"] * 3
+    # the holds: claimed, their wallet steps, ledger entries, closed, released (Ledger.end_holds);
     # the overview's counters: one write counts the batch, one clears its ids once it is marked
-    assert sorted(writes) == ["consumption_logs", "hourly_stats", "hourly_stats", "tasks"]
+    assert writes == ["holds", "wallets", "ledger", "holds", "wallets",
+                      "consumption_logs", "hourly_stats", "tasks", "hourly_stats"]
     assert await db.consumption_logs.count_documents({"user_id": user}) == 6
     assert await db.tasks.count_documents({"user_id": user, "settled": True}) == 6
     assert len(published.events) == 6
