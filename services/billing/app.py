@@ -41,12 +41,12 @@ def create_app(settings: BillingSettings) -> FastAPI:
             @subscriber(topics.HOLD_REQUESTED, "billing.holds")
             async def on_hold_requests(requests: list[HoldRequested]) -> None:
                 pace.busy()
-                await handlers.handle_batch(handlers.place_hold, requests, ledger, publisher)
+                await handlers.handle_batch(handlers.place_holds, requests, ledger, publisher)
 
             @subscriber(topics.TOPUP_REQUESTED, "billing.topups")
             async def on_topup_requests(requests: list[TopupRequested]) -> None:
                 pace.busy()
-                await handlers.handle_batch(handlers.apply_topup, requests, ledger, publisher)
+                await handlers.handle_batch(handlers.apply_topups, requests, ledger, publisher)
 
             await runtime.broker.start()
             for started in runtime.broker.subscribers:

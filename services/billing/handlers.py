@@ -3,31 +3,38 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from services.billing import metrics
 from shared.crash_points import crash_point
 from shared.events import HoldPlaced, HoldRejected, HoldRequested, TopupApplied, TopupRequested, WalletSnapshot
 from shared.kafka import EventPublisher
-from shared.ledger import KeySpend, Ledger
+from shared.ledger import HoldOutcome, KeySpend, Ledger, Placement
 
 log = logging.getLogger(__name__)
 
 
-async def place_hold(request: HoldRequested, ledger: Ledger, publisher: EventPublisher) -> None:
-    with metrics.OPERATION_SECONDS.labels("place_hold").time():
-        key = KeySpend(request.key_id, request.key_quota) if request.key_id else None
-        outcome = await ledger.place_hold(request.hold_id, request.user_id, request.amount, key)
+async def place_holds(requests: list[HoldRequested], ledger: Ledger, publisher: EventPublisher) -> None:
+    """Places a batch's holds together (`Ledger.place_holds`), then answers each request."""
+    started = time.perf_counter()
+    outcomes = await ledger.place_holds([
+        Placement(r.hold_id, r.user_id, r.amount, KeySpend(r.key_id, r.key_quota) if r.key_id else None)
+        for r in requests])
+    for _ in requests:  # each placement waited for the batch
+        metrics.OPERATION_SECONDS.labels("place_hold").observe(time.perf_counter() - started)
+    await asyncio.gather(*(publisher.publish(_answer(request, outcome)) for request, outcome in zip(requests, outcomes)))
+
+
+def _answer(request: HoldRequested, outcome: HoldOutcome) -> HoldPlaced | HoldRejected:
     if outcome.placed:
         crash_point("billing.hold_written")
         metrics.HOLDS.labels("placed", "").inc()
         metrics.HELD_QUOTA.inc(outcome.amount)
-        reply = HoldPlaced(correlation_id=request.correlation_id, hold_id=outcome.hold_id,
-                           user_id=request.user_id, amount=outcome.amount)
-    else:
-        metrics.HOLDS.labels("rejected", outcome.reason or "").inc()
-        reply = HoldRejected(correlation_id=request.correlation_id, hold_id=outcome.hold_id,
-                             user_id=request.user_id, amount=outcome.amount, reason=outcome.reason)
-    await publisher.publish(reply)
+        return HoldPlaced(correlation_id=request.correlation_id, hold_id=outcome.hold_id,
+                          user_id=request.user_id, amount=outcome.amount)
+    metrics.HOLDS.labels("rejected", outcome.reason or "").inc()
+    return HoldRejected(correlation_id=request.correlation_id, hold_id=outcome.hold_id,
+                        user_id=request.user_id, amount=outcome.amount, reason=outcome.reason)
 
 
 async def apply_topup(request: TopupRequested, ledger: Ledger, publisher: EventPublisher) -> None:
@@ -42,8 +49,12 @@ async def apply_topup(request: TopupRequested, ledger: Ledger, publisher: EventP
                                          ok=outcome.applied, wallet=wallet))
 
 
-async def handle_batch(handler, requests, ledger: Ledger, publisher: EventPublisher) -> None:
-    """Handles a batch concurrently; an exception makes the whole batch redeliver, which is
-    harmless because every operation is idempotent by its id."""
+async def handle_batch(handle, requests, ledger: Ledger, publisher: EventPublisher) -> None:
+    """Handles a batch; an exception makes the whole batch redeliver, which is harmless because
+    every operation is idempotent by its id. Its operations release their wallet ids together."""
     async with ledger.releasing_together():
-        await asyncio.gather(*(handler(r, ledger, publisher) for r in requests))
+        await handle(requests, ledger, publisher)
+
+
+async def apply_topups(requests: list[TopupRequested], ledger: Ledger, publisher: EventPublisher) -> None:
+    await asyncio.gather(*(apply_topup(r, ledger, publisher) for r in requests))

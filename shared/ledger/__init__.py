@@ -4,7 +4,8 @@
 MongoDB with single-document atomic updates (DESIGN.md, "How to move money").
 """
 from shared.ledger.rules import CaptureSplit, capture_split, hold_rejection
-from shared.ledger.store import HoldEnd, HoldOutcome, KeySpend, Ledger, ReviewChargeOutcome, SettleOutcome, TopupOutcome
+from shared.ledger.store import (HoldEnd, HoldOutcome, KeySpend, Ledger, Placement, ReviewChargeOutcome, SettleOutcome,
+                                 TopupOutcome)
 
-__all__ = ["CaptureSplit", "HoldEnd", "HoldOutcome", "KeySpend", "Ledger", "ReviewChargeOutcome", "SettleOutcome",
-           "TopupOutcome", "capture_split", "hold_rejection"]
+__all__ = ["CaptureSplit", "HoldEnd", "HoldOutcome", "KeySpend", "Ledger", "Placement", "ReviewChargeOutcome",
+           "SettleOutcome", "TopupOutcome", "capture_split", "hold_rejection"]

@@ -38,7 +38,7 @@ from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.clock import now, stamp, stamp_in
 from shared.config_cache import ConfigCache
@@ -84,6 +84,15 @@ class SettleOutcome:
     refunded: int
     debt: int
     repeated: bool = False  # the hold had ended before this call: it changed nothing
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A hold to place: `amount` moved from the user's available quota to held, spent by `key`."""
+    hold_id: str
+    user_id: str
+    amount: int
+    key: KeySpend | None = None
 
 
 @dataclass(frozen=True)
@@ -162,33 +171,109 @@ class Ledger:
     # --- holds -------------------------------------------------------------------------
     async def place_hold(self, hold_id: str, user_id: str, amount: int, key: KeySpend | None = None) -> HoldOutcome:
         token = secrets.token_hex(8)
-        key_fields = {"key_id": key.key_id, "key_quota": key.quota} if key else {}
+        hold = self._new_hold(Placement(hold_id, user_id, amount, key), token)
         try:
-            await self._holds.insert_one({
-                "_id": hold_id, "user_id": user_id, "amount": amount, "state": "pending", **key_fields,
-                "lease": token, "lease_until": time.time() + self._lease_s, "created_at": stamp(),
-            })
+            await self._holds.insert_one(hold)
         except DuplicateKeyError:
-            doc = await self._claim(self._holds, hold_id, ("pending",), token)
-            if doc is None:
-                return _hold_outcome(await self._holds.find_one({"_id": hold_id}))
-            return await self._finish_placement(doc, token, maybe_applied=True)
+            return await self._place_existing(hold_id)
         # A hold this call created has never been applied: no need to ask the wallet.
-        return await self._finish_placement({"_id": hold_id, "user_id": user_id, "amount": amount, **key_fields},
-                                            token, maybe_applied=False)
+        return await self._finish_placement(hold, token, maybe_applied=False)
+
+    async def _place_existing(self, hold_id: str) -> HoldOutcome:
+        """A placement whose hold exists: resumed if it is still pending, else answered as it ended."""
+        token = secrets.token_hex(8)
+        doc = await self._claim(self._holds, hold_id, ("pending",), token)
+        if doc is None:
+            return _hold_outcome(await self._holds.find_one({"_id": hold_id}))
+        return await self._finish_placement(doc, token, maybe_applied=True)
+
+    def _new_hold(self, placement: Placement, token: str) -> dict[str, Any]:
+        key = placement.key
+        return {"_id": placement.hold_id, "user_id": placement.user_id, "amount": placement.amount,
+                "state": "pending", **({"key_id": key.key_id, "key_quota": key.quota} if key else {}),
+                "lease": token, "lease_until": time.time() + self._lease_s, "created_at": stamp()}
+
+    async def place_holds(self, placements: list[Placement]) -> list[HoldOutcome]:
+        """Places many holds together, answering in the order of `placements`. The usual ones (a
+        new hold of an active user, its key without a quota) take the steps of `place_hold` in
+        the same order, each step one bulk write for all of them: a crash between two steps leaves
+        each hold where the one-at-a-time way would have, for `recover` to finish.
+
+        The rest goes the one-at-a-time way: a hold that exists already, a user who may not hold,
+        a key with a quota, a second placement of one hold in the batch (after the first), and a
+        wallet step the bulk write did not take (short of quota, or barred by a void)."""
+        firsts: dict[str, Placement] = {}
+        for placement in placements:
+            firsts.setdefault(placement.hold_id, placement)
+        token = secrets.token_hex(8)
+        new = [self._new_hold(placement, token) for placement in firsts.values()]
+        existing: set[str] = set()
+        try:
+            await self._holds.insert_many(new, ordered=False)
+        except BulkWriteError as error:
+            if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])):
+                raise
+            existing = {new[e["index"]]["_id"] for e in error.details["writeErrors"]}
+        new = [hold for hold in new if hold["_id"] not in existing]
+        standing = {user_id: await self._user_standing(user_id) for user_id in {hold["user_id"] for hold in new}}
+        usual = {hold["_id"] for hold in new if standing[hold["user_id"]] is None and hold.get("key_quota") is None}
+        placed = await asyncio.gather(
+            self._place_usual([hold for hold in new if hold["_id"] in usual], token),
+            *(self._finish_placement(hold, token, maybe_applied=False) for hold in new if hold["_id"] not in usual),
+            *(self._place_existing(hold_id) for hold_id in existing))
+        by_hold = {outcome.hold_id: outcome for outcome in [*placed[0], *placed[1:]]}
+        answers = []
+        for placement in placements:
+            if firsts.pop(placement.hold_id, None):
+                answers.append(by_hold[placement.hold_id])
+            else:
+                answers.append(await self._place_existing(placement.hold_id))
+        return answers
+
+    async def _place_usual(self, holds: list[dict[str, Any]], token: str) -> list[HoldOutcome]:
+        """The wallet steps, ledger entries and closes of new holds that place the usual way."""
+        if not holds:
+            return []
+        applied = await self._apply_many([
+            (hold["user_id"], hold["_id"], _placement_inc(hold), {"available": {"$gte": int(hold["amount"])}},
+             _bar(hold["_id"])) for hold in holds])
+        behind = [hold for hold, done in zip(holds, applied) if not done]
+        holds = [hold for hold, done in zip(holds, applied) if done]
+        if holds:
+            await self._entries.bulk_write([UpdateOne(*_entry_upsert(*_placement_entry(hold)), upsert=True)
+                                            for hold in holds], ordered=False)
+            await self._close_all(holds, token, lambda hold: {"state": "held", "held_at": stamp()},
+                                  lambda hold: hold["_id"])
+        resumed = await asyncio.gather(*(self._finish_placement(hold, token, maybe_applied=True) for hold in behind))
+        return [HoldOutcome(hold["_id"], True, int(hold["amount"])) for hold in holds] + list(resumed)
+
+    async def _close_all(self, holds: list[dict[str, Any]], token: str, fields, op_of) -> None:
+        """Closes holds whose steps a batch took, and releases their wallet ids (`op_of`) when all
+        closed. Fewer closed than sent: some lease was taken over (we were slower than it), and its
+        new holder's step must not be released by us; `recover` releases finished operations."""
+        closed = await self._holds.bulk_write([UpdateOne({"_id": hold["_id"], "lease": token}, {"$set": {
+            **fields(hold), "lease": None, "lease_until": 0.0}}) for hold in holds], ordered=False)
+        if closed.modified_count == len(holds):
+            for hold in holds:
+                await self._release(hold["user_id"], op_of(hold))
+
+    async def _user_standing(self, user_id: str) -> str | None:
+        """Why the user may not hold now (`hold_rejection`), read through the users cache."""
+        user = await self._user_cache.get(user_id, lambda: self._users.find_one({"_id": user_id}))
+        return hold_rejection(user, now())
 
     async def _finish_placement(self, hold: dict[str, Any], token: str, *, maybe_applied: bool) -> HoldOutcome:
         hold_id, user_id, amount = hold["_id"], hold["user_id"], int(hold["amount"])
         if not (maybe_applied and await self._applied(user_id, hold_id)):
-            user = await self._user_cache.get(user_id, lambda: self._users.find_one({"_id": user_id}))
-            reason = hold_rejection(user, now())
+            reason = await self._user_standing(user_id)
             if reason is None:
                 reason = await self._hold_on_wallet(hold, amount)
             if reason is not None:
                 if await self._close(self._holds, hold_id, token, {"state": "rejected", "reason": reason}):
                     return HoldOutcome(hold_id, False, amount, reason)
                 return _hold_outcome(await self._holds.find_one({"_id": hold_id}))  # ended by another
-        await self._record(hold_id, user_id, "hold", available=-amount, held=amount)
+        entry_id, _, kind, deltas = _placement_entry(hold)
+        await self._record(entry_id, user_id, kind, **deltas)
         if await self._close(self._holds, hold_id, token, {"state": "held", "held_at": stamp()}):
             await self._release(user_id, hold_id)
         return HoldOutcome(hold_id, True, amount)
@@ -197,14 +282,12 @@ class Ledger:
         """Moves the amount from available to held in one conditional update, which also counts
         it to the key's spend and, with a key quota, only if the key stays within it."""
         user_id, key_id, quota = hold["user_id"], hold.get("key_id"), hold.get("key_quota")
-        inc, guard = {"available": -amount, "held": amount}, {"available": {"$gte": amount}}
-        if key_id:
-            inc[key_spent_field(key_id)] = amount
-            if quota is not None:
-                if amount > quota:
-                    return "key_quota_exceeded"
-                await self._start_key_spend(user_id, key_id)
-                guard[key_spent_field(key_id)] = {"$lte": quota - amount}
+        inc, guard = _placement_inc(hold), {"available": {"$gte": amount}}
+        if quota is not None:
+            if amount > quota:
+                return "key_quota_exceeded"
+            await self._start_key_spend(user_id, key_id)
+            guard[key_spent_field(key_id)] = {"$lte": quota - amount}
         if await self._apply(user_id, hold["_id"], inc, guard, barred_by=_bar(hold["_id"])):
             return None
         if await self._applied(user_id, _bar(hold["_id"])):
@@ -282,12 +365,12 @@ class Ledger:
             hold = await self._claim(self._holds, hold_id, ("pending", "held", "voiding"), token)
             if hold is None:
                 return await self._settled_outcome(hold_id)
-        amount = int(hold["amount"])
         if hold["state"] == "pending":
             if await self._bar_placement(user_id, hold_id):
                 await self._close(self._holds, hold_id, token, {"state": "rejected", "reason": "cancelled"})
                 return SettleOutcome(hold_id, "nothing", 0, 0, 0, 0)
-            await self._record(hold_id, user_id, "hold", available=-amount, held=amount)
+            entry_id, _, kind, deltas = _placement_entry(hold)
+            await self._record(entry_id, user_id, kind, **deltas)
             await self._holds.update_one({"_id": hold_id, "lease": token}, {"$set": {"state": "held"}})
             await self._release(user_id, hold_id)
         return await self._finish_void(hold, token)
@@ -353,19 +436,13 @@ class Ledger:
         """The wallet steps, ledger entries and closes of claimed holds that end the usual way."""
         if not holds:
             return []
-        applied = await self._apply_many([(hold["user_id"], _end_op(hold), _end_inc(hold)) for hold in holds])
+        applied = await self._apply_many([(hold["user_id"], _end_op(hold), _end_inc(hold), {}, None) for hold in holds])
         behind = [hold for hold, done in zip(holds, applied) if not done]
         holds = [hold for hold, done in zip(holds, applied) if done]
         if holds:
             await self._entries.bulk_write([UpdateOne(*_entry_upsert(*_end_entry(hold)), upsert=True)
                                             for hold in holds], ordered=False)
-            closed = await self._holds.bulk_write([UpdateOne({"_id": hold["_id"], "lease": token}, {"$set": {
-                **_end_fields(hold), "lease": None, "lease_until": 0.0}}) for hold in holds], ordered=False)
-            # Fewer closed than sent: some lease was taken over (we were slower than it), and its new
-            # holder's step must not be released by us; `recover` releases finished operations.
-            if closed.modified_count == len(holds):
-                for hold in holds:
-                    await self._release(hold["user_id"], _end_op(hold))
+            await self._close_all(holds, token, _end_fields, _end_op)
         resumed = await asyncio.gather(*(self._finish_void(hold, token) if hold["state"] == "voiding"
                                          else self._finish_capture(hold, token, resumed=True) for hold in behind))
         return [_end_outcome(hold) for hold in holds] + list(resumed)
@@ -575,14 +652,14 @@ class Ledger:
         result = await self._wallets.update_one(*_wallet_step(user_id, op, inc, guard, barred_by))
         return result.modified_count == 1 or await self._applied(user_id, op)
 
-    async def _apply_many(self, steps: list[tuple[str, str, dict[str, int]]]) -> list[bool]:
-        """Unguarded wallet steps `(user id, op, inc)` in one bulk write; True for each applied, now
-        or earlier. The write counts only a total, so a shortfall in it asks each wallet."""
-        result = await self._wallets.bulk_write([UpdateOne(*_wallet_step(user_id, op, inc, {}, None))
-                                                 for user_id, op, inc in steps], ordered=False)
+    async def _apply_many(self, steps: list[tuple[str, str, dict[str, int], dict, str | None]]) -> list[bool]:
+        """Wallet steps `(user id, op, inc, guard, barred_by)` in one bulk write; True for each
+        applied, now or earlier. The write counts only a total, so a shortfall in it asks each
+        wallet."""
+        result = await self._wallets.bulk_write([UpdateOne(*_wallet_step(*step)) for step in steps], ordered=False)
         if result.modified_count == len(steps):
             return [True] * len(steps)
-        return [await self._applied(user_id, op) for user_id, op, _ in steps]
+        return [await self._applied(user_id, op) for user_id, op, *_ in steps]
 
     async def _applied(self, user_id: str, op: str) -> bool:
         """Whether the wallet step of `op` happened: its id is pending or recently done."""
@@ -665,6 +742,19 @@ def _entry_upsert(entry_id: str, user_id: str, kind: str, deltas: dict[str, int]
     """A ledger entry, written once by its deterministic id."""
     return {"_id": entry_id}, {"$setOnInsert": {"user_id": user_id, "kind": kind, "at": stamp(),
                                                 **{f: int(deltas.get(f, 0)) for f in WALLET_FIELDS}}}
+
+
+def _placement_entry(hold: dict[str, Any]) -> tuple[str, str, str, dict[str, int]]:
+    amount = int(hold["amount"])
+    return hold["_id"], hold["user_id"], "hold", {"available": -amount, "held": amount}
+
+
+def _placement_inc(hold: dict[str, Any]) -> dict[str, int]:
+    """The wallet step: the ledger entry's deltas, and the key's spend."""
+    inc = dict(_placement_entry(hold)[3])
+    if hold.get("key_id"):
+        inc[key_spent_field(hold["key_id"])] = int(hold["amount"])
+    return inc
 
 
 # What ending a hold does, the same whether one hold ends or a batch: by capture (with its split)
