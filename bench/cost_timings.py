@@ -13,6 +13,7 @@ from tests.harness.stack import TEST_ENV
 # Each variable the harness shortens, with the settings class whose default it overrides.
 TIMERS = {
     "POLL_TICK_S": PollerSettings,
+    "POLL_IDLE_S": PollerSettings,
     "LATE_WATCH_TICK_S": PollerSettings,
     "WEBHOOK_SEND_INTERVAL_S": SettlementSettings,
     "RECONCILE_INTERVAL_S": SettlementSettings,

@@ -31,7 +31,7 @@ from services.gateway.workers.queue import WorkQueue
 from services.poller.late_watch import LateWatches
 from shared import hourly_stats
 from shared.clock import stamp, stamp_in
-from shared.tasks import TaskStore
+from shared.tasks import DueClaim, TaskStore
 from shared.webhook_deliveries import WebhookDeliveries
 
 LIVE = 20
@@ -95,7 +95,7 @@ def queries(db: AsyncDatabase) -> dict[str, Callable[[], Awaitable[Any]]]:
     tasks, deliveries, queue, watches = TaskStore(db), WebhookDeliveries(db), WorkQueue(db), LateWatches(db)
     token = lambda: secrets.token_hex(6)  # noqa: E731
     return {
-        "poller claim_due": lambda: _expect(tasks.claim_due(5000, 60, token()), LIVE),
+        "poller claim_due": lambda: _expect(_claimed(tasks.claim_due(5000, 60, token())), LIVE),
         "settlement unsettled sweep": lambda: _expect(tasks.unsettled_terminal(2, 500), LIVE),
         "webhook claim_due": lambda: _expect(deliveries.claim_due(100, 15, token()), LIVE),
         "late watch claim_due": lambda: _expect(watches.claim_due(500, 60, token()), LIVE),
@@ -103,6 +103,10 @@ def queries(db: AsyncDatabase) -> dict[str, Callable[[], Awaitable[Any]]]:
         "queue depth": lambda: _expect(queue.depth("busy"), LIVE),
         "console overview, 30 days": lambda: read_overview(db, "30d"),
     }
+
+
+async def _claimed(claim: Awaitable[DueClaim]) -> list[dict[str, Any]]:
+    return (await claim).tasks
 
 
 async def _expect(call: Awaitable[Any], wanted: int | None) -> Any:

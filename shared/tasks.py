@@ -6,6 +6,7 @@ sees it first (a poller, a webhook, a timeout sweep); only the winner publishes 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
@@ -17,6 +18,14 @@ from shared.status import ACTIVE, TaskStatus
 
 POLLED_STATUSES = [s.value for s in ACTIVE]
 SCHEDULE_FIELDS = {"next_poll_at": 1, "poll_lease_until": 1}
+
+
+@dataclass(frozen=True)
+class DueClaim:
+    """What a poller's claim leased, and the earliest `next_poll_at` of the live tasks it read
+    (those leased included; None: no task is live)."""
+    tasks: list[dict[str, Any]]
+    earliest_due: str | None
 
 
 def _runs_of_polled_statuses() -> list[dict[str, str]]:
@@ -131,9 +140,9 @@ class TaskStore:
                                     {"$set": {"next_poll_at": next_poll_at, "updated_at": stamp()}})
 
     # --- polling -----------------------------------------------------------------------
-    async def claim_due(self, limit: int, lease_s: float, token: str) -> list[dict[str, Any]]:
+    async def claim_due(self, limit: int, lease_s: float, token: str) -> DueClaim:
         """Leases up to `limit` tasks due for a poll, the longest due first; a dead poller's leases
-        simply expire.
+        simply expire. Also answers when the earliest live task is due, from the same read.
 
         The due ones are picked here from the live tasks' schedules (ids and two fields), read with
         a find per run of polled statuses (`POLLED_STATUS_RUNS`: two today) on the status index. On
@@ -146,15 +155,16 @@ class TaskStore:
         ready = [task for task in live if "next_poll_at" in task and task["next_poll_at"] <= moment
                  and float(task.get("poll_lease_until", now)) < now]
         ids = [task["_id"] for task in sorted(ready, key=lambda task: task["next_poll_at"])[:limit]]
+        earliest = min((task["next_poll_at"] for task in live if "next_poll_at" in task), default=None)
         if not ids:
-            return []
+            return DueClaim([], earliest)
         # Still due and unleased (another poller may have taken one meanwhile). The status is
         # checked on what comes back instead: with it the stand-in reads every task again.
         await self.tasks.update_many(
             {"_id": {"$in": ids}, "next_poll_at": {"$lte": moment}, "poll_lease_until": {"$lt": now}},
             {"$set": {"poll_lease": token, "poll_lease_until": time.time() + lease_s}})
         leased = await self.tasks.find({"_id": {"$in": ids}, "poll_lease": token}).to_list(length=limit)
-        return [task for task in leased if task["status"] in POLLED_STATUSES]  # one that ended meanwhile: left
+        return DueClaim([task for task in leased if task["status"] in POLLED_STATUSES], earliest)  # ended: left
 
     async def release_many(self, token: str, releases: list[tuple[str, str | None, dict[str, Any]]]) -> None:
         """Gives back a sweep's leases, each task with its next poll time (None: it ended, and

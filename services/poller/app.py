@@ -1,6 +1,8 @@
-"""The poller process: sweeps due tasks every tick; several pollers share work through leases."""
+"""The poller process: sweeps due tasks (services/poller/sweep_loop.py says when); several pollers
+share work through leases."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -11,12 +13,19 @@ from fastapi import FastAPI
 from services.poller.late_watch import LateWatches
 from services.poller.settings import PollerSettings
 from services.poller.sweep import Sweeper
+from services.poller.sweep_loop import SweepLoop
+from shared import topics
+from shared.events import TaskSubmitted
+from shared.kafka import consumer_options
 from shared.ops import service_app
 from shared.outbound_urls import OutboundUrlPolicy, outbound_client
 from shared.runtime import service_runtime
 from shared.tasks import TaskStore
 
 log = logging.getLogger(__name__)
+# A wake-up only matters now (no history), and a second of delay is within a tick or two: a slow
+# fetch loop costs the broker little while idle.
+WAKE_CONSUMER = {"auto_offset_reset": "latest", "fetch_max_wait_ms": 1000}
 
 
 def create_app(settings: PollerSettings) -> FastAPI:
@@ -32,8 +41,15 @@ def create_app(settings: PollerSettings) -> FastAPI:
             await late_watches.ensure_indexes()
             sweeper = Sweeper(tasks, runtime.db["channels"], runtime.publisher, http, settings, outbound=outbound,
                               late_watches=late_watches)
+            sweeps = SweepLoop(lambda: _sweep(sweeper), settings.poll_tick_s, settings.poll_idle_s)
+
+            @runtime.broker.subscriber(topics.qualified(topics.TASK_SUBMITTED, settings.kafka_topic_prefix), batch=True,
+                                       **{**consumer_options(settings, "poller.wakes"), **WAKE_CONSUMER})
+            async def on_submitted(_: list[TaskSubmitted]) -> None:
+                sweeps.wake()
+
             await runtime.broker.start()
-            runtime.every(settings.poll_tick_s, lambda: _sweep(sweeper), "poller sweep")
+            runtime.loops.append(asyncio.create_task(sweeps.run(), name="poller sweep"))
             runtime.every(settings.late_watch_tick_s, lambda: _sweep_late(sweeper), "late watch")
             app.state.ready_checks = runtime.ready_checks()
             yield
@@ -41,10 +57,11 @@ def create_app(settings: PollerSettings) -> FastAPI:
     return service_app("CustomPass poller", lifespan)
 
 
-async def _sweep(sweeper: Sweeper) -> None:
+async def _sweep(sweeper: Sweeper) -> str | None:
     report = await sweeper.sweep()
     if report.total:
         log.info("sweep", extra={"report": report.as_dict()})
+    return report.next_due_at
 
 
 async def _sweep_late(sweeper: Sweeper) -> None:

@@ -8,7 +8,11 @@ from shared.settings import CommonSettings, CustomPassSettings
 
 class PollerSettings(CommonSettings, CustomPassSettings, ResultStorageSettings):
     poller_port: int = 8082
-    poll_tick_s: float = Field(1.0, gt=0, description="How often the poller looks for due tasks.")
+    poll_tick_s: float = Field(1.0, gt=0, description="The closest two sweeps for due tasks follow each other.")
+    poll_idle_s: float = Field(5.0, gt=0, description=(
+        "The longest the poller waits between sweeps while no live task is due sooner. An async "
+        "submit wakes it (task.submitted); a sync or worker task's deadline, which its gateway "
+        "enforces first, may be reached this much late."))
     poll_claim_limit: int = Field(5000, ge=1, description="Most tasks leased by one sweep.")
     poll_lease_s: float = Field(60.0, gt=0, description="How long a sweep owns the tasks it leased.")
     task_start_timeout_s: float = Field(600.0, gt=0, description=(

@@ -42,6 +42,7 @@ class SweepReport:
     still_processing: int = 0
     upstream_requests: int = 0
     errors: list[str] = field(default_factory=list)
+    next_due_at: str | None = None  # when a live task is due next, as far as the sweep knows (None: none live)
 
     def counts(self) -> dict[str, int]:
         """The summary as the Prometheus counter's outcomes (metrics.SUMMARY_OUTCOMES)."""
@@ -81,7 +82,10 @@ class Sweeper:
     async def _sweep_once(self) -> SweepReport:
         report = SweepReport()
         token = secrets.token_hex(8)
-        leased = await self._tasks.claim_due(self._settings.poll_claim_limit, self._settings.poll_lease_s, token)
+        claim = await self._tasks.claim_due(self._settings.poll_claim_limit, self._settings.poll_lease_s, token)
+        leased = claim.tasks
+        # What this sweep leased gets new schedules it does not read back: due again at once, for all it knows.
+        report.next_due_at = stamp() if leased else claim.earliest_due
         report.total = len(leased)
         metrics.TASKS_CLAIMED.inc(len(leased))
         if leased:

@@ -34,6 +34,7 @@ TEST_ENV = {
     "RECONCILE_INTERVAL_S": "0.5",
     "RECONCILE_AFTER_S": "2",
     "POLL_TICK_S": "0.2",
+    "POLL_IDLE_S": "1.0",  # tests that store a task themselves see it swept within a second
     "LATE_WATCH_TICK_S": "0.2",
     "WEBHOOK_RECEIPT_PURGE_INTERVAL_S": "0.5",
     "CALLBACK_SIGNING_SECRET": "test-callback-secret",

@@ -17,7 +17,7 @@ SENDERS = {
 RECEIVERS = {
     "HoldRequested": ["billing"], "TopupRequested": ["billing"],
     "HoldPlaced": ["gateway"], "HoldRejected": ["gateway"], "TopupApplied": ["gateway"],
-    "TaskStatusChanged": ["settlement"],
+    "TaskSubmitted": ["poller"], "TaskStatusChanged": ["settlement"],
 }
 
 
