@@ -16,6 +16,7 @@ TIMERS = {
     "POLL_IDLE_S": PollerSettings,
     "LATE_WATCH_TICK_S": PollerSettings,
     "WEBHOOK_SEND_INTERVAL_S": SettlementSettings,
+    "WEBHOOK_IDLE_S": SettlementSettings,
     "RECONCILE_INTERVAL_S": SettlementSettings,
     "RECONCILE_AFTER_S": SettlementSettings,
     "RECOVERY_INTERVAL_S": BillingSettings,

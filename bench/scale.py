@@ -31,7 +31,8 @@ from services.gateway.workers.queue import WorkQueue
 from services.poller.late_watch import LateWatches
 from shared import hourly_stats
 from shared.clock import stamp, stamp_in
-from shared.tasks import DueClaim, TaskStore
+from shared.due_loop import DueClaim
+from shared.tasks import TaskStore
 from shared.webhook_deliveries import WebhookDeliveries
 
 LIVE = 20
@@ -97,7 +98,7 @@ def queries(db: AsyncDatabase) -> dict[str, Callable[[], Awaitable[Any]]]:
     return {
         "poller claim_due": lambda: _expect(_claimed(tasks.claim_due(5000, 60, token())), LIVE),
         "settlement unsettled sweep": lambda: _expect(tasks.unsettled_terminal(2, 500), LIVE),
-        "webhook claim_due": lambda: _expect(deliveries.claim_due(100, 15, token()), LIVE),
+        "webhook claim_due": lambda: _expect(_claimed(deliveries.claim_due(100, 15, token())), LIVE),
         "late watch claim_due": lambda: _expect(watches.claim_due(500, 60, token()), LIVE),
         "worker claim, empty group": lambda: _expect(queue.claim("idle", "worker_scale"), None),
         "queue depth": lambda: _expect(queue.depth("busy"), LIVE),
@@ -106,7 +107,7 @@ def queries(db: AsyncDatabase) -> dict[str, Callable[[], Awaitable[Any]]]:
 
 
 async def _claimed(claim: Awaitable[DueClaim]) -> list[dict[str, Any]]:
-    return (await claim).tasks
+    return (await claim).leased
 
 
 async def _expect(call: Awaitable[Any], wanted: int | None) -> Any:

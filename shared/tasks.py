@@ -6,26 +6,18 @@ sees it first (a poller, a webhook, a timeout sweep); only the winner publishes 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.clock import stamp, stamp_in
+from shared.due_loop import DueClaim
 from shared.late_results import LATE_REASON
 from shared.status import ACTIVE, TaskStatus
 
 POLLED_STATUSES = [s.value for s in ACTIVE]
 SCHEDULE_FIELDS = {"next_poll_at": 1, "poll_lease_until": 1}
-
-
-@dataclass(frozen=True)
-class DueClaim:
-    """What a poller's claim leased, and the earliest `next_poll_at` of the live tasks it read
-    (those leased included; None: no task is live)."""
-    tasks: list[dict[str, Any]]
-    earliest_due: str | None
 
 
 def _runs_of_polled_statuses() -> list[dict[str, str]]:
@@ -142,7 +134,7 @@ class TaskStore:
     # --- polling -----------------------------------------------------------------------
     async def claim_due(self, limit: int, lease_s: float, token: str) -> DueClaim:
         """Leases up to `limit` tasks due for a poll, the longest due first; a dead poller's leases
-        simply expire. Also answers when the earliest live task is due, from the same read.
+        simply expire. Also answers the earliest `next_poll_at` of the live tasks, from the same read.
 
         The due ones are picked here from the live tasks' schedules (ids and two fields), read with
         a find per run of polled statuses (`POLLED_STATUS_RUNS`: two today) on the status index. On

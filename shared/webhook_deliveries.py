@@ -20,6 +20,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from shared.clock import stamp
+from shared.due_loop import DueClaim
 
 EVENTS = ("start", "progress", "completed")
 DEFAULT_EVENTS = ["completed"]
@@ -75,8 +76,9 @@ class WebhookDeliveries:
             if any(error.get("code") != _DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
                 raise
 
-    async def claim_due(self, limit: int, lease_s: float, token: str) -> list[dict[str, Any]]:
-        """Leases up to `limit` pending deliveries due for an attempt, the longest due first.
+    async def claim_due(self, limit: int, lease_s: float, token: str) -> DueClaim:
+        """Leases up to `limit` pending deliveries due for an attempt, the longest due first; also
+        answers the earliest `next_attempt_at` of the pending ones, from the same read.
 
         The pending ones are read over the state index (ids and two fields) and the due ones picked
         here; they are leased by `_id`, still due and unleased. The state is asked as the range
@@ -88,13 +90,14 @@ class WebhookDeliveries:
                                              {"next_attempt_at": 1, "lease_until": 1}).to_list(None)
         ready = [d for d in pending if d["next_attempt_at"] <= moment and d["lease_until"] < now]
         ids = [d["_id"] for d in sorted(ready, key=lambda d: d["next_attempt_at"])[:limit]]
+        earliest = min((d["next_attempt_at"] for d in pending), default=None)
         if not ids:
-            return []
+            return DueClaim([], earliest)
         await self.deliveries.update_many(
             {"_id": {"$in": ids}, "next_attempt_at": {"$lte": moment}, "lease_until": {"$lt": now}},
             {"$set": {"lease": token, "lease_until": time.time() + lease_s}})
         leased = await self.deliveries.find({"_id": {"$in": ids}, "lease": token}).to_list(length=limit)
-        return [d for d in leased if d["state"] == "pending"]  # one that ended meanwhile: left
+        return DueClaim([d for d in leased if d["state"] == "pending"], earliest)  # one that ended meanwhile: left
 
     async def keep_body(self, delivery_id_: str, body: dict[str, Any]) -> None:
         await self.deliveries.update_one({"_id": delivery_id_}, {"$set": {"body": body}})

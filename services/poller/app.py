@@ -1,4 +1,4 @@
-"""The poller process: sweeps due tasks (services/poller/sweep_loop.py says when); several pollers
+"""The poller process: sweeps due tasks (shared/due_loop.py says when); several pollers
 share work through leases."""
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from services.poller.late_watch import LateWatches
 from services.poller.settings import PollerSettings
 from services.poller.sweep import Sweeper
-from services.poller.sweep_loop import SweepLoop
 from shared import topics
+from shared.due_loop import DueLoop
 from shared.events import TaskSubmitted
 from shared.kafka import consumer_options
 from shared.ops import service_app
@@ -41,7 +41,7 @@ def create_app(settings: PollerSettings) -> FastAPI:
             await late_watches.ensure_indexes()
             sweeper = Sweeper(tasks, runtime.db["channels"], runtime.publisher, http, settings, outbound=outbound,
                               late_watches=late_watches)
-            sweeps = SweepLoop(lambda: _sweep(sweeper), settings.poll_tick_s, settings.poll_idle_s)
+            sweeps = DueLoop(lambda: _sweep(sweeper), settings.poll_tick_s, settings.poll_idle_s, "poller sweep")
 
             @runtime.broker.subscriber(topics.qualified(topics.TASK_SUBMITTED, settings.kafka_topic_prefix), batch=True,
                                        **{**consumer_options(settings, "poller.wakes"), **WAKE_CONSUMER})

@@ -83,9 +83,8 @@ class Sweeper:
         report = SweepReport()
         token = secrets.token_hex(8)
         claim = await self._tasks.claim_due(self._settings.poll_claim_limit, self._settings.poll_lease_s, token)
-        leased = claim.tasks
-        # What this sweep leased gets new schedules it does not read back: due again at once, for all it knows.
-        report.next_due_at = stamp() if leased else claim.earliest_due
+        leased = claim.leased
+        report.next_due_at = claim.next_due_at()
         report.total = len(leased)
         metrics.TASKS_CLAIMED.inc(len(leased))
         if leased:

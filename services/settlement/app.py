@@ -14,6 +14,7 @@ from services.settlement.callbacks import Callbacks
 from services.settlement.settings import SettlementSettings
 from services.settlement.settle import Settler, record_progress
 from shared import hourly_stats, topics
+from shared.due_loop import DueLoop
 from shared.events import TaskStatusChanged
 from shared.kafka import consumer_options
 from shared.ledger import Ledger
@@ -44,6 +45,8 @@ def create_app(settings: SettlementSettings) -> FastAPI:
                                   retry_cap_s=settings.webhook_retry_cap_s,
                                   receipts=TaskReceipts(ledger, signer) if (signer := settings.receipt_signer) else None)
             settler = Settler(runtime.db, tasks, ledger, runtime.publisher, deliveries)
+            sends = DueLoop(callbacks.send_due, settings.webhook_send_interval_s, settings.webhook_idle_s,
+                            "webhook deliveries")
 
             @runtime.broker.subscriber(topics.qualified(topics.TASK_STATUS_CHANGED, settings.kafka_topic_prefix),
                                        batch=True, max_records=200,
@@ -52,10 +55,11 @@ def create_app(settings: SettlementSettings) -> FastAPI:
                 terminal = {e.task_id: e for e in events if e.status.is_terminal}  # one per task
                 await record_progress(deliveries, [e for e in events if not e.status.is_terminal])
                 await settler.settle_changed(list(terminal.values()))
+                sends.wake()  # either may have recorded deliveries
 
             await runtime.broker.start()
             runtime.report_consumer_lag()
-            runtime.every(settings.webhook_send_interval_s, callbacks.send_due, "webhook deliveries")
+            runtime.loops.append(asyncio.create_task(sends.run(), name="webhook deliveries"))
             runtime.every(settings.reconcile_interval_s, lambda: _reconcile(settler, tasks, settings),
                           "settlement reconciliation")
             app.state.ready_checks = runtime.ready_checks()

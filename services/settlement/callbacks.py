@@ -62,11 +62,12 @@ class Callbacks:
         self._retry_base_s, self._retry_cap_s = retry_base_s, retry_cap_s
         self._receipts = receipts
 
-    async def send_due(self) -> None:
-        """Attempts every due delivery once; run every WEBHOOK_SEND_INTERVAL_S."""
+    async def send_due(self) -> str | None:
+        """Attempts every due delivery once; answers when the next is due (a `DueLoop` run)."""
         lease_s = self._timeout_s + 10
         due = await self._deliveries.claim_due(CLAIM_LIMIT, lease_s, secrets.token_hex(8))
-        await asyncio.gather(*(self._attempt(delivery) for delivery in due))
+        await asyncio.gather(*(self._attempt(delivery) for delivery in due.leased))
+        return due.next_due_at()
 
     async def _attempt(self, delivery: dict[str, Any]) -> None:
         body = await self._body(delivery)

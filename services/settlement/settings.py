@@ -23,10 +23,13 @@ class SettlementSettings(CommonSettings, TaskReceiptSettings):
         "libraries take as is). Empty: the key is CALLBACK_SIGNING_SECRET's bytes, i.e. receivers verify "
         "with `whsec_` + base64(CALLBACK_SIGNING_SECRET)."))
     webhook_send_interval_s: float = Field(1.0, gt=0, le=60, description=(
-        "How often settlement looks for webhook deliveries due (new ones, retries, ones a crashed "
-        "process left): the longest delay before a recorded delivery's first attempt. The look is a "
-        "MongoDB query made even when idle, hence once a second by default (no service polls idle "
-        "more often)."))
+        "The closest two looks for webhook deliveries due (new ones, retries, ones a crashed process "
+        "left) follow each other; a look comes as soon as one is due, and after each batch of task "
+        "events settlement handles."))
+    webhook_idle_s: float = Field(2.0, gt=0, le=60, description=(
+        "The longest settlement waits between two looks while no delivery is due sooner: what a "
+        "`start` delivery the gateway records waits at most. Each look is a MongoDB query, so an "
+        "idle settlement makes one per WEBHOOK_IDLE_S."))
     webhook_retry_base_s: float = Field(1.0, gt=0, description=(
         "Wait before a delivery's first retry; it doubles with each further one (spread 0.5-1.5x)."))
     webhook_retry_cap_s: float = Field(300.0, gt=0, description="The longest wait between two attempts.")

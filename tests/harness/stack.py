@@ -41,6 +41,7 @@ TEST_ENV = {
     "TASK_WATCH_POLL_S": "0.1",  # waiting submits and event streams see changes quickly
     "EVENT_STREAM_KEEPALIVE_S": "1",
     "WEBHOOK_SEND_INTERVAL_S": "0.1",  # webhook deliveries and their retries go out quickly
+    "WEBHOOK_IDLE_S": "0.5",  # and the gateway's `start` ones, recorded without a wake
     "WEBHOOK_RETRY_BASE_S": "0.2",
     "WEBHOOK_SIGNING_SECRET": "whsec_dGVzdC13ZWJob29rLXNpZ25pbmcta2V5LTAxMjM0NQ==",
     "USER_REF_SECRET": "test-user-ref-secret-of-32-characters",

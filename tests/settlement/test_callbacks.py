@@ -43,7 +43,7 @@ async def test_a_delivery_claimed_by_a_sender_that_died_is_sent_once_by_another(
     await TaskStore(db).insert(task)
     await deliveries.record(Wanted(task, "completed"))
     # The first sender claims it (send_due's first step) and dies before any attempt.
-    [claimed] = await deliveries.claim_due(10, lease_s=0.5, token="dead-sender")
+    [claimed] = (await deliveries.claim_due(10, lease_s=0.5, token="dead-sender")).leased
     survivor = Callbacks(TaskStore(db), deliveries, outbound, legacy_secret="legacy", signing_key=KEY, attempts=5,
                          timeout_s=5, retry_base_s=0.2, retry_cap_s=1)
     await survivor.send_due()

@@ -8,7 +8,8 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from shared.status import TaskStatus
-from shared.tasks import POLLED_STATUS_RUNS, POLLED_STATUSES, DueClaim, TaskStore
+from shared.due_loop import DueClaim
+from shared.tasks import POLLED_STATUS_RUNS, POLLED_STATUSES, TaskStore
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ async def test_release_many_gives_back_a_batch_of_leases_and_no_schedule_to_a_fi
     tasks = [await submitted_task(store) for _ in range(3)]
     for task in tasks:
         await store.tasks.update_one({"_id": task["_id"]}, {"$set": {"next_poll_at": "2000-01-01T00:00:00Z"}})
-    leased = (await store.claim_due(10, 60.0, "sweep")).tasks
+    leased = (await store.claim_due(10, 60.0, "sweep")).leased
     assert {t["_id"] for t in leased} == {t["_id"] for t in tasks}
     await store.finish(tasks[0]["_id"], TaskStatus.SUCCESS)
     await store.release_many("sweep", [(tasks[0]["_id"], None, {"poll_errors": 0})] + [
@@ -87,12 +88,12 @@ async def test_claim_due_leases_live_due_tasks_longest_due_first_and_each_to_one
     polled = [due[status] for status in TaskStatus if status.value in POLLED_STATUSES]
 
     first_two = await store.claim_due(2, 60.0, "sweep one")
-    assert {t["_id"] for t in first_two.tasks} == set(polled[:2])  # the two due longest
+    assert {t["_id"] for t in first_two.leased} == set(polled[:2])  # the two due longest
     assert first_two.earliest_due == "2000-01-01T00:00:00Z"
     racing = await asyncio.gather(*(store.claim_due(10, 60.0, f"sweep {n}") for n in range(2, 6)))
-    taken = [t["_id"] for claim in racing for t in claim.tasks]
+    taken = [t["_id"] for claim in racing for t in claim.leased]
     assert sorted(taken) == sorted(polled[2:])  # each to one sweep; never an ended task, nor one not due
-    assert (await store.claim_due(10, 60.0, "sweep six")).tasks == []
+    assert (await store.claim_due(10, 60.0, "sweep six")).leased == []
     for task_id in polled:
         await store.finish(task_id, TaskStatus.FAILURE)
     assert await store.claim_due(10, 60.0, "sweep seven") == DueClaim([], "2999-01-01T00:00:00Z")  # the one later

@@ -1,20 +1,20 @@
-"""When the poller sweeps (services/poller/sweep_loop.py): at most every tick, as soon as a task is
-due, at least every POLL_IDLE_S while none is, and at once (after the tick) when woken."""
+"""When a loop over due work runs (shared/due_loop.py): at most every tick, as soon as work is due,
+at least every idle bound while none is, and at once (after the tick) when woken."""
 from __future__ import annotations
 
 import asyncio
 
-from services.poller.sweep_loop import SweepLoop
+from shared.due_loop import DueClaim, DueLoop
 from shared.clock import stamp_in
 
 
 def test_the_wait_is_the_time_until_the_next_due_task_within_tick_and_idle():
-    loop = SweepLoop(lambda: None, tick_s=1.0, idle_s=5.0)
+    loop = DueLoop(lambda: None, tick_s=1.0, idle_s=5.0, name="test")
     assert loop.wait_s(None) == 5.0  # nothing live
     assert loop.wait_s(stamp_in(-30)) == 1.0  # overdue (or leased just now): the next tick
     assert 2.5 < loop.wait_s(stamp_in(3)) <= 3.0
     assert loop.wait_s(stamp_in(60)) == 5.0
-    assert SweepLoop(lambda: None, tick_s=2.0, idle_s=0.5).wait_s(None) == 2.0  # idle never below the tick
+    assert DueLoop(lambda: None, tick_s=2.0, idle_s=0.5, name="test").wait_s(None) == 2.0  # idle never below the tick
 
 
 async def test_an_idle_loop_sweeps_when_woken_and_otherwise_waits_its_idle_bound():
@@ -26,7 +26,7 @@ async def test_an_idle_loop_sweeps_when_woken_and_otherwise_waits_its_idle_bound
         swept.set()
         return None  # nothing live
 
-    loop = SweepLoop(sweep, tick_s=0.05, idle_s=30.0)
+    loop = DueLoop(sweep, tick_s=0.05, idle_s=30.0, name="test")
     running = asyncio.create_task(loop.run())
     try:
         await asyncio.wait_for(swept.wait(), 10)
@@ -52,8 +52,14 @@ async def test_a_failing_sweep_is_retried_after_a_tick():
         recovered.set()
         return None
 
-    running = asyncio.create_task(SweepLoop(sweep, tick_s=0.05, idle_s=30.0).run())
+    running = asyncio.create_task(DueLoop(sweep, tick_s=0.05, idle_s=30.0, name="test").run())
     try:
         await asyncio.wait_for(recovered.wait(), 10)
     finally:
         running.cancel()
+
+
+def test_a_claim_that_leased_is_due_again_at_once_else_at_its_earliest():
+    assert DueClaim([], None).next_due_at() is None
+    assert DueClaim([], "2999-01-01T00:00:00Z").next_due_at() == "2999-01-01T00:00:00Z"
+    assert DueClaim([{"_id": "t"}], "2999-01-01T00:00:00Z").next_due_at() < "2999"
