@@ -92,7 +92,7 @@ async def run_scenario(name: str, args: argparse.Namespace, env, results: Result
     elif name == "async":
         await async_flow.run(env, results, concurrency=args.async_concurrency, duration=args.duration,
                              poll_interval=args.poll_interval, done_after=args.done_after,
-                             settle_timeout=args.settle_timeout, test_timings=args.cost_test_timings)
+                             settle_timeout=args.settle_timeout)
     elif name == "sweep":
         sizes = [int(s) for s in args.sweep_sizes.split(",") if s.strip()]
         await sweep.run(env, results, sizes=sizes, repeats=args.sweep_repeats, budget=args.sweep_budget)
