@@ -1,7 +1,8 @@
 """Prepaid quota: wallets, holds (place -> capture | void), top-ups and their ledger.
 
-`rules` is the pure arithmetic and the admission decision; `store` applies operations to
-MongoDB with single-document atomic updates (DESIGN.md, "How to move money").
+`rules` is the pure arithmetic and the admission decision; `writes` what each operation writes;
+`store` applies operations to MongoDB with single-document atomic updates (its docstring says
+how), one at a time or a batch at once.
 """
 from shared.ledger.rules import CaptureSplit, capture_split, hold_rejection
 from shared.ledger.store import (HoldEnd, HoldOutcome, KeySpend, Ledger, Placement, ReviewChargeOutcome, SettleOutcome,

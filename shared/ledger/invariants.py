@@ -5,7 +5,8 @@ from collections import Counter
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.ledger.store import OPEN_HOLD_STATES, WALLET_FIELDS
+from shared.ledger.store import OPEN_HOLD_STATES
+from shared.ledger.writes import WALLET_FIELDS
 
 
 async def wallet_violations(db: AsyncDatabase, user_id: str) -> list[str]:

@@ -1,6 +1,6 @@
 """Money operations on MongoDB, each idempotent by a deterministic id.
 
-The pattern (DESIGN.md): an operation is a document first (`holds`, `topups`, `review_charges`: an
+The pattern: an operation is a document first (`holds`, `topups`, `review_charges`: an
 approved review's charge beyond a capped capture), inserted with its
 deterministic id; the wallet is changed by one conditional update that also records the
 operation id in `wallet.pending`; the operation is marked done; the id is pulled from `pending`.
@@ -43,13 +43,13 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from shared.clock import now, stamp, stamp_in
 from shared.config_cache import ConfigCache
 from shared.ledger.rules import CaptureSplit, capture_split, hold_rejection
+from shared.ledger.writes import (
+    DONE_KEPT, WALLET_FIELDS, bar_id, capture_entry, capture_inc, captured_fields, chosen_split, end_entry,
+    end_fields, end_inc, end_op, ends_usually, entry_upsert, key_spent_field, placement_entry,
+    placement_inc, release_step, review_op_id, void_entry, void_inc, voided_fields, wallet_step)
 
-WALLET_FIELDS = ("available", "held", "used", "credited", "debt")
 OPEN_HOLD_STATES = ("held", "capturing", "voiding")
 IN_FLIGHT_STATES = ("pending", "capturing", "voiding")
-# Finished operation ids kept per wallet: a holder that stalled past its lease is still stopped
-# unless this many more of the same user's operations finished meanwhile.
-DONE_KEPT = 256
 # Set inside `Ledger.releasing_together`: the wallet ids to release when the block ends, per user.
 _released_later: contextvars.ContextVar[dict[str, list[str]] | None] = contextvars.ContextVar(
     "released_later", default=None)
@@ -60,11 +60,6 @@ class KeySpend:
     """The API key a hold is spent by, and the most that key may spend in all (None: no limit)."""
     key_id: str
     quota: int | None = None
-
-
-def key_spent_field(key_id: str) -> str:
-    """Each key's spend lives on its user's wallet, so one update guards the wallet and the key."""
-    return f"keys.{key_id}.spent"
 
 
 @dataclass(frozen=True)
@@ -238,12 +233,12 @@ class Ledger:
         if not holds:
             return []
         applied = await self._apply_many([
-            (hold["user_id"], hold["_id"], _placement_inc(hold), {"available": {"$gte": int(hold["amount"])}},
-             _bar(hold["_id"])) for hold in holds])
+            (hold["user_id"], hold["_id"], placement_inc(hold), {"available": {"$gte": int(hold["amount"])}},
+             bar_id(hold["_id"])) for hold in holds])
         behind = [hold for hold, done in zip(holds, applied) if not done]
         holds = [hold for hold, done in zip(holds, applied) if done]
         if holds:
-            await self._entries.bulk_write([UpdateOne(*_entry_upsert(*_placement_entry(hold)), upsert=True)
+            await self._entries.bulk_write([UpdateOne(*entry_upsert(*placement_entry(hold)), upsert=True)
                                             for hold in holds], ordered=False)
             await self._close_all(holds, token, lambda hold: {"state": "held", "held_at": stamp()},
                                   lambda hold: hold["_id"])
@@ -275,7 +270,7 @@ class Ledger:
                 if await self._close(self._holds, hold_id, token, {"state": "rejected", "reason": reason}):
                     return HoldOutcome(hold_id, False, amount, reason)
                 return _hold_outcome(await self._holds.find_one({"_id": hold_id}))  # ended by another
-        entry_id, _, kind, deltas = _placement_entry(hold)
+        entry_id, _, kind, deltas = placement_entry(hold)
         await self._record(entry_id, user_id, kind, **deltas)
         if await self._close(self._holds, hold_id, token, {"state": "held", "held_at": stamp()}):
             await self._release(user_id, hold_id)
@@ -285,15 +280,15 @@ class Ledger:
         """Moves the amount from available to held in one conditional update, which also counts
         it to the key's spend and, with a key quota, only if the key stays within it."""
         user_id, key_id, quota = hold["user_id"], hold.get("key_id"), hold.get("key_quota")
-        inc, guard = _placement_inc(hold), {"available": {"$gte": amount}}
+        inc, guard = placement_inc(hold), {"available": {"$gte": amount}}
         if quota is not None:
             if amount > quota:
                 return "key_quota_exceeded"
             await self._start_key_spend(user_id, key_id)
             guard[key_spent_field(key_id)] = {"$lte": quota - amount}
-        if await self._apply(user_id, hold["_id"], inc, guard, barred_by=_bar(hold["_id"])):
+        if await self._apply(user_id, hold["_id"], inc, guard, barred_by=bar_id(hold["_id"])):
             return None
-        if await self._applied(user_id, _bar(hold["_id"])):
+        if await self._applied(user_id, bar_id(hold["_id"])):
             return "cancelled"
         if quota is not None and await self.key_spent(user_id, key_id) + amount > quota:
             return "key_quota_exceeded"
@@ -320,12 +315,12 @@ class Ledger:
         """The steps of a capture after its claim. `resumed`: its wallet step may have happened."""
         hold_id, user_id = hold["_id"], hold["user_id"]
         op = f"{hold_id}:capture"
-        split = _chosen_split(hold)
+        split = chosen_split(hold)
         if not (resumed and await self._applied(user_id, op)):
             split = await self._charge(hold, token, split)
-        entry_id, _, kind, deltas = _capture_entry(hold, split)
+        entry_id, _, kind, deltas = capture_entry(hold, split)
         await self._record(entry_id, user_id, kind, **deltas)
-        if await self._close(self._holds, hold_id, token, _captured(split)):
+        if await self._close(self._holds, hold_id, token, captured_fields(split)):
             await self._release(user_id, op)
         return _captured_outcome(hold, split)
 
@@ -347,7 +342,7 @@ class Ledger:
                                                       {"$set": {"split": split.__dict__}})
                 if stored.modified_count == 0:
                     raise LeaseBusy(hold_id)  # another worker took the capture over: it applies its split
-            inc = _capture_inc(hold, split)
+            inc = capture_inc(hold, split)
             guard = {"available": {"$gte": split.shortfall}} if split.shortfall else {}
             if key_id and quota is not None and split.shortfall:
                 guard[key_spent_field(key_id)] = {"$lte": quota - split.shortfall}
@@ -372,7 +367,7 @@ class Ledger:
             if await self._bar_placement(user_id, hold_id):
                 await self._close(self._holds, hold_id, token, {"state": "rejected", "reason": "cancelled"})
                 return SettleOutcome(hold_id, "nothing", 0, 0, 0, 0)
-            entry_id, _, kind, deltas = _placement_entry(hold)
+            entry_id, _, kind, deltas = placement_entry(hold)
             await self._record(entry_id, user_id, kind, **deltas)
             await self._holds.update_one({"_id": hold_id, "lease": token}, {"$set": {"state": "held"}})
             await self._release(user_id, hold_id)
@@ -384,10 +379,10 @@ class Ledger:
         op = f"{hold_id}:void"
         if hold["state"] != "voiding":
             await self._holds.update_one({"_id": hold_id, "lease": token}, {"$set": {"state": "voiding"}})
-        await self._apply(user_id, op, _void_inc(hold), {})
-        entry_id, _, kind, deltas = _void_entry(hold)
+        await self._apply(user_id, op, void_inc(hold), {})
+        entry_id, _, kind, deltas = void_entry(hold)
         await self._record(entry_id, user_id, kind, **deltas)
-        if await self._close(self._holds, hold_id, token, _voided(hold)):
+        if await self._close(self._holds, hold_id, token, voided_fields(hold)):
             await self._release(user_id, op)
         return _voided_outcome(hold)
 
@@ -407,10 +402,10 @@ class Ledger:
         for end in ends:
             firsts.setdefault(end.hold_id, end)
         claimed, token = await self._claim_held(list(firsts.values()))
-        usual = [hold for hold in claimed.values() if _ends_usually(hold)]
+        usual = [hold for hold in claimed.values() if ends_usually(hold)]
         ended = await asyncio.gather(
             self._end_usual(usual, token),
-            *(self._finish_capture(hold, token, resumed=False) for hold in claimed.values() if not _ends_usually(hold)),
+            *(self._finish_capture(hold, token, resumed=False) for hold in claimed.values() if not ends_usually(hold)),
             *(self._end_alone(end) for end in firsts.values() if end.hold_id not in claimed))
         by_hold = {outcome.hold_id: outcome for outcome in [*ended[0], *ended[1:]]}
         answers = []
@@ -441,13 +436,13 @@ class Ledger:
         """The wallet steps, ledger entries and closes of claimed holds that end the usual way."""
         if not holds:
             return []
-        applied = await self._apply_many([(hold["user_id"], _end_op(hold), _end_inc(hold), {}, None) for hold in holds])
+        applied = await self._apply_many([(hold["user_id"], end_op(hold), end_inc(hold), {}, None) for hold in holds])
         behind = [hold for hold, done in zip(holds, applied) if not done]
         holds = [hold for hold, done in zip(holds, applied) if done]
         if holds:
-            await self._entries.bulk_write([UpdateOne(*_entry_upsert(*_end_entry(hold)), upsert=True)
+            await self._entries.bulk_write([UpdateOne(*entry_upsert(*end_entry(hold)), upsert=True)
                                             for hold in holds], ordered=False)
-            await self._close_all(holds, token, _end_fields, _end_op)
+            await self._close_all(holds, token, end_fields, end_op)
         resumed = await asyncio.gather(*(self._finish_void(hold, token) if hold["state"] == "voiding"
                                          else self._finish_capture(hold, token, resumed=True) for hold in behind))
         return [_end_outcome(hold) for hold in holds] + list(resumed)
@@ -458,7 +453,7 @@ class Ledger:
         placement's wallet step had happened."""
         barred = await self._wallets.update_one(
             {"_id": user_id, "pending": {"$nin": [hold_id]}, "done": {"$nin": [hold_id]}},
-            {"$push": {"done": {"$each": [_bar(hold_id)], "$slice": -DONE_KEPT}}})
+            {"$push": {"done": {"$each": [bar_id(hold_id)], "$slice": -DONE_KEPT}}})
         return barred.modified_count == 1 or not await self._applied(user_id, hold_id)
 
     async def _cancel_unplaced(self, hold_id: str, user_id: str) -> bool:
@@ -654,14 +649,14 @@ class Ledger:
                      barred_by: str | None = None) -> bool:
         """The wallet step of `op`, once: True when it is applied, now or earlier. `barred_by`:
         an id whose presence in `wallet.done` forbids the step."""
-        result = await self._wallets.update_one(*_wallet_step(user_id, op, inc, guard, barred_by))
+        result = await self._wallets.update_one(*wallet_step(user_id, op, inc, guard, barred_by))
         return result.modified_count == 1 or await self._applied(user_id, op)
 
     async def _apply_many(self, steps: list[tuple[str, str, dict[str, int], dict, str | None]]) -> list[bool]:
         """Wallet steps `(user id, op, inc, guard, barred_by)` in one bulk write; True for each
         applied, now or earlier. The write counts only a total, so a shortfall in it asks each
         wallet."""
-        result = await self._wallets.bulk_write([UpdateOne(*_wallet_step(*step)) for step in steps], ordered=False)
+        result = await self._wallets.bulk_write([UpdateOne(*wallet_step(*step)) for step in steps], ordered=False)
         if result.modified_count == len(steps):
             return [True] * len(steps)
         return [await self._applied(user_id, op) for user_id, op, *_ in steps]
@@ -683,7 +678,7 @@ class Ledger:
         finally:
             _released_later.reset(token)
             if batch:
-                await self._wallets.bulk_write([UpdateOne(*_release_step(user_id, ops)) for user_id, ops in batch.items()],
+                await self._wallets.bulk_write([UpdateOne(*release_step(user_id, ops)) for user_id, ops in batch.items()],
                                                ordered=False)
 
     async def _release(self, user_id: str, op: str) -> None:
@@ -694,7 +689,7 @@ class Ledger:
             batch[user_id].append(op)
 
     async def _release_now(self, user_id: str, ops: list[str]) -> None:
-        await self._wallets.update_one(*_release_step(user_id, ops))
+        await self._wallets.update_one(*release_step(user_id, ops))
 
     async def _close(self, coll, op_id: str, token: str, fields: dict[str, Any]) -> bool:
         """Marks the operation done. False means our lease was taken over (we were slower
@@ -705,101 +700,10 @@ class Ledger:
 
     async def _record(self, entry_id: str, user_id: str, kind: str, **deltas: int) -> None:
         """One ledger entry per wallet step (deterministic id), so a wallet can be replayed."""
-        await self._entries.update_one(*_entry_upsert(entry_id, user_id, kind, deltas), upsert=True)
-
-
-def review_op_id(hold_id: str) -> str:
-    """The id of an approved review's charge beyond the hold: its operation, wallet step and entry."""
-    return f"{hold_id}:review"
-
-
-def _bar(hold_id: str) -> str:
-    """The id a cancelled placement leaves in `wallet.done`, barring its wallet step."""
-    return f"{hold_id}:barred"
-
-
-def _chosen_split(hold: dict[str, Any]) -> CaptureSplit | None:
-    """The split a capture in progress applies: the one stored, or, for a cost within the hold,
-    the one its cost alone decides. None: it takes a shortfall not priced yet."""
-    if hold.get("split"):
-        return CaptureSplit(**hold["split"])
-    cost, amount = int(hold["cost"]), int(hold["amount"])
-    return capture_split(amount, cost, 0) if cost <= amount else None
-
-
-def _wallet_step(user_id: str, op: str, inc: dict[str, int], guard: dict,
-                 barred_by: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The filter and update of `op`'s wallet step: applied only while its id is in neither
-    `pending` nor `done` (nor `barred_by` in `done`), and `guard` holds."""
-    # `$nin`, not `$ne`: the local MongoDB stand-in evaluates `$ne` against an array that
-    # holds other ids as "not equal", which would apply a resumed operation a second time.
-    return ({"_id": user_id, "pending": {"$nin": [op]}, "done": {"$nin": [op, barred_by] if barred_by else [op]},
-             **guard},
-            {"$inc": {k: v for k, v in inc.items() if v}, "$push": {"pending": op}})
-
-
-def _release_step(user_id: str, ops: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Moves finished operations' ids from `wallet.pending` to `wallet.done`."""
-    return {"_id": user_id}, {"$pull": {"pending": {"$in": ops}}, "$push": {"done": {"$each": ops, "$slice": -DONE_KEPT}}}
-
-
-def _entry_upsert(entry_id: str, user_id: str, kind: str, deltas: dict[str, int]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A ledger entry, written once by its deterministic id."""
-    return {"_id": entry_id}, {"$setOnInsert": {"user_id": user_id, "kind": kind, "at": stamp(),
-                                                **{f: int(deltas.get(f, 0)) for f in WALLET_FIELDS}}}
-
-
-def _placement_entry(hold: dict[str, Any]) -> tuple[str, str, str, dict[str, int]]:
-    amount = int(hold["amount"])
-    return hold["_id"], hold["user_id"], "hold", {"available": -amount, "held": amount}
-
-
-def _placement_inc(hold: dict[str, Any]) -> dict[str, int]:
-    """The wallet step: the ledger entry's deltas, and the key's spend."""
-    inc = dict(_placement_entry(hold)[3])
-    if hold.get("key_id"):
-        inc[key_spent_field(hold["key_id"])] = int(hold["amount"])
-    return inc
-
-
-# What ending a hold does, the same whether one hold ends or a batch: by capture (with its split)
-# or by void (a full refund).
-def _capture_inc(hold: dict[str, Any], split: CaptureSplit) -> dict[str, int]:
-    """The wallet step: the ledger entry's deltas, and the key's spend."""
-    inc = dict(_capture_entry(hold, split)[3])
-    if hold.get("key_id"):
-        inc[key_spent_field(hold["key_id"])] = split.charged - int(hold["amount"])
-    return inc
-
-
-def _capture_entry(hold: dict[str, Any], split: CaptureSplit) -> tuple[str, str, str, dict[str, int]]:
-    return (f"{hold['_id']}:capture", hold["user_id"], "capture",
-            {"held": -int(hold["amount"]), "used": split.charged, "available": split.available_delta, "debt": split.debt})
-
-
-def _captured(split: CaptureSplit) -> dict[str, Any]:
-    return {"state": "captured", "charged": split.charged, "refunded": split.refund, "debt": split.debt,
-            "settled_at": stamp()}
-
+        await self._entries.update_one(*entry_upsert(entry_id, user_id, kind, deltas), upsert=True)
 
 def _captured_outcome(hold: dict[str, Any], split: CaptureSplit) -> SettleOutcome:
     return SettleOutcome(hold["_id"], "captured", int(hold["amount"]), split.charged, split.refund, split.debt)
-
-
-def _void_inc(hold: dict[str, Any]) -> dict[str, int]:
-    inc = dict(_void_entry(hold)[3])
-    if hold.get("key_id"):
-        inc[key_spent_field(hold["key_id"])] = -int(hold["amount"])
-    return inc
-
-
-def _void_entry(hold: dict[str, Any]) -> tuple[str, str, str, dict[str, int]]:
-    amount = int(hold["amount"])
-    return f"{hold['_id']}:void", hold["user_id"], "void", {"held": -amount, "available": amount}
-
-
-def _voided(hold: dict[str, Any]) -> dict[str, Any]:
-    return {"state": "voided", "charged": 0, "refunded": int(hold["amount"]), "debt": 0, "settled_at": stamp()}
 
 
 def _voided_outcome(hold: dict[str, Any]) -> SettleOutcome:
@@ -807,30 +711,8 @@ def _voided_outcome(hold: dict[str, Any]) -> SettleOutcome:
     return SettleOutcome(hold["_id"], "voided", amount, 0, amount, 0)
 
 
-# A claimed hold of `end_holds`: `voiding`, or `capturing` with its cost.
-def _ends_usually(hold: dict[str, Any]) -> bool:
-    """Whether it ends without reading the wallet: a void, or a capture within the hold."""
-    return hold["state"] == "voiding" or _chosen_split(hold) is not None
-
-
-def _end_op(hold: dict[str, Any]) -> str:
-    return f"{hold['_id']}:{'void' if hold['state'] == 'voiding' else 'capture'}"
-
-
-def _end_inc(hold: dict[str, Any]) -> dict[str, int]:
-    return _void_inc(hold) if hold["state"] == "voiding" else _capture_inc(hold, _chosen_split(hold))
-
-
-def _end_entry(hold: dict[str, Any]) -> tuple[str, str, str, dict[str, int]]:
-    return _void_entry(hold) if hold["state"] == "voiding" else _capture_entry(hold, _chosen_split(hold))
-
-
-def _end_fields(hold: dict[str, Any]) -> dict[str, Any]:
-    return _voided(hold) if hold["state"] == "voiding" else _captured(_chosen_split(hold))
-
-
 def _end_outcome(hold: dict[str, Any]) -> SettleOutcome:
-    return _voided_outcome(hold) if hold["state"] == "voiding" else _captured_outcome(hold, _chosen_split(hold))
+    return _voided_outcome(hold) if hold["state"] == "voiding" else _captured_outcome(hold, chosen_split(hold))
 
 
 def _hold_outcome(doc: dict[str, Any]) -> HoldOutcome:
