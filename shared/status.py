@@ -1,4 +1,4 @@
-"""The canonical task status and the three public dialects (DESIGN.md)."""
+"""The canonical task status and the three public dialects derived from it."""
 from __future__ import annotations
 
 from enum import StrEnum

@@ -1,4 +1,4 @@
-"""Async submission to any provider (`shared.providers`): price, store, hold, submit (DESIGN.md, flow 1-3).
+"""Async submission to any provider (`shared.providers`): price, store, hold, submit (docs/architecture.md, flow 1-3).
 Opening the task (channel, store, hold) is shared with the sync path, see `task_opening`."""
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Opening a billable task, whichever API asked for it: find the channel, price the hold, store
-the task document, then hold its amount (DESIGN.md, flow 1-2).
+the task document, then hold its amount (docs/architecture.md, flow 1-2).
 
 The caller's key policies admitted the request first (`key_policies`); storing a task needs
 that `Admission`. The task document exists before any money moves, so a crash at any later step

@@ -1,5 +1,5 @@
 """Upstream webhooks: believe only what the channel's provider authenticates, take each delivery
-once, answer at once and apply the news in the background (DESIGN.md, flow 4).
+once, answer at once and apply the news in the background (docs/architecture.md, flow 4).
 
 A delivery is recorded (`webhook_receipts.py`, keyed by channel and delivery id) before it is
 applied, so a replay or the upstream's retry of a delivery already taken changes nothing; if

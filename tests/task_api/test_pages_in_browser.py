@@ -16,7 +16,7 @@ from tests.task_api.test_task_api import IMAGE
 from tests.workers.test_pages_in_browser import CHROMIUM_ARGS
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "task_api"
-# As DESIGN.md's browser tests, with the image server's address let through as well.
+# The browser tests' Chromium flags, with the image server's address let through as well.
 ARGS = [arg for arg in CHROMIUM_ARGS if not arg.startswith("--host-resolver-rules")] + [
     f"--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE {IMAGE_HOST}"]
 

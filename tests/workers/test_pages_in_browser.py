@@ -13,7 +13,7 @@ from tests.conftest import ARTIFACTS
 from tests.harness.api import eventually
 from tests.harness.csp import csp_refusals
 
-# DESIGN.md, "Browser tests": no sandbox as root, and no look-ups of Chromium's own beyond 127.0.0.1.
+# Every browser test's Chromium: no sandbox (tests run as root), and no look-ups of Chromium's own beyond 127.0.0.1.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
