@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import ARTIFACTS
 from tools import devinfra
 from tools.chaos.runner import run
-from tools.chaos.schedule import BROKER, CRASHES, KILLS, fault_schedule
+from tools.chaos.schedule import BROKER, CRASHES, KILLS, ROLLING, fault_schedule
 
 SEED = 10
 DURATION_S = 60.0
@@ -24,8 +24,8 @@ def test_the_schedule_is_the_seeds_and_strikes_every_process_and_every_dual_writ
     schedule = fault_schedule(SEED, DURATION_S, broker=True)
     assert schedule == fault_schedule(SEED, DURATION_S, broker=True)
     assert schedule != fault_schedule(SEED + 1, DURATION_S, broker=True)
-    assert set(KILLS) | set(CRASHES) | {BROKER} <= {fault.kind for fault in schedule}
-    assert schedule[-1].kind == BROKER
+    assert set(KILLS) | set(CRASHES) | {ROLLING, BROKER} <= {fault.kind for fault in schedule}
+    assert [fault.kind for fault in schedule[-2:]] == [ROLLING, BROKER]
 
 
 @pytest.fixture
@@ -44,5 +44,6 @@ def test_no_money_or_task_is_lost_or_invented_under_faults(own_broker):
     report = run(infra, SEED, DURATION_S, ARTIFACTS / f"chaos-{SEED}", broker_dir)
     print(report.render())
     assert report.passed, report.render()
+    assert any(ROLLING in line and "exited in" in line for line in report.faults), report.render()
     assert len(report.faults) >= len(fault_schedule(SEED, DURATION_S, broker=True))
     assert sum(report.task_statuses.values()) > 50

@@ -31,6 +31,7 @@ CRASH_TARGETS = {"billing.hold_written": "billing", "gateway.hold_placed": "gate
                  "task.finished": "poller", "settlement.hold_settled": "settlement"}
 CRASH_WAIT_S = 60.0  # from the armed start, which takes seconds (more on a crowded machine)
 DUPLICATED = 20  # tasks whose events are delivered again, three times each
+TERMINATION_GRACE_S = 30.0  # Kubernetes' default terminationGracePeriodSeconds
 
 
 @dataclass
@@ -40,6 +41,7 @@ class FaultContext:
     db: AsyncDatabase
     broker_dir: Path | None  # the local broker's state folder, when the run may restart it
     settled_before_broker_restart: dict[str, tuple] = field(default_factory=dict)
+    ungraceful: list[str] = field(default_factory=list)  # processes the rolling restart had to kill
 
 
 def target_of(kind: str) -> str:
@@ -64,6 +66,8 @@ async def inject(kind: str, ctx: FaultContext) -> str:
         return await _worker_drop(ctx.workers)
     if family == "duplicates":
         return await _duplicates(ctx)
+    if family == "rolling":
+        return await _rolling_restart(ctx)
     if family == "broker":
         assert ctx.broker_dir is not None, "the schedule has a broker restart only when there is one to restart"
         return await restart_broker(ctx.system, ctx.db, ctx.broker_dir, ctx.settled_before_broker_restart)
@@ -74,6 +78,18 @@ async def _kill(system: ChaosSystem, name: str) -> str:
     started = time.monotonic()
     await asyncio.to_thread(system.restart, name)
     return f"SIGKILL, back in {time.monotonic() - started:.1f}s"
+
+
+async def _rolling_restart(ctx: FaultContext) -> str:
+    """Every service process in turn (the mock upstream aside), the next once the last is ready
+    again; one that outlives its grace period is recorded, and fails the run."""
+    exits = []
+    for name in [name for name in ctx.system.stack.processes if name != "mock_upstream"]:
+        seconds = await asyncio.to_thread(ctx.system.roll, name, TERMINATION_GRACE_S)
+        if seconds is None:
+            ctx.ungraceful.append(f"{name}: still running {TERMINATION_GRACE_S:.0f}s after SIGTERM")
+        exits.append(f"{name} {'-' if seconds is None else f'{seconds:.1f}s'}")
+    return "SIGTERM and start, one after another; exited in " + ", ".join(exits)
 
 
 async def _crash(system: ChaosSystem, point: str) -> str:

@@ -13,11 +13,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from tests.harness.stack import Stack
 from tools import devinfra
-from tools.chaos.checker import TERMINAL, check_all
+from tools.chaos.checker import TERMINAL, Check, check_all
 from tools.chaos.faults import FaultContext, inject, target_of
 from tools.chaos.load import run_load
 from tools.chaos.report import Report
-from tools.chaos.schedule import BROKER, Fault, fault_schedule
+from tools.chaos.schedule import BROKER, ROLLING, Fault, fault_schedule
 from tools.chaos.system import provision, start_system
 from tools.chaos.tally import Tally
 from tools.chaos.workers import Workers
@@ -51,6 +51,7 @@ async def _run(stack: Stack, infra: devinfra.Infra, seed: int, duration_s: float
         upstream = await _upstream_tasks(stack)
         report.task_statuses = Counter([f"{t['status']}" async for t in db.tasks.find({}, {"status": 1})])
         report.checks = await check_all(db, upstream, report.tally, context.settled_before_broker_restart)
+        report.checks.append(Check("every process stopped within its grace period on SIGTERM", context.ungraceful))
     finally:
         await mongo.close()
     return report
@@ -95,10 +96,11 @@ async def _strike(schedule: list[Fault], context: FaultContext, report: Report, 
         report.faults.append(f"{fault}  (ran {started:5.1f}-{time.monotonic() - began:5.1f}s) -> {outcome}")
         print(f"chaos: {report.faults[-1]}", flush=True)  # a long run shows it is alive
 
-    await asyncio.gather(*(strike(fault) for fault in schedule if fault.kind != BROKER))
-    for fault in schedule:
-        if fault.kind == BROKER:
-            await strike(fault)
+    await asyncio.gather(*(strike(fault) for fault in schedule if fault.kind not in (ROLLING, BROKER)))
+    for last in (ROLLING, BROKER):  # each after everything before it, on a system every other fault has left
+        for fault in schedule:
+            if fault.kind == last:
+                await strike(fault)
     report.faults.sort()  # by scheduled time (each line starts with it), whatever order they ended in
 
 

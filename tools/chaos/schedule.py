@@ -16,6 +16,8 @@ CRASHES = ("crash:billing.hold_written", "crash:gateway.hold_placed", "crash:tas
            "crash:settlement.hold_settled")
 UPSTREAM = ("upstream:error", "upstream:timeout", "upstream:429")
 OTHERS = ("worker:drop", "duplicates")
+# Every service in turn, SIGTERM then start, as a rollout does: after all the other faults, before the broker's.
+ROLLING = "rolling:restart"
 BROKER = "broker:restart"
 # A restart takes a few seconds on a quiet machine; a longer run gets a fault this often.
 MIN_SLOT_S = 6.0
@@ -39,7 +41,7 @@ def fault_schedule(seed: int, duration_s: float, *, broker: bool = False) -> lis
         round_ = kinds[:]
         rng.shuffle(round_)
         order += round_
-    order = order[:slots]
+    order = order[:slots] + [ROLLING]
     if broker:  # last, so everything before it ran on a broker that never lost a message
         order.append(BROKER)
     span = duration_s / len(order)

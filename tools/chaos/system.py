@@ -4,6 +4,9 @@ channels, users and worker token the load needs."""
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +60,23 @@ class ChaosSystem:
     def restart(self, name: str) -> None:
         """SIGKILL, then start again and wait until ready."""
         self.start_armed(name, None).wait_ready(timeout=START_TIMEOUT_S, path="/readyz")
+
+    def roll(self, name: str, grace_s: float) -> float | None:
+        """A rollout's restart: SIGTERM, then start again once it exited and wait until ready.
+        Returns the seconds it took to exit, or None when it outlived `grace_s` (then SIGKILL,
+        as Kubernetes does after terminationGracePeriodSeconds)."""
+        process = self.stack[name]
+        started = time.monotonic()
+        process.signal(signal.SIGTERM)
+        try:
+            process.proc.wait(timeout=grace_s)
+            stopped: float | None = time.monotonic() - started
+        except subprocess.TimeoutExpired:
+            stopped = None
+            process.kill()
+        process.env = {**self.stack.env, **_port_env(process)}
+        process.start().wait_ready(timeout=START_TIMEOUT_S, path="/readyz")
+        return stopped
 
     def start_armed(self, name: str, crash_point: str | None) -> ServiceProcess:
         """SIGKILL, then start again without waiting: with `crash_point` armed, it may die
