@@ -47,6 +47,9 @@ class GroupRepository:
     async def list(self, limit: int, offset: int) -> list[dict[str, Any]]:
         return await self._groups.find({}).sort("_id", 1).skip(offset).limit(limit).to_list(length=limit)
 
+    async def count(self) -> int:
+        return await self._groups.count_documents({})  # a handful of documents
+
     async def update(self, name: str, changes: dict[str, Any]) -> dict[str, Any] | None:
         if "price_ratio" in changes:
             changes = {**changes, "price_ratio": str(changes["price_ratio"])}

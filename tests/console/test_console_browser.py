@@ -154,13 +154,27 @@ async def test_operator_runs_the_gateway_from_the_browser(page: Page, stack):
     assert await page.inner_text("#reconciliation td.revenue") == "10", await page.inner_text("#reconciliation")
     await shot(page, "reconciliation")
 
+    await page.click("nav >> text=Groups")
+    group = f"0g-{secrets.token_hex(3)}"
+    await page.fill("#new-group [name=name]", group)
+    await page.fill("#new-group [name=price_ratio]", "0.8")
+    await page.fill("#new-group [name=quota_limit]", "500")
+    await page.click("#new-group button")
+    row = f"#groups tr[data-group='{group}']"
+    await page.fill(f"{row} [name=price_ratio]", "1.25")
+    await page.click(f"{row} button")
+    await page.wait_for_selector(f"{row} [name=price_ratio][value='1.25']")
+    assert await page.input_value(f"{row} [name=quota_limit]") == "500"
+    await fits(page)
+    await shot(page, "groups")
+
     await page.goto(f"{base}/admin/ui/channels?lang=zh")
     assert "渠道" in await page.inner_text("nav")
     await shot(page, "channels-zh")
     await page.goto(f"{base}/admin/ui/users")  # the language sticks
     assert "用户" in await page.inner_text("h1")
     for path in ("overview", "channels", "channels/new", "users", f"users/{user_id}", "tasks", f"tasks/{task_id}",
-                 "logs", "reconciliation", "worker-tokens"):
+                 "logs", "reconciliation", "worker-tokens", "groups"):
         await page.goto(f"{base}/admin/ui/{path}")
         assert await english_left(page) == [], path
     await page.goto(channel_url)

@@ -89,6 +89,12 @@ ZH = {
     "Upstream status words; blank: the environment's. Queued: accepted but not started (the Task API's pending).":
         "上游的状态词；留空：使用环境变量的设置。排队中：已接受但未开始（Task API 的 pending）。",
     "One public=upstream pair per line.": "每行一对 对外名=上游名。",
+    "Groups": "分组", "Description": "描述", "Requests per minute": "每分钟请求数", "Tasks in flight": "进行中任务数",
+    "Key quota": "密钥额度上限", "New group": "新建分组",
+    "A group's price ratio multiplies the holds and costs of its users; its key limits apply to their keys that set none of their own.":
+        "分组的价格倍率作用于其用户的预扣与费用；其密钥限制适用于未自行设置限制的用户密钥。",
+    "1 charges the channel's price; 0.8 is 20% off.": "1 即按渠道价格计费；0.8 即八折。",
+    "Comma-separated; empty: every model.": "以逗号分隔；留空：全部模型。",
 }
 
 # Display names of stored codes, looked up with `translate` like any phrase.

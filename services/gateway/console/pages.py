@@ -2,6 +2,7 @@
 language, and rendering a template (autoescaped, so stored text never becomes markup)."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -110,6 +111,13 @@ def install_login_redirect(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def _to_login(request: Request, _: LoginRequired) -> RedirectResponse:
         return back_to("/admin/login", next=request.url.path)
+
+
+def whole_number(value: Any) -> int | str:
+    """The API refuses numeric strings; a form sends only strings, so a whole number is parsed here
+    (anything else is passed on for the API's own check to refuse)."""
+    text = str(value or "").strip()
+    return int(text) if re.fullmatch(r"\d{1,16}", text) else text
 
 
 def error_messages(exc: ValidationError | ApiError) -> list[str]:

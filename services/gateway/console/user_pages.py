@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from services.gateway.console.pages import PAGE_SIZE, error_messages, PageSession, PostedForm, back_to, page_window, render
+from services.gateway.console.pages import (PAGE_SIZE, PageSession, PostedForm, back_to, error_messages, page_window,
+                                            render, whole_number)
 from services.gateway.deps import Deps
 from services.gateway.errors import ApiError
 from services.gateway.paging import Offset
@@ -69,7 +70,7 @@ async def update_user(user_id: str, form: PostedForm, deps: Deps):
 @router.post("/{user_id}/topup")
 async def topup(user_id: str, form: PostedForm, deps: Deps):
     try:
-        body = TopupRequest(amount=_integer(form.get("amount")), request_id=str(form.get("request_id", "")))
+        body = TopupRequest(amount=whole_number(form.get("amount")), request_id=str(form.get("request_id", "")))
         await admin_users.topup(user_id, body, deps)
     except (ValidationError, ApiError) as exc:
         return back_to(f"/admin/ui/users/{user_id}", error="; ".join(error_messages(exc)))
@@ -89,9 +90,3 @@ async def create_key(request: Request, user_id: str, form: PostedForm, deps: Dep
 async def revoke_key(user_id: str, key_id: str, _: PostedForm, deps: Deps):
     await admin_users.update_api_key(user_id, key_id, ApiKeyUpdate(enabled=False), deps)
     return back_to(f"/admin/ui/users/{user_id}", notice="Saved")
-
-
-def _integer(value) -> int | str:
-    """The API refuses numeric strings; a form sends only strings, so a whole number is parsed here."""
-    text = str(value or "").strip()
-    return int(text) if re.fullmatch(r"\d{1,16}", text) else text

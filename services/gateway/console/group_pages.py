@@ -1,0 +1,61 @@
+"""Console page for user groups: their price ratio, description and the default limits of their
+users' keys; create and edit through the admin API's own route code (groups are not deleted: users
+and tasks name them)."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
+
+from services.gateway.console.pages import (PAGE_SIZE, PageSession, Posted, PostedForm, back_to, error_messages,
+                                            page_window, render, whole_number)
+from services.gateway.deps import Deps
+from services.gateway.errors import ApiError
+from services.gateway.paging import Offset
+from services.gateway.routes import admin_groups
+from services.gateway.schemas import GroupCreate, GroupUpdate, KeyDefaults
+
+router = APIRouter(prefix="/admin/ui/groups", include_in_schema=False)
+PAGE = "/admin/ui/groups"
+LIMITS = ("requests_per_minute", "max_in_flight", "quota_limit")
+
+
+@router.get("", response_class=HTMLResponse)
+async def group_list(request: Request, session: PageSession, deps: Deps, offset: Offset = 0,
+                     notice: str | None = None, error: str | None = None) -> HTMLResponse:
+    groups = await admin_groups.list_groups(deps, PAGE_SIZE, offset)
+    return render(request, "groups.html", session, groups=groups, notice=notice, error=error,
+                  window=page_window(offset, await deps.groups.count()), params={})
+
+
+@router.post("")
+async def create_group(form: PostedForm, deps: Deps):
+    try:
+        body = GroupCreate(name=str(form.get("name", "")).strip(), price_ratio=str(form.get("price_ratio") or "1"),
+                           description=form.get("description") or None, key_defaults=_key_defaults(form))
+        await admin_groups.create_group(body, deps)
+    except (ValidationError, ApiError) as exc:
+        return back_to(PAGE, error="; ".join(error_messages(exc)))
+    return back_to(PAGE, notice="Saved")
+
+
+@router.post("/{name}")
+async def update_group(name: str, form: PostedForm, deps: Deps):
+    try:
+        body = GroupUpdate(price_ratio=str(form.get("price_ratio") or ""), description=form.get("description") or None,
+                           key_defaults=_key_defaults(form) or KeyDefaults())
+        await admin_groups.update_group(name, body, deps)
+    except (ValidationError, ApiError) as exc:
+        return back_to(PAGE, error="; ".join(error_messages(exc)))
+    return back_to(PAGE, notice="Saved")
+
+
+def _key_defaults(form: Posted) -> KeyDefaults | None:
+    """The form's key limits (blank: none); None when it sets none at all. Checked by KeyDefaults."""
+    fields: dict[str, Any] = {name: whole_number(form.get(name)) for name in LIMITS if str(form.get(name) or "").strip()}
+    models = [m.strip() for m in str(form.get("models") or "").split(",") if m.strip()]
+    if models:
+        fields["models"] = models
+    return KeyDefaults(**fields) if fields else None
