@@ -58,6 +58,10 @@ class ChannelRepository:
         cursor = self._channels.find({} if include_archived else LIVE).sort("created_at", 1).skip(offset).limit(limit)
         return await cursor.to_list(length=limit)
 
+    async def count(self) -> int:
+        """How many live (not archived) channels there are: what `list` pages through."""
+        return await self._channels.count_documents(LIVE)
+
     async def enabled(self) -> list[dict[str, Any]]:
         """Every enabled live channel (a small collection), oldest first."""
         return await self._cache.get(("enabled",), lambda: self._channels.find(

@@ -1,5 +1,5 @@
 """Console pages for channels: list with health, create and edit through the admin API's own
-code, enable/disable, and a one-call connectivity test."""
+code, enable/disable, archive (the API's delete), and a one-call connectivity test."""
 from __future__ import annotations
 
 import time
@@ -32,7 +32,7 @@ ERROR_SAMPLE = 5000  # keeps the channel list cheap however busy the channels ar
 async def channel_list(request: Request, session: PageSession, deps: Deps, offset: Offset = 0,
                        notice: str | None = None) -> HTMLResponse:
     channels = await deps.channels.list(PAGE_SIZE, offset)
-    total = await deps.db["channels"].count_documents({})
+    total = await deps.channels.count()
     rates = await recent_error_rates(deps.db, [c["_id"] for c in channels])
     return render(request, "channels.html", session, channels=channels, rates=rates, notice=notice, now=stamp(),
                   window=page_window(offset, total), params={})
@@ -78,6 +78,13 @@ async def update_channel(request: Request, channel_id: str, form: PostedForm, de
 async def set_enabled(channel_id: str, form: PostedForm, deps: Deps):
     await admin_channels.update_channel(channel_id, ChannelUpdate(enabled=form.get("enabled") == "true"), deps)
     return back_to("/admin/ui/channels", notice="Saved")
+
+
+@router.post("/{channel_id}/archive")
+async def archive_channel(channel_id: str, _: PostedForm, deps: Deps):
+    """The admin API's delete: the channel stops serving and leaves the list; its tasks still settle."""
+    await admin_channels.delete_channel(channel_id, deps)
+    return back_to("/admin/ui/channels", notice="Channel archived")
 
 
 @router.post("/{channel_id}/test", response_class=HTMLResponse)
