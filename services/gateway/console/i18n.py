@@ -89,7 +89,7 @@ ZH = {
     "Upstream status words; blank: the environment's. Queued: accepted but not started (the Task API's pending).":
         "上游的状态词；留空：使用环境变量的设置。排队中：已接受但未开始（Task API 的 pending）。",
     "One public=upstream pair per line.": "每行一对 对外名=上游名。",
-    "Archive": "归档", "Archived at": "归档于", "Channel archived": "渠道已归档",
+    "Key": "密钥", "Archive": "归档", "Archived at": "归档于", "Channel archived": "渠道已归档",
     "it serves no new tasks and cannot be edited; its tasks and logs keep its id.": "不再接收新任务，也不能再编辑；它的任务和日志仍保留其 ID。",
     "It stops serving new tasks at once and leaves the list; tasks in flight on it still finish and settle. This cannot be undone.":
         "立即停止接收新任务并从列表中移除；进行中的任务仍会完成并结算。此操作不可撤销。",

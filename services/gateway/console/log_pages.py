@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
+from services.gateway.console.names import names_in
 from services.gateway.console.pages import PAGE_SIZE, PageSession, page_window, render
 from services.gateway.console.task_pages import period
 from services.gateway.deps import Deps
@@ -38,11 +39,12 @@ async def log_list(request: Request, session: PageSession, deps: Deps, user_id: 
     logs = deps.db["consumption_logs"]
     total = await logs.count_documents(query)
     rows = await logs.find(query).sort("created_at", -1).skip(offset).limit(PAGE_SIZE).to_list(PAGE_SIZE)
-    totals = {label: await _totals(logs, query, field)
-              for label, field in (("Per model", "model"), ("Per channel", "channel_id"), ("Per user", "user_id"))}
+    totals = [(label, field, await _totals(logs, query, field))
+              for label, field in (("Per model", "model"), ("Per channel", "channel_id"), ("Per user", "user_id"))]
+    named = rows + [{field: total["_id"]} for _, field, rows_of in totals for total in rows_of]
     params = {"user_id": user_id, "model": model, "channel_id": channel_id, "status": status,
               "since": since, "until": until}
-    return render(request, "logs.html", session, logs=rows, totals=totals, params=params,
+    return render(request, "logs.html", session, logs=rows, names=await names_in(deps.db, named), totals=totals, params=params,
                   window=page_window(offset, total))
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.gateway.console.names import names_of
 from services.gateway.workers.queue import WorkQueue
 from shared.clock import now, stamp
 from shared.hourly_stats import DAY, HOUR, Totals, bucket_of, read_counters, totals_by_bucket, totals_by_key
@@ -70,8 +71,8 @@ async def read_overview(db: AsyncDatabase, period: str) -> Overview:
               for label in labels for t in [per_bucket.get(label) or Totals(label)]]
     ranked = {dimension: _top(totals_by_key(await read_counters(db, grain, dimension, since)))
               for dimension in ("model", "channel", "user")}
-    channel_names = await _names(db, "channels", [t.key for t in ranked["channel"]])
-    user_names = await _names(db, "users", [t.key for t in ranked["user"]])
+    channel_names = await names_of(db, "channels", [t.key for t in ranked["channel"]])
+    user_names = await names_of(db, "users", [t.key for t in ranked["user"]])
     return Overview(
         period=period, since=since, total=total,
         success_rate=total.status.get(TaskStatus.SUCCESS.value, 0) / ended if ended else None, series=series,
@@ -100,9 +101,3 @@ async def _in_flight(db: AsyncDatabase) -> int:
 def _top(totals: dict[str, Totals]) -> list[Totals]:
     return sorted(totals.values(), key=lambda t: (-t.charged, -t.tasks, t.key))[:TOP]
 
-
-async def _names(db: AsyncDatabase, collection: str, ids: list[str]) -> dict[str, str]:
-    if not ids:
-        return {}
-    return {doc["_id"]: doc.get("name") or doc["_id"]
-            async for doc in db[collection].find({"_id": {"$in": ids}}, {"name": 1})}

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from services.gateway.console.i18n import BILLING_MODES, translate
+from services.gateway.console.names import names_in
 from services.gateway.console.pages import PAGE_SIZE, PageSession, lang_of, moment, page_window, render
 from services.gateway.deps import Deps
 from services.gateway.errors import NotFound
@@ -41,7 +42,7 @@ async def task_list(request: Request, session: PageSession, deps: Deps, kind: st
     rows = await tasks.find(query).sort("created_at", -1).skip(offset).limit(PAGE_SIZE).to_list(PAGE_SIZE)
     params = {"kind": kind, "model": model, "status": status, "user_id": user_id,
               "since": since, "until": until}
-    return render(request, "tasks.html", session, tasks=rows, params=params, kinds=KINDS,
+    return render(request, "tasks.html", session, tasks=rows, names=await names_in(deps.db, rows), params=params, kinds=KINDS,
                   statuses=[s.value for s in TaskStatus], pass_status=to_pass_status,
                   window=page_window(offset, total))
 
@@ -56,6 +57,7 @@ async def task_page(request: Request, task_id: str, session: PageSession, deps: 
     upstream = {"result": task.get("result"), "usage": task.get("usage"), "error": task.get("error"),
                 **({"late_result": task["late_result"]} if task.get("late_result") else {})}
     return render(request, "task.html", session, task=task, log=log, history=history, upstream=upstream,
+                  names=await names_in(deps.db, [task]),
                   pass_status=to_pass_status(task["status"]), billing=billing_terms(task, lang_of(request)))
 
 
