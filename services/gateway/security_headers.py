@@ -8,7 +8,9 @@ Content-Security-Policy that still lets it work:
 - pages with script (`/test-worker`, the Task API's `/task/{id}` and `/tasks`) run
   only the gateway's own script files: no inline script, so text a worker or upstream managed to
   put in the page as markup still cannot run;
-- the console's overview (`/admin/ui/overview`) runs only its own chart files, with no inline script;
+- the console's overview (`/admin/ui/overview`) runs only its own chart files, and its key-created
+  page (the answer to `POST /admin/ui/users/{id}/api-keys`) only its Copy button's file, with no
+  inline script;
 - the console's dispatch page (`/admin/ui/dispatch`) runs only its own file, which may also fetch
   the gateway's own JSON (its live figures);
 - the rest of the console and everything else (JSON, assets) run no script at all;
@@ -19,6 +21,8 @@ middleware only fills in what a response left unset. Pure ASGI rather than `Base
 so streamed answers (`stream_relay.py`) pass through untouched and WebSockets are not involved.
 """
 from __future__ import annotations
+
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,6 +42,7 @@ SCRIPTED_PAGES = {"/test-worker", "/tasks"}
 SCRIPTED_PAGE_PREFIXES = ("/task/",)
 DOCS_PAGES = {"/docs", "/redoc"}
 CHART_PAGES = {"/admin/ui/overview"}
+KEY_CREATED_PAGE = re.compile(r"/admin/ui/users/[^/]+/api-keys")
 LIVE_PAGES = {"/admin/ui/dispatch"}
 
 ALWAYS = {
@@ -52,7 +57,7 @@ def content_security_policy(path: str) -> str:
         return OWN_SCRIPT_FILES
     if path in DOCS_PAGES:
         return API_DOCS
-    if path in CHART_PAGES:
+    if path in CHART_PAGES or KEY_CREATED_PAGE.fullmatch(path):
         return CONSOLE_CHARTS
     if path in LIVE_PAGES:
         return CONSOLE_LIVE

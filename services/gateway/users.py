@@ -50,7 +50,15 @@ class UserRepository:
 
     async def list(self, name_contains: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
         """Newest first; `name_contains` matches anywhere in the name, ignoring case."""
-        query = {"name": {"$regex": re.escape(name_contains), "$options": "i"}} if name_contains else {}
+        return await self._page(_name_contains(name_contains) if name_contains else {}, limit, offset)
+
+    async def search(self, text: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        """The console's search: users whose name contains `text` (ignoring case) or whose id is
+        `text`, newest first; one page of them and how many match in all."""
+        query = {"$or": [_name_contains(text), {"_id": text}]} if text else {}
+        return await self._page(query, limit, offset), await self._users.count_documents(query)
+
+    async def _page(self, query: dict[str, Any], limit: int, offset: int) -> list[dict[str, Any]]:
         cursor = self._users.find(query).sort([("created_at", -1), ("_id", -1)]).skip(offset).limit(limit)
         return await cursor.to_list(length=limit)
 
@@ -97,6 +105,10 @@ class UserRepository:
     async def find_key(self, secret: str) -> dict[str, Any] | None:
         digest = hash_key(secret)
         return await self._cache.get(("key", digest), lambda: self._keys.find_one({"hash": digest, **LIVE}))
+
+
+def _name_contains(text: str) -> dict[str, Any]:
+    return {"name": {"$regex": re.escape(text), "$options": "i"}}
 
 
 def _stored(changes: dict[str, Any]) -> dict[str, Any]:

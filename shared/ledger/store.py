@@ -151,7 +151,13 @@ class Ledger:
 
     async def wallet(self, user_id: str) -> dict[str, int] | None:
         doc = await self._wallets.find_one({"_id": user_id})
-        return None if doc is None else {f: int(doc.get(f, 0)) for f in WALLET_FIELDS}
+        return None if doc is None else _amounts(doc)
+
+    async def wallets(self, user_ids: list[str]) -> dict[str, dict[str, int]]:
+        """The wallets of many users (a page of them) in one query, by user id; a user without a
+        wallet is absent. Only the amounts are read, not the ids of recent operations."""
+        found = self._wallets.find({"_id": {"$in": user_ids}}, dict.fromkeys(WALLET_FIELDS, 1))
+        return {doc["_id"]: _amounts(doc) async for doc in found}
 
     async def key_spent(self, user_id: str, key_id: str) -> int:
         """What the key has spent of its user's quota: its open holds plus what they charged."""
@@ -701,6 +707,11 @@ class Ledger:
     async def _record(self, entry_id: str, user_id: str, kind: str, **deltas: int) -> None:
         """One ledger entry per wallet step (deterministic id), so a wallet can be replayed."""
         await self._entries.update_one(*entry_upsert(entry_id, user_id, kind, deltas), upsert=True)
+
+
+def _amounts(wallet: dict[str, Any]) -> dict[str, int]:
+    return {f: int(wallet.get(f, 0)) for f in WALLET_FIELDS}
+
 
 def _captured_outcome(hold: dict[str, Any], split: CaptureSplit) -> SettleOutcome:
     return SettleOutcome(hold["_id"], "captured", int(hold["amount"]), split.charged, split.refund, split.debt)

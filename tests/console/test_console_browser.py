@@ -109,10 +109,19 @@ async def test_operator_runs_the_gateway_from_the_browser(page: Page, stack):
     await page.click("#topup")
     await page.wait_for_selector("#notice")
     assert await page.inner_text("#available") == "100"
-    await shot(page, "user")
     await page.click("#create-key")
     key = (await page.inner_text("#secret")).strip()
+    await page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    await page.click("#copy-secret")  # shown once copy_secret.js has run
+    await page.wait_for_selector("#copy-secret >> text=Copied")
+    assert await page.evaluate("navigator.clipboard.readText()") == key
     await shot(page, "key-created")
+    await page.goto(f"{base}/admin/ui/users/{user_id}")
+    await fits(page)
+    await shot(page, "user")
+    await page.goto(f"{base}/admin/ui/users")
+    assert await page.inner_text(f"tr[data-user='{user_id}'] .balance") == "100"
+    await shot(page, "users")
 
     async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
         submitted = await client.post(f"/pass/{model}/submit", json={"prompt": "p", "mock": {"polls_before_done": 1}})
@@ -168,13 +177,29 @@ async def test_operator_runs_the_gateway_from_the_browser(page: Page, stack):
     await fits(page)
     await shot(page, "groups")
 
+    await page.click("nav >> text=Task types")
+    task_type = f"aa_{secrets.token_hex(3)}"
+    await page.fill("#new-task-type [name=type]", task_type)
+    await page.fill("#new-task-type [name=model]", model)
+    await page.fill("#new-task-type [name=params_schema]",
+                    '{"type": "object", "properties": {"strength": {"type": "number", "maximum": 1}}}')
+    await page.click("#new-task-type button")
+    row = f"#task-types tr[data-task-type='{task_type}']"
+    await page.fill(f"{row} [name=params_schema]", '{"type": "object", "required": ["strength"]}')
+    await page.click(f"{row} button")
+    await page.wait_for_selector("#notice")
+    assert '"required": [' in await page.input_value(f"{row} [name=params_schema]")
+    assert await page.input_value(f"{row} [name=model]") == model
+    await fits(page)
+    await shot(page, "task-types")
+
     await page.goto(f"{base}/admin/ui/channels?lang=zh")
     assert "渠道" in await page.inner_text("nav")
     await shot(page, "channels-zh")
     await page.goto(f"{base}/admin/ui/users")  # the language sticks
     assert "用户" in await page.inner_text("h1")
     for path in ("overview", "channels", "channels/new", "users", f"users/{user_id}", "tasks", f"tasks/{task_id}",
-                 "logs", "reconciliation", "worker-tokens", "groups"):
+                 "logs", "reconciliation", "worker-tokens", "groups", "task-types"):
         await page.goto(f"{base}/admin/ui/{path}")
         assert await english_left(page) == [], path
     await page.goto(channel_url)

@@ -84,7 +84,8 @@ def test_the_task_page_shows_billing_as_labelled_rows(lang: str):
     billing = task_pages.billing_terms(TASK, lang)
     html = templates.env.get_template("task.html").render(
         t=lambda text: translate(lang, text), lang=lang, csrf="", logged_in=True, task=TASK, log=None,
-        history=[("2026-12-02T10:00:00Z", "created")], upstream={}, pass_status="processing", billing=billing)
+        history=[("2026-12-02T10:00:00Z", "created")], upstream={}, pass_status="processing", billing=billing,
+        names={"user_id": {}, "channel_id": {}, "key_id": {}})
     assert "{'mode'" not in html and "price_ratio" not in html
     rows = dict(re.findall(r"<tr><th>([^<]+)</th><td>([^<]*)</td></tr>",
                            html.split('id="billing">', 1)[1].split("</table>", 1)[0]))

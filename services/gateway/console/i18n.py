@@ -99,6 +99,18 @@ ZH = {
         "分组的价格倍率作用于其用户的预扣与费用；其密钥限制适用于未自行设置限制的用户密钥。",
     "1 charges the channel's price; 0.8 is 20% off.": "1 即按渠道价格计费；0.8 即八折。",
     "Comma-separated; empty: every model.": "以逗号分隔；留空：全部模型。",
+    # users and their keys
+    "Balance": "余额", "Initial quota": "初始额度", "Credited to the wallet once; blank: none.": "一次性充入钱包；留空：不充值。",
+    "Expires": "过期时间", "Copy": "复制", "Copied": "已复制", "Selected: press Ctrl+C to copy": "已选中：请按 Ctrl+C 复制",
+    "Blank: no limit. Models comma-separated; blank: every model. Expiry in UTC; blank: never.":
+        "留空：不限制。模型以逗号分隔；留空：全部模型。过期时间为 UTC；留空：永不过期。",
+    # task types
+    "Task types": "任务类型", "Type": "类型", "Params JSON Schema": "参数 JSON Schema", "New task type": "新建任务类型",
+    "Blank schema: any params.": "Schema 留空：接受任意参数。",
+    "A task type is what Task API clients ask for: the public model whose channels serve and price it, and a JSON Schema its tasks' params must fit.":
+        "任务类型是 Task API 客户端请求的对象：由哪个对外模型的渠道执行并计价，以及其任务参数必须符合的 JSON Schema。",
+    "Lower-case letters, digits and _, starting with a letter (e.g. basic_clean).": "小写字母、数字和 _，以字母开头（例如 basic_clean）。",
+    "A public model name, as channels list it.": "对外的模型名，与渠道中所列一致。",
 }
 
 # Display names of stored codes, looked up with `translate` like any phrase.

@@ -1,16 +1,17 @@
-"""Console pages for users: search, create, membership and group, top-ups (a request id per
-form, so a double click credits once), the wallet with its ledger, and API keys."""
+"""Console pages for users: search (with each one's balance), create (with an initial quota),
+membership and group, top-ups (a request id per form, so a double click credits once), the wallet
+with its ledger, and API keys with their limits."""
 from __future__ import annotations
 
-import re
 import secrets
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from services.gateway.console.pages import (PAGE_SIZE, PageSession, PostedForm, back_to, error_messages, page_window,
-                                            render, whole_number)
+from services.gateway.console.pages import (PAGE_SIZE, PageSession, Posted, PostedForm, back_to, error_messages,
+                                            page_window, render, whole_number)
 from services.gateway.deps import Deps
 from services.gateway.errors import ApiError
 from services.gateway.paging import Offset
@@ -18,24 +19,27 @@ from services.gateway.routes import admin_users
 from services.gateway.schemas import ApiKeyCreate, ApiKeyUpdate, TopupRequest, UserCreate, UserUpdate
 
 router = APIRouter(prefix="/admin/ui/users", include_in_schema=False)
+KEY_LIMITS = ("requests_per_minute", "max_in_flight", "quota_limit")
+KEY_STATES = {"active": True, "disabled": False}
 
 
 @router.get("", response_class=HTMLResponse)
 async def user_list(request: Request, session: PageSession, deps: Deps, q: str = "", offset: Offset = 0,
                     error: str | None = None) -> HTMLResponse:
-    query = {"$or": [{"name": {"$regex": re.escape(q), "$options": "i"}}, {"_id": q}]} if q else {}
-    users = deps.db["users"]
-    total = await users.count_documents(query)
-    rows = await users.find(query).sort("created_at", -1).skip(offset).limit(PAGE_SIZE).to_list(PAGE_SIZE)
-    return render(request, "users.html", session, users=rows, q=q, error=error,
+    users, total = await deps.users.search(q, PAGE_SIZE, offset)
+    wallets = await deps.ledger.wallets([user["_id"] for user in users])
+    return render(request, "users.html", session, users=users, q=q, error=error,
+                  balances={user_id: wallet["available"] for user_id, wallet in wallets.items()},
                   window=page_window(offset, total), params={"q": q})
 
 
 @router.post("")
 async def create_user(form: PostedForm, deps: Deps):
     try:
+        # The admin API credits the initial quota under an id derived from the new user's id
+        # (`topup_op_id(user_id, "initial")`): billing applies it once, however often it is delivered.
         body = UserCreate(name=str(form.get("name", "")), member_until=form.get("member_until") or None,
-                          group=str(form.get("group") or "default"))
+                          group=str(form.get("group") or "default"), quota=_number(form, "quota") or 0)
         created = await admin_users.create_user(body, deps)
     except (ValidationError, ApiError) as exc:
         return back_to("/admin/ui/users", error="; ".join(error_messages(exc)))
@@ -50,7 +54,7 @@ async def user_page(request: Request, user_id: str, session: PageSession, deps: 
     entries = deps.db["ledger"]
     total = await entries.count_documents({"user_id": user_id})
     ledger = await entries.find({"user_id": user_id}).sort("at", -1).skip(offset).limit(PAGE_SIZE).to_list(PAGE_SIZE)
-    keys = await deps.db["api_keys"].find({"user_id": user_id}).sort("created_at", -1).to_list(200)
+    keys = await deps.users.list_keys(user_id)
     return render(request, "user.html", session, user=user, wallet=wallet, ledger=ledger, keys=keys,
                   notice=notice, error=error, topup_request_id=secrets.token_hex(8), secret=None,
                   window=page_window(offset, total), params={})
@@ -80,13 +84,30 @@ async def topup(user_id: str, form: PostedForm, deps: Deps):
 @router.post("/{user_id}/api-keys", response_class=HTMLResponse)
 async def create_key(request: Request, user_id: str, form: PostedForm, deps: Deps):
     try:
-        created = await admin_users.create_api_key(user_id, ApiKeyCreate(name=str(form.get("name") or "key")), deps)
+        body = ApiKeyCreate(name=str(form.get("name") or "key"), **_key_limits(form))
+        created = await admin_users.create_api_key(user_id, body, deps)
     except (ValidationError, ApiError) as exc:
         return back_to(f"/admin/ui/users/{user_id}", error="; ".join(error_messages(exc)))
     return render(request, "key_created.html", form.session, secret=created.key, back=f"/admin/ui/users/{user_id}")
 
 
-@router.post("/{user_id}/api-keys/{key_id}/revoke")
-async def revoke_key(user_id: str, key_id: str, _: PostedForm, deps: Deps):
-    await admin_users.update_api_key(user_id, key_id, ApiKeyUpdate(enabled=False), deps)
+@router.post("/{user_id}/api-keys/{key_id}")
+async def update_key(user_id: str, key_id: str, form: PostedForm, deps: Deps):
+    try:
+        body = ApiKeyUpdate(enabled=KEY_STATES.get(str(form.get("status"))), **_key_limits(form))
+        await admin_users.update_api_key(user_id, key_id, body, deps)
+    except (ValidationError, ApiError) as exc:
+        return back_to(f"/admin/ui/users/{user_id}", error="; ".join(error_messages(exc)))
     return back_to(f"/admin/ui/users/{user_id}", notice="Saved")
+
+
+def _key_limits(form: Posted) -> dict[str, Any]:
+    """A key form's limits, each blank one None: no limit (an edit clears it). Checked by the schema."""
+    models = [m.strip() for m in str(form.get("models") or "").split(",") if m.strip()]
+    return {**{name: _number(form, name) for name in KEY_LIMITS}, "models": models or None,
+            "expires_at": str(form.get("expires_at") or "").strip() or None}
+
+
+def _number(form: Posted, name: str) -> int | str | None:
+    """A number field: None when blank, else as `whole_number` reads it."""
+    return whole_number(form.get(name)) if str(form.get(name) or "").strip() else None

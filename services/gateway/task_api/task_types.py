@@ -43,6 +43,9 @@ class TaskTypeRepository:
     async def list(self, limit: int, offset: int) -> list[dict[str, Any]]:
         return await self._types.find().sort("_id", 1).skip(offset).limit(limit).to_list(limit)
 
+    async def count(self) -> int:
+        return await self._types.count_documents({})  # the products a business offers: a handful
+
     async def update(self, name: str, changes: dict[str, Any]) -> dict[str, Any] | None:
         if "params_schema" in changes:
             changes = {**changes, "params_schema": _stored(changes["params_schema"])}
