@@ -68,7 +68,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             worker_tokens = WorkerTokenRepository(db)
             workers = WorkerHub(tasks, runtime.publisher, WorkQueue(db),
                                 WorkerRegistry(db, settings.instance_id, settings.worker_stale_s),
-                                TokenRevocation(worker_tokens), stale_queue_entry_ms=settings.min_task_timeout_ms)
+                                TokenRevocation(worker_tokens, settings.worker_token_recheck_s),
+                                stale_queue_entry_ms=settings.min_task_timeout_ms)
             container = Container(settings=settings, db=db, publisher=runtime.publisher, billing=billing,
                                   users=UserRepository(db, config), channels=ChannelRepository(db, config),
                                   groups=GroupRepository(db, config), ledger=Ledger(db), tasks=tasks,

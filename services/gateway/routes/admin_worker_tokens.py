@@ -35,6 +35,8 @@ async def update_worker_token(token_id: str, body: WorkerTokenUpdate, deps: Deps
     token = await deps.worker_tokens.set_enabled(token_id, body.enabled)
     if token is None:
         raise NotFound(f"worker token {token_id} not found")
+    if not body.enabled:
+        deps.workers.revocation.revoked(token_id)
     return public_token(token)
 
 
@@ -42,4 +44,5 @@ async def update_worker_token(token_id: str, body: WorkerTokenUpdate, deps: Deps
 async def delete_worker_token(token_id: str, deps: Deps) -> Response:
     if not await deps.worker_tokens.delete(token_id):
         raise NotFound(f"worker token {token_id} not found")
+    deps.workers.revocation.revoked(token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

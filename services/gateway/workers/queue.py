@@ -7,16 +7,19 @@ MongoDB stand-in any query that is not an `_id` lookup gets slower linearly with
 runs over. Over `tasks` (everything ever stored) a claim went from 50 ms to 450 ms between 1k and
 50k stored tasks; over `dispatch_queue` it only ever sees the live queue.
 
-A task is `NOT_START` while its hold is placed, `QUEUED` once held, `IN_PROGRESS` once a worker
-claimed it; the terminal step is `TaskStore.finish`, as on every other path. Both moves are
-single-document compare-and-swaps on the task by `_id`, so two gateway instances never hand one
-task to two workers, and an entry is taken by `find_one_and_delete`, so only one claim sees it.
+A worker task is stored `QUEUED`, with its place in the queue (`enqueued_ms`, taken when it was
+submitted), and `IN_PROGRESS` once a worker claimed it; the terminal step is `TaskStore.finish`,
+as on every other path. Its entry is inserted only once its hold is placed, so a claim, which
+starts from an entry, only ever takes a held task. The claim is a single-document compare-and-swap
+on the task by `_id`, so two gateway instances never hand one task to two workers, and an entry is
+taken by `find_one_and_delete`, so only one claim sees it. (Tasks stored NOT_START by earlier
+versions are claimed too.) Stored QUEUED rather than swapped there after the hold: that swap was
+one more write on the task per dispatched task; a task whose hold is still being placed reads
+`queued` for those milliseconds, and one whose hold is refused is deleted.
 
-Nothing queued is lost: `enqueue` inserts the entry *before* the task's NOT_START -> QUEUED swap,
-and a claim takes a held task in either state. A gateway dying between the two leaves an entry
-whose task is NOT_START and held; the next claim runs it. Dying before the insert leaves a held
-task without an entry, as the seed's design did before queueing: its deadline (`next_poll_at`,
-the poller fails it and voids the hold) is the backstop.
+Nothing queued is lost: a gateway dying after the hold and before the entry's insert leaves a held
+task without an entry, as the seed's design did before queueing: its deadline (`next_poll_at`, the
+poller fails it and voids the hold) is the backstop.
 
 An entry whose task ended while queued (timed out by the poller, failed by a sync caller's
 gateway) is stale: a claim's swap fails on it, so it is dropped and the next one tried, never
@@ -45,6 +48,11 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def queued_task(task: dict[str, Any], group: str) -> dict[str, Any]:
+    """A new worker task as stored: queued in `group` as of now (see the module's docstring)."""
+    return {**task, "status": QUEUED, "group": group, "enqueued_ms": now_ms()}
+
+
 class WorkQueue:
     def __init__(self, db: AsyncDatabase) -> None:
         self._tasks = db["tasks"]
@@ -55,14 +63,9 @@ class WorkQueue:
         # '_id'"); ties on enqueued_ms are few, and `_id` orders them from there.
         await self.entries.create_index([("group", ASCENDING), ("enqueued_ms", ASCENDING)])
 
-    async def enqueue(self, task_id: str, group: str) -> dict[str, Any] | None:
-        """Queues a task whose hold is placed; None when it failed, or was claimed, meanwhile."""
-        enqueued_ms = now_ms()
-        await self._insert_entry(task_id, group, enqueued_ms)
-        return await self._tasks.find_one_and_update(
-            {"_id": task_id, "status": TaskStatus.NOT_START.value},
-            {"$set": {"status": QUEUED, "enqueued_ms": enqueued_ms, "updated_at": stamp()}},
-            return_document=ReturnDocument.AFTER)
+    async def enqueue(self, task: dict[str, Any]) -> None:
+        """Queues a stored task (`queued_task`) whose hold is placed, at its place."""
+        await self._insert_entry(task["_id"], task["group"], task["enqueued_ms"])
 
     async def claim(self, group: str, worker_id: str) -> dict[str, Any] | None:
         """The oldest queued task of `group`, now the worker's; None when the queue is empty.

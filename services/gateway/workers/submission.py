@@ -23,7 +23,7 @@ from services.gateway.groups import price_ratio, priced_for
 from services.gateway.idempotency import IdempotencyKeys
 from services.gateway.schemas import DispatchRequest
 from services.gateway.task_opening import new_task, store_and_hold
-from services.gateway.workers.queue import API
+from services.gateway.workers.queue import API, queued_task
 from services.gateway.workers.views import failure_message
 from shared import pricing
 from shared.ids import new_task_id
@@ -77,13 +77,12 @@ class Submission:
             if keys is not None and await deps.tasks.get(task["_id"]) is None:
                 await keys.forget(caller.user_id, idempotency_key)  # nothing happened: a retry may try again
             raise
-        queued = await hub.queue.enqueue(task["_id"], request.group)
+        await hub.queue.enqueue(task)
         hub.queued(request.group)
-        now = queued or await deps.tasks.get(task["_id"]) or task
-        if wants(now, "start"):  # recorded before the caller hears of the task
-            await WebhookDeliveries(deps.db).record(Wanted(now, "start", pass_view(now)))
+        if wants(task, "start"):  # recorded before the caller hears of the task
+            await WebhookDeliveries(deps.db).record(Wanted(task, "start", pass_view(task)))
         if request.run_async:
-            return {"taskId": task["_id"], "status": to_dispatch_status(now["status"])}
+            return {"taskId": task["_id"], "status": to_dispatch_status(task["status"])}
         finished = await hub.waiters.wait(task["_id"], deadline - time.monotonic())
         if finished is None:
             timed_out = await fail_and_announce(deps.tasks, deps.publisher, task["_id"], "timeout", "Task timeout")
@@ -124,8 +123,8 @@ class Submission:
         task = new_task(new_task_id(), caller, channel, request.model, body.encode(), "", amount,
                         mode="async" if request.run_async else "sync", unfinished_after_s=timeout_ms / 1000,
                         callback_url=webhook.url)
-        return {**task, **webhook.fields(), "api": API, "group": request.group, "payload": payload,
-                "timeout_ms": timeout_ms, "task_lifetime_s": timeout_ms / 1000}
+        return queued_task({**task, **webhook.fields(), "api": API, "payload": payload, "timeout_ms": timeout_ms,
+                            "task_lifetime_s": timeout_ms / 1000}, request.group)
 
     @staticmethod
     def _answer(task: dict[str, Any]) -> dict[str, Any]:
