@@ -9,8 +9,11 @@ from services.gateway.settings import GatewaySettings
 
 NUMBERS = {"timeout_s": float, "poll_interval_s": float, "task_lifetime_s": float, "batch_size": int,
            "max_concurrent": int, "priority": int, "weight": int, "failure_threshold": int, "cooldown_s": float,
-           "max_requests_per_s": float}
-TEXTS = ("name", "base_url", "token_header", "caller_token", "group", "result_storage")
+           "max_requests_per_s": float, "max_charge": int, "late_watch_s": float}
+# Decimal amounts are passed on as typed: the API's model parses (and names) them.
+TEXTS = ("name", "base_url", "token_header", "caller_token", "group", "result_storage", "late_result",
+         "upstream_cost_per_second", "max_charge_multiple")
+SECRETS = ("api_key", "webhook_secret")  # never shown; blank on edit keeps the stored one
 
 # setting on the channel -> (the environment variable's setting, its variable name)
 OVERRIDABLE = {
@@ -31,8 +34,9 @@ def channel_body(form: FormData, *, creating: bool) -> dict[str, Any]:
     for name in TEXTS + (("kind",) if creating else ()):
         if (value := str(form.get(name, "")).strip()):
             body[name] = value
-    if (api_key := str(form.get("api_key", ""))):
-        body["api_key"] = api_key  # blank on edit: keep the stored secret
+    for name in SECRETS:
+        if (secret := str(form.get(name, ""))):
+            body[name] = secret
     if (models := _items(form.get("models"))):
         body["models"] = models
     for name, kind in NUMBERS.items():
@@ -50,6 +54,10 @@ def channel_body(form: FormData, *, creating: bool) -> dict[str, Any]:
     words = {w: _items(form.get(f"status_{w}")) for w in ("success", "failed", "processing", "queued")}
     if any(words.values()):
         body["status_words"] = {w: v for w, v in words.items() if v}
+    for field, parts in (("upstream_cost_unit", ("name", "quota_per_unit")), ("expected_margin_band", ("min", "max"))):
+        given = {part: value for part in parts if (value := str(form.get(f"{field}_{part}", "")).strip())}
+        if given:
+            body[field] = given  # one part alone is passed on too: the API says which is missing
     mapping = [line.split("=", 1) for line in str(form.get("model_mapping", "")).splitlines() if "=" in line]
     if mapping:
         body["model_mapping"] = {k.strip(): v.strip() for k, v in mapping}

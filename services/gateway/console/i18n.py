@@ -89,6 +89,29 @@ ZH = {
     "Upstream status words; blank: the environment's. Queued: accepted but not started (the Task API's pending).":
         "上游的状态词；留空：使用环境变量的设置。排队中：已接受但未开始（Task API 的 pending）。",
     "One public=upstream pair per line.": "每行一对 对外名=上游名。",
+    "Webhook secret": "Webhook 密钥",
+    "Replicate: the whsec_ secret its webhooks are signed with (GET /v1/webhooks/default/secret); never shown again.":
+        "Replicate：其 webhook 签名所用的 whsec_ 密钥（GET /v1/webhooks/default/secret）；保存后不再显示。",
+    "Upstream cost and guardrails": "上游成本与保护", "Upstream cost unit": "上游成本单位", "worth (quota)": "折合额度",
+    "What the upstream's costs are counted in, and the quota one of it is worth; blank: quota units.":
+        "上游成本的计量单位，以及一个单位折合多少额度；留空：按额度单位。",
+    "Upstream cost per second": "上游每秒成本",
+    "Replicate, RunningHub: what one second of run time costs upstream, in that unit.":
+        "Replicate、RunningHub：上游每运行一秒的成本，以上述单位计。",
+    "Expected margin": "预期利润率区间",
+    "Reconciliation lists tasks whose charge / upstream cost is outside this band.": "对账会列出收费与上游成本之比超出此区间的任务。",
+    "Max charge": "最高扣费",
+    "A final cost above this (and above the hold) is charged the hold only and flagged for review.":
+        "最终费用高于此值（且高于预扣）时只扣预扣额，并标记待审核。",
+    "Max charge multiple": "最高扣费倍数",
+    "A final cost above this multiple of the hold is charged the hold only and flagged for review.":
+        "最终费用超过预扣额的此倍数时只扣预扣额，并标记待审核。",
+    "Late results": "迟到结果", "Late result": "迟到结果处理",
+    "Record for the operator only": "仅记录给运营者", "Also show it to its owner, uncharged": "也展示给任务所有者，不收费",
+    "A task that timed out (refunded) but finishes upstream later: recorded for the operator only, or also shown to its owner, uncharged.":
+        "已超时（已退款）但上游之后才完成的任务：仅记录给运营者，或也展示给其所有者且不收费。",
+    "Late watch (s)": "迟到观察时长（秒）",
+    "How long after a timeout the upstream is still asked; 0: not at all.": "超时后仍向上游查询的时长；0：不查询。",
     "Key": "密钥", "Archive": "归档", "Archived at": "归档于", "Channel archived": "渠道已归档",
     "it serves no new tasks and cannot be edited; its tasks and logs keep its id.": "不再接收新任务，也不能再编辑；它的任务和日志仍保留其 ID。",
     "It stops serving new tasks at once and leaves the list; tasks in flight on it still finish and settle. This cannot be undone.":
@@ -116,6 +139,7 @@ ZH = {
 # Display names of stored codes, looked up with `translate` like any phrase.
 BILLING_MODES = {"free": "Free", "per_call": "Per call", "per_usage": "Per usage"}
 USER_STATUSES = {"active": "Active", "disabled": "Disabled"}
+LATE_POLICIES = {"drop": "Record for the operator only", "deliver_free": "Also show it to its owner, uncharged"}
 FIELD_LABELS = {"token_header": "Token header", "poll_interval_s": "Poll interval (s)",
                 "task_lifetime_s": "Task lifetime (s)", "batch_size": "Batch size", "max_concurrent": "Max concurrent",
                 "failure_threshold": "Failure threshold", "cooldown_s": "Cooldown (s)"}

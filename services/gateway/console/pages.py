@@ -15,7 +15,8 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from services.gateway.console.i18n import BILLING_MODES, FIELD_LABELS, LANG_COOKIE, USER_STATUSES, language, translate
+from services.gateway.console.i18n import (BILLING_MODES, FIELD_LABELS, LANG_COOKIE, LATE_POLICIES, USER_STATUSES,
+                                           language, translate)
 from services.gateway.console.session import COOKIE, Session, SessionKeys
 from services.gateway.console.session_store import ConsoleSessions
 from services.gateway.deps import Deps
@@ -93,7 +94,8 @@ def _with_params(params: dict[str, Any], **changes: Any) -> str:
 
 
 templates.env.filters["urlencode_params"] = _with_params
-templates.env.globals.update(billing_modes=BILLING_MODES, field_labels=FIELD_LABELS, user_statuses=USER_STATUSES)
+templates.env.globals.update(billing_modes=BILLING_MODES, field_labels=FIELD_LABELS, user_statuses=USER_STATUSES,
+                             late_policies=LATE_POLICIES)
 
 
 def back_to(path: str, **params: Any) -> RedirectResponse:
