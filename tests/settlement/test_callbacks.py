@@ -1,18 +1,22 @@
-"""A pending webhook delivery outlives the settlement process sending it, against the real
-MongoDB stand-in: a sender that claimed it and died leaves it leased, not lost; once the lease
-lapses another sender delivers it exactly once, under the same `webhook-id`, and the dead
-sender's late write changes nothing (`shared.webhook_deliveries`, `services.settlement.callbacks`)."""
+"""How a webhook delivery is signed (both signatures it carries), and: a pending delivery
+outlives the settlement process sending it, against the real MongoDB stand-in: a sender that
+claimed it and died leaves it leased, not lost; once the lease lapses another sender delivers it
+exactly once, under the same `webhook-id`, and the dead sender's late write changes nothing
+(`shared.webhook_deliveries`, `services.settlement.callbacks`)."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import secrets
+import time
 
 import httpx
 import pytest
-from standardwebhooks import Webhook
+from standardwebhooks import Webhook, WebhookVerificationError
 
-from services.settlement.callbacks import Callbacks
+from services.settlement.callbacks import Callbacks, signature, standard_signature
 from shared.clock import stamp
 from shared.tasks import TaskStore
 from shared.webhook_deliveries import Wanted, delivery_id
@@ -21,6 +25,25 @@ from tests.shared.test_webhook_deliveries import deliveries  # noqa: F401 (a fix
 
 KEY = secrets.token_bytes(24)
 HOOK_URL = "https://hooks.example/cp"
+
+
+def test_the_standard_signature_is_one_a_standard_webhooks_receiver_accepts():
+    body, timestamp = b'{"task_id":"task_1","status":"completed"}', str(int(time.time()))
+    headers = {"webhook-id": "msg_task_1_completed", "webhook-timestamp": timestamp,
+               "webhook-signature": standard_signature(KEY, "msg_task_1_completed", timestamp, body)}
+    receiver = Webhook("whsec_" + base64.b64encode(KEY).decode())
+    assert receiver.verify(body, headers) == {"task_id": "task_1", "status": "completed"}
+    other_id, earlier = {**headers, "webhook-id": "msg_task_2_completed"}, \
+        {**headers, "webhook-timestamp": str(int(timestamp) - 1)}
+    for signed, sent in ((body, other_id), (body, earlier), (body.replace(b"completed", b"failed"), headers)):
+        with pytest.raises(WebhookVerificationError):
+            receiver.verify(signed, sent)
+
+
+def test_the_legacy_signature_is_the_hex_hmac_of_timestamp_dot_body():
+    expected = hmac.new(b"legacy", b"1700000000.{}", hashlib.sha256).hexdigest()
+    assert signature("legacy", "1700000000", b"{}") == "sha256=" + expected
+    assert signature("legacy", "1700000001", b"{}") != signature("legacy", "1700000000", b"{}")
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""Settling from a terminal event's facts: no read of the task it describes, and a redelivery
-settles nothing twice."""
+"""What settling a finished task captures or refunds (pure: `final_cost`, `_hold_end`), the
+progress webhooks it records, and, against the real MongoDB stand-in, settling from a terminal
+event's facts: no read of the task it describes, and a redelivery settles nothing twice."""
 from __future__ import annotations
 
 import secrets
@@ -7,14 +8,86 @@ import secrets
 import pytest
 from pymongo import AsyncMongoClient
 
-from services.settlement.settle import Settler
+from services.settlement.settle import Settler, _hold_end, final_cost, record_progress
 from shared.clock import stamp
-from shared.events import TaskStatusChanged
+from shared.events import CallbackTarget, TaskStatusChanged
 from shared.ids import hold_id_for, new_task_id
-from shared.ledger import Ledger
+from shared.ledger import HoldEnd, Ledger
 from shared.ledger.invariants import wallet_violations
 from shared.task_events import status_changed
 from shared.tasks import TaskStore
+
+
+def ended(status: str, billing: dict | None, *, hold: int = 10, usage=None, guardrails=None, **extra) -> dict:
+    """A finished task as settlement sees it: its status, hold and the terms snapshotted at submit."""
+    return {"_id": "task_1", "user_id": "usr_1", "status": status, "hold_id": "hold_task_1", "hold_amount": hold,
+            "billing": billing, "usage": usage, "guardrails": guardrails, **extra}
+
+
+@pytest.mark.parametrize("billing", [{"mode": "per_call", "price": 6}, {"mode": "per_usage", "price": 100}, None])
+def test_a_failed_task_voids_its_hold_whatever_its_price(billing):
+    assert _hold_end(ended("FAILURE", billing, usage={"total_tokens": 500})) == HoldEnd("hold_task_1", "usr_1")
+
+
+@pytest.mark.parametrize("billing,usage,cost", [
+    ({"mode": "per_call", "price": 6}, None, 6),  # the rest of the hold of 10 is refunded
+    ({"mode": "per_usage", "price": 100}, {"total_tokens": 250}, 25),  # above the hold: the ledger takes the rest
+    ({"mode": "per_usage", "price": 100}, None, 10),  # no trustworthy usage: the hold was the estimate
+    ({"mode": "free", "price": 100}, None, 0),
+    (None, None, 0),  # no terms snapshotted: nothing to charge
+])
+def test_a_successful_task_captures_its_final_cost(billing, usage, cost):
+    task = ended("SUCCESS", billing, usage=usage)
+    assert final_cost(task) == cost
+    assert _hold_end(task) == HoldEnd("hold_task_1", "usr_1", cost)
+    assert "review" not in task
+
+
+def test_a_cost_above_a_guardrail_captures_the_hold_and_flags_the_rest_for_review():
+    task = ended("SUCCESS", {"mode": "per_call", "price": 50}, guardrails={"max_charge": 20})
+    assert _hold_end(task) == HoldEnd("hold_task_1", "usr_1", 10)
+    assert {k: task["review"][k] for k in ("state", "reason", "uncapped", "capped", "rest")} == \
+        {"state": "pending", "reason": "max_charge", "uncapped": 50, "capped": 10, "rest": 40}
+
+
+def test_a_resumed_settlement_keeps_the_review_flagged_first():
+    first = {"state": "pending", "reason": "max_charge", "uncapped": 50, "capped": 10, "rest": 40,
+             "flagged_at": "2026-12-02T10:00:00.000000Z"}
+    task = ended("SUCCESS", {"mode": "per_call", "price": 50}, guardrails={"max_charge": 20}, review=first)
+    assert _hold_end(task).cost == 10 and task["review"] is first
+
+
+class RecordedDeliveries:
+    def __init__(self) -> None:
+        self.wanted = []
+
+    async def record(self, *wanted) -> None:
+        self.wanted.extend(wanted)
+
+
+def progressed(status: str, progress: str | None, events: list[str] | None = None) -> TaskStatusChanged:
+    callback = CallbackTarget(url="https://hooks.example/cp", events=events) if events is not None else None
+    return TaskStatusChanged(correlation_id="task_1", task_id="task_1", user_id="usr_1", status=status,
+                             progress=progress, callback=callback)
+
+
+async def test_a_progress_webhook_is_recorded_once_per_state_for_callers_who_asked():
+    deliveries = RecordedDeliveries()
+    await record_progress(deliveries, [
+        progressed("IN_PROGRESS", "40%", ["progress", "completed"]),
+        progressed("IN_PROGRESS", "40%", ["progress", "completed"]),  # a second path reporting the same
+        progressed("IN_PROGRESS", "60%", ["progress"]),
+        progressed("QUEUED", None, ["progress"]),
+        progressed("IN_PROGRESS", "80%", ["completed"]),  # asked for no progress webhooks
+        progressed("IN_PROGRESS", "90%"),  # no callback at all
+    ])
+    bodies = [w.body for w in deliveries.wanted]
+    assert bodies == [{"task_id": "task_1", "status": "processing", "progress": "40%"}] * 2 + [
+        {"task_id": "task_1", "status": "processing", "progress": "60%"},
+        {"task_id": "task_1", "status": "processing", "progress": "0%"}]
+    occurrences = [w.occurrence for w in deliveries.wanted]
+    assert occurrences[0] == occurrences[1] and len(set(occurrences)) == 3  # the same state: one delivery id
+    assert {(w.event, w.task["callback_url"]) for w in deliveries.wanted} == {("progress", "https://hooks.example/cp")}
 
 
 class CountingTasks(TaskStore):

@@ -1,6 +1,8 @@
+from fractions import Fraction
+
 import pytest
 
-from shared.pricing import final_cost, hold_amount, per_usage_cost, usage_units
+from shared.pricing import final_cost, hold_amount, per_usage_cost, price_ratio, usage_units
 
 
 @pytest.mark.parametrize("billing,usage,cost", [
@@ -74,3 +76,45 @@ def test_group_price_ratio_prices_an_upstream_precharge_estimate():
 def test_unknown_usage_charges_the_hold_without_scaling_it_twice():
     terms = {"mode": "per_usage", "price": 100, "price_ratio": "0.5"}
     assert final_cost(terms, None, held=40) == 40
+
+
+@pytest.mark.parametrize("ratio", ["0.7", 0.7])
+def test_a_price_ratio_is_exact_as_written(ratio):
+    # a binary float would make 10 x 0.7 = 7.000000000000001 and round it up to 8
+    terms = {"mode": "per_call", "price": 10, "price_ratio": ratio}
+    assert price_ratio(terms) == Fraction(7, 10)
+    assert hold_amount(terms) == final_cost(terms, None) == 7
+
+
+def test_without_a_group_ratio_prices_are_as_listed():
+    assert price_ratio({"mode": "per_call", "price": 10}) == 1
+
+
+def test_a_zero_precharge_holds_nothing():
+    assert hold_amount({"mode": "per_call", "price": 10, "precharge": 0}) == 0
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), float("-inf"), None])
+def test_a_usage_field_that_is_no_measurement_counts_no_units(seconds):
+    assert usage_units({"seconds": seconds, "total_tokens": 50}, "seconds") is None
+
+
+def test_fractional_units_are_counted_as_the_decimal_written():
+    assert usage_units({"seconds": 0.1}, "seconds") == Fraction(1, 10)
+
+
+@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
+    "bug: shared/pricing.py:33 (_quantity) lets +inf through and line 35's Fraction(str(inf)) raises; "
+    "JSON's 1e400 parses to inf, so an upstream's usage can carry it"))
+def test_an_infinite_usage_is_no_measurement_and_charges_what_was_held():
+    billing = {"mode": "per_usage", "price": 100, "usage_field": "predict_time"}
+    assert usage_units({"predict_time": float("inf")}, "predict_time") is None
+    assert final_cost(billing, {"predict_time": float("inf")}, held=40) == 40
+
+
+@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
+    "bug: shared/pricing.py:26-27 int() the upstream's input_tokens/output_tokens unchecked; the "
+    "CustomPass usage check (shared/upstream/custompass.py validate_usage) looks at the other three only"))
+def test_token_counts_that_are_no_numbers_charge_what_was_held():
+    usage = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3, "input_tokens": "many"}
+    assert final_cost({"mode": "per_usage", "price": 100}, usage, held=40) == 40

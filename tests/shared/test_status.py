@@ -1,6 +1,6 @@
 import pytest
 
-from shared.status import (TaskStatus, UpstreamStatusWords, to_dispatch_status, to_pass_status,
+from shared.status import (ACTIVE, TERMINAL, TaskStatus, UpstreamStatusWords, to_dispatch_status, to_pass_status,
                            to_task_api_status)
 
 
@@ -39,3 +39,36 @@ def test_queued_words_narrow_the_processing_ones_and_read_as_pending_in_the_task
     assert words.map("processing") is TaskStatus.IN_PROGRESS
     assert [to_task_api_status(s) for s in ("NOT_START", "SUBMITTED", "QUEUED", "IN_PROGRESS")] == \
         ["pending", "pending", "pending", "processing"]
+
+
+@pytest.mark.parametrize("status,task_api,dispatch", [
+    ("NOT_START", "pending", "queued"), ("SUBMITTED", "pending", "executing"), ("QUEUED", "pending", "queued"),
+    ("IN_PROGRESS", "processing", "executing"), ("UNKNOWN", "processing", "executing"),
+    ("SUCCESS", "success", "completed"), ("FAILURE", "failed", "failed"),
+])
+def test_task_api_and_dispatch_dialects_name_each_status(status, task_api, dispatch):
+    assert to_task_api_status(status) == task_api and to_task_api_status(TaskStatus(status)) == task_api
+    assert to_dispatch_status(status) == dispatch and to_dispatch_status(TaskStatus(status)) == dispatch
+
+
+def test_a_finished_status_reads_as_finished_in_every_dialect_and_a_live_one_never_does():
+    for status in TaskStatus:
+        words = {to_pass_status(status), to_task_api_status(status), to_dispatch_status(status)}
+        if status.is_terminal:
+            assert words <= {"completed", "success", "failed"}
+        else:
+            assert not words & {"completed", "success", "failed"}
+
+
+def test_terminal_and_active_statuses_partition_them_all():
+    assert set(TERMINAL) | set(ACTIVE) == set(TaskStatus) and not set(TERMINAL) & set(ACTIVE)
+    assert [s for s in TaskStatus if s.is_terminal] == list(TERMINAL)
+
+
+def test_a_word_that_is_no_status_is_refused_not_guessed():
+    with pytest.raises(ValueError):
+        to_pass_status("DONE")
+
+
+def test_a_word_listed_as_success_and_failure_means_success():
+    assert UpstreamStatusWords("done", "done,broken", "running").map("done") is TaskStatus.SUCCESS

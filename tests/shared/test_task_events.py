@@ -3,15 +3,11 @@ publish quickly, and the stored change stands (settlement's sweep finishes it)."
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from services.gateway.billing_client import BillingClient
 from services.gateway.errors import BillingUnavailable
-from shared.crash_points import EXIT_CODE
 from shared.kafka import EventPublisher, PublishFailed
 from shared.settings import CommonSettings
 from shared.task_events import announce, status_changed
@@ -42,11 +38,3 @@ async def test_a_hold_request_the_broker_does_not_take_answers_billing_unavailab
     client = BillingClient(SETTINGS, EventPublisher(DownBroker(), SETTINGS, producer="test"), timeout=5)
     with pytest.raises(BillingUnavailable):
         await asyncio.wait_for(client.hold("hold_task_1", "u1", 10, "task_1"), timeout=2)
-
-
-@pytest.mark.parametrize("armed, code", [("task.finished", EXIT_CODE), ("", 0)])
-def test_a_crash_point_ends_the_process_only_when_armed(armed, code):
-    script = "from shared.crash_points import crash_point; crash_point('task.finished')"
-    done = subprocess.run([sys.executable, "-c", script], env={"CUSTOMPASS_CRASH_AT": armed, "PATH": ""},
-                          cwd=Path(__file__).resolve().parents[2])
-    assert done.returncode == code

@@ -1,6 +1,6 @@
-"""Recording webhook deliveries against the real MongoDB stand-in: one insert for a batch, and a
-delivery recorded before (a redelivered event, a settlement repeated after a crash) kept as it was
-while the batch's new ones are recorded."""
+"""Which webhooks a caller wants and the id each delivery carries; and recording them against the
+real MongoDB stand-in: one insert for a batch, and a delivery recorded before (a redelivered event,
+a settlement repeated after a crash) kept as it was while the batch's new ones are recorded."""
 from __future__ import annotations
 
 import secrets
@@ -8,7 +8,7 @@ import secrets
 import pytest
 from pymongo import AsyncMongoClient
 
-from shared.webhook_deliveries import Wanted, WebhookDeliveries, delivery_id
+from shared.webhook_deliveries import EVENTS, Wanted, WebhookDeliveries, delivery_id, wants
 
 
 @pytest.fixture
@@ -36,3 +36,20 @@ async def test_a_batch_with_a_delivery_recorded_before_records_the_others_and_ke
 async def test_recording_nothing_writes_nothing(deliveries):
     await deliveries.record()
     assert await deliveries.deliveries.count_documents({}) == 0
+
+
+def test_a_caller_gets_completed_webhooks_unless_they_chose_other_events():
+    assert wants(task("task_a"), "completed") and not wants(task("task_a"), "progress")
+    chosen = {**task("task_a"), "callback_events": ["start", "progress"]}
+    assert wants(chosen, "progress") and not wants(chosen, "completed")
+
+
+def test_a_task_without_a_callback_url_wants_nothing():
+    assert not any(wants({"_id": "task_a", "callback_url": url, "callback_events": list(EVENTS)}, event)
+                   for url in (None, "") for event in EVENTS)
+
+
+def test_a_delivery_id_names_its_task_event_and_occurrence():
+    assert delivery_id("task_a", "completed") == "msg_task_a_completed"
+    assert delivery_id("task_a", "progress", "s1") == "msg_task_a_progress_s1"
+    assert delivery_id("task_a", "progress", "s1") != delivery_id("task_a", "progress", "s2")
