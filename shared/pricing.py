@@ -22,16 +22,19 @@ def usage_units(usage: dict[str, Any] | None, field: str | None = None) -> Units
         return None
     if field:
         return _quantity(usage.get(field))
-    input_tokens = int(usage.get("input_tokens") or 0)
-    output_tokens = int(usage.get("output_tokens") or 0)
-    if input_tokens > 0 or output_tokens > 0:
-        return input_tokens + output_tokens
-    return int(usage.get("total_tokens") or 0)
+    counts = {name: _quantity(usage.get(name) or 0) for name in ("input_tokens", "output_tokens", "total_tokens")}
+    if None in counts.values():
+        return None  # a token count the upstream filled with something else: the usage is unknown
+    split = counts["input_tokens"] + counts["output_tokens"]
+    return split if split > 0 else counts["total_tokens"]
 
 
 def _quantity(value: Any) -> Units | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value or value < 0:
-        return None  # absent, not a number, NaN or negative: not a measurement
+    """An upstream's figure as an exact amount; None when it is no measurement: not a number (a
+    string, a boolean), NaN, negative or infinite (JSON's 1e400 parses to inf)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value or value < 0 \
+            or value == float("inf"):
+        return None
     return value if isinstance(value, int) else Fraction(str(value))  # str(): the decimal as written
 
 
