@@ -8,8 +8,9 @@ Content-Security-Policy that still lets it work:
 - pages with script (`/test-worker`, the Task API's `/task/{id}` and `/tasks`) run
   only the gateway's own script files: no inline script, so text a worker or upstream managed to
   put in the page as markup still cannot run;
-- the console's overview (`/admin/ui/overview`) runs only its own chart files, and its key-created
-  page (the answer to `POST /admin/ui/users/{id}/api-keys`) only its Copy button's file, with no
+- the console's overview (`/admin/ui/overview`) runs only its own chart files, and its pages that
+  show a new secret (the answers to `POST /admin/ui/users/{id}/api-keys` and
+  `POST /admin/ui/worker-tokens`) only their Copy button's file, with no
   inline script;
 - the console's dispatch page (`/admin/ui/dispatch`) runs only its own file, which may also fetch
   the gateway's own JSON (its live figures);
@@ -42,7 +43,9 @@ SCRIPTED_PAGES = {"/test-worker", "/tasks"}
 SCRIPTED_PAGE_PREFIXES = ("/task/",)
 DOCS_PAGES = {"/docs", "/redoc"}
 CHART_PAGES = {"/admin/ui/overview"}
-KEY_CREATED_PAGE = re.compile(r"/admin/ui/users/[^/]+/api-keys")
+# The answers (to a POST) that show a new secret once, an API key or a worker token, with their
+# Copy button; the pages at the same paths otherwise run no script.
+KEY_CREATED_PAGES = re.compile(r"/admin/ui/users/[^/]+/api-keys|/admin/ui/worker-tokens")
 LIVE_PAGES = {"/admin/ui/dispatch"}
 
 ALWAYS = {
@@ -52,20 +55,20 @@ ALWAYS = {
 }
 
 
-def content_security_policy(path: str) -> str:
+def content_security_policy(path: str, method: str = "GET") -> str:
     if path in SCRIPTED_PAGES or path.startswith(SCRIPTED_PAGE_PREFIXES):
         return OWN_SCRIPT_FILES
     if path in DOCS_PAGES:
         return API_DOCS
-    if path in CHART_PAGES or KEY_CREATED_PAGE.fullmatch(path):
+    if path in CHART_PAGES or (method == "POST" and KEY_CREATED_PAGES.fullmatch(path)):
         return CONSOLE_CHARTS
     if path in LIVE_PAGES:
         return CONSOLE_LIVE
     return NO_SCRIPT
 
 
-def security_headers(path: str) -> dict[str, str]:
-    return {**ALWAYS, "Content-Security-Policy": content_security_policy(path)}
+def security_headers(path: str, method: str = "GET") -> dict[str, str]:
+    return {**ALWAYS, "Content-Security-Policy": content_security_policy(path, method)}
 
 
 class SecurityHeadersMiddleware:
@@ -76,7 +79,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        wanted = security_headers(scope["path"])
+        wanted = security_headers(scope["path"], scope["method"])
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

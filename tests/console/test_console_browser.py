@@ -117,6 +117,11 @@ async def test_operator_runs_the_gateway_from_the_browser(page: Page, stack):
     assert await page.evaluate("navigator.clipboard.readText()") == key
     await shot(page, "key-created")
     await page.goto(f"{base}/admin/ui/users/{user_id}")
+    key_row = "#keys tr[data-key]"
+    await page.fill(f"{key_row} [name=requests_per_minute]", "60")
+    await page.click(f"{key_row} button")
+    await page.wait_for_selector("#notice")
+    assert await page.input_value(f"{key_row} [name=requests_per_minute]") == "60"
     await fits(page)
     await shot(page, "user")
     await page.goto(f"{base}/admin/ui/users")
@@ -193,6 +198,20 @@ async def test_operator_runs_the_gateway_from_the_browser(page: Page, stack):
     await fits(page)
     await shot(page, "task-types")
 
+    await page.click("nav >> text=Worker tokens")
+    worker_group = f"console-{secrets.token_hex(3)}"
+    await page.fill("#worker-group", worker_group)
+    await page.click("#issue-worker-token")
+    assert (await page.inner_text("#secret")).startswith("cpw-")
+    await page.wait_for_selector("#copy-secret")
+    await page.goto(f"{base}/admin/ui/worker-tokens")
+    token_row = f"#worker-tokens tr:has(td:text-is('{worker_group}'))"
+    await page.click(f"{token_row} button")
+    await page.wait_for_selector("#notice")
+    assert "Disabled" in await page.inner_text(token_row)
+    await fits(page)
+    await shot(page, "worker-tokens")
+
     await page.goto(f"{base}/admin/ui/channels?lang=zh")
     assert "渠道" in await page.inner_text("nav")
     await shot(page, "channels-zh")
@@ -207,6 +226,13 @@ async def test_operator_runs_the_gateway_from_the_browser(page: Page, stack):
     await shot(page, "channel-form-zh")
     await page.goto(f"{base}/admin/ui/tasks/{task_id}")
     await shot(page, "task-zh")
+    await page.goto(channel_url)  # archived last: every page above showed it serving
+    await page.check("#archive-channel [name=confirm]")
+    await page.click("#archive")
+    await page.wait_for_selector("#notice")
+    assert f"mock {model}" not in await page.inner_text("#channels")
+    await page.goto(channel_url)
+    assert await page.locator("#archived").count() == 1
     await page.click("#logout")
     await page.wait_for_selector("#token")
     assert await english_left(page) == [], page.url

@@ -97,6 +97,10 @@ def test_each_family_of_page_gets_its_policy():
     for path in ("/admin/ui/users", "/admin/login", "/tasks/extra", "/api/task/list", "/task-pages/task.js", "/"):
         assert content_security_policy(path) == NO_SCRIPT, path
     assert "'unsafe-inline'" not in OWN_SCRIPT_FILES + NO_SCRIPT
+    # A new secret's page (the answer to its POST) runs its Copy button's file; the list does not.
+    for path in ("/admin/ui/users/usr_1/api-keys", "/admin/ui/worker-tokens"):
+        assert content_security_policy(path, "POST") == content_security_policy("/admin/ui/overview"), path
+        assert content_security_policy(path, "GET") == NO_SCRIPT, path
 
 
 async def test_the_middleware_keeps_a_policy_a_route_chose_and_fills_in_the_rest():
