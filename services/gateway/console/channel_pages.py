@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.gateway.console.channel_form import channel_body, settings_in_force
-from services.gateway.console.pages import PAGE_SIZE, error_messages, PageSession, PostedForm, back_to, page_window, render
+from services.gateway.console.api_messages import error_messages
+from services.gateway.console.pages import PAGE_SIZE, PageSession, PostedForm, back_to, page_window, render
 from services.gateway.deps import Deps
 from services.gateway.errors import ApiError
 from services.gateway.paging import Offset
@@ -50,7 +51,7 @@ async def create_channel(request: Request, form: PostedForm, deps: Deps):
         created = await admin_channels.create_channel(ChannelCreate.model_validate(channel_body(form.form, creating=True)), deps)
     except (ValidationError, ApiError) as exc:
         return render(request, "channel_form.html", form.session, status_code=422, channel=None,
-                      errors=error_messages(exc), in_force=settings_in_force(None, deps.settings), form=form.form)
+                      errors=error_messages(exc, form.lang), in_force=settings_in_force(None, deps.settings), form=form.form)
     return back_to(f"/admin/ui/channels/{created.id}", notice="Saved")
 
 
@@ -70,7 +71,7 @@ async def update_channel(request: Request, channel_id: str, form: PostedForm, de
     except (ValidationError, ApiError) as exc:
         channel = await admin_channels.existing_channel(deps, channel_id)
         return render(request, "channel_form.html", form.session, status_code=422, channel=channel,
-                      errors=error_messages(exc), in_force=settings_in_force(channel, deps.settings), test=None)
+                      errors=error_messages(exc, form.lang), in_force=settings_in_force(channel, deps.settings), test=None)
     return back_to(f"/admin/ui/channels/{channel_id}", notice="Saved")
 
 

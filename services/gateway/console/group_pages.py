@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from services.gateway.console.pages import (PAGE_SIZE, PageSession, Posted, PostedForm, back_to, error_messages,
+from services.gateway.console.pages import (PAGE_SIZE, PageSession, Posted, PostedForm, back_to, back_with_error,
                                             page_window, render, whole_number)
 from services.gateway.deps import Deps
 from services.gateway.errors import ApiError
@@ -37,7 +37,7 @@ async def create_group(form: PostedForm, deps: Deps):
                            description=form.get("description") or None, key_defaults=_key_defaults(form))
         await admin_groups.create_group(body, deps)
     except (ValidationError, ApiError) as exc:
-        return back_to(PAGE, error="; ".join(error_messages(exc)))
+        return back_with_error(PAGE, exc, form)
     return back_to(PAGE, notice="Saved")
 
 
@@ -48,7 +48,7 @@ async def update_group(name: str, form: PostedForm, deps: Deps):
                            key_defaults=_key_defaults(form) or KeyDefaults())
         await admin_groups.update_group(name, body, deps)
     except (ValidationError, ApiError) as exc:
-        return back_to(PAGE, error="; ".join(error_messages(exc)))
+        return back_with_error(PAGE, exc, form)
     return back_to(PAGE, notice="Saved")
 
 

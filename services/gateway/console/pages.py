@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from services.gateway.console.api_messages import error_messages
 from services.gateway.console.i18n import (BILLING_MODES, FIELD_LABELS, LANG_COOKIE, LATE_POLICIES, USER_STATUSES,
                                            language, translate)
 from services.gateway.console.session import COOKIE, Session, SessionKeys
@@ -54,6 +55,7 @@ async def page_session(request: Request, deps: Deps) -> Session:
 class Posted:
     session: Session
     form: FormData
+    lang: str  # the page's language, for what the form answers
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.form.get(name, default)
@@ -67,7 +69,7 @@ async def posted_form(request: Request, deps: Deps) -> Posted:
     form = await request.form()
     if form.get("csrf") != session.csrf:
         raise Forbidden("the form's CSRF token is missing or wrong; reload the page", code="csrf_failed")
-    return Posted(session, form)
+    return Posted(session, form, lang_of(request))
 
 
 PageSession = Annotated[Session, Depends(page_session)]
@@ -122,11 +124,9 @@ def whole_number(value: Any) -> int | str:
     return int(text) if re.fullmatch(r"\d{1,16}", text) else text
 
 
-def error_messages(exc: ValidationError | ApiError) -> list[str]:
-    """What the admin API would have answered, as lines for the form."""
-    if isinstance(exc, ApiError):
-        return [exc.message]
-    return [f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()]
+def back_with_error(path: str, exc: ValidationError | ApiError, form: Posted) -> RedirectResponse:
+    """After a form post the admin API refused: the page again, saying why in its language."""
+    return back_to(path, error="; ".join(error_messages(exc, form.lang)))
 
 
 def moment(text: str) -> datetime | None:

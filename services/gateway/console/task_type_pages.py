@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
 from services.gateway.body_limits import json_depth
-from services.gateway.console.pages import (PAGE_SIZE, PageSession, Posted, PostedForm, back_to, error_messages,
+from services.gateway.console.pages import (PAGE_SIZE, PageSession, Posted, PostedForm, back_to, back_with_error,
                                             page_window, render)
 from services.gateway.deps import Deps
 from services.gateway.errors import ApiError, InvalidRequest, JsonTooDeep
@@ -42,7 +42,7 @@ async def create_task_type(form: PostedForm, deps: Deps):
                               params_schema=_params_schema(form, deps))
         await admin_task_types.create_task_type(body, deps)
     except (ValidationError, ApiError) as exc:
-        return back_to(PAGE, error="; ".join(error_messages(exc)))
+        return back_with_error(PAGE, exc, form)
     return back_to(PAGE, notice="Saved")
 
 
@@ -53,7 +53,7 @@ async def update_task_type(name: str, form: PostedForm, deps: Deps):
         body = TaskTypeUpdate(model=str(form.get("model", "")).strip(), params_schema=_params_schema(form, deps))
         await admin_task_types.update_task_type(name, body, deps)
     except (ValidationError, ApiError) as exc:
-        return back_to(PAGE, error="; ".join(error_messages(exc)))
+        return back_with_error(PAGE, exc, form)
     return back_to(PAGE, notice="Saved")
 
 

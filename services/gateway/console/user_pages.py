@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from services.gateway.console.pages import (PAGE_SIZE, PageSession, Posted, PostedForm, back_to, error_messages,
+from services.gateway.console.pages import (PAGE_SIZE, PageSession, Posted, PostedForm, back_to, back_with_error,
                                             page_window, render, whole_number)
 from services.gateway.deps import Deps
 from services.gateway.errors import ApiError
@@ -42,7 +42,7 @@ async def create_user(form: PostedForm, deps: Deps):
                           group=str(form.get("group") or "default"), quota=_number(form, "quota") or 0)
         created = await admin_users.create_user(body, deps)
     except (ValidationError, ApiError) as exc:
-        return back_to("/admin/ui/users", error="; ".join(error_messages(exc)))
+        return back_with_error("/admin/ui/users", exc, form)
     return back_to(f"/admin/ui/users/{created.id}")
 
 
@@ -67,7 +67,7 @@ async def update_user(user_id: str, form: PostedForm, deps: Deps):
                           group=form.get("group") or None)
         await admin_users.update_user(user_id, body, deps)
     except (ValidationError, ApiError) as exc:
-        return back_to(f"/admin/ui/users/{user_id}", error="; ".join(error_messages(exc)))
+        return back_with_error(f"/admin/ui/users/{user_id}", exc, form)
     return back_to(f"/admin/ui/users/{user_id}", notice="Saved")
 
 
@@ -77,7 +77,7 @@ async def topup(user_id: str, form: PostedForm, deps: Deps):
         body = TopupRequest(amount=whole_number(form.get("amount")), request_id=str(form.get("request_id", "")))
         await admin_users.topup(user_id, body, deps)
     except (ValidationError, ApiError) as exc:
-        return back_to(f"/admin/ui/users/{user_id}", error="; ".join(error_messages(exc)))
+        return back_with_error(f"/admin/ui/users/{user_id}", exc, form)
     return back_to(f"/admin/ui/users/{user_id}", notice="Topped up")
 
 
@@ -87,7 +87,7 @@ async def create_key(request: Request, user_id: str, form: PostedForm, deps: Dep
         body = ApiKeyCreate(name=str(form.get("name") or "key"), **_key_limits(form))
         created = await admin_users.create_api_key(user_id, body, deps)
     except (ValidationError, ApiError) as exc:
-        return back_to(f"/admin/ui/users/{user_id}", error="; ".join(error_messages(exc)))
+        return back_with_error(f"/admin/ui/users/{user_id}", exc, form)
     return render(request, "key_created.html", form.session, secret=created.key, back=f"/admin/ui/users/{user_id}")
 
 
@@ -97,7 +97,7 @@ async def update_key(user_id: str, key_id: str, form: PostedForm, deps: Deps):
         body = ApiKeyUpdate(enabled=KEY_STATES.get(str(form.get("status"))), **_key_limits(form))
         await admin_users.update_api_key(user_id, key_id, body, deps)
     except (ValidationError, ApiError) as exc:
-        return back_to(f"/admin/ui/users/{user_id}", error="; ".join(error_messages(exc)))
+        return back_with_error(f"/admin/ui/users/{user_id}", exc, form)
     return back_to(f"/admin/ui/users/{user_id}", notice="Saved")
 
 

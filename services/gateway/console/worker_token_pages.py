@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from services.gateway.console.pages import (PAGE_SIZE, PageSession, PostedForm, back_to, error_messages,
+from services.gateway.console.pages import (PAGE_SIZE, PageSession, PostedForm, back_to, back_with_error,
                                             page_window, render)
 from services.gateway.deps import Deps
 from services.gateway.errors import ApiError
@@ -30,7 +30,7 @@ async def issue_token(request: Request, form: PostedForm, deps: Deps):
     try:
         created = await admin_worker_tokens.create_worker_token(WorkerTokenCreate(group=str(form.get("group", ""))), deps)
     except (ValidationError, ApiError) as exc:
-        return back_to("/admin/ui/worker-tokens", error="; ".join(error_messages(exc)))
+        return back_with_error("/admin/ui/worker-tokens", exc, form)
     return render(request, "key_created.html", form.session, secret=created.token, back="/admin/ui/worker-tokens")
 
 
