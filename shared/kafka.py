@@ -11,10 +11,11 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
-from shared import topics
+from shared import topics, tracing
 from shared.events import Event
 from shared.kafka_metrics import MESSAGES_PUBLISHED, PUBLISH_FAILURES
 from shared.settings import CommonSettings
+from shared.tracing.messages import ConsumeSpans, publishing, task_id_of
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,8 @@ PARTITIONS = 4
 def make_broker(settings: CommonSettings, client_id: str) -> KafkaBroker:
     # acks="all": an event counts as published only once the broker has it durably.
     return KafkaBroker(settings.kafka_bootstrap_servers, client_id=client_id, acks="all",
-                       logger=logging.getLogger(f"faststream.{client_id}"), log_level=logging.DEBUG)
+                       logger=logging.getLogger(f"faststream.{client_id}"), log_level=logging.DEBUG,
+                       middlewares=(ConsumeSpans,) if tracing.tracer() is not None else ())
 
 
 IDLE_FETCH_WAIT_MS = 100
@@ -130,13 +132,13 @@ class EventPublisher:
     async def publish(self, event: Event) -> None:
         if not event.producer:
             event = event.model_copy(update={"producer": self._producer})
-        sending = self._broker.publish(
-            event.model_dump(mode="json"), topic=self.topic(event.TOPIC),
-            key=event.correlation_id.encode(), headers={"event-type": event.type},
-        )
-        try:
-            await asyncio.wait_for(sending, self._timeout_s)
-        except (asyncio.TimeoutError, KafkaError, OSError) as exc:
-            PUBLISH_FAILURES.labels(event.TOPIC).inc()
-            raise PublishFailed(f"{event.type} for {event.correlation_id} not published: {exc!r}") from exc
+        payload, topic = event.model_dump(mode="json"), self.topic(event.TOPIC)
+        with publishing(topic, event.correlation_id, task_id_of(payload)) as trace_headers:
+            sending = self._broker.publish(payload, topic=topic, key=event.correlation_id.encode(),
+                                           headers={"event-type": event.type, **trace_headers})
+            try:
+                await asyncio.wait_for(sending, self._timeout_s)
+            except (asyncio.TimeoutError, KafkaError, OSError) as exc:
+                PUBLISH_FAILURES.labels(event.TOPIC).inc()
+                raise PublishFailed(f"{event.type} for {event.correlation_id} not published: {exc!r}") from exc
         MESSAGES_PUBLISHED.labels(event.TOPIC).inc()

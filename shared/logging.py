@@ -7,6 +7,7 @@ import sys
 from datetime import UTC, datetime
 
 from shared.log_redaction import redact
+from shared.tracing import task_fields
 
 # `color_message` is uvicorn's copy of its message with ANSI colour codes: never in a JSON file.
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
@@ -26,6 +27,9 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         line.update({k: v for k, v in record.__dict__.items() if k not in _RESERVED})
+        for name, value in task_fields().items():  # the task being handled, the current span
+            if line.get(name) is None:  # a record's own `task_id` wins, unless it did not know it
+                line[name] = value
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
         # Masked in the finished line, so the message, extras and traceback are all covered.

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from shared.logging import configure_logging
 from shared.settings import CommonSettings
+from shared.tracing import configure_tracing
 
 S = TypeVar("S", bound=CommonSettings)
 
@@ -26,6 +27,7 @@ def run_service(name: str, settings_type: type[S], create_app: Callable[[S], Fas
         reasons = "; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors())
         raise SystemExit(f"{name}: refusing to start: {reasons}") from None
     configure_logging(name, settings.log_level)
+    configure_tracing(name, settings)  # before the app: its broker and clients see whether it is on
     # Our JSON formatter only (log_config=None), no colours, and no access log: the gateway logs
     # each request itself (services/gateway/request_log.py), with its route template and task.
     uvicorn.run(create_app(settings), host=settings.bind_host, port=port(settings), log_config=None,

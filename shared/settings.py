@@ -45,6 +45,9 @@ class CommonSettings(BaseSettings):
         "Comma-separated hosts and networks (CIDR) that callback URLs, result file URLs and inputImageUrl "
         "may name although they are private, loopback or otherwise not public (shared.outbound_urls). "
         "INPUT_IMAGE_URL_ALLOWLIST, its former name, is read when this is not set."))
+    otel_exporter_otlp_endpoint: str = Field("", description=(
+        "The OTLP/HTTP collector spans are exported to (e.g. http://otel-collector:4318; the SDK adds "
+        "/v1/traces). Empty: tracing is off and costs nothing (shared/tracing)."))
 
     @property
     def is_production(self) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared import tracing
 from shared.clock import stamp, stamp_in
 from shared.due_loop import DueClaim
 from shared.late_results import LATE_REASON
@@ -55,7 +56,8 @@ class TaskStore:
     async def insert(self, task: dict[str, Any]) -> None:
         """Stores a new task; one stored already ended still awaits settlement (`unsettled_terminal`)."""
         ended = TaskStatus(task.get("status", TaskStatus.NOT_START.value)).is_terminal and not task.get("settled")
-        await self.tasks.insert_one({"poll_lease_until": 0.0, "settled": False, **task,
+        # `traceparent`: the trace the processes that take the task up later continue (shared/tracing).
+        await self.tasks.insert_one({"poll_lease_until": 0.0, "settled": False, **tracing.stored_context(), **task,
                                      **({"unsettled_since": task.get("finished_at") or stamp()} if ended else {})})
 
     async def get(self, task_id: str) -> dict[str, Any] | None:

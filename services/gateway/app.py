@@ -48,6 +48,7 @@ from shared.outbound_urls import OutboundUrlPolicy, outbound_client
 from shared.result_storage.copier import ResultCopier
 from shared.runtime import service_runtime
 from shared.tasks import TaskStore
+from shared.tracing.http_spans import ServerSpans, TracedAsyncClient
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
@@ -56,7 +57,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         outbound_urls = OutboundUrlPolicy.from_setting(settings.outbound_url_allowlist)
         # `http` reaches the channels' admin-set upstreams; `outbound` reaches what callers and
         # upstreams name (result files), judged by the outbound-URL policy at each connection.
-        async with service_runtime(settings, "gateway") as runtime, httpx.AsyncClient(
+        async with service_runtime(settings, "gateway") as runtime, TracedAsyncClient(
                 limits=httpx.Limits(max_connections=500)) as http, outbound_client(outbound_urls) as outbound:
             await runtime.broker.start()
             billing = BillingClient(settings, runtime.publisher, timeout=settings.hold_reply_timeout_s,
@@ -131,4 +132,5 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.add_middleware(RequestLogMiddleware)  # outside the others: it logs the status they answered
     # Added last, so outermost: every answer carries them, those of the other middlewares too.
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(ServerSpans)  # outermost of all: the request's span covers every other one's work
     return app

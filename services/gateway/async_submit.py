@@ -23,6 +23,7 @@ from shared.providers.base import InvalidBody, Quote, StatusProvider, Submitted,
 from shared.providers.registry import async_kinds, provider_for
 from shared.task_events import fail_and_announce, publish_stored
 from shared.task_views import pass_view
+from shared.tracing import note_task
 from shared.webhook_deliveries import Wanted, WebhookDeliveries, wants
 from shared.upstream.errors import UpstreamError, UpstreamNotConnected
 
@@ -45,6 +46,7 @@ class AsyncSubmission:
         admission = await deps.policies.admit(caller.key, caller.user, model)
         channels = await channels_for(deps, caller, model, async_kinds())
         task_id = new_task_id()
+        note_task(task_id)
         keys = IdempotencyKeys(deps.db)
         if idempotency_key:
             earlier = await keys.claim(caller.user_id, idempotency_key, scope or f"POST /pass/{_bare(model)}/submit",

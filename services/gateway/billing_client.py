@@ -18,7 +18,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from services.gateway import metrics
 from services.gateway.errors import BillingUnavailable
@@ -27,6 +27,7 @@ from shared import topics
 from shared.events import HoldRequested, TopupRequested
 from shared.kafka import EventPublisher, FetchPace, PublishFailed
 from shared.settings import CommonSettings
+from shared.tracing.messages import consuming
 
 log = logging.getLogger(__name__)
 
@@ -113,17 +114,18 @@ class BillingClient:
             batches = await self._consumer.getmany(timeout_ms=1000)
             for records in batches.values():
                 for record in records:
-                    self._resolve(record.value)
+                    self._resolve(record)
 
-    def _resolve(self, raw: bytes) -> None:
+    def _resolve(self, record: ConsumerRecord) -> None:
         try:
-            reply = json.loads(raw)
+            reply = json.loads(record.value)
         except ValueError:
             log.warning("unreadable billing reply ignored")
             return
         future = self._waiters.get(reply.get("hold_id") or reply.get("op_id") or "")
         if future is not None and not future.done():
-            future.set_result(reply)
+            with consuming((record,), [reply]):  # only the gateway that waits for it: its trace's step
+                future.set_result(reply)
 
 
 async def _fetch_partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:

@@ -21,6 +21,7 @@ from shared.ops import service_app
 from shared.outbound_urls import OutboundUrlPolicy, outbound_client
 from shared.runtime import service_runtime
 from shared.tasks import TaskStore
+from shared.tracing.http_spans import TracedAsyncClient
 
 log = logging.getLogger(__name__)
 # A wake-up only matters now (no history), and a second of delay is within a tick or two: a slow
@@ -32,7 +33,7 @@ def create_app(settings: PollerSettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         outbound_urls = OutboundUrlPolicy.from_setting(settings.outbound_url_allowlist)
-        async with service_runtime(settings, "poller") as runtime, httpx.AsyncClient(
+        async with service_runtime(settings, "poller") as runtime, TracedAsyncClient(
                 limits=httpx.Limits(max_connections=settings.custom_pass_max_concurrent * 2)) as http, \
                 outbound_client(outbound_urls) as outbound:
             tasks = TaskStore(runtime.db)

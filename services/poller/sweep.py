@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from opentelemetry.trace import SpanKind
 
 from services.poller import metrics
 from services.poller.late_watch import LateWatcher, LateWatches
 from services.poller.pacing import RequestPacer, requests_per_sweep
 from services.poller.schedule import next_poll
 from services.poller.settings import PollerSettings
+from shared import tracing
 from shared.kafka import EventPublisher
 from shared.late_results import LATE_REASON
 from shared.providers.base import Observation, StatusProvider, UpstreamContext
@@ -88,7 +90,10 @@ class Sweeper:
         report.total = len(leased)
         metrics.TASKS_CLAIMED.inc(len(leased))
         if leased:
-            await self._sweep_leased(leased, token, report)
+            # Each task continues the trace its submit stored: a sweep is started by a timer, not a message.
+            with tracing.handling("poll tasks", SpanKind.INTERNAL,
+                                  ((t["_id"], t["_id"], tracing.resumed_context(t)) for t in leased), {}):
+                await self._sweep_leased(leased, token, report)
         return report
 
     async def sweep_late(self) -> int:

@@ -17,6 +17,7 @@ import httpcore
 import httpx
 
 from shared.outbound_urls.policy import HostUnresolvable, OutboundUrlPolicy, url_host
+from shared.tracing.http_spans import TracedAsyncClient
 
 MAX_REDIRECTS = 5
 MAX_URL_LENGTH = 4096  # upstreams' signed file URLs run long; what we accept from callers is shorter
@@ -80,5 +81,5 @@ def outbound_client(policy: OutboundUrlPolicy, *, timeout: float = 30.0, max_url
     `ssl_context`: the certificates trusted (default: httpx's, certifi's CA bundle).
     `trust_env=False`: proxies named in the environment would be mounted in place of this
     transport, and the guard would judge the proxy instead of the target."""
-    return httpx.AsyncClient(transport=CheckedAddressTransport(policy, max_url_length, limits, ssl_context),
+    return TracedAsyncClient(transport=CheckedAddressTransport(policy, max_url_length, limits, ssl_context),
                              timeout=timeout, max_redirects=MAX_REDIRECTS, trust_env=False)
