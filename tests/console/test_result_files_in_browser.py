@@ -1,7 +1,7 @@
 """Result files carrying script, opened from `/results/...` by an admin logged in to the console,
 run nothing in the gateway's origin: they cannot read the console's pages or post its forms
 (issue 16, a reproduced attack: an SVG result read the users page and its CSRF token).
-Headless Chromium as DESIGN.md's "Browser tests"; screenshots in test-artifacts/console/."""
+Headless Chromium, as the console's other browser tests; screenshots in test-artifacts/console/."""
 from __future__ import annotations
 
 import secrets
