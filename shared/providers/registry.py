@@ -25,9 +25,9 @@ def async_kinds() -> tuple[str, ...]:
 
 
 def _register_builtin() -> None:
-    from shared.providers import custompass, replicate, runninghub
+    from shared.providers import custompass_async, replicate, runninghub
 
-    register(custompass.CustomPassProvider())
+    register(custompass_async.CustomPassProvider())
     register(replicate.ReplicateProvider())
     register(runninghub.RunningHubProvider())
 

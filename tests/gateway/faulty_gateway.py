@@ -11,7 +11,7 @@ from pymongo.errors import PyMongoError
 
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
-from shared.runner import run_service
+from shared.service_main import run_service
 from shared.tasks import TaskStore
 
 FAIL_PATH = "/_faults/fail"

@@ -8,7 +8,7 @@ from decimal import Decimal
 import httpx
 
 from shared.providers.base import UpstreamContext
-from shared.providers.custompass import CustomPassProvider
+from shared.providers.custompass_async import CustomPassProvider
 from shared.providers.observations import cost_fields
 from shared.providers.replicate import ReplicateProvider, observe
 from shared.providers.runninghub import RunningHubProvider
