@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote_plus
 
 import httpx
 import pytest
@@ -24,6 +25,14 @@ class ConsoleClient:
 
     async def post(self, path: str, fields: dict, csrf: str | None = None) -> httpx.Response:
         return await self.http.post(path, data={"csrf": csrf if csrf is not None else await self.csrf(), **fields})
+
+
+def redirect_error(answer: httpx.Response) -> str:
+    """Where a refused form post sends the browser, decoded: the page with its `error=`."""
+    assert answer.status_code == 303, answer.text
+    location = unquote_plus(answer.headers["location"])
+    assert "error=" in location, location
+    return location
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import secrets
-from urllib.parse import unquote_plus
+
+from tests.console.conftest import redirect_error
 
 PAGE = "/admin/ui/task-types"
 SCHEMA = {"type": "object", "properties": {"strength": {"type": "number", "description": "<b>how hard</b>"}},
@@ -14,13 +15,6 @@ SCHEMA = {"type": "object", "properties": {"strength": {"type": "number", "descr
 
 def _name() -> str:
     return f"aa_{secrets.token_hex(3)}"  # sorts before other tests' types: on the first page
-
-
-def _error(answer) -> str:
-    assert answer.status_code == 303, answer.text
-    location = unquote_plus(answer.headers["location"])
-    assert "error=" in location, location
-    return location
 
 
 async def test_a_task_type_created_and_edited_in_the_console_is_what_the_api_answers(console, admin):
@@ -52,16 +46,16 @@ async def test_a_blank_schema_creates_a_type_that_accepts_any_params(console, ad
 async def test_bad_task_type_input_comes_back_to_the_form_as_a_message(console, admin):
     name = _name()
     assert (await console.post(PAGE, {"type": name, "model": "clean"})).status_code == 303
-    assert "exists already" in _error(await console.post(PAGE, {"type": name, "model": "other"}))
-    assert "not JSON" in _error(await console.post(PAGE, {"type": _name(), "model": "m", "params_schema": "{type:"}))
-    assert "not a JSON Schema" in _error(await console.post(
+    assert "exists already" in redirect_error(await console.post(PAGE, {"type": name, "model": "other"}))
+    assert "not JSON" in redirect_error(await console.post(PAGE, {"type": _name(), "model": "m", "params_schema": "{type:"}))
+    assert "not a JSON Schema" in redirect_error(await console.post(
         PAGE, {"type": _name(), "model": "m", "params_schema": '{"type": "no-such-type"}'}))
-    assert "params_schema" in _error(await console.post(PAGE, {"type": _name(), "model": "m", "params_schema": "[1]"}))
-    assert "nested deeper" in _error(await console.post(
+    assert "params_schema" in redirect_error(await console.post(PAGE, {"type": _name(), "model": "m", "params_schema": "[1]"}))
+    assert "nested deeper" in redirect_error(await console.post(
         PAGE, {"type": _name(), "model": "m", "params_schema": '{"a":' * 5000 + "1" + "}" * 5000}))
-    assert "type" in _error(await console.post(PAGE, {"type": "Bad Name", "model": "m"}))
-    assert "not JSON" in _error(await console.post(f"{PAGE}/{name}", {"model": "m", "params_schema": "nope"}))
-    assert "not found" in _error(await console.post(f"{PAGE}/aa_nobody", {"model": "m"}))
+    assert "type" in redirect_error(await console.post(PAGE, {"type": "Bad Name", "model": "m"}))
+    assert "not JSON" in redirect_error(await console.post(f"{PAGE}/{name}", {"model": "m", "params_schema": "nope"}))
+    assert "not found" in redirect_error(await console.post(f"{PAGE}/aa_nobody", {"model": "m"}))
     assert (await admin.http.get(f"/admin/task-types/{name}")).json() == {
         "type": name, "model": "clean", "params_schema": None}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 import secrets
-from urllib.parse import unquote_plus
 
 from services.gateway.security_headers import CONSOLE_CHARTS
+from tests.console.conftest import redirect_error
 
 
 def _name() -> str:
@@ -18,13 +18,6 @@ def _row(page: str, attribute: str, value: str) -> str:
     match = re.search(rf'<tr {attribute}="{re.escape(value)}">(.*?)</tr>', page, re.S)
     assert match, f"no row {attribute}={value}"
     return match.group(1)
-
-
-def _error(answer) -> str:
-    assert answer.status_code == 303, answer.text
-    location = unquote_plus(answer.headers["location"])
-    assert "error=" in location, location
-    return location
 
 
 async def test_the_users_list_shows_each_users_balance(console, admin):
@@ -57,7 +50,7 @@ async def test_an_initial_quota_is_credited_once(console, admin):
 async def test_a_bad_initial_quota_comes_back_as_an_error_and_creates_no_user(console):
     name = _name()
     for quota in ("-5", "abc", "1.5", str(10**16)):
-        assert "quota" in _error(await console.post("/admin/ui/users", {"name": name, "quota": quota}))
+        assert "quota" in redirect_error(await console.post("/admin/ui/users", {"name": name, "quota": quota}))
     page = (await console.http.get("/admin/ui/users", params={"q": name})).text
     assert "data-user=" not in page
 
@@ -110,9 +103,9 @@ async def test_bad_key_limits_come_back_as_the_apis_messages(console, admin):
                             ({"models": "$x", "status": "active"}, "models"),
                             ({"expires_at": "soon", "status": "active"}, "expires_at"),
                             ({"max_in_flight": "2"}, "enabled cannot be null")):
-        assert message in _error(await console.post(edit, fields)), fields
-    assert "not found" in _error(await console.post(f"{page}/api-keys/key_nobody", {"status": "active"}))
-    assert "requests_per_minute" in _error(await console.post(f"{page}/api-keys", {"requests_per_minute": "x"}))
+        assert message in redirect_error(await console.post(edit, fields)), fields
+    assert "not found" in redirect_error(await console.post(f"{page}/api-keys/key_nobody", {"status": "active"}))
+    assert "requests_per_minute" in redirect_error(await console.post(f"{page}/api-keys", {"requests_per_minute": "x"}))
     assert (await admin.http.get(f"/admin/users/{user_id}/api-keys/{key['id']}")).json()["max_in_flight"] == 2
     assert len((await admin.http.get(f"/admin/users/{user_id}/api-keys")).json()) == 1
 

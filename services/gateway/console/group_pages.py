@@ -7,12 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from pydantic import ValidationError
 
-from services.gateway.console.pages import (PAGE_SIZE, PageSession, Posted, PostedForm, back_to, back_with_error,
-                                            page_window, render, whole_number)
+from services.gateway.console.pages import (PAGE_SIZE, PageSession, Posted, PostedForm, page_window, render, saved,
+                                            whole_number)
 from services.gateway.deps import Deps
-from services.gateway.errors import ApiError
 from services.gateway.paging import Offset
 from services.gateway.routes import admin_groups
 from services.gateway.schemas import GroupCreate, GroupUpdate, KeyDefaults
@@ -32,24 +30,16 @@ async def group_list(request: Request, session: PageSession, deps: Deps, offset:
 
 @router.post("")
 async def create_group(form: PostedForm, deps: Deps):
-    try:
-        body = GroupCreate(name=str(form.get("name", "")).strip(), price_ratio=str(form.get("price_ratio") or "1"),
-                           description=form.get("description") or None, key_defaults=_key_defaults(form))
-        await admin_groups.create_group(body, deps)
-    except (ValidationError, ApiError) as exc:
-        return back_with_error(PAGE, exc, form)
-    return back_to(PAGE, notice="Saved")
+    return await saved(PAGE, form, lambda: admin_groups.create_group(GroupCreate(
+        name=str(form.get("name", "")).strip(), price_ratio=str(form.get("price_ratio") or "1"),
+        description=form.get("description") or None, key_defaults=_key_defaults(form)), deps))
 
 
 @router.post("/{name}")
 async def update_group(name: str, form: PostedForm, deps: Deps):
-    try:
-        body = GroupUpdate(price_ratio=str(form.get("price_ratio") or ""), description=form.get("description") or None,
-                           key_defaults=_key_defaults(form) or KeyDefaults())
-        await admin_groups.update_group(name, body, deps)
-    except (ValidationError, ApiError) as exc:
-        return back_with_error(PAGE, exc, form)
-    return back_to(PAGE, notice="Saved")
+    return await saved(PAGE, form, lambda: admin_groups.update_group(name, GroupUpdate(
+        price_ratio=str(form.get("price_ratio") or ""), description=form.get("description") or None,
+        key_defaults=_key_defaults(form) or KeyDefaults()), deps))
 
 
 def _key_defaults(form: Posted) -> KeyDefaults | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -127,6 +128,16 @@ def whole_number(value: Any) -> int | str:
 def back_with_error(path: str, exc: ValidationError | ApiError, form: Posted) -> RedirectResponse:
     """After a form post the admin API refused: the page again, saying why in its language."""
     return back_to(path, error="; ".join(error_messages(exc, form.lang)))
+
+
+async def saved(path: str, form: Posted, change: Callable[[], Awaitable[Any]]) -> RedirectResponse:
+    """A form post that makes one admin API change: `change` builds the API's body from the form and
+    calls the route's code; the page again with "Saved", or with why the API refused."""
+    try:
+        await change()
+    except (ValidationError, ApiError) as exc:
+        return back_with_error(path, exc, form)
+    return back_to(path, notice="Saved")
 
 
 def moment(text: str) -> datetime | None:

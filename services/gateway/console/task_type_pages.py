@@ -9,13 +9,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from pydantic import ValidationError
 
 from services.gateway.body_limits import json_depth
-from services.gateway.console.pages import (PAGE_SIZE, PageSession, Posted, PostedForm, back_to, back_with_error,
-                                            page_window, render)
+from services.gateway.console.pages import PAGE_SIZE, PageSession, Posted, PostedForm, page_window, render, saved
 from services.gateway.deps import Deps
-from services.gateway.errors import ApiError, InvalidRequest, JsonTooDeep
+from services.gateway.errors import InvalidRequest, JsonTooDeep
 from services.gateway.paging import Offset
 from services.gateway.routes import admin_task_types
 from services.gateway.task_api.schemas import TaskTypeCreate, TaskTypeUpdate
@@ -37,24 +35,16 @@ async def task_type_list(request: Request, session: PageSession, deps: Deps, off
 
 @router.post("")
 async def create_task_type(form: PostedForm, deps: Deps):
-    try:
-        body = TaskTypeCreate(type=str(form.get("type", "")).strip(), model=str(form.get("model", "")).strip(),
-                              params_schema=_params_schema(form, deps))
-        await admin_task_types.create_task_type(body, deps)
-    except (ValidationError, ApiError) as exc:
-        return back_with_error(PAGE, exc, form)
-    return back_to(PAGE, notice="Saved")
+    return await saved(PAGE, form, lambda: admin_task_types.create_task_type(TaskTypeCreate(
+        type=str(form.get("type", "")).strip(), model=str(form.get("model", "")).strip(),
+        params_schema=_params_schema(form, deps)), deps))
 
 
 @router.post("/{name}")
 async def update_task_type(name: str, form: PostedForm, deps: Deps):
     """Both fields are set: a blank schema accepts any params from then on."""
-    try:
-        body = TaskTypeUpdate(model=str(form.get("model", "")).strip(), params_schema=_params_schema(form, deps))
-        await admin_task_types.update_task_type(name, body, deps)
-    except (ValidationError, ApiError) as exc:
-        return back_with_error(PAGE, exc, form)
-    return back_to(PAGE, notice="Saved")
+    return await saved(PAGE, form, lambda: admin_task_types.update_task_type(name, TaskTypeUpdate(
+        model=str(form.get("model", "")).strip(), params_schema=_params_schema(form, deps)), deps))
 
 
 def _params_schema(form: Posted, deps: Deps) -> Any:
