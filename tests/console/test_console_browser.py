@@ -1,8 +1,9 @@
 """An operator's session in a real browser (Debian's chromium, headless, driven by Playwright):
-log in, create a channel and a user, top up, create a key, find a task submitted through the API
-in the task list, see its settlement, export the logs; in a 1280 px window no page scrolls
-sideways; in Chinese no page shows a phrase the console translates in English; the system's dark
-scheme darkens the pages. One screenshot per page in test-artifacts."""
+log in, create and edit a channel, create a user, top up, create a key and edit its limits, find a
+task submitted through the API in the task list, see its settlement, export the logs, reconcile,
+create and edit a group and a task type, issue and revoke a worker token, archive the channel; in
+a 1280 px window no page scrolls sideways; in Chinese no page shows a phrase the console translates
+in English; the system's dark scheme darkens the pages. One screenshot per page in test-artifacts."""
 from __future__ import annotations
 
 import csv
@@ -92,6 +93,10 @@ async def test_operator_runs_the_gateway_from_the_browser(page: Page, stack):
     await page.click("#save-channel")
     await page.wait_for_selector("#notice")
     channel_url = page.url.split("?", 1)[0]
+    await page.fill("input[name=priority]", "5")  # an edit, read back from the page the save answers
+    await page.click("#save-channel")
+    await page.wait_for_selector("#notice")
+    assert await page.input_value("input[name=priority]") == "5"
     await page.click("#test-channel")
     assert "HTTP 200" in await page.inner_text("#test-result")
     await shot(page, "channel-tested")
