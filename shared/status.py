@@ -1,6 +1,7 @@
 """The canonical task status and the three public dialects derived from it."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 
 
@@ -66,6 +67,18 @@ def to_task_api_status(status: TaskStatus | str) -> str:
 def to_dispatch_status(status: TaskStatus | str) -> str:
     """Dispatch API (`/api/openai`): queued | executing | completed | failed."""
     return _DISPATCH_DIALECT[TaskStatus(status)]
+
+
+def statuses_by_word(dialect: Callable[[TaskStatus], str]) -> dict[str, tuple[str, ...]]:
+    """A dialect read backwards: each of its words and the canonical statuses it names, in the
+    enum's order. Derived, never written out, so a filter by a word always matches what a view
+    of the same statuses says."""
+    words = dict.fromkeys(dialect(status) for status in TaskStatus)
+    return {word: tuple(s.value for s in TaskStatus if dialect(s) == word) for word in words}
+
+
+PASS_WORDS = statuses_by_word(to_pass_status)  # what `GET /api/tasks?status=<word>` lists
+TASK_API_WORDS = statuses_by_word(to_task_api_status)  # what `GET /api/task/list?status=<word>` lists
 
 
 class UpstreamStatusWords:

@@ -67,6 +67,13 @@ class ChannelRepository:
         return await self._cache.get(("enabled",), lambda: self._channels.find(
             {"enabled": True, **LIVE}).sort("created_at", 1).to_list(None))
 
+    async def cooling_down(self, limit: int) -> list[dict[str, Any]]:
+        """The channels resting after failures in a row, the soonest back first: their name,
+        when they serve again and the failures counted since (read as stored, not cached)."""
+        return await self._channels.find({"cooldown_until": {"$gt": stamp()}},
+                                         {"name": 1, "cooldown_until": 1, "consecutive_failures": 1}
+                                         ).sort("cooldown_until", 1).to_list(limit)
+
     async def update(self, channel_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
         """None for a missing or archived channel; a rename to a live channel's name raises
         `ChannelExists`."""

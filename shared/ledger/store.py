@@ -47,6 +47,7 @@ from shared.ledger.writes import (
     DONE_KEPT, WALLET_FIELDS, bar_id, capture_entry, capture_inc, captured_fields, chosen_split, end_entry,
     end_fields, end_inc, end_op, ends_usually, entry_upsert, key_spent_field, placement_entry,
     placement_inc, release_step, review_op_id, void_entry, void_inc, voided_fields, wallet_step)
+from shared.listing import newest_first
 
 OPEN_HOLD_STATES = ("held", "capturing", "voiding")
 IN_FLIGHT_STATES = ("pending", "capturing", "voiding")
@@ -487,6 +488,10 @@ class Ledger:
         ids = [hold_id, f"{hold_id}:capture", f"{hold_id}:void", review_op_id(hold_id)]
         found = {entry["_id"]: entry async for entry in self._entries.find({"_id": {"$in": ids}})}
         return await self._holds.find_one({"_id": hold_id}), [found[i] for i in ids if i in found]
+
+    async def entries(self, user_id: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        """A page of the user's ledger entries, newest first, and how many there are in all."""
+        return await newest_first(self._entries, {"user_id": user_id}, limit, offset, newest="at")
 
     # --- review charges ----------------------------------------------------------------
     async def charge_review(self, hold_id: str, rest: int) -> ReviewChargeOutcome:

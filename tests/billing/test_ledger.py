@@ -312,3 +312,14 @@ async def test_operations_finished_together_release_their_wallet_ids_in_one_writ
     assert wallet["pending"] == [] and {"hold_t0:capture", "hold_t2:void"} <= set(wallet["done"])
     assert await ledger.wallet(users[0]) == {"available": 47, "held": 2, "used": 1, "credited": 50, "debt": 0}
     assert [await wallet_violations(db, user) for user in users] == [[], []]
+
+
+async def test_a_users_ledger_entries_page_newest_first_with_their_count(ledger, new_user):
+    user, other = await new_user(quota=10), await new_user(quota=5)
+    await ledger.topup(f"topup:{user}:more", user, 7)
+    await ledger.place_hold(f"hold:{user}", user, 3)
+    rows, total = await ledger.entries(user, limit=2, offset=0)
+    assert total == 3 and [row["kind"] for row in rows] == ["hold", "topup"]
+    rest, _ = await ledger.entries(user, limit=2, offset=2)
+    assert [(row["kind"], row["user_id"]) for row in rest] == [("topup", user)]
+    assert (await ledger.entries(other, limit=10, offset=0))[1] == 1

@@ -9,6 +9,7 @@ from pymongo import AsyncMongoClient
 
 from services.gateway.console.channel_pages import ERROR_WINDOW_S, recent_error_rates
 from shared.clock import stamp_in
+from shared.task_reads import TaskReads
 
 
 def finished_task(channel_id: str, status: str, seconds_ago: float) -> dict:
@@ -28,7 +29,7 @@ async def test_each_channel_shows_its_failed_share_of_recently_finished_tasks(in
             finished_task("elsewhere", "FAILURE", 5),  # not on this page
             {"_id": "task_running", "channel_id": "busy", "status": "IN_PROGRESS"},  # not finished
         ])
-        rates = await recent_error_rates(db, ["busy", "broken", "idle"])
+        rates = await recent_error_rates(TaskReads(db), ["busy", "broken", "idle"])
     finally:
         await client.drop_database(db.name)
         await client.close()

@@ -1,7 +1,10 @@
+from typing import get_args
+
 import pytest
 
-from shared.status import (ACTIVE, TERMINAL, TaskStatus, UpstreamStatusWords, to_dispatch_status, to_pass_status,
-                           to_task_api_status)
+from services.gateway.task_api.schemas import TaskApiStatus
+from shared.status import (ACTIVE, PASS_WORDS, TASK_API_WORDS, TERMINAL, TaskStatus, UpstreamStatusWords,
+                           statuses_by_word, to_dispatch_status, to_pass_status, to_task_api_status)
 
 
 @pytest.mark.parametrize("status,word", [
@@ -72,3 +75,22 @@ def test_a_word_that_is_no_status_is_refused_not_guessed():
 
 def test_a_word_listed_as_success_and_failure_means_success():
     assert UpstreamStatusWords("done", "done,broken", "running").map("done") is TaskStatus.SUCCESS
+
+
+@pytest.mark.parametrize("dialect", [to_pass_status, to_task_api_status, to_dispatch_status])
+def test_every_word_of_a_dialect_names_the_statuses_that_read_as_it_and_each_status_once(dialect):
+    words = statuses_by_word(dialect)
+    for word, statuses in words.items():
+        assert statuses and all(dialect(status) == word for status in statuses)
+    assert sorted(s for statuses in words.values() for s in statuses) == sorted(TaskStatus)
+
+
+def test_the_pass_words_a_task_list_filters_by_are_the_published_ones():
+    assert PASS_WORDS == {"pendding": ("NOT_START",), "processing": ("SUBMITTED", "QUEUED", "IN_PROGRESS"),
+                          "completed": ("SUCCESS",), "failed": ("FAILURE",), "unknown": ("UNKNOWN",)}
+
+
+def test_the_task_api_status_parameter_accepts_exactly_the_dialect_s_words_in_its_order():
+    # The literal stays written out for the type checker and the OpenAPI enum; this keeps it the dialect's.
+    assert get_args(TaskApiStatus) == tuple(TASK_API_WORDS)
+    assert TASK_API_WORDS["pending"] == ("NOT_START", "SUBMITTED", "QUEUED")

@@ -10,7 +10,6 @@ import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
-from pymongo.asynchronous.database import AsyncDatabase
 
 from services.gateway.console.channel_form import channel_body, settings_in_force
 from services.gateway.console.api_messages import error_messages
@@ -22,6 +21,7 @@ from services.gateway.routes import admin_channels
 from services.gateway.schemas import ChannelCreate, ChannelUpdate
 from shared.clock import stamp, stamp_in
 from shared.status import TaskStatus
+from shared.task_reads import TaskReads
 from shared.upstream import custompass
 
 router = APIRouter(prefix="/admin/ui/channels", include_in_schema=False)
@@ -34,7 +34,7 @@ async def channel_list(request: Request, session: PageSession, deps: Deps, offse
                        notice: str | None = None) -> HTMLResponse:
     channels = await deps.channels.list(PAGE_SIZE, offset)
     total = await deps.channels.count()
-    rates = await recent_error_rates(deps.db, [c["_id"] for c in channels])
+    rates = await recent_error_rates(TaskReads(deps.db), [c["_id"] for c in channels])
     return render(request, "channels.html", session, channels=channels, rates=rates, notice=notice, now=stamp(),
                   window=page_window(offset, total), params={})
 
@@ -116,13 +116,11 @@ async def _probe(deps: Deps, channel: dict[str, Any]) -> dict[str, Any]:
     return {"outcome": outcome, "latency_ms": round((time.perf_counter() - started) * 1000, 1), "answer": answer}
 
 
-async def recent_error_rates(db: AsyncDatabase, channel_ids: list[str]) -> dict[str, tuple[str, int]]:
+async def recent_error_rates(tasks: TaskReads, channel_ids: list[str]) -> dict[str, tuple[str, int]]:
     """Failed share of the channels' tasks finished in the last ERROR_WINDOW_S, over at most the
     ERROR_SAMPLE most recent of them, as (the share, how many finished): one bounded query, counted here. Not a `$group` on a
     compound `_id`: the MongoDB stand-in answers that with the expression unevaluated."""
-    finished = await db["tasks"].find(
-        {"channel_id": {"$in": channel_ids}, "finished_at": {"$gte": stamp_in(-ERROR_WINDOW_S)}},
-        {"_id": 0, "channel_id": 1, "status": 1}).sort("finished_at", -1).limit(ERROR_SAMPLE).to_list(ERROR_SAMPLE)
+    finished = await tasks.finished_on(channel_ids, stamp_in(-ERROR_WINDOW_S), ERROR_SAMPLE)
     totals = Counter(task["channel_id"] for task in finished)
     failures = Counter(task["channel_id"] for task in finished if task["status"] == TaskStatus.FAILURE.value)
     return {channel: (f"{failures[channel] / total:.0%}", total) for channel, total in totals.items()}

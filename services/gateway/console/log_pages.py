@@ -10,11 +10,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from services.gateway.console.names import names_in
-from services.gateway.console.pages import PAGE_SIZE, PageSession, page_window, render
-from services.gateway.console.task_pages import period
+from services.gateway.console.pages import PAGE_SIZE, PageSession, moment, page_window, render
 from services.gateway.deps import Deps
 from services.gateway.paging import Offset
-from shared.consumption import log_view
+from shared.consumption import ConsumptionLogs, LogFilter, log_view
 
 router = APIRouter(prefix="/admin/ui/logs", include_in_schema=False)
 csv_router = APIRouter(include_in_schema=False)
@@ -23,23 +22,20 @@ CSV_COLUMNS = ("created_at", "task_id", "user_id", "key_id", "model", "channel_i
 TOTALS_SHOWN = 20
 
 
-def log_filter(user_id: str, model: str, channel_id: str, status: str, since: str, until: str) -> dict:
-    query: dict = {k: v for k, v in {"user_id": user_id, "model": model, "channel_id": channel_id,
-                                     "status": status}.items() if v}
-    if (window := period(since, until)):
-        query["created_at"] = window
-    return query
+def log_filter(user_id: str, model: str, channel_id: str, status: str, since: str, until: str) -> LogFilter:
+    """The filter form's fields as the API's filter (its dates as the form sends them)."""
+    return LogFilter(user_id=user_id, model=model, channel_id=channel_id, status=status,
+                     since=moment(since), until=moment(until))
 
 
 @router.get("", response_class=HTMLResponse)
 async def log_list(request: Request, session: PageSession, deps: Deps, user_id: str = "", model: str = "",
                    channel_id: str = "", status: str = "", since: str = "",
                    until: str = "", offset: Offset = 0) -> HTMLResponse:
-    query = log_filter(user_id, model, channel_id, status, since, until)
-    logs = deps.db["consumption_logs"]
-    total = await logs.count_documents(query)
-    rows = await logs.find(query).sort("created_at", -1).skip(offset).limit(PAGE_SIZE).to_list(PAGE_SIZE)
-    totals = [(label, field, await _totals(logs, query, field))
+    wanted = log_filter(user_id, model, channel_id, status, since, until)
+    logs = ConsumptionLogs(deps.db)
+    rows, total = await logs.page(wanted, PAGE_SIZE, offset)
+    totals = [(label, field, await logs.totals(wanted, field, TOTALS_SHOWN))
               for label, field in (("Per model", "model"), ("Per channel", "channel_id"), ("Per user", "user_id"))]
     named = rows + [{field: total["_id"]} for _, field, rows_of in totals for total in rows_of]
     params = {"user_id": user_id, "model": model, "channel_id": channel_id, "status": status,
@@ -51,13 +47,13 @@ async def log_list(request: Request, session: PageSession, deps: Deps, user_id: 
 @csv_router.get("/admin/ui/logs.csv")
 async def log_csv(_: PageSession, deps: Deps, user_id: str = "", model: str = "", channel_id: str = "",
                   status: str = "", since: str = "", until: str = "") -> StreamingResponse:
-    query = log_filter(user_id, model, channel_id, status, since, until)
+    wanted = log_filter(user_id, model, channel_id, status, since, until)
 
     async def rows() -> AsyncIterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(CSV_COLUMNS)
-        async for log in deps.db["consumption_logs"].find(query).sort("created_at", -1).batch_size(500):
+        async for log in ConsumptionLogs(deps.db).every(wanted):
             row = log_view(log)  # the API's row: its `receipt` path included
             writer.writerow([row.get(c, "") for c in CSV_COLUMNS])
             if buffer.tell() > 64_000:
@@ -69,11 +65,3 @@ async def log_csv(_: PageSession, deps: Deps, user_id: str = "", model: str = ""
     return StreamingResponse(rows(), media_type="text/csv",
                              headers={"Content-Disposition": 'attachment; filename="consumption-logs.csv"'})
 
-
-async def _totals(logs, query: dict, field: str) -> list[dict]:
-    return await (await logs.aggregate([
-        {"$match": query},
-        {"$group": {"_id": f"${field}", "count": {"$sum": 1}, "quota": {"$sum": "$quota"},
-                    "refund": {"$sum": "$refund"}}},
-        {"$sort": {"quota": -1}}, {"$limit": TOTALS_SHOWN},
-    ])).to_list(TOTALS_SHOWN)

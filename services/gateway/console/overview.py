@@ -4,7 +4,7 @@ and from collections that hold only live or configuration documents, never by sc
 A period is today (hourly documents since midnight UTC), 7 or 30 days (daily documents, today
 included). What one page view reads: four index range queries over the counters (all, model,
 channel, user: one document per bucket and key), the names of the top channels and users by
-`_id`, the live tasks' ids over the (status, next_poll_at) index (`_in_flight`), the dispatch
+`_id`, the live tasks' ids over the (status, next_poll_at) index (`TaskReads.count_live`), the dispatch
 queue's depth per group, and the channels cooling down. None of it grows with the tasks stored."""
 from __future__ import annotations
 
@@ -14,16 +14,18 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.gateway.channels import ChannelRepository
 from services.gateway.console.names import names_of
 from services.gateway.workers.queue import WorkQueue
 from shared.clock import now, stamp
 from shared.hourly_stats import DAY, HOUR, Totals, bucket_of, read_counters, totals_by_bucket, totals_by_key
-from shared.status import TERMINAL, TaskStatus
+from shared.status import TaskStatus
+from shared.task_reads import TaskReads
 
 PERIODS = {"today": (HOUR, 0), "7d": (DAY, 6), "30d": (DAY, 29)}
 TOP = 8
-LIVE = [s.value for s in TaskStatus if s not in TERMINAL]
 IN_FLIGHT_CAP = 10_000  # the page says "10000+" beyond it
+COOLING_SHOWN = 50
 
 
 @dataclass(frozen=True)
@@ -79,23 +81,9 @@ async def read_overview(db: AsyncDatabase, period: str) -> Overview:
         models=[Ranked(t.key, t.key, t) for t in ranked["model"]],
         channels=[Ranked(t.key, channel_names.get(t.key, t.key), t) for t in ranked["channel"]],
         users=[Ranked(t.key, user_names.get(t.key, t.key), t) for t in ranked["user"]],
-        in_flight=await _in_flight(db),
+        in_flight=await TaskReads(db).count_live(IN_FLIGHT_CAP),
         queues=dict(sorted((await WorkQueue(db).depth_by_group()).items())),
-        cooling=await db["channels"].find({"cooldown_until": {"$gt": stamp()}},
-                                          {"name": 1, "cooldown_until": 1, "consecutive_failures": 1}
-                                          ).sort("cooldown_until", 1).to_list(50))
-
-
-async def _in_flight(db: AsyncDatabase) -> int:
-    """Live tasks, up to IN_FLIGHT_CAP: one equality find per live status, ids only. Not a count
-    and not `$in`: on the MongoDB stand-in both ignore the (status, next_poll_at) index and read
-    every task (13 s over 100,000 stored), while an equality find on it stays in milliseconds."""
-    seen = 0
-    for status in LIVE:
-        seen += len(await db["tasks"].find({"status": status}, {"_id": 1}).limit(IN_FLIGHT_CAP - seen).to_list(None))
-        if seen >= IN_FLIGHT_CAP:
-            break
-    return seen
+        cooling=await ChannelRepository(db).cooling_down(COOLING_SHOWN))
 
 
 def _top(totals: dict[str, Totals]) -> list[Totals]:

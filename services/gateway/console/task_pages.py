@@ -15,8 +15,9 @@ from services.gateway.deps import Deps
 from services.gateway.errors import NotFound
 from services.gateway.paging import Offset
 from services.gateway.receipt_answers import signed_receipt
-from shared.clock import stamp
+from shared.consumption import ConsumptionLogs
 from shared.status import TaskStatus, to_pass_status
+from shared.task_reads import TaskFilter, TaskReads
 
 router = APIRouter(prefix="/admin/ui/tasks", include_in_schema=False)
 KINDS = ("custompass_async", "custompass_sync", "replicate", "runninghub", "worker")
@@ -24,22 +25,13 @@ HISTORY = (("created", "created_at"), ("submitted upstream", "submitted_at"), ("
            ("finished", "finished_at"))
 
 
-def period(since: str, until: str) -> dict:
-    start, end = moment(since), moment(until)
-    return {**({"$gte": stamp(start)} if start else {}), **({"$lt": stamp(end)} if end else {})}
-
-
 @router.get("", response_class=HTMLResponse)
 async def task_list(request: Request, session: PageSession, deps: Deps, kind: str = "", model: str = "",
                     status: str = "", user_id: str = "", since: str = "", until: str = "",
                     offset: Offset = 0) -> HTMLResponse:
-    query: dict = {k: v for k, v in {"channel_kind": kind, "model": model, "status": status,
-                                     "user_id": user_id}.items() if v}
-    if (window := period(since, until)):
-        query["created_at"] = window
-    tasks = deps.db["tasks"]
-    total = await tasks.count_documents(query)
-    rows = await tasks.find(query).sort("created_at", -1).skip(offset).limit(PAGE_SIZE).to_list(PAGE_SIZE)
+    wanted = TaskFilter(channel_kind=kind, model=model, statuses=(status,) if status else (), user_id=user_id,
+                        since=moment(since), until=moment(until))
+    rows, total = await TaskReads(deps.db).page(wanted, PAGE_SIZE, offset)
     params = {"kind": kind, "model": model, "status": status, "user_id": user_id,
               "since": since, "until": until}
     return render(request, "tasks.html", session, tasks=rows, names=await names_in(deps.db, rows), params=params, kinds=KINDS,
@@ -52,7 +44,7 @@ async def task_page(request: Request, task_id: str, session: PageSession, deps: 
     task = await deps.tasks.get(task_id)
     if task is None:
         raise NotFound(f"task {task_id} not found", code="task_not_found")
-    log = await deps.db["consumption_logs"].find_one({"_id": task_id})
+    log = await ConsumptionLogs(deps.db).of_task(task_id)
     history = sorted((task.get(field), label) for label, field in HISTORY if task.get(field))
     upstream = {"result": task.get("result"), "usage": task.get("usage"), "error": task.get("error"),
                 **({"late_result": task["late_result"]} if task.get("late_result") else {})}

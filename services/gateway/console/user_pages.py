@@ -51,9 +51,7 @@ async def user_page(request: Request, user_id: str, session: PageSession, deps: 
                     notice: str | None = None, error: str | None = None) -> HTMLResponse:
     user = await admin_users.existing_user(deps, user_id)
     wallet = await admin_users.wallet(user_id, deps)
-    entries = deps.db["ledger"]
-    total = await entries.count_documents({"user_id": user_id})
-    ledger = await entries.find({"user_id": user_id}).sort("at", -1).skip(offset).limit(PAGE_SIZE).to_list(PAGE_SIZE)
+    ledger, total = await deps.ledger.entries(user_id, PAGE_SIZE, offset)
     keys = await deps.users.list_keys(user_id)
     return render(request, "user.html", session, user=user, wallet=wallet, ledger=ledger, keys=keys,
                   notice=notice, error=error, topup_request_id=secrets.token_hex(8), secret=None,

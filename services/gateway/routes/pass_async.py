@@ -13,6 +13,7 @@ from services.gateway.event_streams import event_stream
 from services.gateway.prefer_wait import WaitPreference, waited
 from services.gateway.receipt_answers import signed_receipt
 from services.gateway.task_cancel import cancel_task
+from shared.task_reads import TaskReads
 from shared.task_views import pass_view
 from shared.webhook_deliveries import WebhookDeliveries, public_view
 
@@ -86,8 +87,7 @@ async def cancel(model: str, task_id: str, caller: Caller, deps: Deps) -> dict:
 async def list_by_condition(model: str, query: TaskQuery, caller: Caller, deps: Deps) -> dict:
     if len(query.task_ids) > MAX_QUERY_IDS:
         raise InvalidRequest(f"at most {MAX_QUERY_IDS} task_ids per query", code="too_many_task_ids")
-    found = await deps.tasks.tasks.find(
-        {"_id": {"$in": list(dict.fromkeys(query.task_ids))}, "user_id": caller.user_id}).to_list(None)
+    found = await TaskReads(deps.db).owned(list(dict.fromkeys(query.task_ids)), caller.user_id)
     by_id = {task["_id"]: task for task in found}
     return {"code": 0, "msg": "success",
             "data": [pass_view(by_id[i]) for i in dict.fromkeys(query.task_ids) if i in by_id]}

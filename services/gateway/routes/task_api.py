@@ -13,15 +13,12 @@ from services.gateway.task_api.creation import create_typed_task
 from services.gateway.task_api.errors import TaskApiRoute
 from services.gateway.task_api.schemas import StatusUpdate, TaskApiStatus, TaskCreate
 from services.gateway.task_api.status_updates import update_status
-from shared.status import TaskStatus, to_task_api_status
+from shared.status import TASK_API_WORDS, to_task_api_status
 from shared.task_api import API
+from shared.task_reads import TaskFilter, TaskReads
 from shared.task_views import task_api_view
 
 router = APIRouter(tags=["task"], route_class=TaskApiRoute)
-
-
-def _internal_statuses(word: TaskApiStatus) -> list[str]:
-    return [s.value for s in TaskStatus if to_task_api_status(s) == word]
 
 
 @router.post("/api/task/create")
@@ -43,13 +40,9 @@ async def create(request: TaskCreate, response: Response, caller: TaskApiCaller,
 async def list_tasks(caller: TaskApiCaller, deps: Deps, limit: int = Query(10, ge=1, le=100), offset: Offset = 0,
                      status: TaskApiStatus | None = None, type: str | None = Query(None, max_length=64)) -> dict:
     """The caller's typed tasks, newest first; `status` and `type` filter (empty: all)."""
-    query: dict = {"user_id": caller.user_id, "api": API}
-    if status:
-        query["status"] = {"$in": _internal_statuses(status)}
-    if type:
-        query["task_type"] = type
-    total = await deps.tasks.tasks.count_documents(query)
-    rows = await deps.tasks.tasks.find(query).sort("created_at", -1).skip(offset).limit(limit).to_list(limit)
+    wanted = TaskFilter(user_id=caller.user_id, api=API, statuses=TASK_API_WORDS[status] if status else (),
+                        task_type=type)
+    rows, total = await TaskReads(deps.db).page(wanted, limit, offset)
     return {"success": True, "data": {"tasks": [task_api_view(t) for t in rows], "total": total,
                                       "limit": limit, "offset": offset}}
 
