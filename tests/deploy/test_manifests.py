@@ -146,7 +146,7 @@ def test_probes_and_service_target_the_port_the_service_listens_on(objects, serv
 
 
 def test_pods_outlive_the_graceful_shutdown_and_have_resources(objects):
-    graceful_s = int(re.search(r"timeout_graceful_shutdown=(\d+)", (ROOT / "shared" / "runner.py").read_text())[1])
+    graceful_s = int(re.search(r"timeout_graceful_shutdown=(\d+)", (ROOT / "shared" / "service_main.py").read_text())[1])
     for deployment in of_kind(objects, "Deployment"):
         spec = deployment["spec"]["template"]["spec"]
         assert spec["terminationGracePeriodSeconds"] > graceful_s, deployment["metadata"]["name"]
