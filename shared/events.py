@@ -170,8 +170,22 @@ class BillingSettled(Event):
     debt: int = 0
 
 
+class WorkQueued(Event):
+    """A worker task was queued in `group`: gateways with an idle worker of the group claim it."""
+    TOPIC: ClassVar[str] = topics.WORK_QUEUED
+    type: Literal["dispatch.work_queued"] = "dispatch.work_queued"
+    group: str
+
+
+class WorkerTokenRevoked(Event):
+    """A worker token was disabled or deleted: every gateway closes the sockets it opened."""
+    TOPIC: ClassVar[str] = topics.WORKER_TOKEN_REVOKED
+    type: Literal["dispatch.worker_token_revoked"] = "dispatch.worker_token_revoked"
+    token_id: str
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     HoldRequested, HoldPlaced, HoldRejected, TopupRequested, TopupApplied,
-    TaskSubmitted, TaskStatusChanged, BillingSettled,
+    TaskSubmitted, TaskStatusChanged, BillingSettled, WorkQueued, WorkerTokenRevoked,
 )
 

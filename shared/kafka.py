@@ -5,7 +5,7 @@ import asyncio
 import logging
 import time
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from faststream import AckPolicy
@@ -96,6 +96,35 @@ class FetchPace:
             consumer._fetcher._fetch_max_wait_ms = wait_ms
 
 
+async def tail_consumer(settings: CommonSettings, names: tuple[str, ...], fetch_max_wait_ms: int) -> AIOKafkaConsumer:
+    """A consumer of every partition of these topics (by their unqualified names), from their ends,
+    in no consumer group: for what every instance of a service must hear (billing's replies, the
+    gateways' dispatch signals), only from now on. Its end offsets are resolved before it is
+    returned, so nothing published after this call is missed."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False,
+                                fetch_max_wait_ms=fetch_max_wait_ms)
+    await consumer.start()
+    partitions = []
+    for name in (topics.qualified(t, settings.kafka_topic_prefix) for t in names):
+        parts = consumer.partitions_for_topic(name) or await _fetch_partitions(consumer, name)
+        partitions += [TopicPartition(name, p) for p in parts]
+    consumer.assign(partitions)
+    await consumer.seek_to_end(*partitions)
+    for tp in partitions:
+        await consumer.position(tp)
+    return consumer
+
+
+async def _fetch_partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
+    for _ in range(50):
+        await consumer._client.force_metadata_update()  # aiokafka has no public call for this
+        parts = consumer.partitions_for_topic(topic)
+        if parts:
+            return parts
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"topic {topic} has no partitions")
+
+
 async def ensure_topics(settings: CommonSettings) -> None:
     """Creates every topic the code uses (brokers with auto-creation off need this)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
@@ -125,6 +154,11 @@ class EventPublisher:
         self._prefix = settings.kafka_topic_prefix
         self._producer = producer
         self._timeout_s = settings.kafka_publish_timeout_s
+
+    @property
+    def producer(self) -> str:
+        """This process's id on the events it publishes (`service/instance`)."""
+        return self._producer
 
     def topic(self, name: str) -> str:
         return topics.qualified(name, self._prefix)

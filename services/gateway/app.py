@@ -38,7 +38,7 @@ from services.gateway.users import UserRepository
 from services.gateway.webhook_receipts import WebhookReceipts
 from services.gateway.workers.hub import WorkerHub
 from services.gateway.workers.queue import WorkQueue
-from services.gateway.workers.queue_watch import QueueWatch
+from services.gateway.workers.signals import DispatchSignals
 from services.gateway.workers.registry import WorkerRegistry
 from services.gateway.workers.revocation import TokenRevocation
 from services.gateway.workers.tokens import WorkerTokenRepository
@@ -69,7 +69,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             worker_tokens = WorkerTokenRepository(db)
             workers = WorkerHub(tasks, runtime.publisher, WorkQueue(db),
                                 WorkerRegistry(db, settings.instance_id, settings.worker_stale_s),
-                                TokenRevocation(worker_tokens, settings.worker_token_recheck_s),
+                                TokenRevocation(worker_tokens),
                                 stale_queue_entry_ms=settings.min_task_timeout_ms)
             container = Container(settings=settings, db=db, publisher=runtime.publisher, billing=billing,
                                   users=UserRepository(db, config), channels=ChannelRepository(db, config),
@@ -83,9 +83,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                 await store.ensure_indexes()
             runtime.every(settings.dispatch_poll_s, workers.look_for_results, "worker results")
             runtime.every(settings.dispatch_recheck_s, workers.recheck, "worker queue recheck")
-            runtime.loops.append(asyncio.create_task(QueueWatch(
-                workers.queue.entries, settings.dispatch_wake_wait_s, workers.anyone_idle, workers.queued).run(),
-                name="worker queue watch"))
+            signals = DispatchSignals(settings, runtime.publisher.producer, workers.woken, workers.heard_revoked)
+            await signals.start()
             runtime.every(settings.task_watch_poll_s, container.watch.look, "task watch")
             runtime.every(settings.worker_heartbeat_s, workers.heartbeat, "worker heartbeat")
             runtime.every(settings.worker_token_recheck_s, workers.close_revoked, "worker token recheck")
@@ -99,6 +98,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             finally:
                 await container.background.drain(settings.shutdown_drain_s)
                 await workers.stop()
+                await signals.stop()
                 await billing.stop()
 
     app = service_app("CustomPass gateway", lifespan)

@@ -18,14 +18,14 @@ import json
 import logging
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from services.gateway import metrics
 from services.gateway.errors import BillingUnavailable
 from services.gateway.hold_queue import HoldQueue
 from shared import topics
 from shared.events import HoldRequested, TopupRequested
-from shared.kafka import EventPublisher, FetchPace, PublishFailed
+from shared.kafka import EventPublisher, FetchPace, PublishFailed, tail_consumer
 from shared.settings import CommonSettings
 from shared.tracing.messages import consuming
 
@@ -54,18 +54,8 @@ class BillingClient:
         self._pacer: asyncio.Task | None = None
 
     async def start(self) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._settings.kafka_bootstrap_servers,
-                                    enable_auto_commit=False, fetch_max_wait_ms=self._pace.wait_ms)
-        await consumer.start()
-        names = [topics.qualified(t, self._settings.kafka_topic_prefix) for t in topics.BILLING_REPLY_TOPICS]
-        partitions = []
-        for name in names:
-            parts = consumer.partitions_for_topic(name) or await _fetch_partitions(consumer, name)
-            partitions += [TopicPartition(name, p) for p in parts]
-        consumer.assign(partitions)
-        await consumer.seek_to_end(*partitions)
-        for tp in partitions:  # resolve the end offsets now, before any request is sent
-            await consumer.position(tp)
+        # From the ends, resolved before any request is sent: no reply to it can be missed.
+        consumer = await tail_consumer(self._settings, topics.BILLING_REPLY_TOPICS, self._pace.wait_ms)
         self._consumer = consumer
         self._pace.attach(consumer)
         self._reader = asyncio.create_task(self._read_replies())
@@ -127,12 +117,3 @@ class BillingClient:
             with consuming((record,), [reply]):  # only the gateway that waits for it: its trace's step
                 future.set_result(reply)
 
-
-async def _fetch_partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    for _ in range(50):
-        await consumer._client.force_metadata_update()  # aiokafka has no public call for this
-        parts = consumer.partitions_for_topic(topic)
-        if parts:
-            return parts
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"topic {topic} has no partitions")

@@ -51,19 +51,18 @@ class GatewaySettings(CommonSettings, CustomPassSettings, ResultStorageSettings,
         "How long a finished worker task stays readable on GET /api/task/{taskId}."))
     dispatch_poll_s: float = Field(0.1, gt=0, description=(
         "How often a gateway looks for results finished on other instances while a sync caller waits."))
-    dispatch_wake_wait_s: float = Field(1.0, ge=0.1, description=(
-        "Longest wait for a task queued on another instance to wake this gateway's idle workers: each "
-        "read of the dispatch queue's change stream waits this long, and reads are never closer together."))
     dispatch_recheck_s: float = Field(5.0, ge=1.0, description=(
         "How often a gateway counts the dispatch queue (the depth gauge) and claims for work waiting "
-        "there, in case a change-stream wake-up was missed; it also drops entries of tasks that ended."))
+        "there, in case a signal of work queued on another instance was missed; it also drops entries "
+        "of tasks that ended."))
     worker_heartbeat_s: float = Field(5.0, gt=0, description="How often a gateway marks its workers as online.")
     worker_stale_s: float = Field(15.0, gt=0, description=(
         "A worker not marked online this long (its gateway died) no longer counts as available."))
 
-    worker_token_recheck_s: float = Field(1.0, gt=0, le=60, description=(
-        "How often a gateway re-reads the tokens of its open worker sockets: a token revoked (disabled "
-        "or deleted) closes its sockets (4401) on every instance within this bound."))
+    worker_token_recheck_s: float = Field(10.0, gt=0, le=60, description=(
+        "How often a gateway re-reads the tokens of its open worker sockets. A token revoked (disabled "
+        "or deleted) closes its sockets (4401) at once on the gateway that revoked it and, by a Kafka "
+        "signal, within about a second on the others; this re-check is the bound should a signal be lost."))
     user_ref_secret: str = Field("", description=(
         "HMAC key turning a user id into the `user_ref` sent upstream by channels with caller_token "
         "user_ref: stable per user, never a credential. Required in production; changing it changes "

@@ -30,6 +30,10 @@ V1 = {
     "BillingSettled": {**_ENVELOPE, "event_id": "e9", "producer": "settlement/s1", "correlation_id": "task_1",
                        "type": "billing.settled", "task_id": "task_1", "hold_id": "hold_task_1", "user_id": "u1",
                        "outcome": "captured", "hold_amount": 10, "charged": 8, "refunded": 2},
+    "WorkQueued": {**_ENVELOPE, "event_id": "e10", "producer": "gateway/a1", "correlation_id": "gpu",
+                   "type": "dispatch.work_queued", "group": "gpu"},
+    "WorkerTokenRevoked": {**_ENVELOPE, "event_id": "e11", "producer": "gateway/a1", "correlation_id": "wtk_1",
+                           "type": "dispatch.worker_token_revoked", "token_id": "wtk_1"},
 }
 
 # schema_version 2 of `billing.hold.requested`: the spending API key and its quota limit.

@@ -13,11 +13,13 @@ SENDERS = {
     "HoldRequested": ["gateway"], "TopupRequested": ["gateway"],
     "HoldPlaced": ["billing"], "HoldRejected": ["billing"], "TopupApplied": ["billing"],
     "TaskSubmitted": ["gateway"], "TaskStatusChanged": ["gateway", "poller"], "BillingSettled": ["settlement"],
+    "WorkQueued": ["gateway"], "WorkerTokenRevoked": ["gateway"],
 }
 RECEIVERS = {
     "HoldRequested": ["billing"], "TopupRequested": ["billing"],
     "HoldPlaced": ["gateway"], "HoldRejected": ["gateway"], "TopupApplied": ["gateway"],
     "TaskSubmitted": ["poller"], "TaskStatusChanged": ["settlement"],
+    "WorkQueued": ["gateway"], "WorkerTokenRevoked": ["gateway"],
 }
 
 

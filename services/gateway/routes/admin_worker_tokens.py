@@ -1,5 +1,5 @@
 """Admin API for worker tokens: what a worker presents on `WS /ws?group=`. Disabling or deleting a
-token revokes it: its open sockets are closed within WORKER_TOKEN_RECHECK_S (workers/revocation.py)."""
+token revokes it: its open sockets are closed, on every gateway (workers/revocation.py)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response, status
@@ -36,7 +36,7 @@ async def update_worker_token(token_id: str, body: WorkerTokenUpdate, deps: Deps
     if token is None:
         raise NotFound(f"worker token {token_id} not found")
     if not body.enabled:
-        deps.workers.revocation.revoked(token_id)
+        await deps.workers.token_revoked(token_id)
     return public_token(token)
 
 
@@ -44,5 +44,5 @@ async def update_worker_token(token_id: str, body: WorkerTokenUpdate, deps: Deps
 async def delete_worker_token(token_id: str, deps: Deps) -> Response:
     if not await deps.worker_tokens.delete(token_id):
         raise NotFound(f"worker token {token_id} not found")
-    deps.workers.revocation.revoked(token_id)
+    await deps.workers.token_revoked(token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

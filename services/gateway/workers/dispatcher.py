@@ -35,10 +35,6 @@ class GroupDispatcher:
         if worker in self._idle:
             self._idle.remove(worker)
 
-    @property
-    def has_idle(self) -> bool:
-        return bool(self._idle)
-
     def wake(self) -> None:
         if self._idle:
             self._wake.set()

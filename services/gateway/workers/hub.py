@@ -3,12 +3,14 @@ group, and the sync callers waiting for results. What other instances must see (
 who is online, results) lives in MongoDB; this only adds the fast path within one process.
 
 A dispatcher claims only when woken: a worker of this process turned idle, a task was queued
-here (`queued`), the queue watch saw one queued elsewhere, or the slow `recheck` found work
-waiting (a missed change-stream event). No claim is issued just in case."""
+here (`queued`, which also signals the other instances: workers/signals.py), another instance
+signalled one (`woken`), or the slow `recheck` found work waiting (a missed signal). No claim is
+issued just in case."""
 from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import secrets
 from typing import Any
 
@@ -20,12 +22,14 @@ from services.gateway.workers.queue import WorkQueue, now_ms
 from services.gateway.workers.registry import WorkerRegistry
 from services.gateway.workers.revocation import TokenRevocation
 from services.gateway.workers.waiters import ResultWaiters
+from shared.events import WorkerTokenRevoked, WorkQueued
 from shared.kafka import EventPublisher
 from shared.status import TaskStatus
 from shared.task_events import fail_and_announce, finish_and_announce
 from shared.tasks import TaskStore
 
 WORKER_DISCONNECTED = "worker_disconnected"
+log = logging.getLogger(__name__)
 
 
 class WorkerHub:
@@ -41,6 +45,7 @@ class WorkerHub:
         self._dispatchers: dict[str, GroupDispatcher] = {}
         self._numbers = itertools.count(1)
         self._known_groups: set[str] = set()  # once reported, a drained queue reads 0
+        self._signalling: set[asyncio.Task] = set()  # signals being sent (held so none is collected)
 
     def new_worker_id(self) -> str:
         """The seed's shape, `W1-1234abcd`: a per-process number and a random suffix."""
@@ -79,13 +84,37 @@ class WorkerHub:
             self.waiters.finished(done)
 
     def queued(self, group: str) -> None:
-        """A task of `group` was queued (here, or elsewhere as the queue watch saw): this
-        process's idle workers of the group need not wait."""
+        """A task of `group` was queued here: this process's idle workers of the group take it, and
+        the other instances hear of it (a signal sent in the background: a lost one leaves the
+        task to their re-check)."""
+        self.woken(group)
+        self._signal(WorkQueued(correlation_id=group, group=group))
+
+    def woken(self, group: str) -> None:
+        """Work of `group` waits (queued elsewhere, or found by the re-check): this process's idle
+        workers of the group need not wait."""
         if group in self._dispatchers:
             self._dispatchers[group].wake()
 
-    def anyone_idle(self) -> bool:
-        return any(d.has_idle for d in self._dispatchers.values())
+    async def token_revoked(self, token_id: str) -> None:
+        """This gateway's admin API revoked the token: its sockets here close now, and every
+        other instance hears of it (a missed signal leaves it to their re-check)."""
+        await self.heard_revoked(token_id)
+        self._signal(WorkerTokenRevoked(correlation_id=token_id, token_id=token_id))
+
+    async def heard_revoked(self, token_id: str) -> None:
+        """Another instance revoked the token (or this one did): close its sockets here."""
+        await self.revocation.close_token(token_id, list(self._open))
+
+    def _signal(self, event: WorkQueued | WorkerTokenRevoked) -> None:
+        sending = asyncio.create_task(self._publisher.publish(event))
+        self._signalling.add(sending)
+        sending.add_done_callback(self._sent)
+
+    def _sent(self, sending: asyncio.Task) -> None:
+        self._signalling.discard(sending)
+        if not sending.cancelled() and sending.exception() is not None:
+            log.warning("dispatch signal not sent (the re-checks cover it): %r", sending.exception())
 
     def connected_here(self, group: str) -> bool:
         """Open sockets count until they disconnect, as their `workers` documents do."""
@@ -106,7 +135,7 @@ class WorkerHub:
             metrics.QUEUE_DEPTH.labels(group).set(depths.get(group, 0))
         for group, depth in depths.items():
             if depth:
-                self.queued(group)
+                self.woken(group)
         if any(depths.values()):
             await self.queue.prune(now_ms() - self._stale_queue_entry_ms)
 
