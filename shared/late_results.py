@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from shared.status import TaskStatus
-from shared.task_api import result_urls
+from shared.typed_tasks import result_urls
 
 LatePolicy = Literal["drop", "deliver_free"]
 LATE_SUCCESS, LATE_FAILURE = "late_success", "late_failure"

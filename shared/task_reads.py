@@ -19,7 +19,7 @@ class TaskFilter:
     """Which tasks a list shows: each field given narrows it, an empty one leaves it open.
     `statuses`: any of these canonical names (a dialect's word names several)."""
     user_id: str | None = None
-    api: str | None = None  # the Task API's own tasks (`shared.task_api.API`)
+    api: str | None = None  # the Task API's own tasks (`shared.typed_tasks.API`)
     statuses: tuple[str, ...] = ()
     model: str | None = None
     task_type: str | None = None

@@ -6,7 +6,7 @@ from typing import Any
 
 from shared.late_results import delivered, pass_late_view, task_api_late_view
 from shared.status import to_pass_status, to_task_api_status
-from shared.task_api import result_urls
+from shared.typed_tasks import result_urls
 
 
 def pass_view(task: dict[str, Any]) -> dict[str, Any]:

@@ -27,8 +27,8 @@ from services.gateway.openapi_document import install_openapi_document
 from services.gateway.routes import (admin_channels, admin_groups, admin_logs, admin_reconciliation,
                                      admin_reviews, admin_task_types, admin_users, admin_webhooks,
                                      admin_worker_tokens, dispatch, key_usage, models, pages, pass_async, pass_sync,
-                                     stored_results, task_api, task_lookup, task_pages, tasks, wallet, webhooks,
-                                     worker_socket)
+                                     stored_results, task_api_endpoints, task_api_pages, task_lookup, tasks, wallet,
+                                     webhooks, worker_socket)
 from services.gateway.request_log import RequestLogMiddleware
 from services.gateway.security_headers import SecurityHeadersMiddleware
 from services.gateway.settings import GatewaySettings
@@ -107,12 +107,12 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     install_openapi_document(app)
     # pass_sync's catch-all `POST /pass/{model:path}` comes last: placed earlier, it would also
     # take `/pass/{model}/submit` and `/pass/{model}/task/list-by-condition` from pass_async;
-    # task_api's `GET /api/task/list` comes before task_lookup's `GET /api/task/{task_id}`.
+    # task_api_endpoints' `GET /api/task/list` comes before task_lookup's `GET /api/task/{task_id}`.
     install_console(app)
     for module in (admin_users, admin_groups, admin_channels, admin_logs, admin_reconciliation, admin_reviews,
                    admin_webhooks, admin_worker_tokens, admin_task_types, wallet, key_usage, models, tasks,
-                   task_api, task_lookup,
-                   dispatch, worker_socket, pages, task_pages, webhooks, stored_results, pass_async, pass_sync):
+                   task_api_endpoints, task_lookup,
+                   dispatch, worker_socket, pages, task_api_pages, webhooks, stored_results, pass_async, pass_sync):
         app.include_router(module.router)
     app.add_middleware(InternalErrorMiddleware)  # innermost: an unhandled error is a 500 every other one sees
     app.add_middleware(BodyLimitMiddleware, dialect=in_envelope_of, limits=BodyLimits(

@@ -25,7 +25,7 @@ from shared.providers.observations import apply_observation
 from shared.providers.registry import provider_for
 from shared.result_storage.copier import ResultCopier
 from shared.status import TaskStatus
-from shared.task_api import API as TASK_API, START_TIMEOUT_MESSAGE, START_TIMEOUT_REASON, not_started
+from shared.typed_tasks import API as TASK_API, START_TIMEOUT_MESSAGE, START_TIMEOUT_REASON, not_started
 from shared.task_events import fail_and_announce
 from shared.clock import seconds_since, stamp
 from shared.tasks import TaskStore

@@ -20,7 +20,7 @@ from services.gateway.task_api.errors import TaskApiRoute
 from services.gateway.workers.queue import API as DISPATCH_API, now_ms
 from services.gateway.workers.submission import dispatch_error
 from services.gateway.workers.views import dispatch_view, expired
-from shared.task_api import API as TASK_API
+from shared.typed_tasks import API as TASK_API
 from shared.task_views import listed_view, task_api_view
 from shared.webhook_deliveries import WebhookDeliveries, public_view
 

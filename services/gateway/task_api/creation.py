@@ -14,7 +14,7 @@ from services.gateway.deps import CallerIdentity
 from services.gateway.errors import InvalidRequest
 from services.gateway.task_api.schemas import TaskCreate
 from services.gateway.task_api.task_types import TaskTypeRepository, check_params
-from shared.task_api import API
+from shared.typed_tasks import API
 
 
 async def create_typed_task(deps: Container, caller: CallerIdentity, request: TaskCreate,

@@ -13,7 +13,7 @@ from services.gateway.container import Container
 from services.gateway.errors import Conflict, NotFound
 from services.gateway.task_api.schemas import StatusUpdate
 from shared.status import TaskStatus, to_task_api_status
-from shared.task_api import API
+from shared.typed_tasks import API
 from shared.task_events import announce, fail_and_announce, finish_and_announce
 
 LEGAL = {("pending", "processing"), ("processing", "success"), ("processing", "failed")}

@@ -14,7 +14,7 @@ from services.gateway.task_api.errors import TaskApiRoute
 from services.gateway.task_api.schemas import StatusUpdate, TaskApiStatus, TaskCreate
 from services.gateway.task_api.status_updates import update_status
 from shared.status import TASK_API_WORDS, to_task_api_status
-from shared.task_api import API
+from shared.typed_tasks import API
 from shared.task_reads import TaskFilter, TaskReads
 from shared.task_views import task_api_view
 

@@ -1,9 +1,9 @@
-"""shared/task_api.py: which typed tasks have not started, and where a result's output URLs are."""
+"""shared/typed_tasks.py: which typed tasks have not started, and where a result's output URLs are."""
 from __future__ import annotations
 
 import pytest
 
-from shared.task_api import not_started, result_urls
+from shared.typed_tasks import not_started, result_urls
 
 
 @pytest.mark.parametrize("status,waiting", [
