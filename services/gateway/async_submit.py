@@ -6,14 +6,15 @@ import hashlib
 from typing import Any
 
 from services.gateway.caller_urls import Webhook, webhook_in_body
-from services.gateway.channel_health import record_outcome
-from services.gateway.channel_selection import upstream_model
 from services.gateway.channels import SUBMIT_SUFFIX
 from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
 from services.gateway.errors import ApiError, InvalidRequest
 from services.gateway.idempotency import IdempotencyKeys
 from services.gateway.key_policies import Admission
+from services.gateway.routing.failover import async_submit_moves_on, try_channels
+from services.gateway.routing.health import ChannelHealth
+from services.gateway.routing.selection import upstream_model
 from services.gateway.task_opening import as_api_error, channels_for, new_task, store_and_hold
 from services.gateway.webhook_urls import webhook_url
 from shared.clock import stamp_in
@@ -25,7 +26,7 @@ from shared.task_events import fail_and_announce, publish_stored
 from shared.task_views import pass_view
 from shared.tracing import note_task
 from shared.webhook_deliveries import Wanted, WebhookDeliveries, wants
-from shared.upstream.errors import UpstreamError, UpstreamNotConnected
+from shared.upstream.errors import UpstreamError
 
 
 class AsyncSubmission:
@@ -78,29 +79,27 @@ class AsyncSubmission:
 
     async def _submit_upstream(self, task: dict[str, Any], channels: list[dict[str, Any]], caller: CallerIdentity,
                                body: bytes, query: str) -> tuple[Submitted, dict[str, Any]]:
-        """Submits on the channels in selection order. Only a channel never reached hands the
-        task to the next: any other failure may have left the task accepted upstream."""
+        """Submits on the channels in selection order, failing over only when no connection was
+        made (`routing.failover.async_submit_moves_on`)."""
         deps = self._deps
-        for index, channel in enumerate(channels):
-            model = upstream_model(channel, _bare(task["model"]))
-            try:
-                submitted = await _provider(channel).submit(self._context(caller, channel, task["_id"]),
-                                                            channel, model, body, query)
-            except UpstreamError as exc:
-                await record_outcome(deps, channel, exc)
-                if isinstance(exc, UpstreamNotConnected) and index < len(channels) - 1:
-                    continue
-                await fail_and_announce(deps.tasks, deps.publisher, task["_id"], "upstream_error",
-                                        f"{exc.code}: {exc.message}")
-                raise as_api_error(exc) from exc
-            except InvalidBody as exc:  # providers check bodies when quoting; this is the last line
-                await fail_and_announce(deps.tasks, deps.publisher, task["_id"], "invalid_request", str(exc))
-                raise InvalidRequest(str(exc)) from None
-            await record_outcome(deps, channel, None)
-            if index:
-                await deps.tasks.served_by(task["_id"], channel["_id"], model)
-            return submitted, channel
-        raise AssertionError("channels is never empty")
+
+        async def submit_on(channel: dict[str, Any]) -> Submitted:
+            return await _provider(channel).submit(self._context(caller, channel, task["_id"]), channel,
+                                                   upstream_model(channel, _bare(task["model"])), body, query)
+        try:
+            served = await try_channels(channels, submit_on, async_submit_moves_on,
+                                        ChannelHealth(deps.channels, deps.settings))
+        except UpstreamError as exc:
+            await fail_and_announce(deps.tasks, deps.publisher, task["_id"], "upstream_error",
+                                    f"{exc.code}: {exc.message}")
+            raise as_api_error(exc) from exc
+        except InvalidBody as exc:  # providers check bodies when quoting; this is the last line
+            await fail_and_announce(deps.tasks, deps.publisher, task["_id"], "invalid_request", str(exc))
+            raise InvalidRequest(str(exc)) from None
+        if served.moved:
+            await deps.tasks.served_by(task["_id"], served.channel["_id"],
+                                       upstream_model(served.channel, _bare(task["model"])))
+        return served.result, served.channel
 
     async def _quote(self, channel: dict[str, Any], caller: CallerIdentity, task_id: str, model: str, body: bytes,
                      query: str) -> Quote:

@@ -8,7 +8,7 @@ it: settlement captures from the real usage (refunds the excess, charges the sho
 the upstream failed, voids the hold. A call is a task of mode `sync`, so it settles and logs
 exactly like an async task. A streamed answer is relayed as it arrives (`stream_relay`).
 
-Channels are tried in selection order (`channel_selection`); one that fails before any byte
+Channels are tried in selection order (`routing`); one to blame for a failure before any byte
 reached the client hands the call to the next (the hold keeps the first channel's price).
 """
 from __future__ import annotations
@@ -21,11 +21,12 @@ from fastapi import Response
 from fastapi.responses import StreamingResponse
 
 from services.gateway.caller_urls import accepted_callback_url
-from services.gateway.channel_health import record_outcome
-from services.gateway.channel_selection import upstream_model
 from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
 from services.gateway.errors import ApiError
+from services.gateway.routing.failover import sync_call_moves_on, try_channels
+from services.gateway.routing.health import ChannelHealth
+from services.gateway.routing.selection import upstream_model
 from services.gateway.stream_relay import StreamRelay
 from services.gateway.task_opening import as_api_error, channels_for, new_task, precharge_request, store_and_hold
 from shared import pricing, upstream_cost
@@ -59,12 +60,13 @@ class SyncPass:
         callback_url = await accepted_callback_url(deps.outbound_urls, body, deps.settings.callback_url_max_length)
         admission = await deps.policies.admit(caller.key, caller.user, model)
         upstream_caller = caller.upstream(deps.settings.user_ref_secret)
-        routes = [(channel, custompass.call_for_channel(channel, upstream_caller, deps.settings))
-                  for channel in await channels_for(deps, caller, model, SYNC_KINDS)]
-        first, first_call = routes[0]
+        channels = await channels_for(deps, caller, model, SYNC_KINDS)
+        calls = {channel["_id"]: custompass.call_for_channel(channel, upstream_caller, deps.settings)
+                 for channel in channels}
+        first, first_call = channels[0], calls[channels[0]["_id"]]
         amount, answer = await self._price(first, first_call, upstream_model(first, model), body, query)
         task = new_task(new_task_id(), caller, first, model, body, query, amount, mode="sync",
-                        unfinished_after_s=sum(c.timeout_s for _, c in routes) + deps.settings.task_submit_grace_s,
+                        unfinished_after_s=sum(c.timeout_s for c in calls.values()) + deps.settings.task_submit_grace_s,
                         callback_url=callback_url)
         try:
             await store_and_hold(deps, task, admission)
@@ -73,7 +75,7 @@ class SyncPass:
                 await answer.aclose()
             raise
         if answer is None:
-            channel, call, answer, envelope = await self._forward(task, routes, model, body, query)
+            channel, call, answer, envelope = await self._forward(task, channels, calls, model, body, query)
         else:  # the precharge request got the real result
             channel, call = first, first_call
             try:
@@ -86,28 +88,27 @@ class SyncPass:
         return Response(answer.content, status_code=answer.status_code, media_type=answer.headers.get("content-type"),
                         headers={TASK_ID_HEADER: task["_id"]})
 
-    async def _forward(self, task: dict[str, Any], routes: list[tuple[dict[str, Any], custompass.UpstreamCall]],
-                       model: str, body: bytes, query: str,
+    async def _forward(self, task: dict[str, Any], channels: list[dict[str, Any]],
+                       calls: dict[str, custompass.UpstreamCall], model: str, body: bytes, query: str,
                        ) -> tuple[dict[str, Any], custompass.UpstreamCall, httpx.Response,
                                   custompass.Envelope | None]:
-        """Tries the channels in selection order until one answers. A channel that fails before
-        any byte reached the client counts a failure against it and hands the call to the next;
-        a refusal (`code` != 0 below HTTP 500) is an answer, passed through as it is."""
+        """Tries the channels in selection order until one answers, failing over when the
+        channel is to blame (`routing.failover.sync_call_moves_on`); `calls`: each channel's, by id."""
         deps = self._deps
-        for index, (channel, call) in enumerate(routes):
-            try:
-                answer = await custompass.open_answer(deps.http, call, upstream_model(channel, model), body, query)
-                envelope = await _judge(answer, call)
-            except UpstreamError as exc:
-                await record_outcome(deps, channel, exc)
-                if not exc.blames_channel or index == len(routes) - 1:
-                    raise await self._failed(task, exc) from exc
-                continue
-            await record_outcome(deps, channel, None)
-            if index:
-                await deps.tasks.served_by(task["_id"], channel["_id"], upstream_model(channel, model))
-            return channel, call, answer, envelope
-        raise AssertionError("routes is never empty")
+
+        async def call_on(channel: dict[str, Any]) -> tuple[httpx.Response, custompass.Envelope | None]:
+            call = calls[channel["_id"]]
+            answer = await custompass.open_answer(deps.http, call, upstream_model(channel, model), body, query)
+            return answer, await _judge(answer, call)
+        try:
+            served = await try_channels(channels, call_on, sync_call_moves_on,
+                                        ChannelHealth(deps.channels, deps.settings))
+        except UpstreamError as exc:
+            raise await self._failed(task, exc) from exc
+        if served.moved:
+            await deps.tasks.served_by(task["_id"], served.channel["_id"], upstream_model(served.channel, model))
+        answer, envelope = served.result
+        return served.channel, calls[served.channel["_id"]], answer, envelope
 
     async def _price(self, channel: dict[str, Any], call: custompass.UpstreamCall, model: str, body: bytes,
                      query: str) -> tuple[int, httpx.Response | None]:

@@ -13,13 +13,13 @@ from typing import Any
 
 import bson
 
-from services.gateway.channel_selection import ready_in_order, upstream_model
 from services.gateway.channels import SUBMIT_SUFFIX
 from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
 from services.gateway.errors import ApiError, BillingUnavailable, BodyTooLarge, InvalidRequest, NotFound, hold_rejected
 from services.gateway.groups import price_ratio, priced_for
 from services.gateway.key_policies import Admission
+from services.gateway.routing.selection import ready_in_order, upstream_model
 from shared.clock import stamp, stamp_in
 from shared.crash_points import crash_point
 from shared.ids import hold_id_for
@@ -37,7 +37,7 @@ MAX_TASK_DOCUMENT_BYTES = 15 << 20
 
 async def channels_for(deps: Container, caller: CallerIdentity, model: str,
                        kinds: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The channels a request for `model` tries, in order (`channel_selection`), priced for the
+    """The channels a request for `model` tries, in order (`routing.selection`), priced for the
     caller's group."""
     serving = await deps.channels.serving(model, kinds)
     if not serving:

@@ -6,7 +6,8 @@ class UpstreamError(Exception):
     http_status = 502
     code: int | str = "upstream_error"
     # Whether the failure tells about the channel (down, slow, broken, overloaded, misrouted)
-    # rather than about the request: such failures count toward the channel's cool-down.
+    # rather than about the request: such failures count toward the channel's cool-down
+    # (services/gateway/routing/health.py) and move a sync call to the next channel (failover.py).
     blames_channel = True
 
     def __init__(self, message: str) -> None:

@@ -15,17 +15,18 @@ import time
 from typing import Any
 
 from services.gateway.caller_urls import Webhook, accepted_webhook
-from services.gateway.channel_selection import selection_order
 from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
 from services.gateway.errors import ApiError, InvalidRequest, NotFound
 from services.gateway.groups import price_ratio, priced_for
 from services.gateway.idempotency import IdempotencyKeys
+from services.gateway.routing.selection import worker_channel
 from services.gateway.schemas import DispatchRequest
 from services.gateway.task_opening import new_task, store_and_hold
 from services.gateway.workers.queue import API, queued_task
 from services.gateway.workers.views import failure_message
 from shared import pricing
+from shared.clock import stamp
 from shared.ids import new_task_id
 from shared.status import TaskStatus, to_dispatch_status
 from shared.task_events import fail_and_announce
@@ -107,12 +108,16 @@ class Submission:
         return asked
 
     async def _channel(self, caller: CallerIdentity, group: str, model: str) -> dict[str, Any]:
-        """The group's enabled worker channel, priced for the caller's user group; one listing
-        the model wins over the group's others."""
+        """The group's enabled worker channel (`routing.selection.worker_channel`), priced for the
+        caller's user group. A group whose every channel is cooling down is refused as the other
+        paths refuse a model in that state."""
         channels = await self._deps.channels.for_group(group, WORKER_KIND)
         if not channels:
             raise NotFound("Unknown group", code="unknown_group")
-        chosen = selection_order([c for c in channels if model in c.get("models", ())] or channels)[0]
+        chosen = worker_channel(channels, model, stamp())
+        if chosen is None:
+            raise dispatch_error(f"every worker channel of group {group} is cooling down after failures; retry later",
+                                 "channels_cooling_down", 503)
         return priced_for([chosen], price_ratio(caller.group))[0]
 
     def _new_task(self, caller: CallerIdentity, channel: dict[str, Any], request: DispatchRequest,
