@@ -10,7 +10,7 @@ from pathlib import Path
 import uvicorn
 
 from services.billing.settings import BillingSettings
-from shared import runner
+from shared import service_main
 from tests.tools.test_run_local import NOT_INHERITED, PORT_VARS, RunLocal, free_ports
 from tools.run_local import ROOT
 
@@ -55,11 +55,11 @@ def test_make_run_listens_on_loopback_only(tmp_path: Path) -> None:
 def test_services_listen_where_custompass_bind_host_says(monkeypatch) -> None:
     hosts = []
     monkeypatch.setattr(uvicorn, "run", lambda app, host, **_: hosts.append(host))
-    monkeypatch.setattr(runner, "configure_logging", lambda *_: None)  # keep pytest's own handlers
+    monkeypatch.setattr(service_main, "configure_logging", lambda *_: None)  # keep pytest's own handlers
     for value in (None, "0.0.0.0"):
         if value is None:
             monkeypatch.delenv("CUSTOMPASS_BIND_HOST", raising=False)
         else:
             monkeypatch.setenv("CUSTOMPASS_BIND_HOST", value)
-        runner.run_service("billing", BillingSettings, lambda settings: None, lambda settings: 1)
+        service_main.run_service("billing", BillingSettings, lambda settings: None, lambda settings: 1)
     assert hosts == ["127.0.0.1", "0.0.0.0"]

@@ -1,0 +1,140 @@
+"""`POST /api/openai`: price the task through the group's `worker` channel, store it, hold its
+amount, queue it; async callers get the task at once, sync callers wait for its end. A caller's
+webhook (`callback_url`, `callback_events`) gets `start` once the task is queued and `completed`
+from settlement, as on the other async paths.
+
+The task's `next_poll_at` is its deadline: the poller fails it with `timeout` then if nothing
+else has ended it, so a gateway that dies never strands a task or its hold. A sync caller's own
+gateway fails it at the same moment, to answer on time; the compare-and-swap picks one.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any
+
+from services.gateway.caller_urls import Webhook, accepted_webhook
+from services.gateway.container import Container
+from services.gateway.deps import CallerIdentity
+from services.gateway.errors import ApiError, InvalidRequest, NotFound
+from services.gateway.groups import price_ratio, priced_for
+from services.gateway.idempotency import IdempotencyKeys
+from services.gateway.routing.selection import worker_channel
+from services.gateway.schemas import DispatchRequest
+from services.gateway.task_opening import new_task, store_and_hold
+from services.gateway.workers.queue import API, queued_task
+from services.gateway.workers.views import failure_message
+from shared import pricing
+from shared.clock import stamp
+from shared.ids import new_task_id
+from shared.status import TaskStatus, to_dispatch_status
+from shared.task_events import fail_and_announce
+from shared.task_views import pass_view
+from shared.webhook_deliveries import Wanted, WebhookDeliveries, wants
+
+WORKER_KIND = "worker"
+# Failures the seed answers with HTTP 500; any other failure is the worker's own error (502).
+SEED_500S = {"timeout": "task_timeout", "worker_disconnected": "worker_disconnected"}
+
+
+def dispatch_error(message: str, code: str, status: int, task_id: str | None = None) -> ApiError:
+    """Our `{code, message}` plus the seed's `error` field (and the task, when there is one)."""
+    extra = {"error": message, **({"taskId": task_id} if task_id else {})}
+    return ApiError(message, code=code, status=status, extra=extra)
+
+
+class Submission:
+    def __init__(self, deps: Container) -> None:
+        self._deps = deps
+
+    async def submit(self, caller: CallerIdentity, request: DispatchRequest,
+                     idempotency_key: str | None = None) -> dict[str, Any]:
+        """`idempotency_key` (async only): the same key and request answer the first one's task."""
+        deps, hub = self._deps, self._deps.workers
+        if request.data is None and not request.messages:
+            raise dispatch_error("Invalid request: data or messages required", "invalid_request", 400)
+        timeout_ms = self._timeout_ms(request.timeout)
+        webhook = await accepted_webhook(deps.outbound_urls, request.callback_url, request.callback_events,
+                                         deps.settings.callback_url_max_length)
+        channel = await self._channel(caller, request.group, request.model)
+        admission = await deps.policies.admit(caller.key, caller.user, request.model)
+        deadline = time.monotonic() + timeout_ms / 1000
+        task = self._new_task(caller, channel, request, timeout_ms, webhook)
+        keys = IdempotencyKeys(deps.db) if idempotency_key and request.run_async else None
+        if keys is not None:  # before the workers are looked at: a replay answers whatever they do now
+            fingerprint = hashlib.sha256(request.model_dump_json(by_alias=True).encode()).hexdigest()
+            earlier = await keys.claim(caller.user_id, idempotency_key, "POST /api/openai", fingerprint, task["_id"])
+            if earlier is not None:
+                return await self._earlier(earlier)
+        try:
+            # Cached per process (workers/admission.py): most admissions send no command.
+            if not await hub.admission.workers_online(request.group, hub.connected_here(request.group)):
+                raise dispatch_error("No worker available", "no_worker_available", 503)
+            if await hub.admission.queue_full(request.group, deps.settings.max_queue_length):
+                raise dispatch_error("Queue is full", "queue_full", 503)
+            await store_and_hold(deps, task, admission)
+        except Exception:
+            if keys is not None and await deps.tasks.get(task["_id"]) is None:
+                await keys.forget(caller.user_id, idempotency_key)  # nothing happened: a retry may try again
+            raise
+        await hub.queue.enqueue(task)
+        hub.queued(request.group)
+        if wants(task, "start"):  # recorded before the caller hears of the task
+            await WebhookDeliveries(deps.db).record(Wanted(task, "start", pass_view(task)))
+        if request.run_async:
+            return {"taskId": task["_id"], "status": to_dispatch_status(task["status"])}
+        finished = await hub.waiters.wait(task["_id"], deadline - time.monotonic())
+        if finished is None:
+            timed_out = await fail_and_announce(deps.tasks, deps.publisher, task["_id"], "timeout", "Task timeout")
+            await hub.queue.forget(task["_id"])  # it may have ended while queued: leave no stale entry
+            finished = timed_out or await deps.tasks.get(task["_id"])  # it ended just now: answer that
+        return self._answer(finished)
+
+    async def _earlier(self, task_id: str) -> dict[str, Any]:
+        task = await self._deps.tasks.get(task_id)
+        if task is None:
+            raise dispatch_error("the first request with this Idempotency-Key is still in progress; retry",
+                                 "idempotency_in_progress", 409)
+        return {"taskId": task_id, "status": to_dispatch_status(task["status"])}
+
+    def _timeout_ms(self, asked: int | None) -> int:
+        settings = self._deps.settings
+        if asked is None:
+            return settings.task_timeout_ms
+        if not settings.min_task_timeout_ms <= asked <= settings.max_task_timeout_ms:
+            raise InvalidRequest(f"timeout must be {settings.min_task_timeout_ms}-{settings.max_task_timeout_ms} ms",
+                                 code="invalid_timeout")
+        return asked
+
+    async def _channel(self, caller: CallerIdentity, group: str, model: str) -> dict[str, Any]:
+        """The group's enabled worker channel (`routing.selection.worker_channel`), priced for the
+        caller's user group. A group whose every channel is cooling down is refused as the other
+        paths refuse a model in that state."""
+        channels = await self._deps.channels.for_group(group, WORKER_KIND)
+        if not channels:
+            raise NotFound("Unknown group", code="unknown_group")
+        chosen = worker_channel(channels, model, stamp())
+        if chosen is None:
+            raise dispatch_error(f"every worker channel of group {group} is cooling down after failures; retry later",
+                                 "channels_cooling_down", 503)
+        return priced_for([chosen], price_ratio(caller.group))[0]
+
+    def _new_task(self, caller: CallerIdentity, channel: dict[str, Any], request: DispatchRequest,
+                  timeout_ms: int, webhook: Webhook) -> dict[str, Any]:
+        payload = {"model": request.model, "messages": request.messages, "data": request.data}
+        body = json.dumps({**payload, "group": request.group, "timeout": timeout_ms, "async": request.run_async})
+        amount = pricing.hold_amount(channel.get("billing") or {})
+        task = new_task(new_task_id(), caller, channel, request.model, body.encode(), "", amount,
+                        mode="async" if request.run_async else "sync", unfinished_after_s=timeout_ms / 1000,
+                        callback_url=webhook.url)
+        return queued_task({**task, **webhook.fields(), "api": API, "payload": payload, "timeout_ms": timeout_ms,
+                            "task_lifetime_s": timeout_ms / 1000}, request.group)
+
+    @staticmethod
+    def _answer(task: dict[str, Any]) -> dict[str, Any]:
+        if task["status"] == TaskStatus.SUCCESS.value:
+            return {"taskId": task["_id"], "status": "completed", "result": task.get("result")}
+        reason = task.get("fail_reason") or ""
+        code = SEED_500S.get(reason, "worker_error")
+        raise dispatch_error(failure_message(task), code, 500 if reason in SEED_500S else 502, task["_id"])
