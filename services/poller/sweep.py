@@ -126,7 +126,7 @@ class Sweeper:
         if task.get("api") == TASK_API and not_started(task) and age_s > self._settings.task_start_timeout_s:
             return START_TIMEOUT_REASON
         if task.get("channel_kind") == "worker":
-            return "timeout"  # due only at its deadline (gateway/workers/submission.py): nothing to poll
+            return "timeout"  # due only at its deadline (gateway/dispatch_submit.py): nothing to poll
         if not task.get("upstream_task_id"):
             return "never_submitted"  # due while NOT_START means its submit grace has passed
         if channel is None or not channel.get("enabled", True) or provider_for(channel["kind"]) is None:

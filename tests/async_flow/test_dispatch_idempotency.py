@@ -1,4 +1,4 @@
-"""`Idempotency-Key` on an async `POST /api/openai` (`services/gateway/workers/submission.py`): the
+"""`Idempotency-Key` on an async `POST /api/openai` (`services/gateway/dispatch_submit.py`): the
 same key and request answer the first request's task, a different request under the key is
 refused, and either way one task and one hold exist (the SDK's retries rely on it)."""
 from __future__ import annotations

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Header, Response
 from services.gateway.deps import Caller, Deps
 from services.gateway.prefer_wait import WaitPreference, waited
 from services.gateway.schemas import DispatchRequest
-from services.gateway.workers.submission import Submission
+from services.gateway.dispatch_submit import Submission
 from services.gateway.workers.views import dispatch_view
 
 router = APIRouter(tags=["dispatch"])

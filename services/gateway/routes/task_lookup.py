@@ -18,7 +18,7 @@ from services.gateway.receipt_answers import signed_receipt
 from services.gateway.task_api.auth import TaskApiCaller
 from services.gateway.task_api.errors import TaskApiRoute
 from services.gateway.workers.queue import API as DISPATCH_API, now_ms
-from services.gateway.workers.submission import dispatch_error
+from services.gateway.dispatch_submit import dispatch_error
 from services.gateway.workers.views import dispatch_view, expired
 from shared.typed_tasks import API as TASK_API
 from shared.task_views import listed_view, task_api_view
