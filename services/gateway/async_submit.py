@@ -15,7 +15,7 @@ from services.gateway.key_policies import Admission
 from services.gateway.routing.failover import async_submit_moves_on, try_channels
 from services.gateway.routing.health import ChannelHealth
 from services.gateway.routing.selection import upstream_model
-from services.gateway.task_opening import as_api_error, channels_for, new_task, store_and_hold
+from services.gateway.task_opening import as_api_error, channels_for, new_task
 from services.gateway.webhook_urls import webhook_url
 from shared.clock import stamp_in
 from shared.events import TaskSubmitted
@@ -45,7 +45,7 @@ class AsyncSubmission:
         fields = {**(fields or {}), **webhook.fields()}
         callback_url = webhook.url
         admission = await deps.policies.admit(caller.key, caller.user, model)
-        channels = await channels_for(deps, caller, model, async_kinds())
+        channels = await channels_for(deps.channels, caller, model, async_kinds())
         task_id = new_task_id()
         note_task(task_id)
         keys = IdempotencyKeys(deps.db)
@@ -71,7 +71,7 @@ class AsyncSubmission:
         task = {**new_task(task_id, caller, channel, model, body, query, quote.amount, mode="async",
                            unfinished_after_s=deps.settings.task_submit_grace_s, callback_url=callback_url),
                 **(fields or {})}
-        await store_and_hold(deps, task, admission)
+        await deps.opener.store_and_hold(task, admission)
         accepted = quote.accepted
         if accepted is None:
             accepted, channel = await self._submit_upstream(task, channels, caller, body, query)

@@ -11,6 +11,7 @@ from services.gateway.background import BackgroundWork
 from services.gateway.billing_client import BillingClient
 from services.gateway.channels import ChannelRepository
 from services.gateway.stream_slots import StreamSlots
+from services.gateway.task_opening import TaskOpener
 from services.gateway.groups import GroupRepository
 from services.gateway.key_policies import KeyPolicies
 from services.gateway.settings import GatewaySettings
@@ -47,3 +48,8 @@ class Container:
     watch: TaskWatch  # follows tasks for waiting submits and event streams
     event_streams: StreamSlots
     background: BackgroundWork = field(default_factory=BackgroundWork)
+
+    @property
+    def opener(self) -> TaskOpener:
+        """Storing a task and holding its amount, for every path that opens one."""
+        return TaskOpener(self.policies, self.tasks, self.billing, self.publisher)

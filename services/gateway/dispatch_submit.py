@@ -12,26 +12,37 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pymongo.asynchronous.database import AsyncDatabase
 
 from services.gateway.caller_urls import Webhook, accepted_webhook
-from services.gateway.container import Container
-from services.gateway.deps import CallerIdentity
+from services.gateway.channels import ChannelRepository
 from services.gateway.errors import ApiError, InvalidRequest, NotFound
 from services.gateway.groups import price_ratio, priced_for
 from services.gateway.idempotency import IdempotencyKeys
+from services.gateway.key_policies import KeyPolicies
 from services.gateway.routing.selection import worker_channel
 from services.gateway.schemas import DispatchRequest
-from services.gateway.task_opening import new_task, store_and_hold
+from services.gateway.settings import GatewaySettings
+from services.gateway.task_opening import TaskOpener, new_task
+from services.gateway.workers.hub import WorkerHub
 from services.gateway.workers.queue import API, queued_task
 from services.gateway.workers.views import failure_message
 from shared import pricing
 from shared.clock import stamp
 from shared.ids import new_task_id
+from shared.kafka import EventPublisher
+from shared.outbound_urls import OutboundUrlPolicy
 from shared.status import TaskStatus, to_dispatch_status
 from shared.task_events import fail_and_announce
 from shared.task_views import pass_view
+from shared.tasks import TaskStore
 from shared.webhook_deliveries import Wanted, WebhookDeliveries, wants
+
+if TYPE_CHECKING:  # deps wires the container: only a type here
+    from services.gateway.deps import CallerIdentity
 
 WORKER_KIND = "worker"
 # Failures the seed answers with HTTP 500; any other failure is the worker's own error (502).
@@ -44,24 +55,33 @@ def dispatch_error(message: str, code: str, status: int, task_id: str | None = N
     return ApiError(message, code=code, status=status, extra=extra)
 
 
+@dataclass(frozen=True)
 class Submission:
-    def __init__(self, deps: Container) -> None:
-        self._deps = deps
+    """The dispatch use case, given what it uses (`routes/dispatch.py` names them)."""
+    settings: GatewaySettings
+    outbound_urls: OutboundUrlPolicy
+    channels: ChannelRepository
+    policies: KeyPolicies
+    opener: TaskOpener
+    tasks: TaskStore
+    publisher: EventPublisher
+    workers: WorkerHub
+    db: AsyncDatabase  # idempotency keys and webhook deliveries
 
     async def submit(self, caller: CallerIdentity, request: DispatchRequest,
                      idempotency_key: str | None = None) -> dict[str, Any]:
         """`idempotency_key` (async only): the same key and request answer the first one's task."""
-        deps, hub = self._deps, self._deps.workers
+        hub = self.workers
         if request.data is None and not request.messages:
             raise dispatch_error("Invalid request: data or messages required", "invalid_request", 400)
         timeout_ms = self._timeout_ms(request.timeout)
-        webhook = await accepted_webhook(deps.outbound_urls, request.callback_url, request.callback_events,
-                                         deps.settings.callback_url_max_length)
+        webhook = await accepted_webhook(self.outbound_urls, request.callback_url, request.callback_events,
+                                         self.settings.callback_url_max_length)
         channel = await self._channel(caller, request.group, request.model)
-        admission = await deps.policies.admit(caller.key, caller.user, request.model)
+        admission = await self.policies.admit(caller.key, caller.user, request.model)
         deadline = time.monotonic() + timeout_ms / 1000
         task = self._new_task(caller, channel, request, timeout_ms, webhook)
-        keys = IdempotencyKeys(deps.db) if idempotency_key and request.run_async else None
+        keys = IdempotencyKeys(self.db) if idempotency_key and request.run_async else None
         if keys is not None:  # before the workers are looked at: a replay answers whatever they do now
             fingerprint = hashlib.sha256(request.model_dump_json(by_alias=True).encode()).hexdigest()
             earlier = await keys.claim(caller.user_id, idempotency_key, "POST /api/openai", fingerprint, task["_id"])
@@ -71,35 +91,35 @@ class Submission:
             # Cached per process (workers/admission.py): most admissions send no command.
             if not await hub.admission.workers_online(request.group, hub.connected_here(request.group)):
                 raise dispatch_error("No worker available", "no_worker_available", 503)
-            if await hub.admission.queue_full(request.group, deps.settings.max_queue_length):
+            if await hub.admission.queue_full(request.group, self.settings.max_queue_length):
                 raise dispatch_error("Queue is full", "queue_full", 503)
-            await store_and_hold(deps, task, admission)
+            await self.opener.store_and_hold(task, admission)
         except Exception:
-            if keys is not None and await deps.tasks.get(task["_id"]) is None:
+            if keys is not None and await self.tasks.get(task["_id"]) is None:
                 await keys.forget(caller.user_id, idempotency_key)  # nothing happened: a retry may try again
             raise
         await hub.queue.enqueue(task)
         hub.queued(request.group)
         if wants(task, "start"):  # recorded before the caller hears of the task
-            await WebhookDeliveries(deps.db).record(Wanted(task, "start", pass_view(task)))
+            await WebhookDeliveries(self.db).record(Wanted(task, "start", pass_view(task)))
         if request.run_async:
             return {"taskId": task["_id"], "status": to_dispatch_status(task["status"])}
         finished = await hub.waiters.wait(task["_id"], deadline - time.monotonic())
         if finished is None:
-            timed_out = await fail_and_announce(deps.tasks, deps.publisher, task["_id"], "timeout", "Task timeout")
+            timed_out = await fail_and_announce(self.tasks, self.publisher, task["_id"], "timeout", "Task timeout")
             await hub.queue.forget(task["_id"])  # it may have ended while queued: leave no stale entry
-            finished = timed_out or await deps.tasks.get(task["_id"])  # it ended just now: answer that
+            finished = timed_out or await self.tasks.get(task["_id"])  # it ended just now: answer that
         return self._answer(finished)
 
     async def _earlier(self, task_id: str) -> dict[str, Any]:
-        task = await self._deps.tasks.get(task_id)
+        task = await self.tasks.get(task_id)
         if task is None:
             raise dispatch_error("the first request with this Idempotency-Key is still in progress; retry",
                                  "idempotency_in_progress", 409)
         return {"taskId": task_id, "status": to_dispatch_status(task["status"])}
 
     def _timeout_ms(self, asked: int | None) -> int:
-        settings = self._deps.settings
+        settings = self.settings
         if asked is None:
             return settings.task_timeout_ms
         if not settings.min_task_timeout_ms <= asked <= settings.max_task_timeout_ms:
@@ -111,7 +131,7 @@ class Submission:
         """The group's enabled worker channel (`routing.selection.worker_channel`), priced for the
         caller's user group. A group whose every channel is cooling down is refused as the other
         paths refuse a model in that state."""
-        channels = await self._deps.channels.for_group(group, WORKER_KIND)
+        channels = await self.channels.for_group(group, WORKER_KIND)
         if not channels:
             raise NotFound("Unknown group", code="unknown_group")
         chosen = worker_channel(channels, model, stamp())

@@ -2,7 +2,7 @@
 requests per minute, how many tasks in flight, and how much of the user's quota the key may spend.
 
 Every client path that opens billable work calls `KeyPolicies.admit` first, and hands the
-`Admission` to `task_opening.store_and_hold`, which takes the in-flight slots and asks billing
+`Admission` to `task_opening.TaskOpener.store_and_hold`, which takes the in-flight slots and asks billing
 for a hold within the key's quota limit. A refusal at any step places no hold and leaves no task.
 Expiry and enable/disable are checked at authentication (`deps.current_caller`), on every call.
 

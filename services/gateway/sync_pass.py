@@ -28,7 +28,7 @@ from services.gateway.routing.failover import sync_call_moves_on, try_channels
 from services.gateway.routing.health import ChannelHealth
 from services.gateway.routing.selection import upstream_model
 from services.gateway.stream_relay import StreamRelay
-from services.gateway.task_opening import as_api_error, channels_for, new_task, precharge_request, store_and_hold
+from services.gateway.task_opening import as_api_error, channels_for, new_task, precharge_request
 from shared import pricing, upstream_cost
 from shared.clock import stamp_in
 from shared.ids import new_task_id
@@ -60,7 +60,7 @@ class SyncPass:
         callback_url = await accepted_callback_url(deps.outbound_urls, body, deps.settings.callback_url_max_length)
         admission = await deps.policies.admit(caller.key, caller.user, model)
         upstream_caller = caller.upstream(deps.settings.user_ref_secret)
-        channels = await channels_for(deps, caller, model, SYNC_KINDS)
+        channels = await channels_for(deps.channels, caller, model, SYNC_KINDS)
         calls = {channel["_id"]: custompass.call_for_channel(channel, upstream_caller, deps.settings)
                  for channel in channels}
         first, first_call = channels[0], calls[channels[0]["_id"]]
@@ -69,7 +69,7 @@ class SyncPass:
                         unfinished_after_s=sum(c.timeout_s for c in calls.values()) + deps.settings.task_submit_grace_s,
                         callback_url=callback_url)
         try:
-            await store_and_hold(deps, task, admission)
+            await deps.opener.store_and_hold(task, admission)
         except ApiError:
             if answer is not None:
                 await answer.aclose()

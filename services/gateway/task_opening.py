@@ -9,25 +9,30 @@ placed yet).
 """
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import bson
 
-from services.gateway.channels import SUBMIT_SUFFIX
-from services.gateway.container import Container
-from services.gateway.deps import CallerIdentity
+from services.gateway.billing_client import BillingClient
+from services.gateway.channels import SUBMIT_SUFFIX, ChannelRepository
 from services.gateway.errors import ApiError, BillingUnavailable, BodyTooLarge, InvalidRequest, NotFound, hold_rejected
 from services.gateway.groups import price_ratio, priced_for
-from services.gateway.key_policies import Admission
+from services.gateway.key_policies import Admission, KeyPolicies
 from services.gateway.routing.selection import ready_in_order, upstream_model
 from shared.clock import stamp, stamp_in
 from shared.crash_points import crash_point
 from shared.ids import hold_id_for
+from shared.kafka import EventPublisher
 from shared.settlement_review import guardrails_of
 from shared.status import TaskStatus
 from shared.task_events import fail_and_announce
+from shared.tasks import TaskStore
 from shared.upstream import custompass
 from shared.upstream.errors import UpstreamError
+
+if TYPE_CHECKING:  # deps wires the container, which holds a TaskOpener: only a type here
+    from services.gateway.deps import CallerIdentity
 
 # MongoDB refuses documents over 16 MiB; a task keeps 1 MiB of room for what it gathers later
 # (its result, usage, errors). A body within the size limit can still exceed this once stored:
@@ -35,11 +40,11 @@ from shared.upstream.errors import UpstreamError
 MAX_TASK_DOCUMENT_BYTES = 15 << 20
 
 
-async def channels_for(deps: Container, caller: CallerIdentity, model: str,
+async def channels_for(channels: ChannelRepository, caller: CallerIdentity, model: str,
                        kinds: tuple[str, ...]) -> list[dict[str, Any]]:
     """The channels a request for `model` tries, in order (`routing.selection`), priced for the
     caller's group."""
-    serving = await deps.channels.serving(model, kinds)
+    serving = await channels.serving(model, kinds)
     if not serving:
         raise NotFound(f"model {model} is not served here", code="model_not_found")
     ready = ready_in_order(serving, stamp())
@@ -77,26 +82,34 @@ def new_task(task_id: str, caller: CallerIdentity, channel: dict[str, Any], mode
     }
 
 
-async def store_and_hold(deps: Container, task: dict[str, Any], admission: Admission) -> None:
-    """Takes the task's in-flight slots, stores the task, then places its hold within the key's
-    quota limit. A rejected hold leaves no task (and no slot) behind; a hold billing did not
-    answer fails the task, which voids whatever billing may still place. A task too large to
-    store is refused before anything is taken."""
-    if len(bson.encode(task)) > MAX_TASK_DOCUMENT_BYTES:
-        raise BodyTooLarge("this request is too large to be stored as a task")
-    await deps.policies.occupy(admission, task["_id"])
-    await deps.tasks.insert(task)
-    try:
-        decision = await deps.billing.hold(task["hold_id"], task["user_id"], task["hold_amount"], task["_id"],
-                                           key_id=admission.key_id, key_quota=admission.quota_limit)
-    except BillingUnavailable:
-        await fail_and_announce(deps.tasks, deps.publisher, task["_id"], "billing_timeout")
-        raise
-    if not decision.placed:
-        await deps.tasks.delete(task["_id"])
-        await deps.policies.vacate(admission, task["_id"])
-        raise hold_rejected(decision.reason or "rejected")
-    crash_point("gateway.hold_placed")
+@dataclass(frozen=True)
+class TaskOpener:
+    """What storing a task and holding its amount takes, and nothing more."""
+    policies: KeyPolicies
+    tasks: TaskStore
+    billing: BillingClient
+    publisher: EventPublisher
+
+    async def store_and_hold(self, task: dict[str, Any], admission: Admission) -> None:
+        """Takes the task's in-flight slots, stores the task, then places its hold within the key's
+        quota limit. A rejected hold leaves no task (and no slot) behind; a hold billing did not
+        answer fails the task, which voids whatever billing may still place. A task too large to
+        store is refused before anything is taken."""
+        if len(bson.encode(task)) > MAX_TASK_DOCUMENT_BYTES:
+            raise BodyTooLarge("this request is too large to be stored as a task")
+        await self.policies.occupy(admission, task["_id"])
+        await self.tasks.insert(task)
+        try:
+            decision = await self.billing.hold(task["hold_id"], task["user_id"], task["hold_amount"], task["_id"],
+                                               key_id=admission.key_id, key_quota=admission.quota_limit)
+        except BillingUnavailable:
+            await fail_and_announce(self.tasks, self.publisher, task["_id"], "billing_timeout")
+            raise
+        if not decision.placed:
+            await self.tasks.delete(task["_id"])
+            await self.policies.vacate(admission, task["_id"])
+            raise hold_rejected(decision.reason or "rejected")
+        crash_point("gateway.hold_placed")
 
 
 def as_api_error(exc: UpstreamError) -> ApiError:

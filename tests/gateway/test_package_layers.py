@@ -1,7 +1,8 @@
-"""The gateway's packages depend one way: the worker-dispatch machinery (services/gateway/workers/:
-queue, hub, sockets, tokens) reaches nothing that reaches the container or the request
-dependencies, so the container can hold a hub without an import cycle. The dispatch use case
-(dispatch_submit.py) sits beside the other use cases and uses both."""
+"""The gateway's modules depend one way: the worker-dispatch machinery (services/gateway/workers/:
+queue, hub, sockets, tokens) and the use cases that are given what they use (task_opening's
+TaskOpener, dispatch_submit's Submission) reach nothing that reaches the container or the request
+dependencies at run time, so the container can hold them without an import cycle (an import
+under `if TYPE_CHECKING:` is a type only)."""
 from __future__ import annotations
 
 import ast
@@ -17,12 +18,15 @@ def _imports(module: str) -> set[str]:
         path = ROOT / module.replace(".", "/") / "__init__.py"
     if not path.exists():
         return set()
-    return {node.module for node in ast.walk(ast.parse(path.read_text()))
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("services.")}
+    tree = ast.parse(path.read_text())
+    types_only = {id(node) for block in ast.walk(tree) if isinstance(block, ast.If)
+                  and getattr(block.test, "id", None) == "TYPE_CHECKING" for node in ast.walk(block)}
+    return {node.module for node in ast.walk(tree) if id(node) not in types_only
+            and isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("services.")}
 
 
-def reached_from(package: str) -> set[str]:
-    todo = [f"{package}.{path.stem}" for path in (ROOT / package.replace(".", "/")).glob("*.py")]
+def reached_from(*modules: str) -> set[str]:
+    todo = list(modules)
     seen: set[str] = set()
     while todo:
         module = todo.pop()
@@ -33,6 +37,13 @@ def reached_from(package: str) -> set[str]:
 
 
 def test_the_worker_dispatch_package_never_reaches_the_container():
-    reached = reached_from("services.gateway.workers")
+    package = ROOT / "services" / "gateway" / "workers"
+    reached = reached_from(*(f"services.gateway.workers.{path.stem}" for path in package.glob("*.py")))
     assert "services.gateway.workers.hub" in reached  # the walk itself works
+    assert reached & WIRING == set()
+
+
+def test_the_use_cases_given_what_they_use_never_reach_the_container():
+    reached = reached_from("services.gateway.task_opening", "services.gateway.dispatch_submit")
+    assert "services.gateway.workers.hub" in reached
     assert reached & WIRING == set()

@@ -21,7 +21,10 @@ async def dispatch(request: DispatchRequest, response: Response, caller: Caller,
     Async with `Prefer: wait[=N]` (`prefer_wait`): once the task is terminal or after N seconds, the
     task as `GET /api/task/{taskId}` shows it (`result` or `error` once it ended). Async, the same
     `Idempotency-Key` (and request) answers the first request's task; a sync call ignores it."""
-    answer = await Submission(deps).submit(caller, request, idempotency_key)
+    submission = Submission(settings=deps.settings, outbound_urls=deps.outbound_urls, channels=deps.channels,
+                            policies=deps.policies, opener=deps.opener, tasks=deps.tasks, publisher=deps.publisher,
+                            workers=deps.workers, db=deps.db)
+    answer = await submission.submit(caller, request, idempotency_key)
     if not request.run_async or wait is None:
         return answer
     task = await deps.tasks.get(answer["taskId"])
