@@ -5,6 +5,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from services.gateway.console.pages import listed
 from services.gateway.settings import GatewaySettings
 
 NUMBERS = {"timeout_s": float, "poll_interval_s": float, "task_lifetime_s": float, "batch_size": int,
@@ -37,7 +38,7 @@ def channel_body(form: FormData, *, creating: bool) -> dict[str, Any]:
     for name in SECRETS:
         if (secret := str(form.get(name, ""))):
             body[name] = secret
-    if (models := _items(form.get("models"))):
+    if (models := listed(form.get("models"))):
         body["models"] = models
     for name, kind in NUMBERS.items():
         if (value := str(form.get(name, "")).strip()):
@@ -51,7 +52,7 @@ def channel_body(form: FormData, *, creating: bool) -> dict[str, Any]:
     body["billing"] = billing
     body["enabled"] = form.get("enabled") == "on"
     body["upstream_precharge"] = form.get("upstream_precharge") == "on"
-    words = {w: _items(form.get(f"status_{w}")) for w in ("success", "failed", "processing", "queued")}
+    words = {w: listed(form.get(f"status_{w}")) for w in ("success", "failed", "processing", "queued")}
     if any(words.values()):
         body["status_words"] = {w: v for w, v in words.items() if v}
     for field, parts in (("upstream_cost_unit", ("name", "quota_per_unit")), ("expected_margin_band", ("min", "max"))):
@@ -76,10 +77,6 @@ def settings_in_force(channel: dict[str, Any] | None, settings: GatewaySettings)
             source = "environment" if setting in settings.model_fields_set else "default"
             rows.append({"field": field, "value": getattr(settings, setting), "source": source, "variable": variable})
     return rows
-
-
-def _items(value: Any) -> list[str]:
-    return [part.strip() for part in str(value or "").replace("\n", ",").split(",") if part.strip()]
 
 
 def _number(text: str, kind: type) -> int | float | str:

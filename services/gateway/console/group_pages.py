@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from services.gateway.console.pages import (PAGE_SIZE, PageSession, Posted, PostedForm, page_window, render, saved,
-                                            whole_number)
+from services.gateway.console.pages import (KEY_LIMITS, PAGE_SIZE, PageSession, Posted, PostedForm, listed,
+                                            optional_number, page_window, render, saved)
 from services.gateway.deps import Deps
 from services.gateway.paging import Offset
 from services.gateway.routes import admin_groups
@@ -17,7 +17,6 @@ from services.gateway.schemas import GroupCreate, GroupUpdate, KeyDefaults
 
 router = APIRouter(prefix="/admin/ui/groups", include_in_schema=False)
 PAGE = "/admin/ui/groups"
-LIMITS = ("requests_per_minute", "max_in_flight", "quota_limit")
 
 
 @router.get("", response_class=HTMLResponse)
@@ -44,8 +43,7 @@ async def update_group(name: str, form: PostedForm, deps: Deps):
 
 def _key_defaults(form: Posted) -> KeyDefaults | None:
     """The form's key limits (blank: none); None when it sets none at all. Checked by KeyDefaults."""
-    fields: dict[str, Any] = {name: whole_number(form.get(name)) for name in LIMITS if str(form.get(name) or "").strip()}
-    models = [m.strip() for m in str(form.get("models") or "").split(",") if m.strip()]
-    if models:
+    fields: dict[str, Any] = {name: number for name in KEY_LIMITS if (number := optional_number(form, name)) is not None}
+    if (models := listed(form.get("models"))):
         fields["models"] = models
     return KeyDefaults(**fields) if fields else None

@@ -118,6 +118,10 @@ def install_login_redirect(app: FastAPI) -> None:
         return back_to("/admin/login", next=request.url.path)
 
 
+# The limits an API key may carry, and a group give its users' keys by default.
+KEY_LIMITS = ("requests_per_minute", "max_in_flight", "quota_limit")
+
+
 def whole_number(value: Any) -> int | str:
     """The API refuses numeric strings; a form sends only strings, so a whole number is parsed here
     (anything else is passed on for the API's own check to refuse)."""
@@ -125,19 +129,29 @@ def whole_number(value: Any) -> int | str:
     return int(text) if re.fullmatch(r"\d{1,16}", text) else text
 
 
+def optional_number(form: Posted, name: str) -> int | str | None:
+    """A number field: None when blank, else as `whole_number` reads it."""
+    return whole_number(form.get(name)) if str(form.get(name) or "").strip() else None
+
+
+def listed(value: Any) -> list[str]:
+    """A field holding a list (models, status words): items separated by commas or lines, blanks dropped."""
+    return [part.strip() for part in str(value or "").replace("\n", ",").split(",") if part.strip()]
+
+
 def back_with_error(path: str, exc: ValidationError | ApiError, form: Posted) -> RedirectResponse:
     """After a form post the admin API refused: the page again, saying why in its language."""
     return back_to(path, error="; ".join(error_messages(exc, form.lang)))
 
 
-async def saved(path: str, form: Posted, change: Callable[[], Awaitable[Any]]) -> RedirectResponse:
+async def saved(path: str, form: Posted, change: Callable[[], Awaitable[Any]], notice: str = "Saved") -> RedirectResponse:
     """A form post that makes one admin API change: `change` builds the API's body from the form and
-    calls the route's code; the page again with "Saved", or with why the API refused."""
+    calls the route's code; the page again with the notice, or with why the API refused."""
     try:
         await change()
     except (ValidationError, ApiError) as exc:
         return back_with_error(path, exc, form)
-    return back_to(path, notice="Saved")
+    return back_to(path, notice=notice)
 
 
 def moment(text: str) -> datetime | None:

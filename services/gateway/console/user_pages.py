@@ -10,8 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from services.gateway.console.pages import (PAGE_SIZE, PageSession, Posted, PostedForm, back_to, back_with_error,
-                                            page_window, render, whole_number)
+from services.gateway.console.pages import (KEY_LIMITS, PAGE_SIZE, PageSession, Posted, PostedForm, back_to,
+                                            back_with_error, listed, optional_number, page_window, render, saved,
+                                            whole_number)
 from services.gateway.deps import Deps
 from services.gateway.errors import ApiError
 from services.gateway.paging import Offset
@@ -19,7 +20,6 @@ from services.gateway.routes import admin_users
 from services.gateway.schemas import ApiKeyCreate, ApiKeyUpdate, TopupRequest, UserCreate, UserUpdate
 
 router = APIRouter(prefix="/admin/ui/users", include_in_schema=False)
-KEY_LIMITS = ("requests_per_minute", "max_in_flight", "quota_limit")
 KEY_STATES = {"active": True, "disabled": False}
 
 
@@ -39,7 +39,7 @@ async def create_user(form: PostedForm, deps: Deps):
         # The admin API credits the initial quota under an id derived from the new user's id
         # (`topup_op_id(user_id, "initial")`): billing applies it once, however often it is delivered.
         body = UserCreate(name=str(form.get("name", "")), member_until=form.get("member_until") or None,
-                          group=str(form.get("group") or "default"), quota=_number(form, "quota") or 0)
+                          group=str(form.get("group") or "default"), quota=optional_number(form, "quota") or 0)
         created = await admin_users.create_user(body, deps)
     except (ValidationError, ApiError) as exc:
         return back_with_error("/admin/ui/users", exc, form)
@@ -60,23 +60,15 @@ async def user_page(request: Request, user_id: str, session: PageSession, deps: 
 
 @router.post("/{user_id}")
 async def update_user(user_id: str, form: PostedForm, deps: Deps):
-    try:
-        body = UserUpdate(member_until=form.get("member_until") or None, status=form.get("status") or None,
-                          group=form.get("group") or None)
-        await admin_users.update_user(user_id, body, deps)
-    except (ValidationError, ApiError) as exc:
-        return back_with_error(f"/admin/ui/users/{user_id}", exc, form)
-    return back_to(f"/admin/ui/users/{user_id}", notice="Saved")
+    return await saved(f"/admin/ui/users/{user_id}", form, lambda: admin_users.update_user(user_id, UserUpdate(
+        member_until=form.get("member_until") or None, status=form.get("status") or None,
+        group=form.get("group") or None), deps))
 
 
 @router.post("/{user_id}/topup")
 async def topup(user_id: str, form: PostedForm, deps: Deps):
-    try:
-        body = TopupRequest(amount=whole_number(form.get("amount")), request_id=str(form.get("request_id", "")))
-        await admin_users.topup(user_id, body, deps)
-    except (ValidationError, ApiError) as exc:
-        return back_with_error(f"/admin/ui/users/{user_id}", exc, form)
-    return back_to(f"/admin/ui/users/{user_id}", notice="Topped up")
+    return await saved(f"/admin/ui/users/{user_id}", form, lambda: admin_users.topup(user_id, TopupRequest(
+        amount=whole_number(form.get("amount")), request_id=str(form.get("request_id", ""))), deps), notice="Topped up")
 
 
 @router.post("/{user_id}/api-keys", response_class=HTMLResponse)
@@ -91,21 +83,11 @@ async def create_key(request: Request, user_id: str, form: PostedForm, deps: Dep
 
 @router.post("/{user_id}/api-keys/{key_id}")
 async def update_key(user_id: str, key_id: str, form: PostedForm, deps: Deps):
-    try:
-        body = ApiKeyUpdate(enabled=KEY_STATES.get(str(form.get("status"))), **_key_limits(form))
-        await admin_users.update_api_key(user_id, key_id, body, deps)
-    except (ValidationError, ApiError) as exc:
-        return back_with_error(f"/admin/ui/users/{user_id}", exc, form)
-    return back_to(f"/admin/ui/users/{user_id}", notice="Saved")
+    return await saved(f"/admin/ui/users/{user_id}", form, lambda: admin_users.update_api_key(user_id, key_id, ApiKeyUpdate(
+        enabled=KEY_STATES.get(str(form.get("status"))), **_key_limits(form)), deps))
 
 
 def _key_limits(form: Posted) -> dict[str, Any]:
     """A key form's limits, each blank one None: no limit (an edit clears it). Checked by the schema."""
-    models = [m.strip() for m in str(form.get("models") or "").split(",") if m.strip()]
-    return {**{name: _number(form, name) for name in KEY_LIMITS}, "models": models or None,
+    return {**{name: optional_number(form, name) for name in KEY_LIMITS}, "models": listed(form.get("models")) or None,
             "expires_at": str(form.get("expires_at") or "").strip() or None}
-
-
-def _number(form: Posted, name: str) -> int | str | None:
-    """A number field: None when blank, else as `whole_number` reads it."""
-    return whole_number(form.get(name)) if str(form.get(name) or "").strip() else None
