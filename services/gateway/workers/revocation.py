@@ -40,11 +40,8 @@ class TokenRevocation:
         token_ids = {worker.token_id for worker in open_sockets}
         revoked = await self._read(token_ids)
         self._confirmed = {token_id: at for token_id, at in self._confirmed.items() if token_id in token_ids}
-        for worker in open_sockets:
-            if worker.token_id in revoked:
-                log.info("closing worker %s of group %s: its token %s was revoked", worker.id, worker.group,
-                         worker.token_id)
-                await worker.close(UNAUTHORIZED, REVOKED_REASON)
+        for token_id in revoked:
+            await self.close_token(token_id, open_sockets)
 
     async def still_admitted(self, worker: WorkerConnection) -> bool:
         """Asked before a claimed task is sent: reads the token only when its last confirmation is
