@@ -40,7 +40,8 @@ def error_messages(exc: ValidationError | ApiError, lang: str = "en") -> list[st
     """What the admin API would have answered, as lines for the form."""
     if isinstance(exc, ApiError):
         return [_said(BY_CODE.get(str(exc.code)), exc.message, lang)]
-    return [_said(_by_type(error), f"{_where(error)}: {error['msg']}", lang, _where(error)) for error in exc.errors()]
+    return [_said(_by_type(error), f"{where}: {error['msg']}", lang, where)
+            for error in exc.errors() for where in [_where(error)]]
 
 
 def _where(error: Any) -> str:
