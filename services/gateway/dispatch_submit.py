@@ -98,8 +98,7 @@ class Submission:
             if keys is not None and await self.tasks.get(task["_id"]) is None:
                 await keys.forget(caller.user_id, idempotency_key)  # nothing happened: a retry may try again
             raise
-        await hub.queue.enqueue(task)
-        hub.queued(request.group)
+        await hub.dispatch(task)
         if wants(task, "start"):  # recorded before the caller hears of the task
             await WebhookDeliveries(self.db).record(Wanted(task, "start", pass_view(task)))
         if request.run_async:

@@ -66,6 +66,27 @@ async def test_the_queue_holds_only_live_work(worker_group, connect_worker, disp
     assert await queued_entries(dispatch_db, group) == []
 
 
+async def test_a_task_submitted_while_a_worker_waits_here_skips_the_queue(worker_group, connect_worker,
+                                                                        dispatch_client, dispatch_stack):
+    """An idle worker on the submitting gateway gets the task by its claim alone: no entry is
+    written to the queue and taken from it again (workers/dispatcher.py `offer`)."""
+    group, token = await worker_group(billing=FREE)
+    worker = await connect_worker(group, token)
+    _, client = await dispatch_client()
+    async with httpx.AsyncClient(timeout=10) as http:
+        before = await _commands(http, dispatch_stack["gateway"].url)
+        for n in range(3):
+            task_id = await submitted(client, {"data": {"n": n}, "group": group, "async": True})
+            task = await worker.next_task()
+            assert task["taskId"] == task_id and task["payload"]["data"] == {"n": n}
+            await worker.complete(task, "done")
+        await eventually(lambda: _all_completed(client, [task_id]), timeout=10)
+        after = await _commands(http, dispatch_stack["gateway"].url)
+    queue_writes = {key: n - before.get(key, 0) for key, n in after.items()
+                    if key[1] == "dispatch_queue" and key[0] in ("insert", "findAndModify", "delete")}
+    assert not any(queue_writes.values()), queue_writes
+
+
 async def _all_completed(client: httpx.AsyncClient, ids: list[str]) -> bool:
     views = [(await client.get(f"/api/task/{i}")).json() for i in ids]
     return all(view["status"] == "completed" for view in views)

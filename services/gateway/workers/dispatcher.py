@@ -1,14 +1,15 @@
-"""One group's dispatcher in one gateway process: hands the group's oldest queued task to an
-idle worker of this process, one task per worker at a time. It wakes when a worker turns idle,
-when a task is queued (here, or on another instance as the hub's queue watch or re-check
-sees), and claims only then: an empty queue costs one empty claim per wake-up, not per poll."""
+"""One group's dispatcher in one gateway process: hands the group's oldest queued task (or one
+just submitted here, `offer`) to an idle worker of this process, one task per worker at a time.
+It wakes when a worker turns idle after a sign that work may wait, and when a task is queued
+(here, or on another instance as its signal or the hub's re-check tells), and claims only then:
+an empty queue costs one empty claim per sign, not per poll nor per task done."""
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from services.gateway.workers.queue import WorkQueue
 
@@ -24,20 +25,47 @@ class GroupDispatcher:
         self.group, self._queue, self._still_admitted = group, queue, still_admitted
         self._idle: deque[WorkerConnection] = deque()
         self._wake = asyncio.Event()
+        # Signs that work may wait (a task queued here or elsewhere, a re-check that found some, a
+        # task given back), counted, and the count the last empty claim had seen: a worker turning
+        # idle claims only if a sign came since, so a worker finishing a task it was handed
+        # straight from its submission (`offer`) costs no empty claim. 1 > 0: the first one looks.
+        self._signs, self._signs_seen = 1, 0
         self._loop = asyncio.create_task(self._run(), name=f"dispatch {group}")
 
     def idle(self, worker: WorkerConnection) -> None:
         if not worker.closed and worker.task is None and worker not in self._idle:
             self._idle.append(worker)
-            self._wake.set()
+            if self._signs > self._signs_seen:
+                self._wake.set()
 
     def forget(self, worker: WorkerConnection) -> None:
         if worker in self._idle:
             self._idle.remove(worker)
 
     def wake(self) -> None:
+        self._signs += 1
         if self._idle:
             self._wake.set()
+
+    async def offer(self, task: dict[str, Any]) -> bool:
+        """Hands a just-held task straight to an idle worker of this process, if one waits (see
+        workers/queue.py); False when none does, and the caller queues it."""
+        while self._idle:
+            worker = self._idle.popleft()
+            if worker.closed:
+                continue
+            try:
+                claimed = await self._queue.take(task["_id"], worker.id, task["enqueued_ms"])
+            except Exception:
+                self._idle.appendleft(worker)
+                log.exception("handing task %s to worker %s failed; queueing it", task["_id"], worker.id)
+                return False
+            if claimed is not None:
+                await self._deliver(worker, claimed)
+            elif not worker.closed:  # it ended already (a sync caller gave up): nothing to run
+                self.idle(worker)
+            return True
+        return False
 
     async def stop(self) -> None:
         self._loop.cancel()
@@ -58,17 +86,23 @@ class GroupDispatcher:
             worker = self._idle.popleft()
             if worker.closed:  # closed since it turned idle (e.g. its token was revoked)
                 continue
+            signs = self._signs
             try:
                 task = await self._queue.claim(self.group, worker.id)
             except Exception:
                 self._idle.appendleft(worker)
                 raise
             if task is None:
+                self._signs_seen = signs
                 if not worker.closed:
                     self._idle.appendleft(worker)
                 return
-            # Gone during the claim, or its token revoked: the task never left this process.
-            if worker.closed or not await self._still_admitted(worker):
-                await self._queue.give_back(task)
-                continue
-            await worker.assign(task)
+            await self._deliver(worker, task)
+
+    async def _deliver(self, worker: WorkerConnection, task: dict[str, Any]) -> None:
+        # Gone during the claim, or its token revoked: the task never left this process.
+        if worker.closed or not await self._still_admitted(worker):
+            await self._queue.give_back(task)
+            self.wake()  # another idle worker may take it
+            return
+        await worker.assign(task)

@@ -3,7 +3,7 @@ group, and the sync callers waiting for results. What other instances must see (
 who is online, results) lives in MongoDB; this only adds the fast path within one process.
 
 A dispatcher claims only when woken: a worker of this process turned idle, a task was queued
-here (`queued`, which also signals the other instances: workers/signals.py), another instance
+here (`dispatch`, which also signals the other instances: workers/signals.py), another instance
 signalled one (`woken`), or the slow `recheck` found work waiting (a missed signal). No claim is
 issued just in case."""
 from __future__ import annotations
@@ -83,10 +83,14 @@ class WorkerHub:
         if done is not None:
             self.waiters.finished(done)
 
-    def queued(self, group: str) -> None:
-        """A task of `group` was queued here: this process's idle workers of the group take it, and
-        the other instances hear of it (a signal sent in the background: a lost one leaves the
-        task to their re-check)."""
+    async def dispatch(self, task: dict[str, Any]) -> None:
+        """A held worker task: to an idle worker of this process if one waits, else queued, and
+        then the other instances hear of it (a signal sent in the background: a lost one leaves
+        the task to their re-check)."""
+        group = task["group"]
+        if group in self._dispatchers and await self._dispatchers[group].offer(task):
+            return
+        await self.queue.enqueue(task)
         self.woken(group)
         self._signal(WorkQueued(correlation_id=group, group=group))
 

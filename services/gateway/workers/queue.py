@@ -17,6 +17,12 @@ versions are claimed too.) Stored QUEUED rather than swapped there after the hol
 one more write on the task per dispatched task; a task whose hold is still being placed reads
 `queued` for those milliseconds, and one whose hold is refused is deleted.
 
+A task submitted while a worker of its group waits idle in the submitting process skips the
+queue: `take` claims it for that worker at once, with no entry inserted and then deleted, two
+writes fewer per task (workers/dispatcher.py `offer`). A worker idle here means this process's
+last claim found the queue empty; a task queued on another instance in the second before its
+signal arrived keeps its place and goes to the next worker free.
+
 Nothing queued is lost: a gateway dying after the hold and before the entry's insert leaves a held
 task without an entry, as the seed's design did before queueing: its deadline (`next_poll_at`, the
 poller fails it and voids the hold) is the backstop.
@@ -74,13 +80,19 @@ class WorkQueue:
             entry = await self.entries.find_one_and_delete({"group": group}, sort=QUEUE_ORDER)
             if entry is None:
                 return None
-            task = await self._tasks.find_one_and_update(
-                {"_id": entry["_id"], "status": {"$in": CLAIMABLE}},
-                {"$set": {"status": CLAIMED, "worker_id": worker_id, "started_ms": now_ms(),
-                          "enqueued_ms": entry["enqueued_ms"], "updated_at": stamp()}},
-                return_document=ReturnDocument.AFTER)
+            task = await self.take(entry["_id"], worker_id, entry["enqueued_ms"])
             if task is not None:
                 return task
+
+    async def take(self, task_id: str, worker_id: str, enqueued_ms: int) -> dict[str, Any] | None:
+        """The claim itself: the task, still waiting, is now the worker's; None if it ended or
+        another claim took it first. Reached from a queue entry, or straight from the submission
+        when this process has a worker waiting (workers/dispatcher.py `offer`)."""
+        return await self._tasks.find_one_and_update(
+            {"_id": task_id, "status": {"$in": CLAIMABLE}},
+            {"$set": {"status": CLAIMED, "worker_id": worker_id, "started_ms": now_ms(),
+                      "enqueued_ms": enqueued_ms, "updated_at": stamp()}},
+            return_document=ReturnDocument.AFTER)
 
     async def give_back(self, task: dict[str, Any]) -> None:
         """Returns a claimed task that never reached its worker (the socket closed during the
