@@ -18,6 +18,12 @@ costs a few bytes and never a figure.
 A first count of a document is an upsert; one that finds the task already applied fails on the
 `_id` instead (duplicate key), and so does one that lost a race with another first insert. Those
 are tried once more: the document exists then, so a second duplicate key means "applied".
+
+A batch's tasks that share a document are counted there together, by one update conditional on
+none of them being applied: a batch of settled tasks mostly shares its hour, day and model, so a
+document is written once per batch rather than once per task. A combined update that fails on the
+`_id` (one of its tasks was counted already, or a first insert raced) is redone one task at a time
+as above, which is exact.
 """
 from __future__ import annotations
 
@@ -56,23 +62,39 @@ def counter_ids(task: dict[str, Any]) -> list[str]:
             for grain in (HOUR, DAY) for dimension in DIMENSIONS]
 
 
-def _count(counter_id: str, task: dict[str, Any], outcome: SettleOutcome) -> UpdateOne:
+Settled = tuple[dict[str, Any], SettleOutcome]
+
+
+def _count(counter_id: str, settled: list[Settled]) -> UpdateOne:
+    """Counts tasks in one document, all of them or (when one is applied there) none."""
     grain, dimension, bucket, key = counter_id.split("|", 3)
-    return UpdateOne({"_id": counter_id, "applied": {"$nin": [task["_id"]]}}, {
-        "$inc": {"tasks": 1, STATUS_FIELD + task["status"]: 1, "charged": outcome.charged,
-                 "refunded": outcome.refunded, "debt": outcome.debt},
-        "$push": {"applied": task["_id"]},
+    inc: dict[str, int] = {"tasks": len(settled), "charged": 0, "refunded": 0, "debt": 0}
+    for task, outcome in settled:
+        inc[STATUS_FIELD + task["status"]] = inc.get(STATUS_FIELD + task["status"], 0) + 1
+        inc["charged"] += outcome.charged
+        inc["refunded"] += outcome.refunded
+        inc["debt"] += outcome.debt
+    ids = [task["_id"] for task, _ in settled]
+    return UpdateOne({"_id": counter_id, "applied": {"$nin": ids}}, {
+        "$inc": inc, "$push": {"applied": {"$each": ids}},
         "$setOnInsert": {"grain": grain, "dimension": dimension, "bucket": bucket, "key": key}}, upsert=True)
 
 
-async def count_settled(db: AsyncDatabase, settled: list[tuple[dict[str, Any], SettleOutcome]]) -> None:
-    """Counts each settled task once in each of its documents: one bulk write (two when a
-    document's first insert met a duplicate key)."""
-    operations = [_count(counter_id, task, outcome) for task, outcome in settled for counter_id in counter_ids(task)]
+async def count_settled(db: AsyncDatabase, settled: list[Settled]) -> None:
+    """Counts each settled task once in each of its documents: one bulk write with one update per
+    document (then, where one met a duplicate key, up to two with one per task and document)."""
+    per_counter: dict[str, list[Settled]] = defaultdict(list)
+    for task, outcome in {task["_id"]: (task, outcome) for task, outcome in settled}.values():
+        for counter_id in counter_ids(task):
+            per_counter[counter_id].append((task, outcome))
+    together = list(per_counter.items())
+    failed = await _duplicates(db, [_count(counter_id, tasks) for counter_id, tasks in together])
+    singles = [(counter_id, [one]) for counter_id, tasks in (together[index] for index in failed) for one in tasks]
     for _ in range(2):
-        operations = await _write_tolerating_duplicates(db, operations)
-        if not operations:
+        if not singles:
             return
+        failed = await _duplicates(db, [_count(counter_id, tasks) for counter_id, tasks in singles])
+        singles = [singles[index] for index in failed]
 
 
 async def forget_applied(db: AsyncDatabase, tasks: list[dict[str, Any]]) -> None:
@@ -85,15 +107,18 @@ async def forget_applied(db: AsyncDatabase, tasks: list[dict[str, Any]]) -> None
                                      for counter_id, ids in per_counter.items()], ordered=False)
 
 
-async def _write_tolerating_duplicates(db: AsyncDatabase, operations: list[UpdateOne]) -> list[UpdateOne]:
-    """The operations that failed on a duplicate `_id` (any other error is raised)."""
+async def _duplicates(db: AsyncDatabase, operations: list[UpdateOne]) -> list[int]:
+    """Writes the operations; the indexes of those that failed on a duplicate `_id` (any other
+    error is raised)."""
+    if not operations:
+        return []
     try:
         await db[COLLECTION].bulk_write(operations, ordered=False)
     except BulkWriteError as exc:
         errors = exc.details.get("writeErrors", [])
         if any(error.get("code") != _DUPLICATE_KEY for error in errors):
             raise
-        return [operations[error["index"]] for error in errors]
+        return sorted(error["index"] for error in errors)
     return []
 
 

@@ -7,7 +7,7 @@ import asyncio
 import secrets
 
 import pytest
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 
 from services.settlement.settle import Settler
 from shared import hourly_stats
@@ -33,6 +33,23 @@ def settled_task(status: str = "SUCCESS", model: str = "m", charged: int = 6) ->
     return task, SettleOutcome(hold_id_for(task_id), "captured", 10, charged, 10 - charged, 0)
 
 
+class UpdatesSent(monitoring.CommandListener):
+    """How many updates each `update` command carried."""
+
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "update":
+            self.sent.append(len(event.command["updates"]))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
 async def by_model(db) -> dict:
     return {key: (t.tasks, t.charged, t.refunded, t.status)
             for key, t in totals_by_key(await read_counters(db, HOUR, "model", "2026-12-02T00:00:00.000000Z")).items()}
@@ -48,6 +65,23 @@ async def test_a_task_counted_again_before_it_was_marked_counts_once(db):
     assert all(doc["applied"] == [] for doc in await db[hourly_stats.COLLECTION].find().to_list(None))
     day = totals_by_key(await read_counters(db, hourly_stats.DAY, "all", "2026-12-02T00:00:00.000000Z"))
     assert (day["-"].tasks, day["-"].charged, day["-"].refunded) == (2, 6, 14)
+
+
+async def test_a_batch_writes_each_document_once(infra):
+    updates = UpdatesSent()
+    client = AsyncMongoClient(infra.mongodb_url, tz_aware=True, event_listeners=[updates])
+    db = client[f"stats_{secrets.token_hex(4)}"]
+    await count_settled(db, [settled_task() for _ in range(5)])
+    await client.close()
+    assert updates.sent == [8]  # one update per document (hour and day, four dimensions), not per task
+
+
+async def test_a_batch_partly_counted_already_counts_the_rest_once(db):
+    counted, new = settled_task(), settled_task(charged=3)
+    await count_settled(db, [counted])
+    await count_settled(db, [counted, new])  # its documents' combined updates fail: one task at a time
+    await count_settled(db, [new, counted])
+    assert await by_model(db) == {"m": (2, 9, 11, {"SUCCESS": 2})}
 
 
 async def test_concurrent_first_counts_of_one_document_all_count(db):
