@@ -7,10 +7,11 @@ One document per (grain, dimension, bucket, key): `_id` `"h|model|2026-12-02T16:
 `dimension`, `bucket`, `key`): one dimension over a period is a range over their index
 (`ensure_indexes`, run by settlement at start). The bucket is the hour the task finished.
 
-Exact under redelivery, without transactions (the wallet's pattern, DESIGN's two-phase commit):
+Exact under redelivery, without transactions (the wallet's pattern: shared/ledger/store.py):
 each increment is conditional on the document not listing the task in `applied` (`$nin`: the
-stand-in reads `$ne` on an array wrongly), and adds it there in the same single-document update. Settlement counts before it marks its tasks settled and
-removes the ids from `applied` after (`forget_applied`): a crash before the mark brings the task
+stand-in reads `$ne` on an array wrongly), and adds it there in the same single-document update.
+Settlement counts before it marks its tasks settled and removes the ids from `applied` after
+(`forget_applied`): a crash before the mark brings the task
 back, and its second count matches nothing; once marked, settlement never reaches the task again.
 A crash between the mark and the removal leaves that batch's ids in `applied` for good, which
 costs a few bytes and never a figure.

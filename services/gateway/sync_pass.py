@@ -34,7 +34,7 @@ from shared.clock import stamp_in
 from shared.ids import new_task_id
 from shared.providers.observations import cost_fields, count_cost_rejection
 from shared.status import TaskStatus
-from shared.task_events import fail_and_announce, finish_and_announce
+from shared.task_events import announce, fail_and_announce
 from shared.upstream import custompass
 from shared.upstream.custompass import hold_for_precharge_answer
 from shared.upstream.errors import UpstreamError
@@ -150,10 +150,13 @@ class SyncPass:
         fields: dict[str, Any] = {"usage": usage, **cost_fields(channel, *upstream_cost.reading(reported))}
         if usage_error:
             fields["usage_error"] = usage_error  # settled at the held amount, see pricing.final_cost
-        finished = await finish_and_announce(self._deps.tasks, self._deps.publisher, task["_id"], TaskStatus.SUCCESS,
-                                             **fields)
+        finished = await self._deps.tasks.finish(task["_id"], TaskStatus.SUCCESS, **fields)
         if finished is not None:
-            count_cost_rejection(channel, finished)
+            previous, done = finished
+            count_cost_rejection(channel, done)
+            # Announced after the answer, not before it: the finish is stored, so a process that
+            # dies before publishing leaves the task to settlement's sweep (shared/task_events.py).
+            self._deps.background.start(announce(self._deps.publisher, done, previous), name=f"announce {task['_id']}")
 
     async def _failed(self, task: dict[str, Any], exc: UpstreamError) -> ApiError:
         """Fails the task (settlement refunds its hold in full); returns the client's answer."""
