@@ -46,7 +46,8 @@ from shared.ledger.rules import CaptureSplit, capture_split, hold_rejection
 from shared.ledger.writes import (
     DONE_KEPT, WALLET_FIELDS, bar_id, capture_entry, capture_inc, captured_fields, chosen_split, end_entry,
     end_fields, end_inc, end_op, ends_usually, entry_upsert, key_spent_field, placement_entry,
-    placement_inc, release_step, review_op_id, void_entry, void_inc, voided_fields, wallet_step)
+    placement_inc, release_step, review_op_id, void_entry, void_inc, voided_fields, wallet_step,
+    wallet_steps_together)
 from shared.listing import newest_first
 
 OPEN_HOLD_STATES = ("held", "capturing", "voiding")
@@ -665,12 +666,35 @@ class Ledger:
 
     async def _apply_many(self, steps: list[tuple[str, str, dict[str, int], dict, str | None]]) -> list[bool]:
         """Wallet steps `(user id, op, inc, guard, barred_by)` in one bulk write; True for each
-        applied, now or earlier. The write counts only a total, so a shortfall in it asks each
-        wallet."""
-        result = await self._wallets.bulk_write([UpdateOne(*wallet_step(*step)) for step in steps], ordered=False)
-        if result.modified_count == len(steps):
+        applied, now or earlier. A wallet with several steps gets them in one update
+        (`wallet_steps_together`), so a batch writes each wallet once; when that update does not
+        apply (one of its steps applied already, or the wallet cannot cover them all together),
+        its steps not applied yet go in a second bulk write one update each, as they would alone.
+        A write counts only a total, so a shortfall in it reads the wallets; a step still not
+        applied then is the caller's to retry the one-at-a-time way."""
+        per_wallet: dict[str, list[tuple[str, dict[str, int], dict, str | None]]] = defaultdict(list)
+        for user_id, *step in steps:
+            per_wallet[user_id].append(tuple(step))
+        together = {user_id: combined for user_id, wallet_steps in per_wallet.items() if len(wallet_steps) > 1
+                    and (combined := wallet_steps_together(user_id, wallet_steps)) is not None}
+        updates = [*together.values(), *(wallet_step(*step) for step in steps if step[0] not in together)]
+        applied = await self._write_steps(updates, steps)
+        again = [step for step, done in zip(steps, applied) if not done and step[0] in together]
+        if not again:
+            return applied
+        retried = dict(zip((op for _, op, *_ in again), await self._write_steps([wallet_step(*s) for s in again], again)))
+        return [done or retried.get(op, False) for (_, op, *_), done in zip(steps, applied)]
+
+    async def _write_steps(self, updates: list[tuple[dict, dict]], steps: list[tuple]) -> list[bool]:
+        """Sends wallet updates covering `steps`; whether each step is applied, read back from
+        the wallets (one query) when fewer updates applied than were sent."""
+        result = await self._wallets.bulk_write([UpdateOne(*update) for update in updates], ordered=False)
+        if result.modified_count == len(updates):
             return [True] * len(steps)
-        return [await self._applied(user_id, op) for user_id, op, *_ in steps]
+        wallets = {wallet["_id"]: {*wallet.get("pending", ()), *wallet.get("done", ())} async for wallet in
+                   self._wallets.find({"_id": {"$in": list({user_id for user_id, *_ in steps})}},
+                                      {"pending": 1, "done": 1})}
+        return [op in wallets.get(user_id, ()) for user_id, op, *_ in steps]
 
     async def _applied(self, user_id: str, op: str) -> bool:
         """Whether the wallet step of `op` happened: its id is pending or recently done."""

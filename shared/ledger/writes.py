@@ -49,6 +49,30 @@ def wallet_step(user_id: str, op: str, inc: dict[str, int], guard: dict,
             {"$inc": {k: v for k, v in inc.items() if v}, "$push": {"pending": op}})
 
 
+def wallet_steps_together(user_id: str, steps: list[tuple[str, dict[str, int], dict, str | None]],
+                          ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """One update doing the wallet steps `(op, inc, guard, barred_by)` of one wallet at once, all
+    or none: their increments added up, applied only while none of their ids is pending or done
+    (nor barred) and the wallet covers their `available` guards added up, which is what applying
+    them one after another would need. None when they cannot be added up: a guard on anything
+    but `available`, or an op twice."""
+    ops = [op for op, *_ in steps]
+    if len(set(ops)) != len(ops):
+        return None
+    inc: dict[str, int] = {}
+    needed = 0
+    for _, step_inc, guard, _ in steps:
+        if set(guard) - {"available"} or set(guard.get("available", {})) - {"$gte"}:
+            return None
+        needed += int(guard["available"]["$gte"]) if guard else 0
+        for field, value in step_inc.items():
+            inc[field] = inc.get(field, 0) + value
+    barred = [barred_by for *_, barred_by in steps if barred_by]
+    return ({"_id": user_id, "pending": {"$nin": ops}, "done": {"$nin": ops + barred},
+             **({"available": {"$gte": needed}} if needed else {})},
+            {"$inc": {k: v for k, v in inc.items() if v}, "$push": {"pending": {"$each": ops}}})
+
+
 def release_step(user_id: str, ops: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Moves finished operations' ids from `wallet.pending` to `wallet.done`."""
     return {"_id": user_id}, {"$pull": {"pending": {"$in": ops}}, "$push": {"done": {"$each": ops, "$slice": -DONE_KEPT}}}

@@ -43,6 +43,17 @@ async def test_a_batch_of_usual_placements_takes_five_writes_for_all(ledger, db,
     assert await ledger.wallet(users[1]) == {"available": 80, "held": 20, "used": 0, "credited": 100, "debt": 0}
 
 
+async def test_a_wallet_short_of_the_batch_together_places_what_it_covers(ledger, db, new_user, commands):
+    user, other = await new_user(quota=12), await new_user(quota=100)
+    commands.sent.clear()
+    outcomes = await ledger.place_holds([Placement(f"hold_{i}", user if i < 3 else other, 5) for i in range(5)])
+    assert commands.sent.count(("update", "wallets")) >= 2  # the batch's wallet steps, then one at a time
+    assert sorted(o.placed for o in outcomes[:3]) == [False, True, True] and all(o.placed for o in outcomes[3:])
+    assert await ledger.wallet(user) == {"available": 2, "held": 10, "used": 0, "credited": 12, "debt": 0}
+    assert await ledger.wallet(other) == {"available": 90, "held": 10, "used": 0, "credited": 100, "debt": 0}
+    assert [await wallet_violations(db, u) for u in (user, other)] == [[], []]
+
+
 async def test_the_unusual_place_the_one_at_a_time_way_in_the_same_batch(ledger, db, new_user):
     user, disabled = await new_user(quota=20), await new_user(quota=20, status="disabled")
     await ledger.place_hold("hold_before", user, 2)

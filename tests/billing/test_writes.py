@@ -10,7 +10,8 @@ import pytest
 from shared.ledger.rules import capture_split
 from shared.ledger.writes import (DONE_KEPT, WALLET_FIELDS, capture_entry, capture_inc, chosen_split, end_entry,
                                   end_fields, end_inc, end_op, ends_usually, key_spent_field, placement_entry,
-                                  placement_inc, release_step, void_entry, void_inc, wallet_step)
+                                  placement_inc, release_step, void_entry, void_inc, wallet_step,
+                                  wallet_steps_together)
 
 HOLD = {"_id": "hold_task_1", "user_id": "usr_1", "amount": 10, "key_id": "key_1"}
 SPENT = key_spent_field("key_1")
@@ -105,3 +106,22 @@ def test_released_operations_are_kept_as_done_up_to_a_bound():
     assert query == {"_id": "usr_1"}
     assert update == {"$pull": {"pending": {"$in": ["hold_a", "hold_b"]}},
                       "$push": {"done": {"$each": ["hold_a", "hold_b"], "$slice": -DONE_KEPT}}}
+
+
+def test_steps_of_one_wallet_together_add_up_their_moves_and_guards():
+    holds = [{**HOLD, "_id": f"hold_task_{n}", "amount": n} for n in (2, 3)]
+    steps = [(hold["_id"], placement_inc(hold), {"available": {"$gte": hold["amount"]}}, f"{hold['_id']}:barred")
+             for hold in holds]
+    condition, update = wallet_steps_together("usr_1", steps)
+    assert condition == {"_id": "usr_1", "pending": {"$nin": ["hold_task_2", "hold_task_3"]},
+                         "done": {"$nin": ["hold_task_2", "hold_task_3", "hold_task_2:barred", "hold_task_3:barred"]},
+                         "available": {"$gte": 5}}
+    assert update == {"$inc": moved(*(placement_inc(hold) for hold in holds)),
+                      "$push": {"pending": {"$each": ["hold_task_2", "hold_task_3"]}}}
+
+
+def test_steps_that_cannot_be_added_up_are_not_put_together():
+    step = ("hold_task_1", placement_inc(HOLD), {}, None)
+    assert wallet_steps_together("usr_1", [step, step]) is None  # one op twice would apply twice
+    guarded = ("hold_task_2", placement_inc(HOLD), {SPENT: {"$lte": 5}}, None)
+    assert wallet_steps_together("usr_1", [step, guarded]) is None  # a key quota's guard does not add up
