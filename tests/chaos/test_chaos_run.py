@@ -15,7 +15,7 @@ from tools.chaos.runner import run
 from tools.chaos.schedule import BROKER, CRASHES, KILLS, ROLLING, fault_schedule
 
 SEED = 10
-DURATION_S = 60.0
+DURATION_S = 45.0
 
 pytestmark = pytest.mark.chaos
 
