@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
-from services.gateway import metrics
 from services.gateway.api_docs import install_api_docs
 from services.gateway.billing_client import BillingClient
 from services.gateway.body_limits import BodyLimitMiddleware, BodyLimits
@@ -30,6 +28,7 @@ from services.gateway.routes import (admin_channels, admin_groups, admin_logs, a
                                      stored_results, task_api_endpoints, task_api_pages, task_lookup, tasks, wallet,
                                      webhooks, worker_socket)
 from services.gateway.request_log import RequestLogMiddleware
+from services.gateway.request_metrics import RequestMetricsMiddleware
 from services.gateway.security_headers import SecurityHeadersMiddleware
 from services.gateway.settings import GatewaySettings
 from services.gateway.task_api.errors import in_envelope_of
@@ -118,17 +117,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, dialect=in_envelope_of, limits=BodyLimits(
         default_max_bytes=settings.request_body_max_bytes, json_max_depth=settings.json_max_depth,
         by_prefix=(("/pass/", settings.pass_body_max_bytes),)))
-
-    @app.middleware("http")
-    async def record_request(request: Request, call_next):
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics.REQUESTS.labels(path, request.method, str(response.status_code)).inc()
-        metrics.REQUEST_SECONDS.labels(path, request.method).observe(time.perf_counter() - started)
-        return response
-
+    app.add_middleware(RequestMetricsMiddleware)
     app.add_middleware(RequestLogMiddleware)  # outside the others: it logs the status they answered
     # Added last, so outermost: every answer carries them, those of the other middlewares too.
     app.add_middleware(SecurityHeadersMiddleware)
