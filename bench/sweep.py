@@ -24,6 +24,7 @@ from bench.common import CpuMeter, Results, median, spread
 from bench.env import BenchEnv
 from services.poller.settings import PollerSettings
 from services.poller.sweep import Sweeper
+from shared.channels import ChannelRepository
 from shared.clock import stamp, stamp_in
 from shared.kafka import EventPublisher, make_broker
 from shared.tasks import POLLED_STATUSES, TaskStore
@@ -95,8 +96,8 @@ async def run(env: BenchEnv, results: Results, *, sizes: list[int], repeats: int
                     claim_times.append(time.perf_counter() - t0)
 
             store.claim_due = timed_claim  # type: ignore[method-assign]
-            sweeper = Sweeper(store, db["channels"], EventPublisher(broker, settings, producer="poller/bench"),
-                              http, settings)
+            sweeper = Sweeper(store, ChannelRepository(db), EventPublisher(broker, settings, producer="poller/bench"),
+                              http, settings, outbound=http)
             inserted = 0
             per_size: dict[int, float] = {}
             estimated: set[int] = set()  # sizes stopped at the budget: their time is extrapolated

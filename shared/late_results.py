@@ -15,10 +15,13 @@ or an upstream webhook (shared/providers/observations.py, `apply_late_observatio
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from shared.status import TaskStatus
 from shared.typed_tasks import result_urls
+
+if TYPE_CHECKING:  # pure: the record is only a type here
+    from shared.channels import Channel
 
 LatePolicy = Literal["drop", "deliver_free"]
 LATE_SUCCESS, LATE_FAILURE = "late_success", "late_failure"
@@ -33,13 +36,13 @@ def awaits_late_result(task: dict[str, Any]) -> bool:
             and task.get("late_result") is None)
 
 
-def policy(channel: dict[str, Any]) -> LatePolicy:
-    return "deliver_free" if channel.get("late_result") == "deliver_free" else DEFAULT_POLICY
+def policy(channel: Channel) -> LatePolicy:
+    return "deliver_free" if channel.late_result == "deliver_free" else DEFAULT_POLICY
 
 
-def watch_window_s(channel: dict[str, Any], default_s: float) -> float:
+def watch_window_s(channel: Channel, default_s: float) -> float:
     """How long after its timeout a task of the channel is still asked about (0: not at all)."""
-    window = channel.get("late_watch_s")
+    window = channel.late_watch_s
     return float(default_s if window is None else window)
 
 
@@ -49,7 +52,7 @@ def watch_every_s(window_s: float, poll_interval_s: float) -> float:
     return max(poll_interval_s, window_s / WATCH_POLLS)
 
 
-def late_record(channel: dict[str, Any], status: TaskStatus, reported_at: str, cost: dict[str, Any],
+def late_record(channel: Channel, status: TaskStatus, reported_at: str, cost: dict[str, Any],
                 result: Any = None, error: str | None = None) -> dict[str, Any]:
     """The `late_result` of a terminal report (`cost`: observations.cost_fields)."""
     record: dict[str, Any] = {"status": LATE_SUCCESS if status is TaskStatus.SUCCESS else LATE_FAILURE,

@@ -23,11 +23,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.late_results import LATE_SUCCESS
 from shared.status import TaskStatus
 from shared.upstream_cost import CostTerms
+
+if TYPE_CHECKING:  # pure figures: the record is only a type here
+    from shared.channels import Channel
 
 # What a reconciliation reads of each task (a projection, so a period's scan moves little data).
 TASK_FIELDS = {"_id": 1, "status": 1, "settled": 1, "settlement": 1, "upstream_cost": 1,
@@ -41,8 +44,8 @@ class Band:
     max: Fraction
 
     @classmethod
-    def of(cls, channel: dict[str, Any]) -> Band | None:
-        band = channel.get("expected_margin_band")
+    def of(cls, channel: Channel) -> Band | None:
+        band = channel.expected_margin_band
         if not band:
             return None
         return cls(Fraction(str(band["min"])), Fraction(str(band["max"])))
@@ -54,7 +57,7 @@ class Band:
 
 @dataclass
 class ChannelReconciliation:
-    channel: dict[str, Any]
+    channel: Channel
     list_limit: int
     tasks: int = 0
     succeeded: int = 0
@@ -113,10 +116,10 @@ class ChannelReconciliation:
                                 "upstream_cost": cost, "ratio": ratio_text(ratio)})
 
     def summary(self) -> dict[str, Any]:
-        band = self.channel.get("expected_margin_band")
+        band = self.channel.expected_margin_band
         unit = CostTerms.of(self.channel).unit
         return {
-            "channel_id": self.channel["_id"], "channel_name": self.channel.get("name"),
+            "channel_id": self.channel.id, "channel_name": self.channel.name,
             "tasks": self.tasks, "succeeded": self.succeeded, "failed": self.failed, "settled": self.settled,
             "unsettled": self.unsettled, "with_upstream_cost": self.with_upstream_cost,
             "upstream_cost_rejected": self.upstream_cost_rejected,

@@ -25,6 +25,7 @@ from typing import Any, Literal
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.channels import Channel
 from shared.clock import stamp
 from shared.ledger import Ledger
 
@@ -44,9 +45,9 @@ class ReviewDecided(Exception):
         self.review = review
 
 
-def guardrails_of(channel: dict[str, Any]) -> dict[str, Any] | None:
+def guardrails_of(channel: Channel) -> dict[str, Any] | None:
     """The channel's guardrails as a task snapshots them at submit; None: it has none."""
-    found = {field: channel[field] for field in GUARDRAIL_FIELDS if channel.get(field) is not None}
+    found = {field: getattr(channel, field) for field in GUARDRAIL_FIELDS if getattr(channel, field) is not None}
     if "max_charge_multiple" in found:
         found["max_charge_multiple"] = str(found["max_charge_multiple"])  # exact, as the channel stores it
     return found or None

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:  # this module is pure: the record is only a type here
+    from shared.channels import Channel
 
 # The most one task may cost in its channel's unit; a larger figure is an upstream's error.
 MAX_UPSTREAM_COST = Decimal(10**9)
@@ -43,9 +46,9 @@ class CostTerms:
     per_second: Decimal | None = None  # Replicate: the cost of one second of predict_time
 
     @classmethod
-    def of(cls, channel: dict[str, Any]) -> CostTerms:
-        unit = channel.get("upstream_cost_unit") or {}
-        rate = channel.get("upstream_cost_per_second")
+    def of(cls, channel: Channel) -> CostTerms:
+        unit = channel.upstream_cost_unit or {}
+        rate = channel.upstream_cost_per_second
         return cls(unit=str(unit.get("name") or QUOTA_UNIT),
                    quota_per_unit=Decimal(str(unit.get("quota_per_unit") or 1)),
                    per_second=Decimal(str(rate)) if rate is not None else None)

@@ -1,7 +1,6 @@
 """The gateway process: FastAPI app, Kafka publisher and billing reply reader."""
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -11,7 +10,7 @@ from fastapi import FastAPI
 from services.gateway.api_docs import install_api_docs
 from services.gateway.billing_client import BillingClient
 from services.gateway.body_limits import BodyLimitMiddleware, BodyLimits
-from services.gateway.channels import ChannelRepository
+from shared.channels import ChannelRepository
 from shared.config_cache import ConfigCache
 from services.gateway.console import install_console
 from services.gateway.container import Container

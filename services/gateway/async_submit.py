@@ -6,7 +6,6 @@ import hashlib
 from typing import Any
 
 from services.gateway.caller_urls import Webhook, webhook_in_body
-from services.gateway.channels import SUBMIT_SUFFIX
 from services.gateway.container import Container
 from services.gateway.deps import CallerIdentity
 from services.gateway.errors import ApiError, InvalidRequest
@@ -17,6 +16,7 @@ from services.gateway.routing.health import ChannelHealth
 from services.gateway.routing.selection import upstream_model
 from services.gateway.task_opening import as_api_error, channels_for, new_task
 from services.gateway.webhook_urls import webhook_url
+from shared.channels import SUBMIT_SUFFIX, Channel
 from shared.clock import stamp_in
 from shared.events import TaskSubmitted
 from shared.ids import new_task_id
@@ -62,7 +62,7 @@ class AsyncSubmission:
                 await keys.forget(caller.user_id, idempotency_key)  # nothing happened: a retry may try again
             raise
 
-    async def _submit_new(self, caller: CallerIdentity, admission: Admission, channels: list[dict[str, Any]],
+    async def _submit_new(self, caller: CallerIdentity, admission: Admission, channels: list[Channel],
                           model: str, task_id: str, body: bytes, query: str,
                           fields: dict[str, Any] | None, callback_url: str | None) -> dict[str, Any]:
         deps = self._deps
@@ -77,13 +77,13 @@ class AsyncSubmission:
             accepted, channel = await self._submit_upstream(task, channels, caller, body, query)
         return await self._mark_submitted(task, channel, accepted)
 
-    async def _submit_upstream(self, task: dict[str, Any], channels: list[dict[str, Any]], caller: CallerIdentity,
-                               body: bytes, query: str) -> tuple[Submitted, dict[str, Any]]:
+    async def _submit_upstream(self, task: dict[str, Any], channels: list[Channel], caller: CallerIdentity,
+                               body: bytes, query: str) -> tuple[Submitted, Channel]:
         """Submits on the channels in selection order, failing over only when no connection was
         made (`routing.failover.async_submit_moves_on`)."""
         deps = self._deps
 
-        async def submit_on(channel: dict[str, Any]) -> Submitted:
+        async def submit_on(channel: Channel) -> Submitted:
             return await _provider(channel).submit(self._context(caller, channel, task["_id"]), channel,
                                                    upstream_model(channel, _bare(task["model"])), body, query)
         try:
@@ -97,11 +97,11 @@ class AsyncSubmission:
             await fail_and_announce(deps.tasks, deps.publisher, task["_id"], "invalid_request", str(exc))
             raise InvalidRequest(str(exc)) from None
         if served.moved:
-            await deps.tasks.served_by(task["_id"], served.channel["_id"],
+            await deps.tasks.served_by(task["_id"], served.channel.id,
                                        upstream_model(served.channel, _bare(task["model"])))
         return served.result, served.channel
 
-    async def _quote(self, channel: dict[str, Any], caller: CallerIdentity, task_id: str, model: str, body: bytes,
+    async def _quote(self, channel: Channel, caller: CallerIdentity, task_id: str, model: str, body: bytes,
                      query: str) -> Quote:
         try:
             return await _provider(channel).quote(self._context(caller, channel, task_id), channel, model, body, query)
@@ -110,16 +110,16 @@ class AsyncSubmission:
         except UpstreamError as exc:
             raise as_api_error(exc) from exc
 
-    def _context(self, caller: CallerIdentity, channel: dict[str, Any], task_id: str) -> UpstreamContext:
+    def _context(self, caller: CallerIdentity, channel: Channel, task_id: str) -> UpstreamContext:
         deps = self._deps
         return UpstreamContext(http=deps.http, settings=deps.settings,
                                caller=caller.upstream(deps.settings.user_ref_secret),
                                webhook_url=webhook_url(deps.settings, channel, task_id))
 
-    async def _mark_submitted(self, task: dict[str, Any], channel: dict[str, Any],
+    async def _mark_submitted(self, task: dict[str, Any], channel: Channel,
                               accepted: Submitted) -> dict[str, Any]:
         deps = self._deps
-        interval = channel.get("poll_interval_s") or deps.settings.custom_pass_poll_interval
+        interval = channel.poll_interval(deps.settings.custom_pass_poll_interval)
         submitted = await deps.tasks.mark_submitted(task["_id"], accepted.upstream_task_id, stamp_in(interval),
                                                     accepted.progress)
         if submitted is None:  # failed meanwhile (e.g. a timeout sweep): report what it is now
@@ -139,8 +139,8 @@ class AsyncSubmission:
         return task
 
 
-def _provider(channel: dict[str, Any]) -> StatusProvider:
-    provider = provider_for(channel["kind"])
+def _provider(channel: Channel) -> StatusProvider:
+    provider = provider_for(channel.kind)
     assert provider is not None, "channels_for only finds channels of registered kinds"
     return provider
 

@@ -9,7 +9,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.gateway.background import BackgroundWork
 from services.gateway.billing_client import BillingClient
-from services.gateway.channels import ChannelRepository
 from services.gateway.stream_slots import StreamSlots
 from services.gateway.task_opening import TaskOpener
 from services.gateway.groups import GroupRepository
@@ -20,6 +19,7 @@ from services.gateway.users import UserRepository
 from services.gateway.webhook_receipts import WebhookReceipts
 from services.gateway.workers.hub import WorkerHub
 from services.gateway.workers.tokens import WorkerTokenRepository
+from shared.channels import ChannelRepository
 from shared.kafka import EventPublisher
 from shared.ledger import Ledger
 from shared.outbound_urls import OutboundUrlPolicy

@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.gateway.caller_urls import Webhook, accepted_webhook
-from services.gateway.channels import ChannelRepository
 from services.gateway.errors import ApiError, InvalidRequest, NotFound
-from services.gateway.groups import price_ratio, priced_for
+from services.gateway.groups import price_ratio
 from services.gateway.idempotency import IdempotencyKeys
 from services.gateway.key_policies import KeyPolicies
 from services.gateway.routing.selection import worker_channel
@@ -30,7 +29,7 @@ from services.gateway.task_opening import TaskOpener, new_task
 from services.gateway.workers.hub import WorkerHub
 from services.gateway.workers.queue import API, queued_task
 from services.gateway.workers.views import failure_message
-from shared import pricing
+from shared.channels import Channel, ChannelRepository
 from shared.clock import stamp
 from shared.ids import new_task_id
 from shared.kafka import EventPublisher
@@ -126,7 +125,7 @@ class Submission:
                                  code="invalid_timeout")
         return asked
 
-    async def _channel(self, caller: CallerIdentity, group: str, model: str) -> dict[str, Any]:
+    async def _channel(self, caller: CallerIdentity, group: str, model: str) -> Channel:
         """The group's enabled worker channel (`routing.selection.worker_channel`), priced for the
         caller's user group. A group whose every channel is cooling down is refused as the other
         paths refuse a model in that state."""
@@ -137,14 +136,13 @@ class Submission:
         if chosen is None:
             raise dispatch_error(f"every worker channel of group {group} is cooling down after failures; retry later",
                                  "channels_cooling_down", 503)
-        return priced_for([chosen], price_ratio(caller.group))[0]
+        return chosen.priced(price_ratio(caller.group))
 
-    def _new_task(self, caller: CallerIdentity, channel: dict[str, Any], request: DispatchRequest,
+    def _new_task(self, caller: CallerIdentity, channel: Channel, request: DispatchRequest,
                   timeout_ms: int, webhook: Webhook) -> dict[str, Any]:
         payload = {"model": request.model, "messages": request.messages, "data": request.data}
         body = json.dumps({**payload, "group": request.group, "timeout": timeout_ms, "async": request.run_async})
-        amount = pricing.hold_amount(channel.get("billing") or {})
-        task = new_task(new_task_id(), caller, channel, request.model, body.encode(), "", amount,
+        task = new_task(new_task_id(), caller, channel, request.model, body.encode(), "", channel.hold_amount(),
                         mode="async" if request.run_async else "sync", unfinished_after_s=timeout_ms / 1000,
                         callback_url=webhook.url)
         return queued_task({**task, **webhook.fields(), "api": API, "payload": payload, "timeout_ms": timeout_ms,

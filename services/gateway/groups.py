@@ -2,7 +2,8 @@
 limits for their API keys (a key's own setting wins).
 
 A user is in `default` unless set; `default` has ratio 1 unless an admin defines it. The ratio
-in force when a task is opened is snapshotted with the task's billing terms (`priced_for`)."""
+in force when a task is opened is snapshotted with the task's billing terms (`Channel.priced`,
+shared/channels.py)."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -73,12 +74,3 @@ def key_defaults(group: dict[str, Any]) -> dict[str, Any]:
 def price_ratio(group: dict[str, Any]) -> str:
     """The group's ratio as a decimal string ("1" when it has none)."""
     return group.get("price_ratio", "1")
-
-
-def priced_for(channels: list[dict[str, Any]], price_ratio: str) -> list[dict[str, Any]]:
-    """The channels with the group's ratio in their billing terms, which pricing applies and the
-    task snapshots; a ratio of 1 leaves the terms as they are."""
-    if Decimal(price_ratio) == 1:
-        return channels
-    return [{**c, "billing": {**(c.get("billing") or {"mode": "free"}), "price_ratio": price_ratio}}
-            for c in channels]

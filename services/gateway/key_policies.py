@@ -16,11 +16,11 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.gateway.channels import SUBMIT_SUFFIX
 from services.gateway.errors import ApiError, Forbidden
 from services.gateway.in_flight import InFlightSlots
 from services.gateway.rate_limit import RateLimiter, WindowState
 
+from shared.channels import SUBMIT_SUFFIX
 # The limits both a key and a user may set; `quota_limit` and `expires_at` are the key's alone.
 SHARED_LIMITS = ("requests_per_minute", "max_in_flight", "models")
 

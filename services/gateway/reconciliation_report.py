@@ -14,6 +14,7 @@ from typing import Any
 
 from services.gateway.container import Container
 from services.gateway.errors import InvalidRequest, NotFound
+from shared.channels import Channel
 from shared.clock import now, stamp
 from shared.reconciliation import TASK_FIELDS, ChannelReconciliation
 
@@ -45,7 +46,7 @@ async def reconcile(deps: Container, channel_id: str | None, start: str, end: st
     figures = []
     for channel in await _channels(deps, channel_id):
         report = ChannelReconciliation(channel, limit)
-        async for task in deps.tasks.finished_on_channel(channel["_id"], start, end, TASK_FIELDS):
+        async for task in deps.tasks.finished_on_channel(channel.id, start, end, TASK_FIELDS):
             report.add(task)
         figures.append(report.summary())
     return figures
@@ -55,7 +56,7 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
-async def _channels(deps: Container, channel_id: str | None) -> list[dict[str, Any]]:
+async def _channels(deps: Container, channel_id: str | None) -> list[Channel]:
     if channel_id is None:
         return await deps.channels.list(MAX_CHANNELS, 0, include_archived=True)
     channel = await deps.channels.get(channel_id)

@@ -29,7 +29,8 @@ from services.gateway.routing.health import ChannelHealth
 from services.gateway.routing.selection import upstream_model
 from services.gateway.stream_relay import StreamRelay
 from services.gateway.task_opening import as_api_error, channels_for, new_task, precharge_request
-from shared import pricing, upstream_cost
+from shared import upstream_cost
+from shared.channels import Channel
 from shared.clock import stamp_in
 from shared.ids import new_task_id
 from shared.providers.observations import cost_fields, count_cost_rejection
@@ -61,9 +62,9 @@ class SyncPass:
         admission = await deps.policies.admit(caller.key, caller.user, model)
         upstream_caller = caller.upstream(deps.settings.user_ref_secret)
         channels = await channels_for(deps.channels, caller, model, SYNC_KINDS)
-        calls = {channel["_id"]: custompass.call_for_channel(channel, upstream_caller, deps.settings)
+        calls = {channel.id: custompass.call_for_channel(channel, upstream_caller, deps.settings)
                  for channel in channels}
-        first, first_call = channels[0], calls[channels[0]["_id"]]
+        first, first_call = channels[0], calls[channels[0].id]
         amount, answer = await self._price(first, first_call, upstream_model(first, model), body, query)
         task = new_task(new_task_id(), caller, first, model, body, query, amount, mode="sync",
                         unfinished_after_s=sum(c.timeout_s for c in calls.values()) + deps.settings.task_submit_grace_s,
@@ -88,16 +89,16 @@ class SyncPass:
         return Response(answer.content, status_code=answer.status_code, media_type=answer.headers.get("content-type"),
                         headers={TASK_ID_HEADER: task["_id"]})
 
-    async def _forward(self, task: dict[str, Any], channels: list[dict[str, Any]],
+    async def _forward(self, task: dict[str, Any], channels: list[Channel],
                        calls: dict[str, custompass.UpstreamCall], model: str, body: bytes, query: str,
-                       ) -> tuple[dict[str, Any], custompass.UpstreamCall, httpx.Response,
+                       ) -> tuple[Channel, custompass.UpstreamCall, httpx.Response,
                                   custompass.Envelope | None]:
         """Tries the channels in selection order until one answers, failing over when the
         channel is to blame (`routing.failover.sync_call_moves_on`); `calls`: each channel's, by id."""
         deps = self._deps
 
-        async def call_on(channel: dict[str, Any]) -> tuple[httpx.Response, custompass.Envelope | None]:
-            call = calls[channel["_id"]]
+        async def call_on(channel: Channel) -> tuple[httpx.Response, custompass.Envelope | None]:
+            call = calls[channel.id]
             answer = await custompass.open_answer(deps.http, call, upstream_model(channel, model), body, query)
             return answer, await _judge(answer, call)
         try:
@@ -106,27 +107,27 @@ class SyncPass:
         except UpstreamError as exc:
             raise await self._failed(task, exc) from exc
         if served.moved:
-            await deps.tasks.served_by(task["_id"], served.channel["_id"], upstream_model(served.channel, model))
+            await deps.tasks.served_by(task["_id"], served.channel.id, upstream_model(served.channel, model))
         answer, envelope = served.result
-        return served.channel, calls[served.channel["_id"]], answer, envelope
+        return served.channel, calls[served.channel.id], answer, envelope
 
-    async def _price(self, channel: dict[str, Any], call: custompass.UpstreamCall, model: str, body: bytes,
+    async def _price(self, channel: Channel, call: custompass.UpstreamCall, model: str, body: bytes,
                      query: str) -> tuple[int, httpx.Response | None]:
         """The hold amount, and the upstream's answer when the precharge request got the real
         result instead of a precharge answer (a streamed answer always is the real result)."""
-        if not channel.get("upstream_precharge"):
-            return pricing.hold_amount(channel.get("billing") or {}), None
+        if not channel.upstream_precharge:
+            return channel.hold_amount(), None
         try:
             answer = await custompass.open_answer(self._deps.http, call, model, precharge_request(body), query)
             envelope = await _judge(answer, call)
         except UpstreamError as exc:
             raise as_api_error(exc) from exc  # no task and no money yet: just the refusal
         if envelope is None:
-            return pricing.hold_amount(channel.get("billing") or {}), answer
+            return channel.hold_amount(), answer
         amount, result = hold_for_precharge_answer(channel, envelope)
         return amount, answer if result is not None else None
 
-    async def _relay(self, task: dict[str, Any], channel: dict[str, Any], call: custompass.UpstreamCall,
+    async def _relay(self, task: dict[str, Any], channel: Channel, call: custompass.UpstreamCall,
                      answer: httpx.Response) -> StreamingResponse:
         deps = self._deps
         deadline_s = float(task.get("task_lifetime_s") or deps.settings.custom_pass_task_max_lifetime)
@@ -143,7 +144,7 @@ class SyncPass:
                                  status_code=answer.status_code, media_type=answer.headers.get("content-type"),
                                  headers={"Cache-Control": "no-cache", TASK_ID_HEADER: task["_id"]})
 
-    async def _succeeded(self, task: dict[str, Any], channel: dict[str, Any], usage: dict[str, Any] | None,
+    async def _succeeded(self, task: dict[str, Any], channel: Channel, usage: dict[str, Any] | None,
                          usage_error: str | None) -> None:
         """`channel`: the one that answered; its `upstream_cost_unit` counts the usage's `cost`."""
         reported = usage.get("cost") if isinstance(usage, dict) else None

@@ -24,7 +24,7 @@ async def cancel_task(deps: Container, caller: CallerIdentity, task_id: str) -> 
     if TaskStatus(task["status"]).is_terminal:
         raise Conflict(f"task {task_id} has finished already", code="task_finished")
     channel = await deps.channels.get(task["channel_id"])  # the one serving it, after any failover
-    provider = provider_for(channel["kind"]) if channel is not None else None
+    provider = provider_for(channel.kind) if channel is not None else None
     if provider is None:
         raise Conflict("this task cannot be cancelled", code="cancel_not_supported")
     if not task.get("upstream_task_id"):

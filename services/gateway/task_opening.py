@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 import bson
 
 from services.gateway.billing_client import BillingClient
-from services.gateway.channels import SUBMIT_SUFFIX, ChannelRepository
 from services.gateway.errors import ApiError, BillingUnavailable, BodyTooLarge, InvalidRequest, NotFound, hold_rejected
-from services.gateway.groups import price_ratio, priced_for
+from services.gateway.groups import price_ratio
 from services.gateway.key_policies import Admission, KeyPolicies
 from services.gateway.routing.selection import ready_in_order, upstream_model
+from shared.channels import SUBMIT_SUFFIX, Channel, ChannelRepository
 from shared.clock import stamp, stamp_in
 from shared.crash_points import crash_point
 from shared.ids import hold_id_for
@@ -41,7 +41,7 @@ MAX_TASK_DOCUMENT_BYTES = 15 << 20
 
 
 async def channels_for(channels: ChannelRepository, caller: CallerIdentity, model: str,
-                       kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+                       kinds: tuple[str, ...]) -> list[Channel]:
     """The channels a request for `model` tries, in order (`routing.selection`), priced for the
     caller's group."""
     serving = await channels.serving(model, kinds)
@@ -51,7 +51,8 @@ async def channels_for(channels: ChannelRepository, caller: CallerIdentity, mode
     if not ready:
         raise ApiError(f"every channel serving {model} is cooling down after failures; retry later",
                        code="channels_cooling_down", status=503)
-    return priced_for(ready, price_ratio(caller.group))
+    ratio = price_ratio(caller.group)
+    return [channel.priced(ratio) for channel in ready]
 
 
 def precharge_request(body: bytes) -> bytes:
@@ -62,7 +63,7 @@ def precharge_request(body: bytes) -> bytes:
         raise InvalidRequest("this model needs a JSON object body") from None
 
 
-def new_task(task_id: str, caller: CallerIdentity, channel: dict[str, Any], model: str, body: bytes,
+def new_task(task_id: str, caller: CallerIdentity, channel: Channel, model: str, body: bytes,
              query: str, amount: int, *, mode: str, unfinished_after_s: float,
              callback_url: str | None = None) -> dict[str, Any]:
     """`unfinished_after_s`: when the poller may take the task up and fail it if nobody has
@@ -71,13 +72,13 @@ def new_task(task_id: str, caller: CallerIdentity, channel: dict[str, Any], mode
     return {
         "_id": task_id, "user_id": caller.user_id, "key_id": caller.key_id, "model": model,
         "upstream_model": upstream_model(channel, model.removesuffix(SUBMIT_SUFFIX)),
-        "channel_id": channel["_id"], "channel_kind": channel["kind"], "mode": mode, "api": "pass",
+        "channel_id": channel.id, "channel_kind": channel.kind, "mode": mode, "api": "pass",
         "status": TaskStatus.NOT_START.value, "progress": "0%",
         "request": {"body": body.decode("utf-8", "replace"), "query": query},
         "callback_url": callback_url,
         "hold_id": hold_id_for(task_id), "hold_amount": amount,
-        "billing": dict(channel.get("billing") or {"mode": "free"}), "guardrails": guardrails_of(channel),
-        "task_lifetime_s": channel.get("task_lifetime_s"), "created_at": stamp(), "updated_at": stamp(),
+        "billing": dict(channel.billing), "guardrails": guardrails_of(channel),
+        "task_lifetime_s": channel.task_lifetime_s, "created_at": stamp(), "updated_at": stamp(),
         "next_poll_at": stamp_in(unfinished_after_s),
     }
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from services.gateway.container import Container
 from services.gateway.errors import NotFound, Unauthorized
+from shared.channels import Channel
 from shared.providers.base import StatusProvider, Unsupported, UpstreamContext, Webhook, WebhookRejected
 from shared.providers.observations import apply_observation
 from shared.providers.registry import provider_for
@@ -25,7 +26,7 @@ async def take_webhook(deps: Container, kind: str, channel_id: str, task_id: str
     """True when the delivery is new (its news is being applied), False for a repeat."""
     channel = await deps.channels.get(channel_id)
     provider = provider_for(kind)
-    if channel is None or channel.get("kind") != kind or provider is None:
+    if channel is None or channel.kind != kind or provider is None:
         raise NotFound(f"no {kind} channel {channel_id}", code="channel_not_found")
     try:
         webhook = provider.read_webhook(channel, headers, body, deps.settings.webhook_tolerance_s)
@@ -44,7 +45,7 @@ async def take_webhook(deps: Container, kind: str, channel_id: str, task_id: str
     return True
 
 
-async def _apply(deps: Container, provider: StatusProvider, channel: dict[str, Any], task: dict[str, Any],
+async def _apply(deps: Container, provider: StatusProvider, channel: Channel, task: dict[str, Any],
                  webhook: Webhook, receipt_id: str) -> None:
     try:
         observation = webhook.observation

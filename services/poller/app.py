@@ -14,6 +14,7 @@ from services.poller.late_watch import LateWatches
 from services.poller.settings import PollerSettings
 from services.poller.sweep import Sweeper
 from shared import topics
+from shared.channels import ChannelRepository
 from shared.due_loop import DueLoop
 from shared.events import TaskSubmitted
 from shared.kafka import consumer_options
@@ -40,8 +41,8 @@ def create_app(settings: PollerSettings) -> FastAPI:
             await tasks.ensure_indexes()
             late_watches = LateWatches(runtime.db)
             await late_watches.ensure_indexes()
-            sweeper = Sweeper(tasks, runtime.db["channels"], runtime.publisher, http, settings, outbound=outbound,
-                              late_watches=late_watches)
+            sweeper = Sweeper(tasks, ChannelRepository(runtime.db), runtime.publisher, http, settings,
+                              outbound=outbound, late_watches=late_watches)
             sweeps = DueLoop(lambda: _sweep(sweeper), settings.poll_tick_s, settings.poll_idle_s, "poller sweep")
 
             @runtime.broker.subscriber(topics.qualified(topics.TASK_SUBMITTED, settings.kafka_topic_prefix), batch=True,

@@ -18,6 +18,7 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared import late_results
+from shared.channels import Channel
 from shared.clock import stamp, stamp_in
 from shared.providers.base import Observation
 from shared.providers.observations import apply_late_observation
@@ -26,7 +27,7 @@ from shared.result_storage.copier import ResultCopier
 from shared.tasks import TaskStore
 from shared.upstream.errors import UpstreamError
 
-Ask = Callable[[dict[str, Any], list[dict[str, Any]]], Awaitable[dict[str, Observation]]]
+Ask = Callable[[Channel, list[dict[str, Any]]], Awaitable[dict[str, Observation]]]
 
 
 class LateWatches:
@@ -72,16 +73,16 @@ class LateWatcher:
         self._watches, self._tasks, self._results, self._ask = watches, tasks, results, ask
         self.default_window_s = default_window_s
 
-    async def watch(self, channel: dict[str, Any] | None, task: dict[str, Any], poll_interval_s: float) -> None:
+    async def watch(self, channel: Channel | None, task: dict[str, Any], poll_interval_s: float) -> None:
         """Starts watching a task just failed on timeout, if its channel wants it and can be asked."""
-        if channel is None or not task.get("upstream_task_id") or provider_for(channel["kind"]) is None:
+        if channel is None or not task.get("upstream_task_id") or provider_for(channel.kind) is None:
             return
         window = late_results.watch_window_s(channel, self.default_window_s)
         if window > 0:
-            await self._watches.start(task["_id"], channel["_id"], window,
+            await self._watches.start(task["_id"], channel.id, window,
                                       late_results.watch_every_s(window, poll_interval_s))
 
-    async def sweep(self, channels: Callable[[set[str]], Awaitable[dict[str, dict[str, Any]]]],
+    async def sweep(self, channels: Callable[[set[str]], Awaitable[dict[str, Channel]]],
                     limit: int, lease_s: float, token: str) -> int:
         """How many late results this pass recorded."""
         watches = await self._watches.claim_due(limit, lease_s, token)
@@ -94,22 +95,22 @@ class LateWatcher:
         for watch in watches:
             task, channel = tasks.get(watch["_id"]), known.get(watch["channel_id"])
             if task is None or not late_results.awaits_late_result(task) or stamp() >= watch["until"] \
-                    or channel is None or not channel.get("enabled", True) or provider_for(channel["kind"]) is None:
+                    or channel is None or not channel.enabled or provider_for(channel.kind) is None:
                 ended.append(watch["_id"])
             else:
-                groups.setdefault(channel["_id"], []).append((watch, task))
+                groups.setdefault(channel.id, []).append((watch, task))
         later: list[tuple[str, str]] = []
         recorded = 0
         for channel_id, group in groups.items():
             channel = known[channel_id]
-            size = provider_for(channel["kind"]).max_batch or len(group)
+            size = provider_for(channel.kind).max_batch or len(group)
             for start in range(0, len(group), size):
                 batch = group[start:start + size]
                 recorded += await self._ask_batch(channel, batch, later, ended)
         await self._watches.release(token, later, ended)
         return recorded
 
-    async def _ask_batch(self, channel: dict[str, Any], batch: list[tuple[dict, dict]],
+    async def _ask_batch(self, channel: Channel, batch: list[tuple[dict, dict]],
                          later: list[tuple[str, str]], ended: list[str]) -> int:
         try:
             observations = await self._ask(channel, [task for _, task in batch])

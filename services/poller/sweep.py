@@ -18,6 +18,7 @@ from services.poller.pacing import RequestPacer, requests_per_sweep
 from services.poller.schedule import next_poll
 from services.poller.settings import PollerSettings
 from shared import tracing
+from shared.channels import Channel, ChannelRepository
 from shared.kafka import EventPublisher
 from shared.late_results import LATE_REASON
 from shared.providers.base import Observation, StatusProvider, UpstreamContext
@@ -58,8 +59,8 @@ class SweepReport:
 
 
 class Sweeper:
-    def __init__(self, tasks: TaskStore, channels, publisher: EventPublisher, http: httpx.AsyncClient,
-                 settings: PollerSettings, *, outbound: httpx.AsyncClient,
+    def __init__(self, tasks: TaskStore, channels: ChannelRepository, publisher: EventPublisher,
+                 http: httpx.AsyncClient, settings: PollerSettings, *, outbound: httpx.AsyncClient,
                  late_watches: LateWatches | None = None) -> None:
         """`http` reaches the channels' upstreams; `outbound` the result files they name
         (`shared.outbound_urls.outbound_client`); `late_watches`: where tasks failed on timeout
@@ -117,9 +118,9 @@ class Sweeper:
         await asyncio.gather(*(self._poll_channel(channels[cid], group, token, report)
                                for cid, group in pollable.items()))
 
-    def _cannot_continue(self, task: dict[str, Any], channel: dict[str, Any] | None) -> str | None:
-        lifetime = task.get("task_lifetime_s") or (channel or {}).get("task_lifetime_s") \
-            or self._settings.custom_pass_task_max_lifetime
+    def _cannot_continue(self, task: dict[str, Any], channel: Channel | None) -> str | None:
+        default_s = self._settings.custom_pass_task_max_lifetime
+        lifetime = task.get("task_lifetime_s") or (channel.lifetime(default_s) if channel else default_s)
         age_s = seconds_since(task["created_at"])
         if age_s > lifetime:
             return "timeout"
@@ -129,12 +130,12 @@ class Sweeper:
             return "timeout"  # due only at its deadline (gateway/dispatch_submit.py): nothing to poll
         if not task.get("upstream_task_id"):
             return "never_submitted"  # due while NOT_START means its submit grace has passed
-        if channel is None or not channel.get("enabled", True) or provider_for(channel["kind"]) is None:
+        if channel is None or not channel.enabled or provider_for(channel.kind) is None:
             return "channel_unavailable"
         return None
 
     async def _fail(self, task: dict[str, Any], reason: str, report: SweepReport,
-                    channel: dict[str, Any] | None) -> None:
+                    channel: Channel | None) -> None:
         message = START_TIMEOUT_MESSAGE if reason == START_TIMEOUT_REASON else None
         if await fail_and_announce(self._tasks, self._publisher, task["_id"], reason, message):
             metrics.FAILED_WITHOUT_POLL.labels(reason).inc()
@@ -142,34 +143,34 @@ class Sweeper:
             report.failed += 1
             report.updated += 1
             if reason == LATE_REASON and self._late is not None:
-                await self._late.watch(channel, task, self._interval(channel or {}))
+                await self._late.watch(channel, task, self._interval(channel))
 
-    async def _poll_channel(self, channel: dict[str, Any], tasks: list[dict], token: str, report: SweepReport) -> None:
-        size = int(channel.get("batch_size") or self._settings.custom_pass_batch_size)
+    async def _poll_channel(self, channel: Channel, tasks: list[dict], token: str, report: SweepReport) -> None:
+        size = channel.query_batch(self._settings.custom_pass_batch_size)
         size = min(size, _provider(channel).max_batch or size)
         batches = [tasks[i:i + size] for i in range(0, len(tasks), size)]
-        if channel.get("max_requests_per_s"):
-            room = requests_per_sweep(float(channel["max_requests_per_s"]), self._settings.poll_lease_s)
+        if channel.max_requests_per_s:
+            room = requests_per_sweep(float(channel.max_requests_per_s), self._settings.poll_lease_s)
             await self._tasks.release_many(token, [(task["_id"], stamp(), {})  # due again: the next sweep asks
                                                    for batch in batches[room:] for task in batch])
             batches = batches[:room]
         await asyncio.gather(*(self._poll_batch(channel, batch, token, report) for batch in batches))
 
-    async def _poll_batch(self, channel: dict[str, Any], batch: list[dict], token: str, report: SweepReport) -> None:
+    async def _poll_batch(self, channel: Channel, batch: list[dict], token: str, report: SweepReport) -> None:
         interval = self._interval(channel)
         report.upstream_requests += 1
         try:
             observations = await self._ask(channel, batch)
         except UpstreamError as exc:
-            metrics.UPSTREAM_REQUESTS.labels(channel["_id"], type(exc).__name__).inc()
-            report.errors.append(f"{channel['_id']}: {exc.message}")
+            metrics.UPSTREAM_REQUESTS.labels(channel.id, type(exc).__name__).inc()
+            report.errors.append(f"{channel.id}: {exc.message}")
             retry_after = exc.retry_after if isinstance(exc, UpstreamThrottled) else None
             errors = {task["_id"]: int(task.get("poll_errors", 0)) + 1 for task in batch}
             await self._tasks.release_many(token, [
                 (task_id, next_poll(interval, count, retry_after), {"poll_errors": count})
                 for task_id, count in errors.items()])
             return
-        metrics.UPSTREAM_REQUESTS.labels(channel["_id"], "ok").inc()
+        metrics.UPSTREAM_REQUESTS.labels(channel.id, "ok").inc()
         metrics.TASKS_POLLED.inc(len(batch))
         releases = []
         for task in batch:
@@ -178,7 +179,7 @@ class Sweeper:
             releases.append((task["_id"], None if ended else next_poll(interval), {"poll_errors": 0}))
         await self._tasks.release_many(token, releases)
 
-    async def _apply(self, channel: dict[str, Any], task: dict[str, Any], observation: Observation,
+    async def _apply(self, channel: Channel, task: dict[str, Any], observation: Observation,
                      report: SweepReport) -> bool:
         """Whether the task ended here (`TaskStore.finish` removed its schedule)."""
         if not observation.status.is_terminal:
@@ -192,28 +193,30 @@ class Sweeper:
         report.failed += observation.status is TaskStatus.FAILURE
         return observation.status.is_terminal
 
-    def _interval(self, channel: dict[str, Any]) -> float:
-        return float(channel.get("poll_interval_s") or self._settings.custom_pass_poll_interval)
+    def _interval(self, channel: Channel | None) -> float:
+        default_s = self._settings.custom_pass_poll_interval
+        return channel.poll_interval(default_s) if channel else default_s
 
-    async def _ask(self, channel: dict[str, Any], batch: list[dict]) -> dict[str, Observation]:
+    async def _ask(self, channel: Channel, batch: list[dict]) -> dict[str, Observation]:
         """One status query to the channel's upstream, within its concurrency and request rate."""
         async with self._semaphore(channel):
-            if channel.get("max_requests_per_s"):
-                await self._pacers[channel["_id"]].wait_turn(float(channel["max_requests_per_s"]))
+            if channel.max_requests_per_s:
+                await self._pacers[channel.id].wait_turn(float(channel.max_requests_per_s))
             return await _provider(channel).query(self._context, channel, batch)
 
-    def _semaphore(self, channel: dict[str, Any]) -> asyncio.Semaphore:
-        limit = int(channel.get("max_concurrent") or self._settings.custom_pass_max_concurrent)
-        key = f"{channel['_id']}:{limit}"
+    def _semaphore(self, channel: Channel) -> asyncio.Semaphore:
+        limit = channel.concurrency(self._settings.custom_pass_max_concurrent)
+        key = f"{channel.id}:{limit}"
         if key not in self._semaphores:
             self._semaphores[key] = asyncio.Semaphore(limit)
         return self._semaphores[key]
 
-    async def _load_channels(self, ids: set[str]) -> dict[str, dict[str, Any]]:
-        return {c["_id"]: c async for c in self._channels.find({"_id": {"$in": list(ids)}})}
+    async def _load_channels(self, ids: set[str]) -> dict[str, Channel]:
+        """Read once per sweep (and per late pass), as stored: the poller keeps no channel cache."""
+        return await self._channels.get_many(ids)
 
 
-def _provider(channel: dict[str, Any]) -> StatusProvider:
-    provider = provider_for(channel["kind"])
+def _provider(channel: Channel) -> StatusProvider:
+    provider = provider_for(channel.kind)
     assert provider is not None, "tasks of channels without a provider fail before polling"
     return provider

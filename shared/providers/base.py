@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from shared.channels import Channel
 from shared.settings import CustomPassSettings
 from shared.status import TaskStatus
 from shared.upstream.caller_token import UpstreamCaller
@@ -85,17 +86,17 @@ class StatusProvider(Protocol):
     # Most tasks one status query may ask about; None: as many as the channel's batch_size.
     max_batch: int | None
 
-    async def quote(self, ctx: UpstreamContext, channel: dict[str, Any], model: str, body: bytes,
+    async def quote(self, ctx: UpstreamContext, channel: Channel, model: str, body: bytes,
                     query: str) -> Quote: ...
 
-    async def submit(self, ctx: UpstreamContext, channel: dict[str, Any], model: str, body: bytes,
+    async def submit(self, ctx: UpstreamContext, channel: Channel, model: str, body: bytes,
                      query: str) -> Submitted: ...
 
-    async def query(self, ctx: UpstreamContext, channel: dict[str, Any],
+    async def query(self, ctx: UpstreamContext, channel: Channel,
                     tasks: list[dict[str, Any]]) -> dict[str, Observation]:
         """Observations by our task id; a task the upstream did not report on is left out."""
 
-    async def cancel(self, ctx: UpstreamContext, channel: dict[str, Any], task: dict[str, Any]) -> Observation: ...
+    async def cancel(self, ctx: UpstreamContext, channel: Channel, task: dict[str, Any]) -> Observation: ...
 
-    def read_webhook(self, channel: dict[str, Any], headers: dict[str, str], body: bytes,
+    def read_webhook(self, channel: Channel, headers: dict[str, str], body: bytes,
                      tolerance_s: float) -> Webhook: ...

@@ -7,7 +7,8 @@ import asyncio
 from collections import defaultdict
 from typing import Any
 
-from shared import pricing, upstream_cost
+from shared import upstream_cost
+from shared.channels import Channel
 from shared.providers.base import (InvalidBody, Observation, Quote, Submitted, Unsupported, UpstreamContext,
                                    Webhook)
 from shared.status import TaskStatus, UpstreamStatusWords
@@ -19,12 +20,12 @@ class CustomPassProvider:
     kind = "custompass_async"
     max_batch = None
 
-    async def quote(self, ctx: UpstreamContext, channel: dict[str, Any], model: str, body: bytes,
+    async def quote(self, ctx: UpstreamContext, channel: Channel, model: str, body: bytes,
                     query: str) -> Quote:
         """With upstream precharge the upstream estimates the hold, and an answer that is not a
         precharge answer means the upstream accepted the task already."""
-        if not channel.get("upstream_precharge"):
-            return Quote(pricing.hold_amount(channel.get("billing") or {}))
+        if not channel.upstream_precharge:
+            return Quote(channel.hold_amount())
         try:
             request = custompass.with_precharge_flag(body)
         except ValueError:
@@ -33,11 +34,11 @@ class CustomPassProvider:
         amount, accepted = custompass.hold_for_precharge_answer(channel, answer)
         return Quote(amount, _submitted(accepted) if accepted is not None else None)
 
-    async def submit(self, ctx: UpstreamContext, channel: dict[str, Any], model: str, body: bytes,
+    async def submit(self, ctx: UpstreamContext, channel: Channel, model: str, body: bytes,
                      query: str) -> Submitted:
         return _submitted(await custompass.submit(ctx.http, _call(ctx, channel), model, body, query))
 
-    async def query(self, ctx: UpstreamContext, channel: dict[str, Any],
+    async def query(self, ctx: UpstreamContext, channel: Channel,
                     tasks: list[dict[str, Any]]) -> dict[str, Observation]:
         """One request per upstream model in the batch (the query path names the model, and a
         channel may serve several)."""
@@ -51,15 +52,15 @@ class CustomPassProvider:
         return {task["_id"]: _observation(item, words.map(item.get("status")), task)
                 for task in tasks if (item := by_upstream_id.get(task["upstream_task_id"])) is not None}
 
-    async def cancel(self, ctx: UpstreamContext, channel: dict[str, Any], task: dict[str, Any]) -> Observation:
+    async def cancel(self, ctx: UpstreamContext, channel: Channel, task: dict[str, Any]) -> Observation:
         raise Unsupported("the CustomPass upstream protocol has no cancel")
 
-    def read_webhook(self, channel: dict[str, Any], headers: dict[str, str], body: bytes,
+    def read_webhook(self, channel: Channel, headers: dict[str, str], body: bytes,
                      tolerance_s: float) -> Webhook:
         raise Unsupported("the CustomPass upstream protocol has no webhooks")
 
 
-def _call(ctx: UpstreamContext, channel: dict[str, Any]) -> custompass.UpstreamCall:
+def _call(ctx: UpstreamContext, channel: Channel) -> custompass.UpstreamCall:
     return custompass.call_for_channel(channel, ctx.caller, ctx.settings)
 
 
@@ -67,9 +68,9 @@ def _submitted(envelope: custompass.Envelope) -> Submitted:
     return Submitted(envelope.data["task_id"], envelope.data.get("progress"))
 
 
-def _status_words(channel: dict[str, Any], ctx: UpstreamContext) -> UpstreamStatusWords:
+def _status_words(channel: Channel, ctx: UpstreamContext) -> UpstreamStatusWords:
     """Per-channel words > environment (CUSTOM_PASS_STATUS_*) > defaults."""
-    own = channel.get("status_words") or {}
+    own = channel.status_words or {}
     s = ctx.settings
     return UpstreamStatusWords(success=own.get("success") or s.custom_pass_status_success,
                                failed=own.get("failed") or s.custom_pass_status_failed,

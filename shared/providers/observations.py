@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared import late_results, upstream_cost
+from shared.channels import Channel
 from shared.clock import stamp
 from shared.kafka import EventPublisher
 from shared.providers.base import Observation
@@ -28,7 +29,7 @@ from shared.tasks import TaskStore
 
 
 async def apply_observation(tasks: TaskStore, publisher: EventPublisher, results: ResultCopier,
-                            channel: dict[str, Any], task: dict[str, Any],
+                            channel: Channel, task: dict[str, Any],
                             observation: Observation) -> dict[str, Any] | None:
     """The task after the change, or None when nothing changed (already terminal, or the same).
     News of a task already terminal changes nothing but a late result (`apply_late_observation`)."""
@@ -53,7 +54,7 @@ async def apply_observation(tasks: TaskStore, publisher: EventPublisher, results
     return changed
 
 
-async def apply_late_observation(tasks: TaskStore, results: ResultCopier, channel: dict[str, Any],
+async def apply_late_observation(tasks: TaskStore, results: ResultCopier, channel: Channel,
                                  task: dict[str, Any], observation: Observation) -> dict[str, Any] | None:
     """Records the upstream's final word on a task we failed on timeout as its `late_result`
     (shared/late_results.py), once; the task's status and money stay as they are, and no event
@@ -69,12 +70,12 @@ async def apply_late_observation(tasks: TaskStore, results: ResultCopier, channe
         late["result_storage_errors"] = kept.errors
     if not await tasks.record_late_result(task["_id"], late):
         return None
-    LATE_RESULTS.labels(channel["_id"], late["status"]).inc()
+    LATE_RESULTS.labels(channel.id, late["status"]).inc()
     count_cost_rejection(channel, late)
     return late
 
 
-def _outcome_fields(observation: Observation, channel: dict[str, Any]) -> dict[str, Any]:
+def _outcome_fields(observation: Observation, channel: Channel) -> dict[str, Any]:
     fields: dict[str, Any] = {"result": observation.result,
                               **cost_fields(channel, observation.upstream_cost, observation.upstream_cost_rejected)}
     if observation.usage is not None:
@@ -87,7 +88,7 @@ def _outcome_fields(observation: Observation, channel: dict[str, Any]) -> dict[s
     return fields
 
 
-def cost_fields(channel: dict[str, Any], cost: Decimal | None, rejected: str | None) -> dict[str, Any]:
+def cost_fields(channel: Channel, cost: Decimal | None, rejected: str | None) -> dict[str, Any]:
     """The task fields of what its upstream said it cost: `upstream_cost` in the channel's unit,
     or `upstream_cost_error` naming why the figure was not believed; none when nothing was said."""
     if cost is not None:
@@ -98,7 +99,7 @@ def cost_fields(channel: dict[str, Any], cost: Decimal | None, rejected: str | N
     return {"upstream_cost_error": rejected} if rejected else {}
 
 
-def count_cost_rejection(channel: dict[str, Any], finished: dict[str, Any]) -> None:
+def count_cost_rejection(channel: Channel, finished: dict[str, Any]) -> None:
     """Counts a finished task's ignored cost figure, once: only the task's one finish calls it."""
     if finished.get("upstream_cost_error"):
-        UPSTREAM_COST_REJECTED.labels(channel["_id"], finished["upstream_cost_error"]).inc()
+        UPSTREAM_COST_REJECTED.labels(channel.id, finished["upstream_cost_error"]).inc()

@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 
-from shared import pricing, upstream_cost
+from shared import upstream_cost
+from shared.channels import Channel
 from shared.providers import standard_webhooks
 from shared.providers.base import (InvalidBody, Observation, Quote, Submitted, UpstreamContext, Webhook,
                                    WebhookRejected)
@@ -34,12 +35,12 @@ class ReplicateProvider:
     kind = "replicate"
     max_batch = 1
 
-    async def quote(self, ctx: UpstreamContext, channel: dict[str, Any], model: str, body: bytes,
+    async def quote(self, ctx: UpstreamContext, channel: Channel, model: str, body: bytes,
                     query: str) -> Quote:
         _input(body)  # a body Replicate cannot take is refused before any money moves
-        return Quote(pricing.hold_amount(channel.get("billing") or {}))
+        return Quote(channel.hold_amount())
 
-    async def submit(self, ctx: UpstreamContext, channel: dict[str, Any], model: str, body: bytes,
+    async def submit(self, ctx: UpstreamContext, channel: Channel, model: str, body: bytes,
                      query: str) -> Submitted:
         payload: dict[str, Any] = {"input": _input(body)}
         if "/" in model and ":" not in model:
@@ -52,19 +53,19 @@ class ReplicateProvider:
         prediction = await _request(ctx, channel, "POST", path, payload)
         return Submitted(prediction["id"])
 
-    async def query(self, ctx: UpstreamContext, channel: dict[str, Any],
+    async def query(self, ctx: UpstreamContext, channel: Channel,
                     tasks: list[dict[str, Any]]) -> dict[str, Observation]:
         (task,) = tasks
         prediction = await _request(ctx, channel, "GET", f"/v1/predictions/{task['upstream_task_id']}")
         return {task["_id"]: observe(prediction, channel)}
 
-    async def cancel(self, ctx: UpstreamContext, channel: dict[str, Any], task: dict[str, Any]) -> Observation:
+    async def cancel(self, ctx: UpstreamContext, channel: Channel, task: dict[str, Any]) -> Observation:
         prediction = await _request(ctx, channel, "POST", f"/v1/predictions/{task['upstream_task_id']}/cancel")
         return observe(prediction, channel)
 
-    def read_webhook(self, channel: dict[str, Any], headers: dict[str, str], body: bytes,
+    def read_webhook(self, channel: Channel, headers: dict[str, str], body: bytes,
                      tolerance_s: float) -> Webhook:
-        secret = channel.get("webhook_secret")
+        secret = channel.webhook_secret
         if not secret:
             raise WebhookRejected("the channel has no webhook_secret to check signatures with")
         delivery_id = standard_webhooks.verify(secret, headers, body, tolerance_s)
@@ -75,7 +76,7 @@ class ReplicateProvider:
         return Webhook(delivery_id, prediction["id"], observe(prediction, channel))
 
 
-def observe(prediction: dict[str, Any], channel: dict[str, Any]) -> Observation:
+def observe(prediction: dict[str, Any], channel: Channel) -> Observation:
     word = str(prediction.get("status") or "")
     status = STATUSES.get(word, TaskStatus.UNKNOWN)
     metrics = prediction.get("metrics")
@@ -105,7 +106,7 @@ def _input(body: bytes) -> dict[str, Any]:
     return given
 
 
-async def _request(ctx: UpstreamContext, channel: dict[str, Any], method: str, path: str,
+async def _request(ctx: UpstreamContext, channel: Channel, method: str, path: str,
                    payload: dict[str, Any] | None = None) -> dict[str, Any]:
     call = custompass.call_for_channel(channel, None, ctx.settings)  # base URL, Bearer key, timeout
     with custompass.transport_errors(call):

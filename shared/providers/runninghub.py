@@ -19,8 +19,9 @@ import json
 import logging
 from typing import Any
 
-from shared import pricing, upstream_cost
+from shared import upstream_cost
 from shared.backoff import backoff_s
+from shared.channels import Channel
 from shared.providers.base import (InvalidBody, Observation, Quote, Submitted, UpstreamContext, Webhook,
                                    WebhookRejected)
 from shared.providers.metrics import UPSTREAM_WALLET_EMPTY
@@ -40,14 +41,14 @@ class RunningHubProvider:
     kind = "runninghub"
     max_batch = 1
 
-    async def quote(self, ctx: UpstreamContext, channel: dict[str, Any], model: str, body: bytes,
+    async def quote(self, ctx: UpstreamContext, channel: Channel, model: str, body: bytes,
                     query: str) -> Quote:
         _fields(body)  # a body RunningHub cannot take is refused before any money moves
-        return Quote(pricing.hold_amount(channel.get("billing") or {}))
+        return Quote(channel.hold_amount())
 
-    async def submit(self, ctx: UpstreamContext, channel: dict[str, Any], model: str, body: bytes,
+    async def submit(self, ctx: UpstreamContext, channel: Channel, model: str, body: bytes,
                      query: str) -> Submitted:
-        payload = {**_fields(body), "apiKey": channel.get("api_key") or "", "workflowId": model}
+        payload = {**_fields(body), "apiKey": channel.api_key or "", "workflowId": model}
         if ctx.webhook_url:
             payload["webhookUrl"] = ctx.webhook_url
         retries = ctx.settings.upstream_busy_retries
@@ -61,7 +62,7 @@ class RunningHubProvider:
             raise UpstreamMalformed("RunningHub's create answer has no data.taskId")
         return Submitted(str(data["taskId"]))
 
-    async def query(self, ctx: UpstreamContext, channel: dict[str, Any],
+    async def query(self, ctx: UpstreamContext, channel: Channel,
                     tasks: list[dict[str, Any]]) -> dict[str, Observation]:
         (task,) = tasks
         envelope = await _post(ctx, channel, "/task/openapi/outputs", _about(channel, task))
@@ -77,12 +78,12 @@ class RunningHubProvider:
         return {task["_id"]: Observation(upstream_id, TaskStatus.SUCCESS, result=outputs, usage=_usage(outputs),
                                          upstream_cost=cost, upstream_cost_rejected=rejected)}
 
-    async def cancel(self, ctx: UpstreamContext, channel: dict[str, Any], task: dict[str, Any]) -> Observation:
+    async def cancel(self, ctx: UpstreamContext, channel: Channel, task: dict[str, Any]) -> Observation:
         _accepted(channel, await _post(ctx, channel, "/task/openapi/cancel", _about(channel, task)))
         return Observation(task["upstream_task_id"], TaskStatus.FAILURE, error="canceled by the caller",
                            fail_reason="canceled")
 
-    def read_webhook(self, channel: dict[str, Any], headers: dict[str, str], body: bytes,
+    def read_webhook(self, channel: Channel, headers: dict[str, str], body: bytes,
                      tolerance_s: float) -> Webhook:
         try:
             event = json.loads(body)
@@ -104,11 +105,11 @@ def _fields(body: bytes) -> dict[str, Any]:
     return payload
 
 
-def _about(channel: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
-    return {"apiKey": channel.get("api_key") or "", "taskId": task["upstream_task_id"]}
+def _about(channel: Channel, task: dict[str, Any]) -> dict[str, Any]:
+    return {"apiKey": channel.api_key or "", "taskId": task["upstream_task_id"]}
 
 
-async def _post(ctx: UpstreamContext, channel: dict[str, Any], path: str,
+async def _post(ctx: UpstreamContext, channel: Channel, path: str,
                 payload: dict[str, Any]) -> custompass.Envelope:
     call = custompass.call_for_channel(channel, None, ctx.settings)  # base URL and timeout
     with custompass.transport_errors(call):
@@ -125,14 +126,14 @@ def _code(envelope: custompass.Envelope) -> int | str:
         return envelope.code
 
 
-def _accepted(channel: dict[str, Any], envelope: custompass.Envelope) -> Any:
+def _accepted(channel: Channel, envelope: custompass.Envelope) -> Any:
     """The data of a successful answer; a refusal raises, the empty wallet loudly."""
     code = _code(envelope)
     if code == 0:
         return envelope.data
     if code in WALLET_EMPTY:
-        UPSTREAM_WALLET_EMPTY.labels(channel["_id"]).inc()
-        log.error("RunningHub account of channel %s has no balance (%s %s): top it up", channel["_id"], code,
+        UPSTREAM_WALLET_EMPTY.labels(channel.id).inc()
+        log.error("RunningHub account of channel %s has no balance (%s %s): top it up", channel.id, code,
                   envelope.message)
         error = UpstreamRefused("upstream_wallet_empty",
                                 f"the upstream account has no balance ({code} {envelope.message})", 503)
@@ -159,7 +160,7 @@ def _usage(outputs: list[Any]) -> dict[str, Any] | None:
     return usage or None
 
 
-def _cost(channel: dict[str, Any], outputs: list[Any]) -> tuple[Any, str | None]:
+def _cost(channel: Channel, outputs: list[Any]) -> tuple[Any, str | None]:
     first = outputs[0] if outputs and isinstance(outputs[0], dict) else {}
     if first.get("consumeMoney") is not None:
         return upstream_cost.reading(first["consumeMoney"])

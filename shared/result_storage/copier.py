@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from shared.backoff import backoff_s
+from shared.channels import Channel
 from shared.outbound_urls import OutboundUrlRefused
 from shared.result_storage.metrics import RESULT_FILES
 from shared.result_storage.settings import ResultStorageSettings
@@ -57,24 +58,24 @@ class ResultCopier:
             from shared.result_storage.s3_store import S3ResultStore  # boto3 is slow to import: only when used
             self._stores["s3"] = S3ResultStore(settings)
 
-    async def keep(self, channel: dict[str, Any], task_id: str, result: Any) -> KeptResult:
-        choice = channel.get("result_storage") or "none"
+    async def keep(self, channel: Channel, task_id: str, result: Any) -> KeptResult:
+        choice = channel.result_storage or "none"
         if choice == "none":
             return KeptResult(result)
         urls = list(dict.fromkeys(_urls_in(result)))
         store = self._stores.get(choice)
         if store is None:
             log.error("channel %s stores results in %s, which is not configured (RESULT_S3_BUCKET)",
-                      channel["_id"], choice)
-            RESULT_FILES.labels(channel["_id"], "failed").inc(len(urls))
+                      channel.id, choice)
+            RESULT_FILES.labels(channel.id, "failed").inc(len(urls))
             return KeptResult(result, [f"result storage {choice} is not configured"] if urls else [])
         copies: dict[str, str] = {}
         errors: list[str] = []
         for url in urls:
             try:
-                copies[url] = await self._copy(store, channel["_id"], task_id, url)
+                copies[url] = await self._copy(store, channel.id, task_id, url)
             except (CopyFailed, StoreFailed) as exc:
-                RESULT_FILES.labels(channel["_id"], "failed").inc()
+                RESULT_FILES.labels(channel.id, "failed").inc()
                 log.error("result file of task %s not copied; it keeps the upstream URL: %s", task_id, exc)
                 errors.append(f"{url}: {exc}")
         return KeptResult(_rewritten(result, copies), errors)

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from shared import pricing
+from shared.channels import Channel
 from shared.settings import CustomPassSettings
 from shared.upstream.caller_token import UpstreamCaller, forwarded_token
 from shared.upstream.errors import (UpstreamHttpError, UpstreamMalformed, UpstreamNotConnected, UpstreamRefused,
@@ -51,15 +52,15 @@ class UpstreamCall:
         return headers
 
 
-def call_for_channel(channel: dict[str, Any], caller: UpstreamCaller | None,
+def call_for_channel(channel: Channel, caller: UpstreamCaller | None,
                      settings: CustomPassSettings) -> UpstreamCall:
     """Per-channel setting > environment variable (CUSTOM_PASS_*) > default; `caller` is None
     when no caller is behind the request (status queries, channel tests)."""
     return UpstreamCall(
-        base_url=channel["base_url"].rstrip("/"), api_key=channel.get("api_key") or "",
-        token_header=channel.get("token_header") or settings.custom_pass_header_key,
-        forwarded_token=forwarded_token(channel.get("caller_token"), caller),
-        timeout_s=float(channel.get("timeout_s") or settings.custom_pass_request_timeout))
+        base_url=channel.base_url.rstrip("/"), api_key=channel.api_key or "",
+        token_header=channel.token_header or settings.custom_pass_header_key,
+        forwarded_token=forwarded_token(channel.caller_token, caller),
+        timeout_s=float(channel.timeout_s or settings.custom_pass_request_timeout))
 
 
 def parse_envelope(status_code: int, body: bytes) -> Envelope:
@@ -167,14 +168,13 @@ async def query(http: httpx.AsyncClient, call: UpstreamCall, model: str, task_id
     return [item for item in envelope.data if isinstance(item, dict) and item.get("task_id")]
 
 
-def hold_for_precharge_answer(channel: dict[str, Any], answer: Envelope) -> tuple[int, Envelope | None]:
+def hold_for_precharge_answer(channel: Channel, answer: Envelope) -> tuple[int, Envelope | None]:
     """The hold priced from the upstream's precharge answer. An upstream that answers the
     precharge request with anything else has done the real work already: that answer is the
     result (returned), and the channel's own precharge is held for it."""
-    billing = channel.get("billing") or {}
     if answer.is_precharge:
-        return pricing.hold_amount(billing, answer.usage or {}), None
-    return pricing.hold_amount(billing), answer
+        return pricing.hold_amount(channel.billing, answer.usage or {}), None
+    return channel.hold_amount(), answer
 
 
 def with_precharge_flag(body: bytes) -> bytes:

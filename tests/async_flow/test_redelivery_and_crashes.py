@@ -10,6 +10,7 @@ from pymongo import AsyncMongoClient
 from services.poller.settings import PollerSettings
 from services.poller.sweep import Sweeper
 from shared import topics
+from shared.channels import ChannelRepository
 from shared.clock import stamp
 from shared.ids import hold_id_for, new_task_id
 from shared.kafka import EventPublisher, make_broker
@@ -73,10 +74,11 @@ async def test_two_pollers_seeing_the_same_completion_settle_once(stack, admin, 
     publisher = CountingPublisher(broker, settings, "race-test")
     try:
         async with httpx.AsyncClient() as http:
-            sweepers = [Sweeper(TaskStore(mongo_db), mongo_db.channels, publisher, http, settings, outbound=http)
+            channels = ChannelRepository(mongo_db)
+            sweepers = [Sweeper(TaskStore(mongo_db), channels, publisher, http, settings, outbound=http)
                         for _ in range(2)]
             tasks = await mongo_db.tasks.find({"_id": {"$in": task_ids}}).to_list(None)
-            channel = await mongo_db.channels.find_one({"_id": tasks[0]["channel_id"]})
+            channel = await channels.get(tasks[0]["channel_id"])
             from services.poller.sweep import SweepReport
             await asyncio.gather(*(s._poll_batch(channel, tasks, "no-lease", SweepReport()) for s in sweepers))
     finally:

@@ -42,8 +42,9 @@ def settled(task_id: str, status: str, model: str, user: str, charged: int) -> t
 
 async def test_the_overview_reads_counters_live_work_and_cooling_channels(db):
     await db.users.insert_one({"_id": "usr_a", "name": "Alice"})
-    await db.channels.insert_many([{"_id": "ch_a", "name": "main", "cooldown_until": stamp_in(60)},
-                                   {"_id": "ch_b", "name": "rested", "cooldown_until": stamp_in(-60)}])
+    await db.channels.insert_many([
+        {"_id": "ch_a", "name": "main", "kind": "replicate", "cooldown_until": stamp_in(60)},
+        {"_id": "ch_b", "name": "rested", "kind": "replicate", "cooldown_until": stamp_in(-60)}])
     await count_settled(db, [settled("t1", "SUCCESS", "m", "usr_a", 6), settled("t2", "SUCCESS", "m", "usr_a", 6),
                              settled("t3", "FAILURE", "n", "usr_a", 0)])
     await db.tasks.insert_many([{"_id": "t4", "status": "IN_PROGRESS"}, {"_id": "t5", "status": "QUEUED"},
@@ -57,7 +58,7 @@ async def test_the_overview_reads_counters_live_work_and_cooling_channels(db):
         assert [(m.name, m.totals.tasks, m.totals.charged) for m in o.models] == [("m", 2, 12), ("n", 1, 0)]
         assert [(c.name, c.totals.tasks) for c in o.channels] == [("main", 3)]
         assert [(u.key, u.name, u.totals.charged) for u in o.users] == [("usr_a", "Alice", 12)]
-        assert (o.in_flight, o.queues, [c["name"] for c in o.cooling]) == (2, {"gpu": 2}, ["main"])
+        assert (o.in_flight, o.queues, [c.name for c in o.cooling]) == (2, {"gpu": 2}, ["main"])
         assert sum(point["success"] for point in o.series) == 2
         assert len(o.series) == {"today": now().hour + 1, "7d": 7, "30d": 30}[period]
 

@@ -5,6 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from services.gateway.schemas import ChannelCreate, ChannelUpdate
+from tests.channel_records import channel_of
 
 BASE = {"name": "c", "kind": "replicate", "models": ["m"], "billing": {"mode": "free"}}
 
@@ -52,8 +53,8 @@ def test_settlement_guardrails_are_validated_and_snapshotted_exactly():
     body = ChannelCreate(**BASE, max_charge=5000, max_charge_multiple="2.5")
     stored = body.model_dump(mode="json", include={"max_charge", "max_charge_multiple"})
     assert stored == {"max_charge": 5000, "max_charge_multiple": "2.5"}
-    assert guardrails_of(stored) == {"max_charge": 5000, "max_charge_multiple": "2.5"}
-    assert guardrails_of({"max_charge": None}) is None
+    assert guardrails_of(channel_of(**stored)) == {"max_charge": 5000, "max_charge_multiple": "2.5"}
+    assert guardrails_of(channel_of(max_charge=None)) is None
     for fields in ({"max_charge": -1}, {"max_charge": 10**16}, {"max_charge": 1.5}, {"max_charge_multiple": 1},
                    {"max_charge_multiple": "0.5"}, {"max_charge_multiple": "NaN"}, {"max_charge_multiple": 10**7}):
         with pytest.raises(ValidationError):

@@ -3,6 +3,7 @@ MongoDB-wire server: a report about a task failed on timeout is recorded once, a
 and never changes the task's status or settlement; the late watch asks, reschedules and ends."""
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from decimal import Decimal
 
@@ -17,10 +18,11 @@ from shared.status import TaskStatus
 from shared.task_views import pass_view, task_api_view
 from shared.tasks import TaskStore
 from shared.upstream.errors import UpstreamUnreachable
+from tests.channel_records import channel_of
 
-CHANNEL = {"_id": "ch_late", "kind": "custompass_async", "late_result": "deliver_free",
-           "upstream_cost_unit": {"name": "USD", "quota_per_unit": "1000"}}
-DOWN = {**CHANNEL, "_id": "ch_down"}
+CHANNEL = channel_of("ch_late", late_result="deliver_free",
+                     upstream_cost_unit={"name": "USD", "quota_per_unit": "1000"})
+DOWN = dataclasses.replace(CHANNEL, id="ch_down")
 SETTLED = {"outcome": "voided", "hold": 10, "charged": 0, "refunded": 10, "debt": 0}
 
 
@@ -41,7 +43,7 @@ async def db(infra):
     await client.close()
 
 
-async def timed_out(store: TaskStore, reason: str = "timeout", channel_id: str = CHANNEL["_id"]) -> dict:
+async def timed_out(store: TaskStore, reason: str = "timeout", channel_id: str = CHANNEL.id) -> dict:
     task_id = f"task_{secrets.token_hex(6)}"
     await store.insert({"_id": task_id, "user_id": "u", "channel_id": channel_id, "status": "FAILURE",
                         "created_at": "2026-12-02T09:00:00.000000Z",
@@ -74,7 +76,7 @@ async def test_a_late_success_is_recorded_once_and_the_task_stays_failed_and_ref
 async def test_a_late_failure_is_recorded_as_such_and_moves_nothing(db):
     store = TaskStore(db)
     task = await timed_out(store)
-    late = await apply_late_observation(store, KeepAsIs(), {**CHANNEL, "late_result": None}, task,
+    late = await apply_late_observation(store, KeepAsIs(), dataclasses.replace(CHANNEL, late_result=None), task,
                                         done(task, TaskStatus.FAILURE, cost=None))
     assert (late["status"], late["error"], late["delivery"]) == ("late_failure", "boom", "drop")
     assert "result" not in late and "upstream_cost" not in late
@@ -84,7 +86,7 @@ async def test_a_late_failure_is_recorded_as_such_and_moves_nothing(db):
 async def test_under_drop_the_operator_has_the_result_and_the_owner_does_not_see_it(db):
     store = TaskStore(db)
     task = await timed_out(store)
-    await apply_late_observation(store, KeepAsIs(), {**CHANNEL, "late_result": "drop"}, task, done(task))
+    await apply_late_observation(store, KeepAsIs(), dataclasses.replace(CHANNEL, late_result="drop"), task, done(task))
     stored = await store.get(task["_id"])
     assert stored["late_result"]["result"] == {"url": "https://example.invalid/v.mp4"}
     assert "late_result" not in pass_view(stored) and "lateResult" not in task_api_view(stored)
@@ -109,7 +111,7 @@ async def test_the_watch_asks_reschedules_and_ends(db):
     store, watches = TaskStore(db), LateWatches(db)
     await watches.ensure_indexes()
     finished, pending = [await timed_out(store) for _ in range(2)]
-    failing = await timed_out(store, channel_id=DOWN["_id"])
+    failing = await timed_out(store, channel_id=DOWN.id)
     answers = {finished["_id"]: done(finished),
                pending["_id"]: Observation(pending["upstream_task_id"], TaskStatus.IN_PROGRESS)}
     asked: list[list[str]] = []
@@ -121,15 +123,15 @@ async def test_the_watch_asks_reschedules_and_ends(db):
         return {t["_id"]: answers[t["_id"]] for t in batch if t["_id"] in answers}
 
     async def channels(ids):
-        return {c["_id"]: c for c in (CHANNEL, DOWN) if c["_id"] in ids}
+        return {c.id: c for c in (CHANNEL, DOWN) if c.id in ids}
 
     watcher = LateWatcher(watches, store, KeepAsIs(), ask, default_window_s=0)
     await watcher.watch(CHANNEL, finished, poll_interval_s=1)
     assert await watches.watches.count_documents({}) == 0  # the default window 0: nothing watched
     for task in (finished, pending):
-        await watcher.watch({**CHANNEL, "late_watch_s": 3600}, task, poll_interval_s=0)
-        await watcher.watch({**CHANNEL, "late_watch_s": 3600}, task, poll_interval_s=0)  # idempotent
-    await watches.start(failing["_id"], DOWN["_id"], 3600, 0)
+        await watcher.watch(dataclasses.replace(CHANNEL, late_watch_s=3600), task, poll_interval_s=0)
+        await watcher.watch(dataclasses.replace(CHANNEL, late_watch_s=3600), task, poll_interval_s=0)  # idempotent
+    await watches.start(failing["_id"], DOWN.id, 3600, 0)
     await watches.watches.update_many({}, {"$set": {"due_at": "2000-01-01T00:00:00.000000Z"}})  # due now
     assert await watcher.sweep(channels, 100, 60, "lease-1") == 1
     assert sorted(asked) == sorted([sorted([finished["_id"], pending["_id"]]), [failing["_id"]]])

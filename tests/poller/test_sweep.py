@@ -9,9 +9,11 @@ import pytest
 from services.poller.metrics import SUMMARY_OUTCOMES
 from services.poller.settings import PollerSettings
 from services.poller.sweep import Sweeper, SweepReport
+from shared.channels import Channel
 from shared.clock import now, stamp
+from tests.channel_records import channel_of
 
-CHANNEL = {"_id": "ch_1", "kind": "custompass_async", "enabled": True}
+CHANNEL = channel_of("ch_1", kind="custompass_async", enabled=True)
 
 
 def aged(seconds: float, **fields) -> dict:
@@ -20,7 +22,7 @@ def aged(seconds: float, **fields) -> dict:
             "created_at": stamp(now() - timedelta(seconds=seconds)), **fields}
 
 
-def why_not(task: dict, channel: dict | None = CHANNEL) -> str | None:
+def why_not(task: dict, channel: Channel | None = CHANNEL) -> str | None:
     """Why the sweep fails `task` unpolled (None: it asks the upstream), with a lifetime of an
     hour and a start timeout of ten minutes."""
     sweeper = Sweeper(None, None, None, None, PollerSettings(custom_pass_task_max_lifetime=3600,
@@ -35,8 +37,8 @@ def test_a_live_task_on_a_live_channel_is_polled():
 def test_a_task_past_its_lifetime_times_out_its_own_lifetime_before_its_channel_s():
     assert why_not(aged(3601)) == "timeout"
     assert why_not(aged(3601, task_lifetime_s=7200)) is None
-    assert why_not(aged(100), {**CHANNEL, "task_lifetime_s": 60}) == "timeout"
-    assert why_not(aged(100, task_lifetime_s=600), {**CHANNEL, "task_lifetime_s": 60}) is None
+    assert why_not(aged(100), channel_of(task_lifetime_s=60)) == "timeout"
+    assert why_not(aged(100, task_lifetime_s=600), channel_of(task_lifetime_s=60)) is None
 
 
 def test_a_typed_task_still_pending_past_the_start_timeout_fails_on_it():
@@ -54,7 +56,7 @@ def test_a_task_never_submitted_upstream_fails_so():
     assert why_not(aged(10, upstream_task_id=None, status="NOT_START")) == "never_submitted"
 
 
-@pytest.mark.parametrize("channel", [None, {**CHANNEL, "enabled": False}, {**CHANNEL, "kind": "gone_kind"}])
+@pytest.mark.parametrize("channel", [None, channel_of(enabled=False), channel_of(kind="gone_kind")])
 def test_a_task_whose_channel_cannot_be_asked_fails_so(channel):
     assert why_not(aged(10), channel) == "channel_unavailable"
 

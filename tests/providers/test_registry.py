@@ -12,6 +12,7 @@ from pymongo import AsyncMongoClient
 
 from services.poller.settings import PollerSettings
 from services.poller.sweep import Sweeper
+from shared.channels import ChannelRepository
 from shared.clock import stamp, stamp_in
 from shared.kafka import EventPublisher, make_broker
 from shared.providers import registry
@@ -38,7 +39,8 @@ async def test_registered_provider_is_polled_in_its_batch_size(infra, tiny_regis
     broker = make_broker(settings, client_id="tiny-test")
     await broker.start()
     try:
-        await db.channels.insert_one({"_id": "ch_tiny", "kind": "tiny", "enabled": True, "poll_interval_s": 60})
+        await db.channels.insert_one({"_id": "ch_tiny", "name": "tiny", "kind": "tiny", "enabled": True,
+                                      "poll_interval_s": 60})
         task_ids = [f"task_tiny{i}" for i in range(3)]
         await db.tasks.insert_many([
             {"_id": task_id, "user_id": "u", "model": "m", "channel_id": "ch_tiny", "status": "SUBMITTED",
@@ -46,8 +48,8 @@ async def test_registered_provider_is_polled_in_its_batch_size(infra, tiny_regis
              "poll_lease_until": 0.0} for task_id in task_ids])
         succeeded_before = _summary("succeeded")
         async with httpx.AsyncClient() as http:
-            sweeper = Sweeper(TaskStore(db), db.channels, EventPublisher(broker, settings, "test"), http, settings,
-                              outbound=http)
+            sweeper = Sweeper(TaskStore(db), ChannelRepository(db), EventPublisher(broker, settings, "test"), http,
+                              settings, outbound=http)
             report = await sweeper.sweep()
         assert _summary("succeeded") - succeeded_before == 3  # the summary is a Prometheus counter too
         assert report.as_dict() | {"errors": []} == {

@@ -2,11 +2,13 @@
 shapes, in the channel's unit; a figure that cannot be believed is rejected, never raised."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from decimal import Decimal
 
 import httpx
 
+from shared.channels import Channel
 from shared.providers.base import UpstreamContext
 from shared.providers.custompass_async import CustomPassProvider
 from shared.providers.observations import cost_fields
@@ -14,17 +16,19 @@ from shared.providers.replicate import ReplicateProvider, observe
 from shared.providers.runninghub import RunningHubProvider
 from shared.settings import CustomPassSettings
 from shared.status import TaskStatus
+from tests.channel_records import channel_of
 
 TASK = {"_id": "task_1", "model": "video-x", "upstream_task_id": "up-1"}
 
 
-async def _query(provider, channel: dict, answer: dict):
+async def _query(provider, stored: dict, answer: dict):
+    """What `provider` observes of TASK in `answer`, on a channel of these `stored` fields."""
     async def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json=answer)
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
         ctx = UpstreamContext(http=http, settings=CustomPassSettings())
-        return (await provider.query(ctx, {"_id": "ch", "base_url": "http://up", "api_key": "k", **channel},
-                                     [TASK]))["task_1"]
+        channel = channel_of("ch", base_url="http://up", api_key="k", **stored)
+        return (await provider.query(ctx, channel, [TASK]))["task_1"]
 
 
 async def test_custompass_reads_usage_cost():
@@ -65,32 +69,32 @@ async def test_replicate_prices_predict_time_at_the_channel_rate():
                   "metrics": {"predict_time": 10.5, "total_time": 12.1}}
     seen = await _query(ReplicateProvider(), {"upstream_cost_per_second": "0.000975"}, prediction)
     assert seen.upstream_cost == Decimal("0.0102375")
-    failed = observe({**prediction, "status": "failed", "error": "oom"}, {"upstream_cost_per_second": "0.001"})
+    failed = observe({**prediction, "status": "failed", "error": "oom"}, channel_of(upstream_cost_per_second="0.001"))
     assert failed.status is TaskStatus.FAILURE and failed.upstream_cost == Decimal("0.0105")  # billed too
-    assert observe(prediction, {}).upstream_cost is None
-    assert observe({**prediction, "metrics": "x"}, {"upstream_cost_per_second": "1"}).upstream_cost is None
+    assert observe(prediction, channel_of()).upstream_cost is None
+    assert observe({**prediction, "metrics": "x"}, channel_of(upstream_cost_per_second="1")).upstream_cost is None
 
 
 def test_replicate_rejects_a_bad_predict_time():
     seen = observe({"id": "up-1", "status": "succeeded", "metrics": {"predict_time": -3}},
-                   {"upstream_cost_per_second": "0.001"})
+                   channel_of(upstream_cost_per_second="0.001"))
     assert seen.status is TaskStatus.SUCCESS and seen.upstream_cost is None
     assert seen.upstream_cost_rejected == "negative"
 
 
-def _cost_fields(observation, channel: dict) -> dict:
+def _cost_fields(observation, channel: Channel) -> dict:
     return cost_fields(channel, observation.upstream_cost, observation.upstream_cost_rejected)
 
 
 def test_the_task_records_the_cost_in_the_channel_unit_or_names_the_rejection():
-    channel = {"upstream_cost_unit": {"name": "CNY", "quota_per_unit": "70000"}}
+    channel = channel_of(upstream_cost_unit={"name": "CNY", "quota_per_unit": "70000"})
     assert _cost_fields(observe({"id": "u", "status": "succeeded", "metrics": {"predict_time": 2}},
-                                {**channel, "upstream_cost_per_second": "0.5"}), channel) == {
+                                dataclasses.replace(channel, upstream_cost_per_second="0.5")), channel) == {
         "upstream_cost": {"amount": "1", "unit": "CNY", "quota": 70000}}
     rejected = observe({"id": "u", "status": "succeeded", "metrics": {"predict_time": "x"}},
-                       {"upstream_cost_per_second": "1"})
+                       channel_of(upstream_cost_per_second="1"))
     assert _cost_fields(rejected, channel) == {"upstream_cost_error": "not_a_number"}
-    huge = {"upstream_cost_unit": {"name": "X", "quota_per_unit": "1000000000000"}}
+    huge = channel_of(upstream_cost_unit={"name": "X", "quota_per_unit": "1000000000000"})
     assert _cost_fields(observe({"id": "u", "status": "succeeded", "metrics": {"predict_time": 10**8}},
-                                {"upstream_cost_per_second": "1"}), huge) == {"upstream_cost_error": "too_large"}
-    assert json.dumps(_cost_fields(observe({"id": "u", "status": "succeeded"}, {}), channel)) == "{}"
+                                channel_of(upstream_cost_per_second="1")), huge) == {"upstream_cost_error": "too_large"}
+    assert json.dumps(_cost_fields(observe({"id": "u", "status": "succeeded"}, channel_of()), channel)) == "{}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.channels import Channel
 from shared.providers.base import Observation, Quote, Submitted, Unsupported, UpstreamContext, Webhook
 from shared.status import TaskStatus
 
@@ -12,22 +13,22 @@ class TinyProvider:
     kind = "tiny"
     max_batch = 2
 
-    async def quote(self, ctx: UpstreamContext, channel: dict[str, Any], model: str, body: bytes,
+    async def quote(self, ctx: UpstreamContext, channel: Channel, model: str, body: bytes,
                     query: str) -> Quote:
         return Quote(0)
 
-    async def submit(self, ctx: UpstreamContext, channel: dict[str, Any], model: str, body: bytes,
+    async def submit(self, ctx: UpstreamContext, channel: Channel, model: str, body: bytes,
                      query: str) -> Submitted:
         return Submitted(f"tiny-{len(body)}")
 
-    async def query(self, ctx: UpstreamContext, channel: dict[str, Any],
+    async def query(self, ctx: UpstreamContext, channel: Channel,
                     tasks: list[dict[str, Any]]) -> dict[str, Observation]:
         return {t["_id"]: Observation(t["upstream_task_id"], TaskStatus.SUCCESS, result={"echo": t["upstream_task_id"]},
                                       usage={"seconds": 2}) for t in tasks}
 
-    async def cancel(self, ctx: UpstreamContext, channel: dict[str, Any], task: dict[str, Any]) -> Observation:
+    async def cancel(self, ctx: UpstreamContext, channel: Channel, task: dict[str, Any]) -> Observation:
         raise Unsupported("tiny tasks run to the end")
 
-    def read_webhook(self, channel: dict[str, Any], headers: dict[str, str], body: bytes,
+    def read_webhook(self, channel: Channel, headers: dict[str, str], body: bytes,
                      tolerance_s: float) -> Webhook:
         raise Unsupported("tiny has no webhooks")

@@ -16,6 +16,7 @@ import pytest
 from shared.outbound_urls import OutboundUrlPolicy, outbound_client
 from shared.result_storage.copier import ResultCopier
 from shared.result_storage.settings import ResultStorageSettings
+from tests.channel_records import channel_of
 from tests.harness.api import eventually
 from tools import devinfra
 from tools.mock_replicate.app import output_bytes
@@ -60,7 +61,7 @@ async def finished_prediction(replicate, **mock) -> str:
 async def test_repeated_copy_reuses_the_first(replicate, tmp_path):
     url = await finished_prediction(replicate, output_downloads=1)
     settings = ResultStorageSettings(result_storage_dir=str(tmp_path), public_base_url="https://gw.example")
-    channel = {"_id": "ch_test", "result_storage": "local"}
+    channel = channel_of("ch_test", result_storage="local")
     async with outbound() as http:
         copier = ResultCopier(http, settings)
         first = await copier.keep(channel, "task_a", {"images": [url], "seed": 7})
@@ -77,7 +78,7 @@ async def test_oversized_file_is_not_copied(replicate, tmp_path):
     url = await finished_prediction(replicate)
     settings = ResultStorageSettings(result_storage_dir=str(tmp_path), result_storage_max_bytes=4)
     async with outbound() as http:
-        kept = await ResultCopier(http, settings).keep({"_id": "ch", "result_storage": "local"}, "task_b", url)
+        kept = await ResultCopier(http, settings).keep(channel_of("ch", result_storage="local"), "task_b", url)
     assert kept.result == url and kept.errors == [f"{url}: larger than RESULT_STORAGE_MAX_BYTES (4)"]
     assert list(tmp_path.iterdir()) == []
 
@@ -91,8 +92,8 @@ async def test_s3_storage_keeps_the_file_and_its_content_type(replicate, s3_endp
     s3.create_bucket(Bucket="results")
     async with outbound() as http:
         copier = ResultCopier(http, settings)
-        kept = await copier.keep({"_id": "ch", "result_storage": "s3"}, "task_c", [url])
-        assert await copier.keep({"_id": "ch", "result_storage": "s3"}, "task_c", [url]) == kept
+        kept = await copier.keep(channel_of("ch", result_storage="s3"), "task_c", [url])
+        assert await copier.keep(channel_of("ch", result_storage="s3"), "task_c", [url]) == kept
         (stored,) = kept.result
         assert stored.startswith(f"{s3_endpoint}/results/task_c/") and kept.errors == []
     key = stored.removeprefix(f"{s3_endpoint}/results/")
@@ -104,7 +105,7 @@ async def test_s3_storage_keeps_the_file_and_its_content_type(replicate, s3_endp
 async def test_s3_channel_without_a_bucket_keeps_upstream_urls(replicate, tmp_path):
     url = await finished_prediction(replicate)
     async with outbound() as http:
-        kept = await ResultCopier(http, ResultStorageSettings()).keep({"_id": "ch", "result_storage": "s3"}, "t", [url])
+        kept = await ResultCopier(http, ResultStorageSettings()).keep(channel_of("ch", result_storage="s3"), "t", [url])
     assert kept.result == [url] and kept.errors == ["result storage s3 is not configured"]
 
 
@@ -112,7 +113,7 @@ async def test_a_result_url_on_loopback_is_refused_unless_allow_listed(replicate
     url = await finished_prediction(replicate)
     settings = ResultStorageSettings(result_storage_dir=str(tmp_path), result_storage_attempts=3)
     async with outbound(allowlist="") as http:
-        kept = await ResultCopier(http, settings).keep({"_id": "ch", "result_storage": "local"}, "task_d", [url])
+        kept = await ResultCopier(http, settings).keep(channel_of("ch", result_storage="local"), "task_d", [url])
     assert kept.result == [url]  # the upstream's URL is kept and the failure recorded, as for any copy failure
     assert kept.errors == [f"{url}: refused by the outbound-URL policy: the URL points to a private, loopback "
                            "or reserved address (127.0.0.1)"]

@@ -6,6 +6,7 @@ import pytest
 from shared.settings import CustomPassSettings
 from shared.upstream.caller_token import forwarded_token, upstream_caller, user_ref
 from shared.upstream.custompass import call_for_channel
+from tests.channel_records import channel_of
 
 CALLER = upstream_caller("cp-the-callers-own-key", "usr_1", "server-secret")
 
@@ -24,8 +25,9 @@ def test_each_choice_and_the_default(choice, sent):
 
 
 def test_the_header_is_absent_when_nothing_is_forwarded_or_no_caller_is_behind_the_request():
-    channel = {"base_url": "http://up", "caller_token": "none"}
+    channel = channel_of(base_url="http://up", caller_token="none")
+    default = channel_of(base_url="http://up")
     assert "X-Custom-Token" not in call_for_channel(channel, CALLER, CustomPassSettings()).headers()
-    assert "X-Custom-Token" not in call_for_channel({"base_url": "http://up"}, None, CustomPassSettings()).headers()
-    headers = call_for_channel({"base_url": "http://up"}, CALLER, CustomPassSettings()).headers()
+    assert "X-Custom-Token" not in call_for_channel(default, None, CustomPassSettings()).headers()
+    headers = call_for_channel(default, CALLER, CustomPassSettings()).headers()
     assert headers["X-Custom-Token"] == CALLER.user_ref

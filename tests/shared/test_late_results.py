@@ -4,6 +4,7 @@ from __future__ import annotations
 from shared.late_results import awaits_late_result, late_record, policy, watch_every_s, watch_window_s
 from shared.status import TaskStatus
 from shared.task_views import pass_view, task_api_view
+from tests.channel_records import channel_of
 
 LATE = {"status": "late_success", "reported_at": "2026-12-02T10:00:00.000000Z",
         "result": {"url": "https://example.invalid/v.mp4"}, "upstream_cost": {"amount": "4", "unit": "quota", "quota": 4}}
@@ -35,21 +36,21 @@ def test_only_a_timeout_without_a_late_result_awaits_one():
 
 
 def test_window_and_pace():
-    assert watch_window_s({}, 1800) == 1800 and watch_window_s({"late_watch_s": 0}, 1800) == 0
+    assert watch_window_s(channel_of(), 1800) == 1800 and watch_window_s(channel_of(late_watch_s=0), 1800) == 0
     assert watch_every_s(1800, 30) == 180 and watch_every_s(60, 30) == 30
 
 
 def test_a_late_success_records_its_result_and_a_late_failure_its_error():
     cost = {"upstream_cost": {"amount": "4", "unit": "quota", "quota": 4}}
-    success = late_record({"late_result": "deliver_free"}, TaskStatus.SUCCESS, LATE["reported_at"], cost,
+    success = late_record(channel_of(late_result="deliver_free"), TaskStatus.SUCCESS, LATE["reported_at"], cost,
                           result=LATE["result"], error="ignored")
     assert success == {"status": "late_success", "reported_at": LATE["reported_at"], "delivery": "deliver_free",
                        "result": LATE["result"], **cost}
-    failure = late_record({}, TaskStatus.FAILURE, LATE["reported_at"], {}, result={"url": "x"})
+    failure = late_record(channel_of(), TaskStatus.FAILURE, LATE["reported_at"], {}, result={"url": "x"})
     assert failure == {"status": "late_failure", "reported_at": LATE["reported_at"], "delivery": "drop",
                        "error": "upstream reported failure"}
 
 
 def test_only_deliver_free_delivers_and_anything_else_drops():
-    assert policy({"late_result": "deliver_free"}) == "deliver_free"
-    assert [policy(channel) for channel in ({}, {"late_result": "drop"}, {"late_result": "charge"})] == ["drop"] * 3
+    assert policy(channel_of(late_result="deliver_free")) == "deliver_free"
+    assert [policy(channel_of(late_result=word)) for word in (None, "drop", "charge")] == ["drop"] * 3

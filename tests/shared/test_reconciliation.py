@@ -1,10 +1,12 @@
 """shared/reconciliation.py: a channel's figures over a period from its tasks, fed one by one."""
 from __future__ import annotations
 
+from shared.channels import Channel
 from shared.reconciliation import ChannelReconciliation
+from tests.channel_records import channel_of
 
-CHANNEL = {"_id": "ch_1", "name": "video", "upstream_cost_unit": {"name": "USD", "quota_per_unit": "1000"},
-           "expected_margin_band": {"min": "1.5", "max": "3"}}
+CHANNEL = channel_of("ch_1", name="video", upstream_cost_unit={"name": "USD", "quota_per_unit": "1000"},
+                     expected_margin_band={"min": "1.5", "max": "3"})
 
 
 def task(n: int, charged: int | None, cost_quota: int | None, status: str = "SUCCESS", **extra) -> dict:
@@ -16,7 +18,7 @@ def task(n: int, charged: int | None, cost_quota: int | None, status: str = "SUC
     return doc
 
 
-def figures(tasks: list[dict], channel: dict = CHANNEL, limit: int = 10) -> dict:
+def figures(tasks: list[dict], channel: Channel = CHANNEL, limit: int = 10) -> dict:
     report = ChannelReconciliation(channel, limit)
     for doc in tasks:
         report.add(doc)
@@ -51,7 +53,7 @@ def test_listing_is_bounded_but_counting_is_not():
 
 
 def test_without_a_band_nothing_is_listed_and_costs_are_quota():
-    summary = figures([task(1, 1, 100)], channel={"_id": "ch_2", "name": None})
+    summary = figures([task(1, 1, 100)], channel=channel_of("ch_2"))
     assert summary["outside_band"] == 0 and summary["expected_margin_band"] is None
     assert summary["upstream_cost"]["unit"] == "quota" and summary["margin"] == -99
 

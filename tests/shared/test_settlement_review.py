@@ -4,6 +4,7 @@ MongoDB is tests/settlement/test_review.py."""
 from __future__ import annotations
 
 from shared.settlement_review import breach, flagged, guardrails_of
+from tests.channel_records import channel_of
 
 
 def test_the_rule_caps_only_a_cost_above_the_hold_and_a_bound():
@@ -38,11 +39,11 @@ def test_a_flagged_review_waits_for_an_admin_with_the_uncapped_figure():
 
 
 def test_a_channel_without_bounds_snapshots_no_guardrails():
-    assert guardrails_of({}) is None
-    assert guardrails_of({"max_charge": None, "max_charge_multiple": None, "name": "c"}) is None
+    assert guardrails_of(channel_of()) is None
+    assert guardrails_of(channel_of(max_charge=None, max_charge_multiple=None, name="c")) is None
 
 
 def test_the_snapshot_keeps_only_the_bounds_and_the_multiple_as_a_string():
-    assert guardrails_of({"max_charge": 300, "max_charge_multiple": 2.5, "name": "c"}) == \
+    assert guardrails_of(channel_of(max_charge=300, max_charge_multiple=2.5, name="c")) == \
         {"max_charge": 300, "max_charge_multiple": "2.5"}
-    assert guardrails_of({"max_charge": 0}) == {"max_charge": 0}  # zero is a bound, not its absence
+    assert guardrails_of(channel_of(max_charge=0)) == {"max_charge": 0}  # zero is a bound, not its absence

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from shared.upstream_cost import CostRejected, CostTerms, cost_of_seconds, read_figure, reading, recorded
+from tests.channel_records import channel_of
 
 
 @pytest.mark.parametrize(("figure", "reason"), [
@@ -29,9 +30,9 @@ def test_figures_are_exact_decimals_converted_to_quota_half_even():
 
 
 def test_a_channel_without_a_unit_counts_in_quota():
-    assert CostTerms.of({}) == CostTerms("quota", Decimal(1), None)
-    assert CostTerms.of({"upstream_cost_unit": {"name": "USD", "quota_per_unit": 500000},
-                         "upstream_cost_per_second": 0.000975}) == \
+    assert CostTerms.of(channel_of()) == CostTerms("quota", Decimal(1), None)
+    assert CostTerms.of(channel_of(upstream_cost_unit={"name": "USD", "quota_per_unit": 500000},
+                                   upstream_cost_per_second=0.000975)) == \
         CostTerms("USD", Decimal(500000), Decimal("0.000975"))  # the rate exact as written
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.gateway.channels import ChannelRepository
 from services.gateway.console.session_store import ConsoleSessions
 from services.gateway.users import UserRepository
 from services.gateway.webhook_receipts import WebhookReceipts
@@ -23,6 +22,7 @@ from services.gateway.workers.registry import WorkerRegistry
 from services.gateway.workers.tokens import WorkerTokenRepository
 from services.poller.late_watch import LateWatches
 from shared import hourly_stats
+from shared.channels import ChannelRepository
 from shared.clock import stamp
 from shared.ledger import Ledger
 from shared.status import TaskStatus

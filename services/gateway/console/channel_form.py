@@ -7,6 +7,7 @@ from starlette.datastructures import FormData
 
 from services.gateway.console.pages import listed
 from services.gateway.settings import GatewaySettings
+from shared.channels import Channel
 
 NUMBERS = {"timeout_s": float, "poll_interval_s": float, "task_lifetime_s": float, "batch_size": int,
            "max_concurrent": int, "priority": int, "weight": int, "failure_threshold": int, "cooldown_s": float,
@@ -65,12 +66,12 @@ def channel_body(form: FormData, *, creating: bool) -> dict[str, Any]:
     return body
 
 
-def settings_in_force(channel: dict[str, Any] | None, settings: GatewaySettings) -> list[dict[str, Any]]:
+def settings_in_force(channel: Channel | None, settings: GatewaySettings) -> list[dict[str, Any]]:
     """Per overridable setting: the value in force and whether it comes from the channel, the
     environment or the default (channel > environment > default)."""
     rows = []
     for field, (setting, variable) in OVERRIDABLE.items():
-        own = (channel or {}).get(field)
+        own = getattr(channel, field) if channel is not None else None
         if own is not None:
             rows.append({"field": field, "value": own, "source": "channel", "variable": variable})
         else:

@@ -19,6 +19,7 @@ from services.gateway.errors import ApiError
 from services.gateway.paging import Offset
 from services.gateway.routes import admin_channels
 from services.gateway.schemas import ChannelCreate, ChannelUpdate
+from shared.channels import SUBMIT_SUFFIX, Channel
 from shared.clock import stamp, stamp_in
 from shared.status import TaskStatus
 from shared.task_reads import TaskReads
@@ -34,7 +35,7 @@ async def channel_list(request: Request, session: PageSession, deps: Deps, offse
                        notice: str | None = None) -> HTMLResponse:
     channels = await deps.channels.list(PAGE_SIZE, offset)
     total = await deps.channels.count()
-    rates = await recent_error_rates(TaskReads(deps.db), [c["_id"] for c in channels])
+    rates = await recent_error_rates(TaskReads(deps.db), [c.id for c in channels])
     return render(request, "channels.html", session, channels=channels, rates=rates, notice=notice, now=stamp(),
                   window=page_window(offset, total), params={})
 
@@ -95,16 +96,16 @@ async def test_channel(request: Request, channel_id: str, form: PostedForm, deps
                   in_force=settings_in_force(channel, deps.settings), test=await _probe(deps, channel))
 
 
-async def _probe(deps: Deps, channel: dict[str, Any]) -> dict[str, Any]:
+async def _probe(deps: Deps, channel: Channel) -> dict[str, Any]:
     """One real upstream request. Async channels answer a status query for an id that does not
     exist (nothing is created or charged upstream); other kinds a GET of their base URL."""
-    if not channel.get("base_url"):
+    if not channel.base_url:
         return {"outcome": "No base URL to call", "latency_ms": None, "answer": ""}
     call = custompass.call_for_channel(channel, None, deps.settings)
-    model = channel["models"][0].removesuffix("/submit")
+    model = channel.models[0].removesuffix(SUBMIT_SUFFIX)
     started = time.perf_counter()
     try:
-        if channel["kind"] == "custompass_async":
+        if channel.kind == "custompass_async":
             response = await deps.http.post(f"{call.base_url}/{model}/task/list-by-condition",
                                             json={"task_ids": ["console-connectivity-check"]},
                                             headers=call.headers(), timeout=call.timeout_s)

@@ -14,9 +14,9 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.gateway.channels import ChannelRepository
 from services.gateway.console.names import names_of
 from services.gateway.workers.queue import WorkQueue
+from shared.channels import Channel, ChannelRepository
 from shared.clock import now, stamp
 from shared.hourly_stats import DAY, HOUR, Totals, bucket_of, read_counters, totals_by_bucket, totals_by_key
 from shared.status import TaskStatus
@@ -47,7 +47,7 @@ class Overview:
     users: list[Ranked]
     in_flight: int
     queues: dict[str, int]
-    cooling: list[dict[str, Any]]
+    cooling: list[Channel]
 
 
 def buckets(period: str) -> tuple[str, list[str]]:

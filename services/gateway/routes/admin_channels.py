@@ -1,23 +1,26 @@
 """Admin API for channels."""
 from __future__ import annotations
 
+import dataclasses
+
 from fastapi import APIRouter, Query, Response, status
 
 from services.gateway.deps import AdminAuth, Deps
-from services.gateway.channels import ChannelExists
 from services.gateway.errors import Conflict, InvalidRequest, NotFound
 from services.gateway.schemas import ChannelCreate, ChannelPublic, ChannelUpdate
 from services.gateway.paging import Offset
+from shared.channels import Channel, ChannelExists
 
 router = APIRouter(prefix="/admin/channels", tags=["admin"], dependencies=[AdminAuth])
 
 NEEDS_BASE_URL = {"custompass_async", "custompass_sync", "replicate", "runninghub"}
 
 
-def public_channel(channel: dict) -> ChannelPublic:
-    return ChannelPublic(id=channel["_id"], api_key_set=bool(channel.get("api_key")),
-                         webhook_secret_set=bool(channel.get("webhook_secret")),
-                         **{k: v for k, v in channel.items() if k in ChannelPublic.model_fields})
+def public_channel(channel: Channel) -> ChannelPublic:
+    """The record's fields the public schema names; the secrets only as whether they are set."""
+    stored = {f.name: getattr(channel, f.name) for f in dataclasses.fields(channel)
+              if f.name in ChannelPublic.model_fields}
+    return ChannelPublic(api_key_set=bool(channel.api_key), webhook_secret_set=bool(channel.webhook_secret), **stored)
 
 
 def _stored(body: ChannelCreate | ChannelUpdate, kind: str) -> dict:
@@ -60,9 +63,9 @@ async def get_channel(channel_id: str, deps: Deps) -> ChannelPublic:
 @router.put("/{channel_id}", response_model=ChannelPublic)
 async def update_channel(channel_id: str, body: ChannelUpdate, deps: Deps) -> ChannelPublic:
     channel = await existing_channel(deps, channel_id)
-    if channel.get("archived_at"):
+    if channel.archived_at:
         raise Conflict(f"channel {channel_id} is archived", code="channel_archived")
-    changes = _stored(body, channel["kind"])  # the kind never changes, so it is checked against the stored one
+    changes = _stored(body, channel.kind)  # the kind never changes, so it is checked against the stored one
     try:
         if changes:
             channel = await deps.channels.update(channel_id, changes)
@@ -83,7 +86,7 @@ async def delete_channel(channel_id: str, deps: Deps) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-async def existing_channel(deps: Deps, channel_id: str) -> dict:
+async def existing_channel(deps: Deps, channel_id: str) -> Channel:
     channel = await deps.channels.get(channel_id)
     if channel is None:
         raise NotFound(f"channel {channel_id} not found")

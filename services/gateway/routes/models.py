@@ -6,16 +6,14 @@ caller's allow-lists (`key_policies.model_allowed`); no task is read."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from fastapi import APIRouter
 
-from services.gateway.channels import SUBMIT_SUFFIX
 from services.gateway.deps import Caller, Deps
-from services.gateway.groups import DEFAULT_GROUP, price_ratio, priced_for
+from services.gateway.groups import DEFAULT_GROUP, price_ratio
 from services.gateway.key_policies import caller_scopes, model_allowed
 from services.gateway.schemas import ChannelBillingPublic, ModelList, ModelPublic
-from shared import pricing
+from shared.channels import SUBMIT_SUFFIX, Channel
 
 router = APIRouter(tags=["custompass"])
 
@@ -23,34 +21,33 @@ SYNC, DISPATCH = "sync", "dispatch"
 MODE_OF_KIND = {"custompass_sync": SYNC, "worker": DISPATCH}  # every other kind is async
 
 
-def _mode(channel: dict[str, Any]) -> str:
-    return MODE_OF_KIND.get(channel["kind"], "async")
+def _mode(channel: Channel) -> str:
+    return MODE_OF_KIND.get(channel.kind, "async")
 
 
 def _endpoint(mode: str, model: str) -> str:
     return {SYNC: f"POST /pass/{model}", DISPATCH: "POST /api/openai"}.get(mode, f"POST /pass/{model}/submit")
 
 
-def _first_tried(channels: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _first_tried(channels: list[Channel]) -> dict[tuple[str, str, str | None], Channel]:
     """Per (model, mode, worker group): the channel tried first, highest priority then oldest."""
-    first: dict[Any, dict[str, Any]] = {}
-    for channel in sorted(channels, key=lambda c: -int(c.get("priority") or 0)):  # stable: oldest first within
+    first: dict[tuple[str, str, str | None], Channel] = {}
+    for channel in sorted(channels, key=lambda c: -c.effective_priority):  # stable: oldest first within
         mode = _mode(channel)
-        for model in channel.get("models") or []:
+        for model in channel.models:
             bare = model.removesuffix(SUBMIT_SUFFIX)
-            first.setdefault((bare, mode, channel.get("group") if mode == DISPATCH else None), channel)
+            first.setdefault((bare, mode, channel.group if mode == DISPATCH else None), channel)
     return first
 
 
-def _listed(model: str, mode: str, group: str | None, channel: dict[str, Any], ratio: str) -> ModelPublic:
-    billing = channel.get("billing") or {"mode": "free"}
-    priced = priced_for([channel], ratio)[0].get("billing") or {"mode": "free"}
+def _listed(model: str, mode: str, group: str | None, channel: Channel, ratio: str) -> ModelPublic:
+    billing = channel.billing
     price = Decimal(int(billing.get("price", 0))) * Decimal(ratio) if billing.get("mode") != "free" else Decimal(0)
     return ModelPublic(id=model, mode=mode, endpoint=_endpoint(mode, model), group=group,
                        billing=ChannelBillingPublic(**{k: v for k, v in billing.items()
                                                        if k in ChannelBillingPublic.model_fields}),
                        price_ratio=ratio, price=format(price.normalize(), "f"),
-                       hold=pricing.hold_amount(priced))
+                       hold=channel.priced(ratio).hold_amount())
 
 
 @router.get("/api/models", response_model=ModelList)

@@ -6,13 +6,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from services.gateway.async_submit import AsyncSubmission
-from services.gateway.channels import model_spellings
 from services.gateway.deps import Caller, CallerIdentity, Deps
 from services.gateway.errors import InvalidRequest, NotFound
 from services.gateway.event_streams import event_stream
 from services.gateway.prefer_wait import WaitPreference, waited
 from services.gateway.receipt_answers import signed_receipt
 from services.gateway.task_cancel import cancel_task
+from shared.channels import model_spellings
 from shared.task_reads import TaskReads
 from shared.task_views import pass_view
 from shared.webhook_deliveries import WebhookDeliveries, public_view

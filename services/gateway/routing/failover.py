@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from services.gateway.routing.health import ChannelHealth
+from shared.channels import Channel
 from shared.upstream.errors import UpstreamError, UpstreamNotConnected
 
 Result = TypeVar("Result")
@@ -40,12 +41,12 @@ def sync_call_moves_on(error: UpstreamError) -> bool:
 @dataclass(frozen=True)
 class Served(Generic[Result]):
     result: Result
-    channel: dict[str, Any]
+    channel: Channel
     # A channel after the first served: the task, opened on the first, must name this one.
     moved: bool
 
 
-async def try_channels(channels: list[dict[str, Any]], attempt: Callable[[dict[str, Any]], Awaitable[Result]],
+async def try_channels(channels: list[Channel], attempt: Callable[[Channel], Awaitable[Result]],
                        moves_on: MovesOn, health: ChannelHealth) -> Served[Result]:
     """Runs `attempt` on each channel in order until one succeeds. An `UpstreamError` the policy
     `moves_on` lets through passes the work to the next channel; the last channel's failure, or

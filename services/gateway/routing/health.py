@@ -4,18 +4,19 @@ and `failure_threshold` failures in a row start a cool-down of `cooldown_s`, dur
 (`ChannelRepository.record_failure` / `record_success`), so every gateway process sees them."""
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 from services.gateway.settings import GatewaySettings
+from shared.channels import Channel
 from shared.upstream.errors import UpstreamError
 
 
 class ChannelScores(Protocol):
     """Where the counts are kept: `ChannelRepository`."""
 
-    async def record_success(self, channel: dict[str, Any]) -> None: ...
+    async def record_success(self, channel: Channel) -> None: ...
 
-    async def record_failure(self, channel: dict[str, Any], threshold: int, cooldown_s: float) -> bool: ...
+    async def record_failure(self, channel: Channel, threshold: int, cooldown_s: float) -> bool: ...
 
 
 class ChannelHealth:
@@ -23,14 +24,12 @@ class ChannelHealth:
         self._scores = scores
         self._settings = settings
 
-    async def record(self, channel: dict[str, Any], error: UpstreamError | None) -> None:
+    async def record(self, channel: Channel, error: UpstreamError | None) -> None:
         """A success resets the channel's count; a failure that blames the channel (not one about
         the request: `UpstreamError.blames_channel`) adds to it. Per-channel `failure_threshold` /
         `cooldown_s` > environment (CHANNEL_*) > default."""
         if error is None:
             await self._scores.record_success(channel)
         elif error.blames_channel:
-            threshold = channel.get("failure_threshold")
-            await self._scores.record_failure(
-                channel, self._settings.channel_failure_threshold if threshold is None else int(threshold),
-                float(channel.get("cooldown_s") or self._settings.channel_cooldown_s))
+            await self._scores.record_failure(channel, *channel.cooldown_terms(
+                self._settings.channel_failure_threshold, self._settings.channel_cooldown_s))

@@ -8,6 +8,7 @@ from services.gateway.routing.failover import async_submit_moves_on, sync_call_m
 from services.gateway.routing.health import ChannelHealth
 from shared.upstream.errors import (UpstreamHttpError, UpstreamMalformed, UpstreamNotConnected, UpstreamRefused,
                                     UpstreamThrottled, UpstreamTimeout, UpstreamUnreachable)
+from tests.channel_records import channel_of
 from tests.gateway.routing.fakes import SETTINGS, FakeScores
 
 # Each kind of failure, with whether the async submit and the sync call move on after it.
@@ -37,7 +38,7 @@ def test_a_sync_call_moves_on_when_the_channel_is_to_blame(kind):
     assert sync_call_moves_on(error) is sync_moves
 
 
-CHANNELS = [{"_id": "a"}, {"_id": "b"}, {"_id": "c"}]
+CHANNELS = [channel_of("a"), channel_of("b"), channel_of("c")]
 
 
 def attempts(outcomes: dict[str, Exception | str]):
@@ -45,8 +46,8 @@ def attempts(outcomes: dict[str, Exception | str]):
     tried: list[str] = []
 
     async def attempt(channel):
-        tried.append(channel["_id"])
-        outcome = outcomes[channel["_id"]]
+        tried.append(channel.id)
+        outcome = outcomes[channel.id]
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
@@ -57,7 +58,7 @@ async def test_the_first_channel_that_succeeds_serves_and_the_rest_are_not_tried
     scores = FakeScores()
     attempt, tried = attempts({"a": "answer a", "b": "answer b", "c": "answer c"})
     served = await try_channels(CHANNELS, attempt, sync_call_moves_on, ChannelHealth(scores, SETTINGS))
-    assert (served.result, served.channel["_id"], served.moved) == ("answer a", "a", False)
+    assert (served.result, served.channel.id, served.moved) == ("answer a", "a", False)
     assert tried == ["a"] and scores.recorded == [("success", "a")]
 
 
@@ -65,7 +66,7 @@ async def test_channels_are_tried_in_order_while_the_policy_moves_on_each_outcom
     scores = FakeScores()
     attempt, tried = attempts({"a": UpstreamNotConnected("down"), "b": UpstreamNotConnected("down"), "c": "ok"})
     served = await try_channels(CHANNELS, attempt, async_submit_moves_on, ChannelHealth(scores, SETTINGS))
-    assert (served.result, served.channel["_id"], served.moved) == ("ok", "c", True)
+    assert (served.result, served.channel.id, served.moved) == ("ok", "c", True)
     assert tried == ["a", "b", "c"]
     assert scores.recorded == [("failure", "a", 5, 60.0), ("failure", "b", 5, 60.0), ("success", "c")]
 
