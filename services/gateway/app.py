@@ -27,7 +27,6 @@ from services.gateway.routes import (admin_channels, admin_groups, admin_logs, a
                                      stored_results, task_api_endpoints, task_api_pages, task_lookup, tasks, wallet,
                                      webhooks, worker_socket)
 from services.gateway.request_log import RequestLogMiddleware
-from services.gateway.request_metrics import RequestMetricsMiddleware
 from services.gateway.security_headers import SecurityHeadersMiddleware
 from services.gateway.settings import GatewaySettings
 from services.gateway.task_api.errors import in_envelope_of
@@ -116,8 +115,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, dialect=in_envelope_of, limits=BodyLimits(
         default_max_bytes=settings.request_body_max_bytes, json_max_depth=settings.json_max_depth,
         by_prefix=(("/pass/", settings.pass_body_max_bytes),)))
-    app.add_middleware(RequestMetricsMiddleware)
-    app.add_middleware(RequestLogMiddleware)  # outside the others: it logs the status they answered
+    app.add_middleware(RequestLogMiddleware)  # outside the others: it logs and counts the status they answered
     # Added last, so outermost: every answer carries them, those of the other middlewares too.
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(ServerSpans)  # outermost of all: the request's span covers every other one's work

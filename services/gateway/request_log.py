@@ -5,7 +5,14 @@ The route is the template (`/api/task/{task_id}`), never the raw path or query
 string, so a `?token=` never reaches a log; the line still goes through shared.logging's masking.
 The user is the one the authentication dependency noted on the request (`note_caller`); the task
 comes from the `X-CustomPass-Task-Id` answer header or the route's `task_id` path parameter. A
-request that raised is logged too, as a 500, before the error handler logs its stack."""
+request that raised is logged too, as a 500, before the error handler logs its stack.
+
+The same middleware counts the request in the metrics (`custompass_gateway_requests_total` and
+the latency histogram, by route template, method and status), taking the latency when the answer
+starts, so a streamed answer's length does not count as its latency. Pure ASGI, as every
+middleware here: Starlette's `BaseHTTPMiddleware` (and `@app.middleware("http")`) runs the rest of
+the app in a task of its own behind a memory stream, a cost on every request (replacing one cut
+the gateway's CPU per sync call from 11.1 to 9.5 ms in `python -m bench cost`)."""
 from __future__ import annotations
 
 import logging
@@ -14,6 +21,8 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.gateway import metrics
 
 log = logging.getLogger("custompass.requests")
 TASK_ID_HEADER = b"x-custompass-task-id"
@@ -32,6 +41,12 @@ def _task_id(scope: Scope, headers: list[tuple[bytes, bytes]]) -> str | None:
     return params.get("task_id") or params.get("taskId")
 
 
+def _count(scope: Scope, status: int, seconds: float) -> None:
+    route = getattr(scope.get("route"), "path", "unmatched")
+    metrics.REQUESTS.labels(route, scope["method"], str(status)).inc()
+    metrics.REQUEST_SECONDS.labels(route, scope["method"]).observe(seconds)
+
+
 class RequestLogMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -45,6 +60,7 @@ class RequestLogMiddleware:
         async def remember_answer(message: Message) -> None:
             if message["type"] == "http.response.start":
                 answer.update(status=message["status"], headers=message.get("headers") or [])
+                _count(scope, message["status"], time.perf_counter() - started)
             await send(message)
 
         try:

@@ -1,4 +1,4 @@
-"""services/gateway/request_metrics.py: every answer counts under its route template, method and
+"""services/gateway/request_log.py's metrics: every answer counts under its route template, method and
 status, a streamed one when it starts; a path no route matches counts as `unmatched`."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
 
 from services.gateway import metrics
-from services.gateway.request_metrics import RequestMetricsMiddleware
+from services.gateway.request_log import RequestLogMiddleware
 
 
 def counted(route: str, method: str, status: str) -> float:
@@ -20,7 +20,7 @@ def observed(route: str, method: str) -> float:
 
 async def test_answers_count_by_route_template_method_and_status():
     app = FastAPI()
-    app.add_middleware(RequestMetricsMiddleware)
+    app.add_middleware(RequestLogMiddleware)
 
     @app.get("/things/{thing_id}")
     async def thing(thing_id: str) -> dict:
