@@ -27,6 +27,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.channels import Channel
 from shared.clock import stamp
+from shared.consumption import ConsumptionLogs
 from shared.ledger import Ledger
 
 GUARDRAIL_FIELDS = ("max_charge", "max_charge_multiple")
@@ -73,7 +74,7 @@ def flagged(reason: str, cost: int, hold: int) -> dict[str, Any]:
 
 class SettlementReviews:
     def __init__(self, db: AsyncDatabase, ledger: Ledger) -> None:
-        self._tasks, self._logs, self._ledger = db["tasks"], db["consumption_logs"], ledger
+        self._tasks, self._logs, self._ledger = db["tasks"], ConsumptionLogs(db), ledger
 
     async def flag_many(self, reviews: list[tuple[str, dict[str, Any]]]) -> None:
         """Flags each task's review unless it was flagged before (a resumed settlement)."""
@@ -109,5 +110,5 @@ class SettlementReviews:
             review = {**review, "charged": charge.charged, "debt": charge.debt}
             await self._tasks.update_one({"_id": task_id}, {"$set": {"review.charged": charge.charged,
                                                                      "review.debt": charge.debt}})
-        await self._logs.update_one({"_id": task_id}, {"$set": {"review": review}})
+        await self._logs.set_review(task_id, review)
         return review

@@ -13,7 +13,7 @@ from services.gateway.console.names import names_in
 from services.gateway.console.pages import PAGE_SIZE, PageSession, moment, page_window, render
 from services.gateway.deps import Deps
 from services.gateway.paging import Offset
-from shared.consumption import ConsumptionLogs, LogFilter, log_view
+from shared.consumption import ConsumptionLogs, LogFilter
 
 router = APIRouter(prefix="/admin/ui/logs", include_in_schema=False)
 csv_router = APIRouter(include_in_schema=False)
@@ -37,7 +37,7 @@ async def log_list(request: Request, session: PageSession, deps: Deps, user_id: 
     rows, total = await logs.page(wanted, PAGE_SIZE, offset)
     totals = [(label, field, await logs.totals(wanted, field, TOTALS_SHOWN))
               for label, field in (("Per model", "model"), ("Per channel", "channel_id"), ("Per user", "user_id"))]
-    named = rows + [{field: total["_id"]} for _, field, rows_of in totals for total in rows_of]
+    named = [log.view() for log in rows] + [{field: total["_id"]} for _, field, rows_of in totals for total in rows_of]
     params = {"user_id": user_id, "model": model, "channel_id": channel_id, "status": status,
               "since": since, "until": until}
     return render(request, "logs.html", session, logs=rows, names=await names_in(deps.db, named), totals=totals, params=params,
@@ -54,7 +54,7 @@ async def log_csv(_: PageSession, deps: Deps, user_id: str = "", model: str = ""
         writer = csv.writer(buffer)
         writer.writerow(CSV_COLUMNS)
         async for log in ConsumptionLogs(deps.db).every(wanted):
-            row = log_view(log)  # the API's row: its `receipt` path included
+            row = log.view()  # the API's row: its `receipt` path included
             writer.writerow([row.get(c, "") for c in CSV_COLUMNS])
             if buffer.tell() > 64_000:
                 yield buffer.getvalue()

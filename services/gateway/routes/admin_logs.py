@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 
 from services.gateway.deps import AdminAuth, Deps
 from services.gateway.paging import Offset
-from shared.consumption import ConsumptionLogs, LogFilter, log_view
+from shared.consumption import ConsumptionLogs, LogFilter
 
 router = APIRouter(prefix="/admin/consumption-logs", tags=["admin"], dependencies=[AdminAuth])
 
@@ -19,4 +19,4 @@ async def consumption_logs(deps: Deps, user_id: str | None = None, model: str | 
                            limit: int = Query(50, ge=1, le=500), offset: Offset = 0) -> dict:
     wanted = LogFilter(user_id=user_id, model=model, channel_id=channel_id, status=status, since=since, until=until)
     rows, total = await ConsumptionLogs(deps.db).page(wanted, limit, offset)
-    return {"data": [log_view(r) for r in rows], "total": total, "limit": limit, "offset": offset}
+    return {"data": [r.view() for r in rows], "total": total, "limit": limit, "offset": offset}

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 from services.gateway.deps import Caller, Deps
 from services.gateway.errors import InvalidRequest
 from services.gateway.paging import Offset
-from shared.consumption import ConsumptionLogs, LogFilter, log_view
+from shared.consumption import ConsumptionLogs, LogFilter
 from shared.status import PASS_WORDS, TaskStatus
 from shared.task_reads import TaskFilter, TaskReads
 from shared.task_views import listed_view
@@ -37,4 +37,4 @@ async def my_tasks(caller: Caller, deps: Deps, status: str | None = None, model:
 async def my_logs(caller: Caller, deps: Deps, limit: int = Query(20, ge=1, le=100),
                   offset: Offset = 0) -> dict:
     rows, total = await ConsumptionLogs(deps.db).page(LogFilter(user_id=caller.user_id), limit, offset)
-    return {"data": [log_view(r) for r in rows], "total": total, "limit": limit, "offset": offset}
+    return {"data": [r.view() for r in rows], "total": total, "limit": limit, "offset": offset}
