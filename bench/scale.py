@@ -1,9 +1,10 @@
 """The hot-path queries as data accumulates: does their cost stay flat with 100,000 stored tasks?
 
-A database of its own on the bench's MongoDB holds N ended, settled tasks and N delivered webhook
-deliveries (N = 1,000, 10,000 and 100,000 by default), beside a live set that stays the same size
-at every N: LIVE tasks due for a poll, LIVE ended tasks awaiting settlement, LIVE pending webhook
-deliveries, LIVE queued worker tasks and LIVE late watches. At each N every query below runs
+A database of its own on the bench's MongoDB holds N ended, settled tasks, their N ended holds and
+N delivered webhook deliveries (N = 1,000, 10,000 and 100,000 by default), beside a live set that
+stays the same size at every N: LIVE tasks due for a poll, LIVE ended tasks awaiting settlement,
+LIVE pending webhook deliveries, LIVE queued worker tasks, LIVE late watches and LIVE holds held
+long ago. At each N every query below runs
 REPEATS times, each time after the lookup floor, a `find_one` by `_id`; the figure is its median,
 with its ratio to the floor's median, and the last rows give how that ratio grows from the
 smallest N to the largest (1.0x: flat; a ratio, so a machine busier at one size than at another
@@ -11,7 +12,7 @@ does not count as growth).
 
 The queries are the product's own calls (the poller's and the late watch's claims, settlement's
 sweep and webhook claim, a worker's claim on an empty group, the queue depth, the console's
-overview); a claim's leases are handed back before the next repeat, so each repeat does the
+overview, billing's recovery sweep and its count of holds open too long); a claim's leases are handed back before the next repeat, so each repeat does the
 same work.
 """
 from __future__ import annotations
@@ -32,6 +33,7 @@ from services.poller.late_watch import LateWatches
 from shared import hourly_stats
 from shared.clock import stamp, stamp_in
 from shared.due_loop import DueClaim
+from shared.ledger import Ledger
 from shared.tasks import TaskStore
 from shared.webhook_deliveries import WebhookDeliveries
 
@@ -49,6 +51,13 @@ def ended_task(n: int) -> dict[str, Any]:
             "hold_amount": 10, "billing": {"mode": "per_call", "price": 10}, "created_at": finished,
             "finished_at": finished, "updated_at": finished, "poll_lease_until": 0.0, "settled": True,
             "settlement": {"outcome": "captured", "hold": 10, "charged": 10, "refunded": 0, "debt": 0}}
+
+
+def ended_hold(n: int) -> dict[str, Any]:
+    placed = stamp_in(-3600 - n % 86400)
+    return {"_id": f"hold_task_scale_{n}", "user_id": f"user_{n % 50}", "amount": 10, "state": "captured",
+            "lease": None, "lease_until": 0.0, "created_at": placed, "held_at": placed, "charged": 10,
+            "refunded": 0, "debt": 0, "settled_at": placed}
 
 
 def delivered(n: int) -> dict[str, Any]:
@@ -71,6 +80,9 @@ async def _seed_live(db: AsyncDatabase) -> None:
             "_id": f"msg_task_live_{n}_completed", "task_id": f"task_live_{n}", "event": "completed",
             "url": "https://hooks.example/cb", "state": "pending", "attempts": [], "next_attempt_at": LONG_AGO,
             "lease_until": 0.0, "created_at": LONG_AGO})
+        await db["holds"].insert_one({"_id": f"hold_live_{n}", "user_id": "user_live", "amount": 10, "state": "held",
+                                      "lease": None, "lease_until": 0.0, "created_at": LONG_AGO, "held_at": LONG_AGO,
+                                      "open_since": LONG_AGO})
         await LateWatches(db).watches.insert_one({"_id": f"task_late_{n}", "channel_id": "ch_0", "until": stamp_in(3600),
                                                   "every_s": 60, "due_at": LONG_AGO, "lease_until": 0.0})
 
@@ -80,6 +92,7 @@ async def _grow(db: AsyncDatabase, have: int, size: int) -> None:
         end = min(start + BATCH, size)
         await db["tasks"].insert_many([ended_task(n) for n in range(start, end)], ordered=False)
         await db["webhook_deliveries"].insert_many([delivered(n) for n in range(start, end)], ordered=False)
+        await db["holds"].insert_many([ended_hold(n) for n in range(start, end)], ordered=False)
 
 
 async def _give_back_leases(db: AsyncDatabase) -> None:
@@ -94,6 +107,7 @@ async def _give_back_leases(db: AsyncDatabase) -> None:
 def queries(db: AsyncDatabase) -> dict[str, Callable[[], Awaitable[Any]]]:
     """Each query with what it must find in the live set (checked, so a broken query cannot look fast)."""
     tasks, deliveries, queue, watches = TaskStore(db), WebhookDeliveries(db), WorkQueue(db), LateWatches(db)
+    ledger = Ledger(db)
     token = lambda: secrets.token_hex(6)  # noqa: E731
     return {
         "poller claim_due": lambda: _expect(_claimed(tasks.claim_due(5000, 60, token())), LIVE),
@@ -103,6 +117,8 @@ def queries(db: AsyncDatabase) -> dict[str, Callable[[], Awaitable[Any]]]:
         "worker claim, empty group": lambda: _expect(queue.claim("idle", "worker_scale"), None),
         "queue depth": lambda: _expect(queue.depth("busy"), LIVE),
         "console overview, 30 days": lambda: read_overview(db, "30d"),
+        "billing recovery sweep": lambda: _expect(ledger.recover(), 0),
+        "billing holds open too long": lambda: _expect(ledger.count_holds_open_since(3600), LIVE),
     }
 
 
@@ -127,6 +143,7 @@ async def run(env: BenchEnv, results: Results, sizes: list[int], repeats: int = 
         await WorkQueue(db).ensure_indexes()
         await LateWatches(db).ensure_indexes()
         await hourly_stats.ensure_indexes(db)
+        await Ledger(db).ensure_indexes()
         await _seed_live(db)
         ratios: dict[str, dict[int, float]] = {}
         have = 0

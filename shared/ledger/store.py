@@ -52,6 +52,7 @@ from shared.listing import newest_first
 
 OPEN_HOLD_STATES = ("held", "capturing", "voiding")
 IN_FLIGHT_STATES = ("pending", "capturing", "voiding")
+ENDED_STATES = ("captured", "voided")
 # Set inside `Ledger.releasing_together`: the wallet ids to release when the block ends, per user.
 _released_later: contextvars.ContextVar[dict[str, list[str]] | None] = contextvars.ContextVar(
     "released_later", default=None)
@@ -136,10 +137,13 @@ class Ledger:
         self._lease_s = lease_s
 
     async def ensure_indexes(self) -> None:
-        await self._holds.create_index([("state", 1), ("lease_until", 1)])
+        # `recover` and the stale-holds count read one bounded range of a field only live
+        # operations have (see `_expired`, `count_holds_open_since`): on the MongoDB stand-in a
+        # query on `state` reads every operation ever stored.
+        for operations in (self._holds, self._topups, self._review_charges):
+            await operations.create_index([("lease_until", 1)])
+        await self._holds.create_index([("open_since", 1)])
         await self._holds.create_index([("user_id", 1)])
-        await self._topups.create_index([("state", 1), ("lease_until", 1)])
-        await self._review_charges.create_index([("state", 1), ("lease_until", 1)])
         await self._entries.create_index([("user_id", 1)])
 
     # --- wallets -----------------------------------------------------------------------
@@ -248,8 +252,7 @@ class Ledger:
         if holds:
             await self._entries.bulk_write([UpdateOne(*entry_upsert(*placement_entry(hold)), upsert=True)
                                             for hold in holds], ordered=False)
-            await self._close_all(holds, token, lambda hold: {"state": "held", "held_at": stamp()},
-                                  lambda hold: hold["_id"])
+            await self._close_all(holds, token, lambda hold: _held(), lambda hold: hold["_id"])
         resumed = await asyncio.gather(*(self._finish_placement(hold, token, maybe_applied=True) for hold in behind))
         return [HoldOutcome(hold["_id"], True, int(hold["amount"])) for hold in holds] + list(resumed)
 
@@ -257,8 +260,8 @@ class Ledger:
         """Closes holds whose steps a batch took, and releases their wallet ids (`op_of`) when all
         closed. Fewer closed than sent: some lease was taken over (we were slower than it), and its
         new holder's step must not be released by us; `recover` releases finished operations."""
-        closed = await self._holds.bulk_write([UpdateOne({"_id": hold["_id"], "lease": token}, {"$set": {
-            **fields(hold), "lease": None, "lease_until": 0.0}}) for hold in holds], ordered=False)
+        closed = await self._holds.bulk_write([UpdateOne({"_id": hold["_id"], "lease": token}, _closing(fields(hold)))
+                                               for hold in holds], ordered=False)
         if closed.modified_count == len(holds):
             for hold in holds:
                 await self._release(hold["user_id"], op_of(hold))
@@ -280,7 +283,7 @@ class Ledger:
                 return _hold_outcome(await self._holds.find_one({"_id": hold_id}))  # ended by another
         entry_id, _, kind, deltas = placement_entry(hold)
         await self._record(entry_id, user_id, kind, **deltas)
-        if await self._close(self._holds, hold_id, token, {"state": "held", "held_at": stamp()}):
+        if await self._close(self._holds, hold_id, token, _held()):
             await self._release(user_id, hold_id)
         return HoldOutcome(hold_id, True, amount)
 
@@ -582,14 +585,17 @@ class Ledger:
 
     # --- recovery ----------------------------------------------------------------------
     async def count_holds_open_since(self, seconds: float) -> int:
-        """Holds still held `seconds` after they were placed: their task should long have settled."""
-        return await self._holds.count_documents({"state": "held", "held_at": {"$lt": stamp_in(-seconds)}})
+        """Holds still held `seconds` after they were placed: their task should long have settled.
+        `open_since` is stamped when a hold is placed and removed when it ends, so this reads the
+        open holds only, however many ended ones are stored (a find: the stand-in answers a
+        `count_documents`, an aggregation, by reading the whole collection)."""
+        found = self._holds.find({"open_since": {"$gt": "", "$lt": stamp_in(-seconds)}}, {"_id": 1})
+        return len(await found.to_list(None))
 
     async def recover(self) -> int:
         """Finishes operations whose worker died mid-way (their lease has expired)."""
-        expired = {"state": {"$in": list(IN_FLIGHT_STATES)}, "lease_until": {"$lt": time.time()}}
         resumed = 0
-        async for hold in self._holds.find(expired):
+        async for hold in _expired(self._holds):
             if hold["state"] == "pending":
                 await self.place_hold(hold["_id"], hold["user_id"], int(hold["amount"]))
             elif hold["state"] == "capturing":
@@ -597,10 +603,10 @@ class Ledger:
             else:
                 await self.void_hold(hold["_id"], hold["user_id"])
             resumed += 1
-        async for topup in self._topups.find(expired):
+        async for topup in _expired(self._topups):
             await self.topup(topup["_id"], topup["user_id"], int(topup["amount"]))
             resumed += 1
-        async for charge in self._review_charges.find(expired):
+        async for charge in _expired(self._review_charges):
             await self.charge_review(charge["hold_id"], int(charge["amount"]))
             resumed += 1
         return resumed + await self._release_finished()
@@ -729,13 +735,36 @@ class Ledger:
     async def _close(self, coll, op_id: str, token: str, fields: dict[str, Any]) -> bool:
         """Marks the operation done. False means our lease was taken over (we were slower
         than the lease): the new holder finishes, so we must not release the wallet step."""
-        result = await coll.update_one({"_id": op_id, "lease": token},
-                                       {"$set": {**fields, "lease": None, "lease_until": 0.0}})
+        result = await coll.update_one({"_id": op_id, "lease": token}, _closing(fields))
         return result.modified_count == 1
 
     async def _record(self, entry_id: str, user_id: str, kind: str, **deltas: int) -> None:
         """One ledger entry per wallet step (deterministic id), so a wallet can be replayed."""
         await self._entries.update_one(*entry_upsert(entry_id, user_id, kind, deltas), upsert=True)
+
+
+def _held() -> dict[str, Any]:
+    """A placed hold's state: held, and open since now (`count_holds_open_since`)."""
+    held_at = stamp()
+    return {"state": "held", "held_at": held_at, "open_since": held_at}
+
+
+def _closing(fields: dict[str, Any]) -> dict[str, Any]:
+    """The update that ends an operation's step with `fields`: its lease handed back, and a hold
+    that ends (captured, voided) no longer counted open."""
+    update: dict[str, Any] = {"$set": {**fields, "lease": None, "lease_until": 0.0}}
+    if fields.get("state") in ENDED_STATES:
+        update["$unset"] = {"open_since": ""}
+    return update
+
+
+async def _expired(operations) -> AsyncIterator[dict[str, Any]]:
+    """Operations in flight whose lease ran out. A lease is a time only while its operation runs
+    (`_closing` hands it back as 0), so this is one bounded range of the `lease_until` index; the
+    state is checked here, not in the query, which the stand-in would answer by reading them all."""
+    async for operation in operations.find({"lease_until": {"$gt": 0.0, "$lt": time.time()}}):
+        if operation.get("state") in IN_FLIGHT_STATES:
+            yield operation
 
 
 def _amounts(wallet: dict[str, Any]) -> dict[str, int]:

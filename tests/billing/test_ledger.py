@@ -6,7 +6,7 @@ import random
 import time
 
 from shared.config_cache import ConfigCache
-from shared.ledger import Ledger
+from shared.ledger import HoldEnd, Ledger
 from shared.ledger.invariants import wallet_violations
 
 
@@ -171,10 +171,16 @@ async def test_holds_open_too_long_are_counted_until_they_settle(ledger, db, new
     await ledger.place_hold("hold_old", user, 5)
     await ledger.place_hold("hold_new", user, 5)
     # The first was placed long ago: the stored stamp is the clock, so nothing waits.
-    await db.holds.update_one({"_id": "hold_old"}, {"$set": {"held_at": "2000-01-01T00:00:00.000000Z"}})
+    long_ago = {"$set": {"open_since": "2000-01-01T00:00:00.000000Z"}}
+    await db.holds.update_one({"_id": "hold_old"}, long_ago)
     assert await ledger.count_holds_open_since(3600) == 1
     await ledger.void_hold("hold_old", user)
     assert await ledger.count_holds_open_since(3600) == 0
+    await db.holds.update_one({"_id": "hold_new"}, long_ago)
+    assert await ledger.count_holds_open_since(3600) == 1
+    await ledger.end_holds([HoldEnd("hold_new", user, 3)])  # a batch's end, too, closes it
+    assert await ledger.count_holds_open_since(3600) == 0
+    assert all("open_since" not in hold for hold in await db.holds.find().to_list(None))
 
 
 async def _stall_first_wallet_step(ledger, monkeypatch):

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from pymongo import AsyncMongoClient
 
+from shared.ledger import Ledger
 from shared.settings import CommonSettings
 from shared.tasks import TaskStore
 from tools.migrate.__main__ import run
@@ -120,6 +121,23 @@ async def test_ended_unsettled_tasks_gain_unsettled_since_and_the_sweep_finds_th
                           "stamped": "2026-11-02T00:00:00.000000Z"}
     swept = await TaskStore(db).unsettled_terminal(older_than_s=0, limit=10)
     assert {task["_id"] for task in swept} == {"ended", "stamped"}
+
+
+async def test_holds_held_before_open_since_gain_it_and_count_as_open(db):
+    await db["holds"].insert_many([
+        {"_id": "held", "user_id": "u", "amount": 5, "state": "held", "held_at": "2000-01-01T00:00:00.000000Z",
+         "lease_until": 0.0},
+        {"_id": "ended", "user_id": "u", "amount": 5, "state": "captured", "held_at": "2000-01-01T00:00:00.000000Z",
+         "lease_until": 0.0},
+        {"_id": "stamped", "user_id": "u", "amount": 5, "state": "held", "held_at": "2000-01-01T00:00:00.000000Z",
+         "open_since": "2026-12-01T00:00:00.000000Z", "lease_until": 0.0},
+    ])
+    migration = next(migration for migration in MIGRATIONS if migration.id == "0004_live_ledger_operations")
+    for _ in range(2):  # idempotent
+        await migration.apply(db)
+        stamps = {hold["_id"]: hold.get("open_since") for hold in await db["holds"].find().to_list(None)}
+        assert stamps == {"held": "2000-01-01T00:00:00.000000Z", "ended": None, "stamped": "2026-12-01T00:00:00.000000Z"}
+    assert await Ledger(db).count_holds_open_since(3600) == 2
 
 
 def declares_indexes(body: list[ast.stmt]) -> bool:

@@ -66,10 +66,28 @@ async def create_review_indexes(db: AsyncDatabase) -> None:
     await Ledger(db).ensure_indexes()
 
 
+async def index_live_ledger_operations(db: AsyncDatabase) -> None:
+    """The ledger's indexes on `lease_until` and `open_since`, which billing's recovery sweep and
+    its count of holds open too long read (`Ledger.recover`, `Ledger.count_holds_open_since`), and
+    `open_since` on holds placed before it was stamped: when they were held. A hold that ended
+    meanwhile is left alone (the guard on its state)."""
+    await Ledger(db).ensure_indexes()
+    lacking = {"state": "held", "open_since": {"$exists": False}}
+    holds = db["holds"]
+    found = await holds.find(lacking, {"held_at": 1, "created_at": 1}).to_list(None)
+    for start in range(0, len(found), BATCH):
+        await holds.bulk_write([
+            UpdateOne({"_id": hold["_id"], **lacking},
+                      {"$set": {"open_since": hold.get("held_at") or hold.get("created_at") or stamp()}})
+            for hold in found[start:start + BATCH]], ordered=False)
+
+
 MIGRATIONS = (
     Migration("0001_initial_indexes", "every index the services' stores declare", create_initial_indexes),
     Migration("0002_backfill_unsettled_since", "stamp unsettled_since on ended, unsettled tasks that lack it",
               backfill_unsettled_since),
     Migration("0003_review_indexes", "index the tasks' settlement reviews and the review charges' recovery",
               create_review_indexes),
+    Migration("0004_live_ledger_operations", "index the ledger's live operations and stamp open holds' open_since",
+              index_live_ledger_operations),
 )
