@@ -3,35 +3,53 @@ Opening the task (channel, store, hold) is shared with the sync path, see `task_
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from pymongo.asynchronous.database import AsyncDatabase
 
 from services.gateway.caller_urls import Webhook, webhook_in_body
-from services.gateway.container import Container
-from services.gateway.deps import CallerIdentity
 from services.gateway.errors import ApiError, InvalidRequest
 from services.gateway.idempotency import IdempotencyKeys
-from services.gateway.key_policies import Admission
+from services.gateway.key_policies import Admission, KeyPolicies
 from services.gateway.routing.failover import async_submit_moves_on, try_channels
 from services.gateway.routing.health import ChannelHealth
 from services.gateway.routing.selection import upstream_model
-from services.gateway.task_opening import as_api_error, channels_for, new_task
+from services.gateway.settings import GatewaySettings
+from services.gateway.task_opening import TaskOpener, as_api_error, channels_for, new_task
 from services.gateway.webhook_urls import webhook_url
-from shared.channels import SUBMIT_SUFFIX, Channel
+from shared.channels import SUBMIT_SUFFIX, Channel, ChannelRepository
 from shared.clock import stamp_in
 from shared.events import TaskSubmitted
 from shared.ids import new_task_id
+from shared.kafka import EventPublisher
+from shared.outbound_urls import OutboundUrlPolicy
 from shared.providers.base import InvalidBody, Quote, StatusProvider, Submitted, UpstreamContext
 from shared.providers.registry import async_kinds, provider_for
 from shared.task_events import fail_and_announce, publish_stored
 from shared.task_views import pass_view
+from shared.tasks import TaskStore
 from shared.tracing import note_task
 from shared.webhook_deliveries import Wanted, WebhookDeliveries, wants
 from shared.upstream.errors import UpstreamError
 
+if TYPE_CHECKING:  # deps wires the container: only a type here
+    from services.gateway.deps import CallerIdentity
 
+
+@dataclass(frozen=True)
 class AsyncSubmission:
-    def __init__(self, deps: Container) -> None:
-        self._deps = deps
+    """The async submit use case, given what it uses (`Container.async_submission` names them)."""
+    settings: GatewaySettings
+    outbound_urls: OutboundUrlPolicy
+    channels: ChannelRepository
+    policies: KeyPolicies
+    opener: TaskOpener
+    tasks: TaskStore
+    publisher: EventPublisher
+    http: httpx.AsyncClient
+    db: AsyncDatabase  # idempotency keys and webhook deliveries
 
     async def submit(self, caller: CallerIdentity, model: str, body: bytes, query: str,
                      idempotency_key: str | None, fields: dict[str, Any] | None = None, *,
@@ -39,16 +57,15 @@ class AsyncSubmission:
         """`fields`: what another API family built on this path adds to the task (its `api`, its own
         fields); `webhook`: its caller's webhook, accepted already (else the body's, as `/pass`
         takes it); `scope`: the route an `Idempotency-Key` belongs to (else this model's submit)."""
-        deps = self._deps
         if webhook is None:
-            webhook = await webhook_in_body(deps.outbound_urls, body, deps.settings.callback_url_max_length)
+            webhook = await webhook_in_body(self.outbound_urls, body, self.settings.callback_url_max_length)
         fields = {**(fields or {}), **webhook.fields()}
         callback_url = webhook.url
-        admission = await deps.policies.admit(caller.key, caller.user, model)
-        channels = await channels_for(deps.channels, caller, model, async_kinds())
+        admission = await self.policies.admit(caller.key, caller.user, model)
+        channels = await channels_for(self.channels, caller, model, async_kinds())
         task_id = new_task_id()
         note_task(task_id)
-        keys = IdempotencyKeys(deps.db)
+        keys = IdempotencyKeys(self.db)
         if idempotency_key:
             earlier = await keys.claim(caller.user_id, idempotency_key, scope or f"POST /pass/{_bare(model)}/submit",
                                        _fingerprint(body, query), task_id)
@@ -58,20 +75,19 @@ class AsyncSubmission:
             return await self._submit_new(caller, admission, channels, model, task_id, body, query, fields,
                                           callback_url)
         except Exception:  # refused (4xx), unavailable (503) or an error of ours (500) alike
-            if idempotency_key and await deps.tasks.get(task_id) is None:
+            if idempotency_key and await self.tasks.get(task_id) is None:
                 await keys.forget(caller.user_id, idempotency_key)  # nothing happened: a retry may try again
             raise
 
     async def _submit_new(self, caller: CallerIdentity, admission: Admission, channels: list[Channel],
                           model: str, task_id: str, body: bytes, query: str,
                           fields: dict[str, Any] | None, callback_url: str | None) -> dict[str, Any]:
-        deps = self._deps
         channel = channels[0]
         quote = await self._quote(channel, caller, task_id, upstream_model(channel, _bare(model)), body, query)
         task = {**new_task(task_id, caller, channel, model, body, query, quote.amount, mode="async",
-                           unfinished_after_s=deps.settings.task_submit_grace_s, callback_url=callback_url),
+                           unfinished_after_s=self.settings.task_submit_grace_s, callback_url=callback_url),
                 **(fields or {})}
-        await deps.opener.store_and_hold(task, admission)
+        await self.opener.store_and_hold(task, admission)
         accepted = quote.accepted
         if accepted is None:
             accepted, channel = await self._submit_upstream(task, channels, caller, body, query)
@@ -81,24 +97,20 @@ class AsyncSubmission:
                                body: bytes, query: str) -> tuple[Submitted, Channel]:
         """Submits on the channels in selection order, failing over only when no connection was
         made (`routing.failover.async_submit_moves_on`)."""
-        deps = self._deps
-
         async def submit_on(channel: Channel) -> Submitted:
             return await _provider(channel).submit(self._context(caller, channel, task["_id"]), channel,
                                                    upstream_model(channel, _bare(task["model"])), body, query)
         try:
             served = await try_channels(channels, submit_on, async_submit_moves_on,
-                                        ChannelHealth(deps.channels, deps.settings))
+                                        ChannelHealth(self.channels, self.settings))
         except UpstreamError as exc:
-            await fail_and_announce(deps.tasks, deps.publisher, task["_id"], "upstream_error",
+            await fail_and_announce(self.tasks, self.publisher, task["_id"], "upstream_error",
                                     f"{exc.code}: {exc.message}")
             raise as_api_error(exc) from exc
         except InvalidBody as exc:  # providers check bodies when quoting; this is the last line
-            await fail_and_announce(deps.tasks, deps.publisher, task["_id"], "invalid_request", str(exc))
+            await fail_and_announce(self.tasks, self.publisher, task["_id"], "invalid_request", str(exc))
             raise InvalidRequest(str(exc)) from None
-        if served.moved:
-            await deps.tasks.served_by(task["_id"], served.channel.id,
-                                       upstream_model(served.channel, _bare(task["model"])))
+        await self.opener.follow_failover(task["_id"], served, _bare(task["model"]))
         return served.result, served.channel
 
     async def _quote(self, channel: Channel, caller: CallerIdentity, task_id: str, model: str, body: bytes,
@@ -111,28 +123,26 @@ class AsyncSubmission:
             raise as_api_error(exc) from exc
 
     def _context(self, caller: CallerIdentity, channel: Channel, task_id: str) -> UpstreamContext:
-        deps = self._deps
-        return UpstreamContext(http=deps.http, settings=deps.settings,
-                               caller=caller.upstream(deps.settings.user_ref_secret),
-                               webhook_url=webhook_url(deps.settings, channel, task_id))
+        return UpstreamContext(http=self.http, settings=self.settings,
+                               caller=caller.upstream(self.settings.user_ref_secret),
+                               webhook_url=webhook_url(self.settings, channel, task_id))
 
     async def _mark_submitted(self, task: dict[str, Any], channel: Channel,
                               accepted: Submitted) -> dict[str, Any]:
-        deps = self._deps
-        interval = channel.poll_interval(deps.settings.custom_pass_poll_interval)
-        submitted = await deps.tasks.mark_submitted(task["_id"], accepted.upstream_task_id, stamp_in(interval),
+        interval = channel.poll_interval(self.settings.custom_pass_poll_interval)
+        submitted = await self.tasks.mark_submitted(task["_id"], accepted.upstream_task_id, stamp_in(interval),
                                                     accepted.progress)
         if submitted is None:  # failed meanwhile (e.g. a timeout sweep): report what it is now
-            return await deps.tasks.get(task["_id"]) or task
+            return await self.tasks.get(task["_id"]) or task
         if wants(submitted, "start"):  # recorded before the caller hears of the task
-            await WebhookDeliveries(deps.db).record(Wanted(submitted, "start", pass_view(submitted)))
-        await publish_stored(deps.publisher, TaskSubmitted(
+            await WebhookDeliveries(self.db).record(Wanted(submitted, "start", pass_view(submitted)))
+        await publish_stored(self.publisher, TaskSubmitted(
             correlation_id=task["_id"], task_id=task["_id"], user_id=task["user_id"], model=task["model"],
             channel_id=task["channel_id"], upstream_task_id=accepted.upstream_task_id))
         return submitted
 
     async def _existing_task(self, task_id: str) -> dict[str, Any]:
-        task = await self._deps.tasks.get(task_id)
+        task = await self.tasks.get(task_id)
         if task is None:
             raise ApiError("the first request with this Idempotency-Key is still in progress; retry",
                            code="idempotency_in_progress", status=409)

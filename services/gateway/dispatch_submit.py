@@ -56,7 +56,7 @@ def dispatch_error(message: str, code: str, status: int, task_id: str | None = N
 
 @dataclass(frozen=True)
 class Submission:
-    """The dispatch use case, given what it uses (`routes/dispatch.py` names them)."""
+    """The dispatch use case, given what it uses (`Container.submission` names them)."""
     settings: GatewaySettings
     outbound_urls: OutboundUrlPolicy
     channels: ChannelRepository

@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from fastapi.responses import StreamingResponse
 
-from services.gateway.container import Container
-from services.gateway.deps import CallerIdentity
-from services.gateway.task_watch import is_terminal
+from services.gateway.stream_slots import StreamSlots
+from services.gateway.task_watch import TaskWatch, is_terminal
 from shared.clock import parse
+
+if TYPE_CHECKING:  # deps wires the container: only a type here
+    from services.gateway.deps import CallerIdentity
 
 Render = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -48,9 +51,9 @@ def _status_of(view: dict[str, Any]) -> Any:
     return view.get("status", (view.get("data") or {}).get("status"))  # Task API views nest in `data`
 
 
-async def _events(deps: Container, task: dict[str, Any], render: Render, after: int | None) -> AsyncIterator[str]:
-    keepalive_s = deps.settings.event_stream_keepalive_s
-    with deps.watch.follow(task) as follower:
+async def _events(watch: TaskWatch, keepalive_s: float, task: dict[str, Any], render: Render,
+                  after: int | None) -> AsyncIterator[str]:
+    with watch.follow(task) as follower:
         sent_id, sent_view, current = (after if after is not None else -1), None, task
         while True:
             view = await render(current)
@@ -86,10 +89,17 @@ class _StreamInSlot(StreamingResponse):
             self._release()
 
 
-def event_stream(deps: Container, caller: CallerIdentity, task: dict[str, Any], render: Render,
-                 last_event: str | None) -> StreamingResponse:
-    """The stream of `task` (already checked to be the caller's) as `render` shows it."""
-    owner = caller.key_id or f"user:{caller.user_id}"
-    deps.event_streams.take(owner)
-    return _StreamInSlot(_events(deps, task, render, last_event_id(last_event)),
-                         lambda: deps.event_streams.give_back(owner))
+@dataclass(frozen=True)
+class TaskEventStreams:
+    """The event stream use case, given what it uses (`Container.task_event_streams` names them)."""
+    watch: TaskWatch
+    slots: StreamSlots
+    keepalive_s: float
+
+    def open(self, caller: CallerIdentity, task: dict[str, Any], render: Render,
+             last_event: str | None) -> StreamingResponse:
+        """The stream of `task` (already checked to be the caller's) as `render` shows it."""
+        owner = caller.key_id or f"user:{caller.user_id}"
+        self.slots.take(owner)
+        return _StreamInSlot(_events(self.watch, self.keepalive_s, task, render, last_event_id(last_event)),
+                             lambda: self.slots.give_back(owner))

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 
-from services.gateway.container import Container
 from services.gateway.errors import InvalidRequest
+from services.gateway.task_watch import TaskWatch
 
 MAX_WAIT_S = 60
 
@@ -35,9 +35,9 @@ def wait_preference(request: Request) -> int | None:
 WaitPreference = Annotated[int | None, Depends(wait_preference)]
 
 
-async def waited(deps: Container, task: dict[str, Any], wait_s: int | None, response: Response) -> dict[str, Any]:
+async def waited(watch: TaskWatch, task: dict[str, Any], wait_s: int | None, response: Response) -> dict[str, Any]:
     """The task after the wait the caller asked for (as it is, without one)."""
     if wait_s is None:
         return task
     response.headers["Preference-Applied"] = f"wait={wait_s}"
-    return await deps.watch.until_terminal(task, wait_s)
+    return await watch.until_terminal(task, wait_s)

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.gateway.container import Container
 from services.gateway.errors import ApiError, Conflict
-from shared.task_receipts import TaskReceipts
+from shared.ledger import Ledger
+from shared.task_receipts import ReceiptSigner, TaskReceipts
 
 
-async def signed_receipt(deps: Container, task: dict[str, Any]) -> dict[str, Any]:
-    signer = deps.settings.receipt_signer
+async def signed_receipt(ledger: Ledger, signer: ReceiptSigner | None, task: dict[str, Any]) -> dict[str, Any]:
+    """`signer`: the settings' `receipt_signer`, None while no signing key is configured."""
     if signer is None:
         raise ApiError("task receipts are not configured on this gateway (TASK_RECEIPT_SIGNING_KEY)",
                        code="receipts_unavailable", status=503)
-    signed = await TaskReceipts(deps.ledger, signer).signed(task)
+    signed = await TaskReceipts(ledger, signer).signed(task)
     if signed is None:
         raise Conflict(f"task {task['_id']} is not settled yet: its receipt exists once its hold is captured "
                        "or voided", code="receipt_not_ready")

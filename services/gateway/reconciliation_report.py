@@ -12,11 +12,11 @@ import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.gateway.container import Container
 from services.gateway.errors import InvalidRequest, NotFound
-from shared.channels import Channel
+from shared.channels import Channel, ChannelRepository
 from shared.clock import now, stamp
 from shared.reconciliation import TASK_FIELDS, ChannelReconciliation
+from shared.tasks import TaskStore
 
 MAX_CHANNELS = 500  # without channel_id, the channels reconciled (oldest first)
 CSV_COLUMNS = ["record", "channel_id", "channel_name", "task_id", "status", "finished_at", "tasks", "settled",
@@ -41,12 +41,13 @@ def period(since: datetime | None, until: datetime | None, max_days: float) -> t
         raise InvalidRequest("since or until is out of range", code="invalid_period") from None
 
 
-async def reconcile(deps: Container, channel_id: str | None, start: str, end: str, limit: int) -> list[dict[str, Any]]:
+async def reconcile(channels: ChannelRepository, tasks: TaskStore, channel_id: str | None, start: str, end: str,
+                    limit: int) -> list[dict[str, Any]]:
     """The figures of one channel (404 when it does not exist) or of every channel."""
     figures = []
-    for channel in await _channels(deps, channel_id):
+    for channel in await _channels(channels, channel_id):
         report = ChannelReconciliation(channel, limit)
-        async for task in deps.tasks.finished_on_channel(channel.id, start, end, TASK_FIELDS):
+        async for task in tasks.finished_on_channel(channel.id, start, end, TASK_FIELDS):
             report.add(task)
         figures.append(report.summary())
     return figures
@@ -56,10 +57,10 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
-async def _channels(deps: Container, channel_id: str | None) -> list[Channel]:
+async def _channels(channels: ChannelRepository, channel_id: str | None) -> list[Channel]:
     if channel_id is None:
-        return await deps.channels.list(MAX_CHANNELS, 0, include_archived=True)
-    channel = await deps.channels.get(channel_id)
+        return await channels.list(MAX_CHANNELS, 0, include_archived=True)
+    channel = await channels.get(channel_id)
     if channel is None:
         raise NotFound(f"channel {channel_id} not found")
     return [channel]

@@ -14,63 +14,79 @@ reached the client hands the call to the next (the hold keeps the first channel'
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from fastapi import Response
 from fastapi.responses import StreamingResponse
 
+from services.gateway.background import BackgroundWork
 from services.gateway.caller_urls import accepted_callback_url
-from services.gateway.container import Container
-from services.gateway.deps import CallerIdentity
 from services.gateway.errors import ApiError
+from services.gateway.key_policies import KeyPolicies
 from services.gateway.routing.failover import sync_call_moves_on, try_channels
 from services.gateway.routing.health import ChannelHealth
 from services.gateway.routing.selection import upstream_model
+from services.gateway.settings import GatewaySettings
 from services.gateway.stream_relay import StreamRelay
-from services.gateway.task_opening import as_api_error, channels_for, new_task, precharge_request
+from services.gateway.task_opening import TaskOpener, as_api_error, channels_for, new_task, precharge_request
 from shared import upstream_cost
-from shared.channels import Channel
+from shared.channels import Channel, ChannelRepository
 from shared.clock import stamp_in
 from shared.ids import new_task_id
+from shared.kafka import EventPublisher
+from shared.outbound_urls import OutboundUrlPolicy
 from shared.providers.observations import cost_fields, count_cost_rejection
 from shared.status import TaskStatus
 from shared.task_events import announce, fail_and_announce
+from shared.tasks import TaskStore
 from shared.upstream import custompass
 from shared.upstream.custompass import hold_for_precharge_answer
 from shared.upstream.errors import UpstreamError
 from shared.upstream.sse import UsageWatcher, is_event_stream
+
+if TYPE_CHECKING:  # deps wires the container: only a type here
+    from services.gateway.deps import CallerIdentity
 
 SYNC_KINDS = ("custompass_sync",)
 # Names the call's task in every answer, so a caller can find its consumption log.
 TASK_ID_HEADER = "X-CustomPass-Task-Id"
 
 
+@dataclass(frozen=True)
 class SyncPass:
-    def __init__(self, deps: Container) -> None:
-        self._deps = deps
+    """The sync call use case, given what it uses (`Container.sync_pass` names them)."""
+    settings: GatewaySettings
+    outbound_urls: OutboundUrlPolicy
+    channels: ChannelRepository
+    policies: KeyPolicies
+    opener: TaskOpener
+    tasks: TaskStore
+    publisher: EventPublisher
+    http: httpx.AsyncClient
+    background: BackgroundWork  # the call and its stream outlive the request that started them
 
     async def call(self, caller: CallerIdentity, model: str, body: bytes, query: str) -> Response:
         # The call runs in a task of its own: were this request's handler cancelled mid-call,
         # the call would still finish its task (and so settle) once the upstream answered.
-        work = self._deps.background.start(self._call(caller, model, body, query), name=f"sync {model}")
+        work = self.background.start(self._call(caller, model, body, query), name=f"sync {model}")
         return await asyncio.shield(work)
 
     async def _call(self, caller: CallerIdentity, model: str, body: bytes, query: str) -> Response:
-        deps = self._deps
-        callback_url = await accepted_callback_url(deps.outbound_urls, body, deps.settings.callback_url_max_length)
-        admission = await deps.policies.admit(caller.key, caller.user, model)
-        upstream_caller = caller.upstream(deps.settings.user_ref_secret)
-        channels = await channels_for(deps.channels, caller, model, SYNC_KINDS)
-        calls = {channel.id: custompass.call_for_channel(channel, upstream_caller, deps.settings)
+        callback_url = await accepted_callback_url(self.outbound_urls, body, self.settings.callback_url_max_length)
+        admission = await self.policies.admit(caller.key, caller.user, model)
+        upstream_caller = caller.upstream(self.settings.user_ref_secret)
+        channels = await channels_for(self.channels, caller, model, SYNC_KINDS)
+        calls = {channel.id: custompass.call_for_channel(channel, upstream_caller, self.settings)
                  for channel in channels}
         first, first_call = channels[0], calls[channels[0].id]
         amount, answer = await self._price(first, first_call, upstream_model(first, model), body, query)
         task = new_task(new_task_id(), caller, first, model, body, query, amount, mode="sync",
-                        unfinished_after_s=sum(c.timeout_s for c in calls.values()) + deps.settings.task_submit_grace_s,
+                        unfinished_after_s=sum(c.timeout_s for c in calls.values()) + self.settings.task_submit_grace_s,
                         callback_url=callback_url)
         try:
-            await deps.opener.store_and_hold(task, admission)
+            await self.opener.store_and_hold(task, admission)
         except ApiError:
             if answer is not None:
                 await answer.aclose()
@@ -95,19 +111,16 @@ class SyncPass:
                                   custompass.Envelope | None]:
         """Tries the channels in selection order until one answers, failing over when the
         channel is to blame (`routing.failover.sync_call_moves_on`); `calls`: each channel's, by id."""
-        deps = self._deps
-
         async def call_on(channel: Channel) -> tuple[httpx.Response, custompass.Envelope | None]:
             call = calls[channel.id]
-            answer = await custompass.open_answer(deps.http, call, upstream_model(channel, model), body, query)
+            answer = await custompass.open_answer(self.http, call, upstream_model(channel, model), body, query)
             return answer, await _judge(answer, call)
         try:
             served = await try_channels(channels, call_on, sync_call_moves_on,
-                                        ChannelHealth(deps.channels, deps.settings))
+                                        ChannelHealth(self.channels, self.settings))
         except UpstreamError as exc:
             raise await self._failed(task, exc) from exc
-        if served.moved:
-            await deps.tasks.served_by(task["_id"], served.channel.id, upstream_model(served.channel, model))
+        await self.opener.follow_failover(task["_id"], served, model)
         answer, envelope = served.result
         return served.channel, calls[served.channel.id], answer, envelope
 
@@ -118,7 +131,7 @@ class SyncPass:
         if not channel.upstream_precharge:
             return channel.hold_amount(), None
         try:
-            answer = await custompass.open_answer(self._deps.http, call, model, precharge_request(body), query)
+            answer = await custompass.open_answer(self.http, call, model, precharge_request(body), query)
             envelope = await _judge(answer, call)
         except UpstreamError as exc:
             raise as_api_error(exc) from exc  # no task and no money yet: just the refusal
@@ -129,9 +142,8 @@ class SyncPass:
 
     async def _relay(self, task: dict[str, Any], channel: Channel, call: custompass.UpstreamCall,
                      answer: httpx.Response) -> StreamingResponse:
-        deps = self._deps
-        deadline_s = float(task.get("task_lifetime_s") or deps.settings.custom_pass_task_max_lifetime)
-        await deps.tasks.postpone(task["_id"], stamp_in(deadline_s + deps.settings.task_submit_grace_s))
+        deadline_s = float(task.get("task_lifetime_s") or self.settings.custom_pass_task_max_lifetime)
+        await self.tasks.postpone(task["_id"], stamp_in(deadline_s + self.settings.task_submit_grace_s))
 
         async def finish(watcher: UsageWatcher, error: UpstreamError | None) -> None:
             if error is not None and watcher.usage is None:
@@ -140,7 +152,7 @@ class SyncPass:
                 await self._succeeded(task, channel, watcher.usage, watcher.usage_error)
 
         relay = StreamRelay(answer, call, deadline_s, finish)
-        return StreamingResponse(relay.start(deps.background, name=f"stream {task['_id']}"),
+        return StreamingResponse(relay.start(self.background, name=f"stream {task['_id']}"),
                                  status_code=answer.status_code, media_type=answer.headers.get("content-type"),
                                  headers={"Cache-Control": "no-cache", TASK_ID_HEADER: task["_id"]})
 
@@ -151,17 +163,17 @@ class SyncPass:
         fields: dict[str, Any] = {"usage": usage, **cost_fields(channel, *upstream_cost.reading(reported))}
         if usage_error:
             fields["usage_error"] = usage_error  # settled at the held amount, see pricing.final_cost
-        finished = await self._deps.tasks.finish(task["_id"], TaskStatus.SUCCESS, **fields)
+        finished = await self.tasks.finish(task["_id"], TaskStatus.SUCCESS, **fields)
         if finished is not None:
             previous, done = finished
             count_cost_rejection(channel, done)
             # Announced after the answer, not before it: the finish is stored, so a process that
             # dies before publishing leaves the task to settlement's sweep (shared/task_events.py).
-            self._deps.background.start(announce(self._deps.publisher, done, previous), name=f"announce {task['_id']}")
+            self.background.start(announce(self.publisher, done, previous), name=f"announce {task['_id']}")
 
     async def _failed(self, task: dict[str, Any], exc: UpstreamError) -> ApiError:
         """Fails the task (settlement refunds its hold in full); returns the client's answer."""
-        await fail_and_announce(self._deps.tasks, self._deps.publisher, task["_id"], "upstream_error",
+        await fail_and_announce(self.tasks, self.publisher, task["_id"], "upstream_error",
                                 f"{exc.code}: {exc.message}")
         error = as_api_error(exc)
         error.headers = {TASK_ID_HEADER: task["_id"]}

@@ -18,6 +18,7 @@ from services.gateway.billing_client import BillingClient
 from services.gateway.errors import ApiError, BillingUnavailable, BodyTooLarge, InvalidRequest, NotFound, hold_rejected
 from services.gateway.groups import price_ratio
 from services.gateway.key_policies import Admission, KeyPolicies
+from services.gateway.routing.failover import Served
 from services.gateway.routing.selection import ready_in_order, upstream_model
 from shared.channels import SUBMIT_SUFFIX, Channel, ChannelRepository
 from shared.clock import stamp, stamp_in
@@ -111,6 +112,12 @@ class TaskOpener:
             await self.policies.vacate(admission, task["_id"])
             raise hold_rejected(decision.reason or "rejected")
         crash_point("gateway.hold_placed")
+
+    async def follow_failover(self, task_id: str, served: Served[Any], model: str) -> None:
+        """A task opened on its first channel but served by a later one (`routing.failover`)
+        names the channel that served it, and `model` as that channel calls it."""
+        if served.moved:
+            await self.tasks.served_by(task_id, served.channel.id, upstream_model(served.channel, model))
 
 
 def as_api_error(exc: UpstreamError) -> ApiError:

@@ -9,52 +9,71 @@ webhook would have said, the poller still learns by polling: webhooks only make 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
-from services.gateway.container import Container
+import httpx
+
+from services.gateway.background import BackgroundWork
 from services.gateway.errors import NotFound, Unauthorized
-from shared.channels import Channel
+from services.gateway.settings import GatewaySettings
+from services.gateway.webhook_receipts import WebhookReceipts
+from shared.channels import Channel, ChannelRepository
+from shared.kafka import EventPublisher
 from shared.providers.base import StatusProvider, Unsupported, UpstreamContext, Webhook, WebhookRejected
 from shared.providers.observations import apply_observation
 from shared.providers.registry import provider_for
+from shared.result_storage.copier import ResultCopier
+from shared.tasks import TaskStore
 
 log = logging.getLogger(__name__)
 
 
-async def take_webhook(deps: Container, kind: str, channel_id: str, task_id: str, headers: dict[str, str],
-                       body: bytes) -> bool:
-    """True when the delivery is new (its news is being applied), False for a repeat."""
-    channel = await deps.channels.get(channel_id)
-    provider = provider_for(kind)
-    if channel is None or channel.kind != kind or provider is None:
-        raise NotFound(f"no {kind} channel {channel_id}", code="channel_not_found")
-    try:
-        webhook = provider.read_webhook(channel, headers, body, deps.settings.webhook_tolerance_s)
-    except Unsupported:
-        raise NotFound(f"{kind} channels take no webhooks", code="webhooks_not_supported") from None
-    except WebhookRejected as exc:
-        raise Unauthorized(str(exc), code="invalid_webhook") from None
-    task = await deps.tasks.get(task_id)
-    if task is None or task.get("channel_id") != channel_id \
-            or task.get("upstream_task_id") != webhook.upstream_task_id:
-        raise NotFound(f"task {task_id} is not this upstream task", code="task_not_found")
-    receipt_id = f"{channel_id}:{webhook.delivery_id}"
-    if not await deps.webhook_receipts.take(receipt_id, task_id):
-        return False
-    deps.background.start(_apply(deps, provider, channel, task, webhook, receipt_id), name=f"webhook {receipt_id}")
-    return True
+@dataclass(frozen=True)
+class WebhookIntake:
+    """The upstream webhook use case, given what it uses (`Container.webhook_intake` names them)."""
+    settings: GatewaySettings
+    channels: ChannelRepository
+    tasks: TaskStore
+    publisher: EventPublisher
+    results: ResultCopier
+    receipts: WebhookReceipts
+    http: httpx.AsyncClient
+    background: BackgroundWork  # the news is applied after the upstream has its answer
 
+    async def take(self, kind: str, channel_id: str, task_id: str, headers: dict[str, str], body: bytes) -> bool:
+        """True when the delivery is new (its news is being applied), False for a repeat."""
+        channel = await self.channels.get(channel_id)
+        provider = provider_for(kind)
+        if channel is None or channel.kind != kind or provider is None:
+            raise NotFound(f"no {kind} channel {channel_id}", code="channel_not_found")
+        try:
+            webhook = provider.read_webhook(channel, headers, body, self.settings.webhook_tolerance_s)
+        except Unsupported:
+            raise NotFound(f"{kind} channels take no webhooks", code="webhooks_not_supported") from None
+        except WebhookRejected as exc:
+            raise Unauthorized(str(exc), code="invalid_webhook") from None
+        task = await self.tasks.get(task_id)
+        if task is None or task.get("channel_id") != channel_id \
+                or task.get("upstream_task_id") != webhook.upstream_task_id:
+            raise NotFound(f"task {task_id} is not this upstream task", code="task_not_found")
+        receipt_id = f"{channel_id}:{webhook.delivery_id}"
+        if not await self.receipts.take(receipt_id, task_id):
+            return False
+        self.background.start(self._apply(provider, channel, task, webhook, receipt_id), name=f"webhook {receipt_id}")
+        return True
 
-async def _apply(deps: Container, provider: StatusProvider, channel: Channel, task: dict[str, Any],
-                 webhook: Webhook, receipt_id: str) -> None:
-    try:
-        observation = webhook.observation
-        if observation is None:
-            ctx = UpstreamContext(http=deps.http, settings=deps.settings)
-            observation = (await provider.query(ctx, channel, [task])).get(task["_id"])
-        if observation is not None:
-            await apply_observation(deps.tasks, deps.publisher, deps.results, channel, task, observation)
-    except Exception:
-        log.exception("webhook not applied; the upstream's retry or the poller will", extra={"task_id": task["_id"]})
-        await deps.webhook_receipts.forget(receipt_id)
-        raise
+    async def _apply(self, provider: StatusProvider, channel: Channel, task: dict[str, Any],
+                     webhook: Webhook, receipt_id: str) -> None:
+        try:
+            observation = webhook.observation
+            if observation is None:
+                ctx = UpstreamContext(http=self.http, settings=self.settings)
+                observation = (await provider.query(ctx, channel, [task])).get(task["_id"])
+            if observation is not None:
+                await apply_observation(self.tasks, self.publisher, self.results, channel, task, observation)
+        except Exception:
+            log.exception("webhook not applied; the upstream's retry or the poller will",
+                          extra={"task_id": task["_id"]})
+            await self.receipts.forget(receipt_id)
+            raise

@@ -1,8 +1,10 @@
 """The gateway's modules depend one way: the worker-dispatch machinery (services/gateway/workers/:
-queue, hub, sockets, tokens) and the use cases that are given what they use (task_opening's
-TaskOpener, dispatch_submit's Submission) reach nothing that reaches the container or the request
-dependencies at run time, so the container can hold them without an import cycle (an import
-under `if TYPE_CHECKING:` is a type only)."""
+queue, hub, sockets, tokens) and the use cases that are given what they use (`USE_CASES`:
+task_opening's TaskOpener, dispatch_submit's Submission, async_submit's AsyncSubmission, ...)
+reach nothing that reaches the container or the request dependencies at run time, so the
+container can build them without an import cycle (an import under `if TYPE_CHECKING:` is a type
+only). Only the entry points (routes, console pages, the request dependencies) are handed the
+container whole."""
 from __future__ import annotations
 
 import ast
@@ -10,6 +12,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 WIRING = {"services.gateway.container", "services.gateway.deps"}
+GATEWAY = ROOT / "services" / "gateway"
+USE_CASES = ("task_opening", "dispatch_submit", "async_submit", "sync_pass", "task_api.creation", "task_cancel",
+             "webhook_intake", "event_streams")
+# Entry points and the wiring itself: a route's or a page's signature names the container (`Deps`).
+ENTRY_POINTS = ("routes/", "console/", "app.py", "container.py", "deps.py", "task_api/auth.py")
 
 
 def _imports(module: str) -> set[str]:
@@ -44,6 +51,21 @@ def test_the_worker_dispatch_package_never_reaches_the_container():
 
 
 def test_the_use_cases_given_what_they_use_never_reach_the_container():
-    reached = reached_from("services.gateway.task_opening", "services.gateway.dispatch_submit")
+    reached = reached_from(*(f"services.gateway.{name}" for name in USE_CASES))
     assert "services.gateway.workers.hub" in reached
     assert reached & WIRING == set()
+
+
+def _takes_the_container(path: Path) -> bool:
+    tree = ast.parse(path.read_text())
+    arguments = (arg for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                 for arg in node.args.posonlyargs + node.args.args + node.args.kwonlyargs)
+    return any(arg.annotation is not None and ast.unparse(arg.annotation) in {"Container", "Deps"}
+               for arg in arguments)
+
+
+def test_only_entry_points_take_the_container_whole():
+    takers = {str(path.relative_to(GATEWAY)) for path in GATEWAY.rglob("*.py")
+              if not str(path.relative_to(GATEWAY)).startswith(ENTRY_POINTS) and _takes_the_container(path)}
+    assert _takes_the_container(GATEWAY / "routes" / "pass_sync.py")  # the check itself works
+    assert takers == set()

@@ -2,8 +2,6 @@
 unsigned receipt; a task not settled yet answers 409 receipt_not_ready."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from services.gateway.errors import ApiError
@@ -16,21 +14,17 @@ class _Ledger:
         return {"_id": hold_id, "state": "held", "amount": 10}, [{"_id": hold_id, "kind": "hold"}]
 
 
-def _deps(signer):
-    return SimpleNamespace(settings=SimpleNamespace(receipt_signer=signer), ledger=_Ledger())
-
-
 TASK = {"_id": "task_1", "user_id": "u1", "status": "SUCCESS", "hold_id": "hold_task_1"}
 
 
 async def test_without_a_signing_key_receipts_are_unavailable():
     with pytest.raises(ApiError) as refused:
-        await signed_receipt(_deps(None), TASK)
+        await signed_receipt(_Ledger(), None, TASK)
     assert (refused.value.status, refused.value.code) == (503, "receipts_unavailable")
 
 
 @pytest.mark.parametrize("task", [TASK, {**TASK, "status": "IN_PROGRESS"}])
 async def test_before_its_hold_ends_a_task_has_no_receipt(task):
     with pytest.raises(ApiError) as early:
-        await signed_receipt(_deps(ReceiptSigner(b"k" * 32, "k1")), task)
+        await signed_receipt(_Ledger(), ReceiptSigner(b"k" * 32, "k1"), task)
     assert (early.value.status, early.value.code) == (409, "receipt_not_ready")

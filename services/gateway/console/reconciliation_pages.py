@@ -39,4 +39,4 @@ async def reconciliation_csv(_: PageSession, deps: Deps, channel_id: str = "", s
 
 async def _figures(deps: Deps, channel_id: str, since: str, until: str, listed: int) -> tuple[str, str, list[dict]]:
     start, end = period(moment(since), moment(until), deps.settings.reconciliation_max_period_days)
-    return start, end, await reconcile(deps, channel_id or None, start, end, listed)
+    return start, end, await reconcile(deps.channels, deps.tasks, channel_id or None, start, end, listed)

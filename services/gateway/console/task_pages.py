@@ -85,4 +85,4 @@ async def task_receipt(task_id: str, _: PageSession, deps: Deps) -> dict:
     task = await deps.tasks.get(task_id)
     if task is None:
         raise NotFound(f"task {task_id} not found", code="task_not_found")
-    return await signed_receipt(deps, task)
+    return await signed_receipt(deps.ledger, deps.settings.receipt_signer, task)

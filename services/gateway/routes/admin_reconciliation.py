@@ -68,7 +68,7 @@ async def reconciliation(deps: Deps, channel_id: str | None = Query(None, max_le
                          limit: int = Query(100, ge=0, le=1000, description="Tasks outside the band listed per channel."),
                          format: Literal["json", "csv"] = "json") -> Any:
     start, end = period(since, until, deps.settings.reconciliation_max_period_days)
-    figures = await reconcile(deps, channel_id, start, end, limit)
+    figures = await reconcile(deps.channels, deps.tasks, channel_id, start, end, limit)
     if format == "csv":
         return Response(as_csv(figures), media_type="text/csv; charset=utf-8", headers=CSV_HEADERS)
     return ReconciliationPublic(since=start, until=end, channels=figures)

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Header, Response
 from services.gateway.deps import Caller, Deps
 from services.gateway.prefer_wait import WaitPreference, waited
 from services.gateway.schemas import DispatchRequest
-from services.gateway.dispatch_submit import Submission
 from services.gateway.workers.views import dispatch_view
 
 router = APIRouter(tags=["dispatch"])
@@ -21,11 +20,8 @@ async def dispatch(request: DispatchRequest, response: Response, caller: Caller,
     Async with `Prefer: wait[=N]` (`prefer_wait`): once the task is terminal or after N seconds, the
     task as `GET /api/task/{taskId}` shows it (`result` or `error` once it ended). Async, the same
     `Idempotency-Key` (and request) answers the first request's task; a sync call ignores it."""
-    submission = Submission(settings=deps.settings, outbound_urls=deps.outbound_urls, channels=deps.channels,
-                            policies=deps.policies, opener=deps.opener, tasks=deps.tasks, publisher=deps.publisher,
-                            workers=deps.workers, db=deps.db)
-    answer = await submission.submit(caller, request, idempotency_key)
+    answer = await deps.submission.submit(caller, request, idempotency_key)
     if not request.run_async or wait is None:
         return answer
     task = await deps.tasks.get(answer["taskId"])
-    return await dispatch_view(await waited(deps, task, wait, response), deps.workers.queue) if task else answer
+    return await dispatch_view(await waited(deps.watch, task, wait, response), deps.workers.queue) if task else answer

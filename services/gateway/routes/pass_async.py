@@ -5,13 +5,10 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from services.gateway.async_submit import AsyncSubmission
 from services.gateway.deps import Caller, CallerIdentity, Deps
 from services.gateway.errors import InvalidRequest, NotFound
-from services.gateway.event_streams import event_stream
 from services.gateway.prefer_wait import WaitPreference, waited
 from services.gateway.receipt_answers import signed_receipt
-from services.gateway.task_cancel import cancel_task
 from shared.channels import model_spellings
 from shared.task_reads import TaskReads
 from shared.task_views import pass_view
@@ -31,8 +28,8 @@ async def submit(model: str, request: Request, response: Response, caller: Calle
                  idempotency_key: str | None = Header(None, max_length=200)) -> dict:
     """`Prefer: wait[=N]` answers once the task is terminal or after N seconds (`prefer_wait`)."""
     body = await request.body()
-    task = await AsyncSubmission(deps).submit(caller, model, body, request.url.query, idempotency_key)
-    return pass_view(await waited(deps, task, wait, response))
+    task = await deps.async_submission.submit(caller, model, body, request.url.query, idempotency_key)
+    return pass_view(await waited(deps.watch, task, wait, response))
 
 
 async def own_task_of_model(deps: Deps, caller: CallerIdentity, model: str, task_id: str) -> dict:
@@ -58,8 +55,8 @@ async def _pass_view(task: dict) -> dict:
 async def events(model: str, task_id: str, caller: Caller, deps: Deps,
                  last_event_id: str | None = Header(None, max_length=40)) -> StreamingResponse:
     """The task's changes as Server-Sent Events, each carrying the task as fetch answers it (`event_streams`)."""
-    return event_stream(deps, caller, await own_task_of_model(deps, caller, model, task_id), _pass_view,
-                        last_event_id)
+    task = await own_task_of_model(deps, caller, model, task_id)
+    return deps.task_event_streams.open(caller, task, _pass_view, last_event_id)
 
 
 @router.get("/pass/{model:path}/task/{task_id}/webhooks")
@@ -73,14 +70,15 @@ async def webhooks(model: str, task_id: str, caller: Caller, deps: Deps) -> dict
 async def receipt(model: str, task_id: str, caller: Caller, deps: Deps) -> dict:
     """The settled task's signed receipt (`shared.task_receipts`): pricing terms, usage, hold, charged,
     refunded, shortfall, debt, ledger entry ids, times; 409 receipt_not_ready before it is settled."""
-    return await signed_receipt(deps, await own_task_of_model(deps, caller, model, task_id))
+    task = await own_task_of_model(deps, caller, model, task_id)
+    return await signed_receipt(deps.ledger, deps.settings.receipt_signer, task)
 
 
 @router.post("/pass/{model:path}/task/{task_id}/cancel")
 async def cancel(model: str, task_id: str, caller: Caller, deps: Deps) -> dict:
     """Only the task's owner; upstreams without a cancel (CustomPass) answer 409 cancel_not_supported."""
     await own_task_of_model(deps, caller, model, task_id)
-    return pass_view(await cancel_task(deps, caller, task_id))
+    return pass_view(await deps.cancellation.cancel(caller, task_id))
 
 
 @router.post("/pass/{model:path}/task/list-by-condition")

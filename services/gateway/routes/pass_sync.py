@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from services.gateway.container import Container
 from services.gateway.deps import Caller, Deps
 from services.gateway.errors import NotFound
-from services.gateway.sync_pass import SYNC_KINDS, SyncPass
+from services.gateway.sync_pass import SYNC_KINDS
 from shared.providers.registry import async_kinds
 
 router = APIRouter(tags=["custompass"])
@@ -19,7 +19,7 @@ router = APIRouter(tags=["custompass"])
 async def sync_call(model: str, request: Request, caller: Caller, deps: Deps) -> Response:
     """The upstream's answer with its status code, streamed when the upstream streams it."""
     await _refuse_async_only(deps, model)
-    return await SyncPass(deps).call(caller, model, await request.body(), request.url.query)
+    return await deps.sync_pass.call(caller, model, await request.body(), request.url.query)
 
 
 async def _refuse_async_only(deps: Container, model: str) -> None:

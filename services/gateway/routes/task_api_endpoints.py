@@ -9,7 +9,6 @@ from services.gateway.deps import Deps
 from services.gateway.paging import Offset
 from services.gateway.prefer_wait import WaitPreference, waited
 from services.gateway.task_api.auth import InternalAuth, TaskApiCaller
-from services.gateway.task_api.creation import create_typed_task
 from services.gateway.task_api.errors import TaskApiRoute
 from services.gateway.task_api.schemas import StatusUpdate, TaskApiStatus, TaskCreate
 from services.gateway.task_api.status_updates import update_status
@@ -28,8 +27,8 @@ async def create(request: TaskCreate, response: Response, caller: TaskApiCaller,
     (`prefer_wait`), once the task is terminal or after N seconds, `data` also has the task's
     `progress`, `resultUrls`, `errorMessage` and `completedAt`. The same `Idempotency-Key` (with
     the same type, image and params) answers the first request's task."""
-    created = await create_typed_task(deps, caller, request, idempotency_key)
-    view = task_api_view(await waited(deps, created, wait, response))
+    created = await deps.typed_task_creation.create(caller, request, idempotency_key)
+    view = task_api_view(await waited(deps.watch, created, wait, response))
     data = {"taskId": view["id"], "type": view["type"], "status": view["status"], "createdAt": view["createdAt"]}
     if wait is not None:
         data.update({field: view[field] for field in ("progress", "resultUrls", "errorMessage", "completedAt")})
@@ -50,5 +49,5 @@ async def list_tasks(caller: TaskApiCaller, deps: Deps, limit: int = Query(10, g
 @router.put("/api/task/{task_id}/status", dependencies=[InternalAuth])
 async def put_status(task_id: str, change: StatusUpdate, deps: Deps) -> dict:
     """Internal (admin token or TASK_API_SERVICE_TOKEN): pending -> processing -> success | failed."""
-    task = await update_status(deps, task_id, change)
+    task = await update_status(deps.tasks, deps.publisher, task_id, change)
     return {"success": True, "message": f"task is {to_task_api_status(task['status'])}", "data": task_api_view(task)}

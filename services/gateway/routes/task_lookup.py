@@ -13,7 +13,6 @@ from fastapi.responses import StreamingResponse
 from services.gateway.container import Container
 from services.gateway.deps import Deps
 from services.gateway.errors import ApiError, Forbidden
-from services.gateway.event_streams import event_stream
 from services.gateway.receipt_answers import signed_receipt
 from services.gateway.task_api.auth import TaskApiCaller
 from services.gateway.task_api.errors import TaskApiRoute
@@ -79,7 +78,7 @@ async def task_events(task_id: str, caller: TaskApiCaller, deps: Deps,
     """The task's changes as Server-Sent Events, each carrying the task as `GET /api/task/{taskId}`
     answers it (`event_streams`)."""
     task, view, _ = await visible_task(task_id, caller, deps)
-    return event_stream(deps, caller, task, lambda changed: view(changed, deps), last_event_id)
+    return deps.task_event_streams.open(caller, task, lambda changed: view(changed, deps), last_event_id)
 
 
 @router.get("/api/task/{task_id}/receipt")
@@ -87,7 +86,7 @@ async def task_receipt(task_id: str, caller: TaskApiCaller, deps: Deps) -> dict:
     """The settled task's signed receipt (`shared.task_receipts`), whichever API created it; another
     user's task answers 404 like a missing one (a typed task too), and a worker task's receipt
     outlives its readable result. 409 receipt_not_ready before it is settled."""
-    return await signed_receipt(deps, await _owned(task_id, caller, deps))
+    return await signed_receipt(deps.ledger, deps.settings.receipt_signer, await _owned(task_id, caller, deps))
 
 
 @router.get("/api/task/{task_id}/webhooks")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 
 from services.gateway.deps import Deps
-from services.gateway.webhook_intake import take_webhook
 from services.gateway.webhook_urls import WEBHOOK_PREFIX
 
 router = APIRouter(prefix=WEBHOOK_PREFIX, tags=["webhooks"])
@@ -15,5 +14,5 @@ router = APIRouter(prefix=WEBHOOK_PREFIX, tags=["webhooks"])
 async def receive_webhook(kind: str, channel_id: str, request: Request, deps: Deps,
                           task_id: str = Query(min_length=1, max_length=200)) -> dict:
     headers = {k.lower(): v for k, v in request.headers.items()}
-    taken = await take_webhook(deps, kind, channel_id, task_id, headers, await request.body())
+    taken = await deps.webhook_intake.take(kind, channel_id, task_id, headers, await request.body())
     return {"code": 0, "message": "accepted" if taken else "already received"}

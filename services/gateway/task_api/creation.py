@@ -5,31 +5,44 @@ webhook is the request's own field, never sent upstream."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from services.gateway.async_submit import AsyncSubmission
 from services.gateway.caller_urls import accepted_webhook, check_input_image_url
-from services.gateway.container import Container
-from services.gateway.deps import CallerIdentity
 from services.gateway.errors import InvalidRequest
+from services.gateway.settings import GatewaySettings
 from services.gateway.task_api.schemas import TaskCreate
 from services.gateway.task_api.task_types import TaskTypeRepository, check_params
+from shared.outbound_urls import OutboundUrlPolicy
 from shared.typed_tasks import API
 
+if TYPE_CHECKING:  # deps wires the container: only a type here
+    from services.gateway.deps import CallerIdentity
 
-async def create_typed_task(deps: Container, caller: CallerIdentity, request: TaskCreate,
-                            idempotency_key: str | None = None) -> dict[str, Any]:
-    task_type = await TaskTypeRepository(deps.db).get(request.type)
-    if task_type is None:
-        raise InvalidRequest(f"unknown task type {request.type!r}", code="unknown_task_type")
-    params = check_params(task_type, request.params)
-    await check_input_image_url(deps.outbound_urls, request.inputImageUrl, deps.settings.input_image_url_max_length)
-    webhook = await accepted_webhook(deps.outbound_urls, request.callback_url, request.callback_events,
-                                     deps.settings.callback_url_max_length)
-    body = json.dumps({"type": request.type, "inputImageUrl": request.inputImageUrl, "params": request.params},
-                      ensure_ascii=False).encode()
-    # params are kept as JSON text: a caller's keys may be anything, `$`-prefixed ones included.
-    fields = {"api": API, "task_type": request.type, "input_image_url": request.inputImageUrl, "params": params}
-    # The fingerprint is the upstream body: a key replayed with another webhook is the same task.
-    return await AsyncSubmission(deps).submit(caller, task_type["model"], body, "", idempotency_key, fields,
-                                              webhook=webhook, scope="POST /api/task/create")
+
+@dataclass(frozen=True)
+class TypedTaskCreation:
+    """The typed task use case, given what it uses (`Container.typed_task_creation` names them)."""
+    settings: GatewaySettings
+    outbound_urls: OutboundUrlPolicy
+    task_types: TaskTypeRepository
+    submission: AsyncSubmission
+
+    async def create(self, caller: CallerIdentity, request: TaskCreate,
+                     idempotency_key: str | None = None) -> dict[str, Any]:
+        task_type = await self.task_types.get(request.type)
+        if task_type is None:
+            raise InvalidRequest(f"unknown task type {request.type!r}", code="unknown_task_type")
+        params = check_params(task_type, request.params)
+        await check_input_image_url(self.outbound_urls, request.inputImageUrl,
+                                    self.settings.input_image_url_max_length)
+        webhook = await accepted_webhook(self.outbound_urls, request.callback_url, request.callback_events,
+                                         self.settings.callback_url_max_length)
+        body = json.dumps({"type": request.type, "inputImageUrl": request.inputImageUrl, "params": request.params},
+                          ensure_ascii=False).encode()
+        # params are kept as JSON text: a caller's keys may be anything, `$`-prefixed ones included.
+        fields = {"api": API, "task_type": request.type, "input_image_url": request.inputImageUrl, "params": params}
+        # The fingerprint is the upstream body: a key replayed with another webhook is the same task.
+        return await self.submission.submit(caller, task_type["model"], body, "", idempotency_key, fields,
+                                            webhook=webhook, scope="POST /api/task/create")

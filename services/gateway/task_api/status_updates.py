@@ -9,19 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.gateway.container import Container
 from services.gateway.errors import Conflict, NotFound
 from services.gateway.task_api.schemas import StatusUpdate
 from shared.status import TaskStatus, to_task_api_status
+from shared.kafka import EventPublisher
 from shared.typed_tasks import API
 from shared.task_events import announce, fail_and_announce, finish_and_announce
+from shared.tasks import TaskStore
 
 LEGAL = {("pending", "processing"), ("processing", "success"), ("processing", "failed")}
 FAILED_BY_SERVICE = "failed_by_service"
 
 
-async def update_status(deps: Container, task_id: str, change: StatusUpdate) -> dict[str, Any]:
-    task = await deps.tasks.get(task_id)
+async def update_status(tasks: TaskStore, publisher: EventPublisher, task_id: str,
+                        change: StatusUpdate) -> dict[str, Any]:
+    task = await tasks.get(task_id)
     if task is None or task.get("api") != API:
         raise NotFound(f"task {task_id} not found", code="task_not_found")
     if task["status"] == TaskStatus.NOT_START.value:  # its hold or upstream submit is still under way
@@ -31,20 +33,21 @@ async def update_status(deps: Container, task_id: str, change: StatusUpdate) -> 
         raise Conflict(f"task {task_id} is {now} already; a finished task does not change", code="task_finished")
     if (now, change.status) not in LEGAL:
         raise Conflict(f"a {now} task cannot become {change.status}", code="illegal_transition")
-    changed = await _apply(deps, task, change)
+    changed = await _apply(tasks, publisher, task, change)
     if changed is None:  # something else moved the task meanwhile
         raise Conflict(f"task {task_id} changed meanwhile; read it and retry", code="task_changed")
     return changed
 
 
-async def _apply(deps: Container, task: dict[str, Any], change: StatusUpdate) -> dict[str, Any] | None:
+async def _apply(tasks: TaskStore, publisher: EventPublisher, task: dict[str, Any],
+                 change: StatusUpdate) -> dict[str, Any] | None:
     if change.status == "processing":
-        started = await deps.tasks.advance(task, TaskStatus.IN_PROGRESS, task.get("progress"))
+        started = await tasks.advance(task, TaskStatus.IN_PROGRESS, task.get("progress"))
         if started is not None:
-            await announce(deps.publisher, started, task["status"])
+            await announce(publisher, started, task["status"])
         return started
     if change.status == "success":
-        return await finish_and_announce(deps.tasks, deps.publisher, task["_id"], TaskStatus.SUCCESS,
+        return await finish_and_announce(tasks, publisher, task["_id"], TaskStatus.SUCCESS,
                                          result={"urls": change.resultUrls or []})
-    return await fail_and_announce(deps.tasks, deps.publisher, task["_id"], FAILED_BY_SERVICE,
+    return await fail_and_announce(tasks, publisher, task["_id"], FAILED_BY_SERVICE,
                                    change.errorMessage or "failed")
