@@ -142,6 +142,7 @@ async def test_operator_runs_the_gateway_from_the_browser(page: Page, stack):
     await fits(page)
     await page.fill("#task-user", user_id)
     await page.click("#filter-tasks")
+    await page.wait_for_url(f"**user_id={user_id}*")  # the filter is a form GET: measure the page it loads
     await fits(page)
     await page.click(f"text={task_id}")
     await shot(page, "tasks")
@@ -159,6 +160,7 @@ async def test_operator_runs_the_gateway_from_the_browser(page: Page, stack):
     await page.goto(f"{base}/admin/ui/logs")
     await page.fill("#log-user", user_id)
     await page.click("#filter-logs")
+    await page.wait_for_url(f"**user_id={user_id}*")
     await fits(page)
     await shot(page, "logs")
     async with page.expect_download() as downloading:
