@@ -43,7 +43,7 @@ async def apply_topup(request: TopupRequested, ledger: Ledger, publisher: EventP
     metrics.TOPUPS.labels("applied" if outcome.applied else "rejected").inc()
     if outcome.applied:
         metrics.TOPUP_AMOUNT.inc(request.amount)
-    wallet = WalletSnapshot(**outcome.wallet) if outcome.wallet else None
+    wallet = WalletSnapshot(**outcome.wallet.amounts()) if outcome.wallet else None
     await publisher.publish(TopupApplied(correlation_id=request.correlation_id, op_id=request.op_id,
                                          user_id=request.user_id, amount=request.amount,
                                          ok=outcome.applied, wallet=wallet))

@@ -6,32 +6,29 @@ from collections import Counter
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.ledger.store import OPEN_HOLD_STATES
-from shared.ledger.writes import WALLET_FIELDS
+from shared.ledger.wallet import AMOUNTS, Wallet
 
 
 async def wallet_violations(db: AsyncDatabase, user_id: str) -> list[str]:
     """Every way this user's wallet breaks the money rules; empty when it is sound."""
-    wallet = await db["wallets"].find_one({"_id": user_id})
-    if wallet is None:
+    stored = await db["wallets"].find_one({"_id": user_id})
+    if stored is None:
         return [f"{user_id}: no wallet"]
-    problems = []
-    if wallet["available"] + wallet["held"] + wallet["used"] != wallet["credited"]:
-        problems.append(f"{user_id}: available + held + used != credited ({wallet})")
-    if wallet["available"] < 0:
-        problems.append(f"{user_id}: available below zero ({wallet['available']})")
+    wallet = Wallet.from_document(stored)
+    problems = [f"{user_id}: {problem}" for problem in wallet.violations()]
     open_holds = db["holds"].find({"user_id": user_id, "state": {"$in": list(OPEN_HOLD_STATES)}})
     held = sum([int(h["amount"]) async for h in open_holds])
-    if held != wallet["held"]:
-        problems.append(f"{user_id}: held {wallet['held']} != sum of open holds {held}")
-    replay = dict.fromkeys(WALLET_FIELDS, 0)
+    if held != wallet.held:
+        problems.append(f"{user_id}: held {wallet.held} != sum of open holds {held}")
+    replay = dict.fromkeys(AMOUNTS, 0)
     async for entry in db["ledger"].find({"user_id": user_id}):
-        for field in WALLET_FIELDS:
+        for field in AMOUNTS:
             replay[field] += int(entry.get(field, 0))
-    if any(replay[f] != int(wallet.get(f, 0)) for f in WALLET_FIELDS):
+    if replay != wallet.amounts():
         problems.append(f"{user_id}: wallet differs from its ledger replay ({replay})")
-    if wallet.get("pending"):
-        problems.append(f"{user_id}: operations still in flight {wallet['pending']}")
-    return problems + await _key_spend_violations(db, wallet)
+    if stored.get("pending"):
+        problems.append(f"{user_id}: operations still in flight {stored['pending']}")
+    return problems + await _key_spend_violations(db, stored)
 
 
 async def _key_spend_violations(db: AsyncDatabase, wallet: dict) -> list[str]:

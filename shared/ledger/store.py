@@ -44,10 +44,11 @@ from shared.clock import now, stamp, stamp_in
 from shared.config_cache import ConfigCache
 from shared.ledger.rules import CaptureSplit, capture_split, hold_rejection
 from shared.ledger.writes import (
-    DONE_KEPT, WALLET_FIELDS, bar_id, capture_entry, capture_inc, captured_fields, chosen_split, end_entry,
+    DONE_KEPT, bar_id, capture_entry, capture_inc, captured_fields, chosen_split, end_entry,
     end_fields, end_inc, end_op, ends_usually, entry_upsert, key_spent_field, placement_entry,
     placement_inc, release_step, review_op_id, void_entry, void_inc, voided_fields, wallet_step,
     wallet_steps_together)
+from shared.ledger.wallet import AMOUNTS, Wallet
 from shared.listing import newest_first
 
 OPEN_HOLD_STATES = ("held", "capturing", "voiding")
@@ -115,7 +116,7 @@ class ReviewChargeOutcome:
 class TopupOutcome:
     op_id: str
     applied: bool
-    wallet: dict[str, int] | None
+    wallet: Wallet | None
 
 
 class LeaseBusy(Exception):
@@ -151,19 +152,23 @@ class Ledger:
         """Creates the empty wallet of a new user; repeating it is harmless."""
         await self._wallets.update_one(
             {"_id": user_id},
-            {"$setOnInsert": {**{f: 0 for f in WALLET_FIELDS}, "pending": []}},
+            {"$setOnInsert": {**Wallet().amounts(), "pending": []}},
             upsert=True,
         )
 
-    async def wallet(self, user_id: str) -> dict[str, int] | None:
-        doc = await self._wallets.find_one({"_id": user_id})
-        return None if doc is None else _amounts(doc)
+    async def wallet(self, user_id: str) -> Wallet | None:
+        doc = await self._wallets.find_one({"_id": user_id}, dict.fromkeys(AMOUNTS, 1))
+        return None if doc is None else Wallet.from_document(doc)
 
-    async def wallets(self, user_ids: list[str]) -> dict[str, dict[str, int]]:
+    async def wallets(self, user_ids: list[str]) -> dict[str, Wallet]:
         """The wallets of many users (a page of them) in one query, by user id; a user without a
         wallet is absent. Only the amounts are read, not the ids of recent operations."""
-        found = self._wallets.find({"_id": {"$in": user_ids}}, dict.fromkeys(WALLET_FIELDS, 1))
-        return {doc["_id"]: _amounts(doc) async for doc in found}
+        found = self._wallets.find({"_id": {"$in": user_ids}}, dict.fromkeys(AMOUNTS, 1))
+        return {doc["_id"]: Wallet.from_document(doc) async for doc in found}
+
+    async def _available(self, user_id: str) -> int:
+        """What a shortfall may take from the wallet now (nothing when there is no wallet)."""
+        return (await self.wallet(user_id) or Wallet()).available
 
     async def key_spent(self, user_id: str, key_id: str) -> int:
         """What the key has spent of its user's quota: its open holds plus what they charged."""
@@ -344,8 +349,7 @@ class Ledger:
         op = f"{hold_id}:capture"
         while True:
             if split is None:
-                wallet = await self.wallet(user_id) or {"available": 0}
-                coverable = wallet["available"]
+                coverable = await self._available(user_id)
                 if quota is not None:  # a shortfall may not take the key past its quota either
                     coverable = min(coverable, max(quota - await self.key_spent(user_id, key_id), 0))
                 split = capture_split(amount, cost, coverable)
@@ -538,7 +542,7 @@ class Ledger:
         key_id, quota = doc.get("key_id"), doc.get("key_quota")
         while True:
             if split is None:
-                coverable = (await self.wallet(user_id) or {"available": 0})["available"]
+                coverable = await self._available(user_id)
                 if quota is not None:
                     coverable = min(coverable, max(quota - await self.key_spent(user_id, key_id), 0))
                 taken = capture_split(0, rest, max(coverable, 0))
@@ -765,10 +769,6 @@ async def _expired(operations) -> AsyncIterator[dict[str, Any]]:
     async for operation in operations.find({"lease_until": {"$gt": 0.0, "$lt": time.time()}}):
         if operation.get("state") in IN_FLIGHT_STATES:
             yield operation
-
-
-def _amounts(wallet: dict[str, Any]) -> dict[str, int]:
-    return {f: int(wallet.get(f, 0)) for f in WALLET_FIELDS}
 
 
 def _captured_outcome(hold: dict[str, Any], split: CaptureSplit) -> SettleOutcome:

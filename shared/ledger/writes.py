@@ -7,8 +7,8 @@ from typing import Any
 
 from shared.clock import stamp
 from shared.ledger.rules import CaptureSplit, capture_split
+from shared.ledger.wallet import AMOUNTS
 
-WALLET_FIELDS = ("available", "held", "used", "credited", "debt")
 # Finished operation ids kept per wallet: a holder that stalled past its lease is still stopped
 # unless this many more of the same user's operations finished meanwhile.
 DONE_KEPT = 256
@@ -81,7 +81,7 @@ def release_step(user_id: str, ops: list[str]) -> tuple[dict[str, Any], dict[str
 def entry_upsert(entry_id: str, user_id: str, kind: str, deltas: dict[str, int]) -> tuple[dict[str, Any], dict[str, Any]]:
     """A ledger entry, written once by its deterministic id."""
     return {"_id": entry_id}, {"$setOnInsert": {"user_id": user_id, "kind": kind, "at": stamp(),
-                                                **{f: int(deltas.get(f, 0)) for f in WALLET_FIELDS}}}
+                                                **{f: int(deltas.get(f, 0)) for f in AMOUNTS}}}
 
 
 def placement_entry(hold: dict[str, Any]) -> tuple[str, str, str, dict[str, int]]:

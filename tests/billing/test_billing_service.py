@@ -90,7 +90,7 @@ async def test_hold_unanswered_in_time_is_a_clear_error_and_cancels(make_stack, 
             system["billing"].start().wait_ready()
             late = await billing.hold("hold_slow", user, 5, "task_slow")  # the redelivered request
         assert not late.placed and late.reason == "cancelled"
-        assert (await ledger.wallet(user))["available"] == 10
+        assert (await ledger.wallet(user)).available == 10
     finally:
         await admin.close()
         await client.close()

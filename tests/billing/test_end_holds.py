@@ -9,6 +9,7 @@ import pytest
 
 from shared.ledger import HoldEnd, KeySpend, Ledger
 from shared.ledger.invariants import wallet_violations
+from shared.ledger.wallet import Wallet
 
 
 async def _placed(ledger: Ledger, user: str, count: int, amount: int = 5, prefix: str = "hold",
@@ -40,11 +41,11 @@ async def test_a_batch_of_usual_ends_takes_six_commands_for_all(ledger, db, new_
     assert [(o.hold_id, o.outcome, o.charged, o.refunded) for o in outcomes] == [
         (h, "voided" if i % 2 else "captured", 0 if i % 2 else 3, 5 if i % 2 else 2) for i, h in enumerate(holds)]
     for user in users:
-        assert await ledger.wallet(user) == {"available": 94, "held": 0, "used": 6, "credited": 100, "debt": 0}
+        assert await ledger.wallet(user) == Wallet(available=94, held=0, used=6, credited=100, debt=0)
         assert await wallet_violations(db, user) == []
     again = await ledger.end_holds(ends)  # a redelivered batch: every hold had ended, nothing moves
     assert all(o.repeated for o in again) and [o.charged for o in again] == [o.charged for o in outcomes]
-    assert await ledger.wallet(users[0]) == {"available": 94, "held": 0, "used": 6, "credited": 100, "debt": 0}
+    assert await ledger.wallet(users[0]) == Wallet(available=94, held=0, used=6, credited=100, debt=0)
 
 
 async def test_the_unusual_end_the_one_at_a_time_way_in_the_same_batch(ledger, db, new_user):
@@ -61,7 +62,7 @@ async def test_the_unusual_end_the_one_at_a_time_way_in_the_same_batch(ledger, d
         ("captured", 1, 4, 0, True),
         ("nothing", 0, 0, 0, False)]  # cancelled: a late placement of it holds nothing
     assert not (await ledger.place_hold("hold_never_placed", user, 1)).placed
-    assert await ledger.wallet(user) == {"available": 9, "held": 0, "used": 11, "credited": 20, "debt": 0}
+    assert await ledger.wallet(user) == Wallet(available=9, held=0, used=11, credited=20, debt=0)
     assert await wallet_violations(db, user) == []
 
 
@@ -76,8 +77,7 @@ async def test_batches_and_single_ends_of_the_same_holds_end_each_once(ledger, d
     assert [(o.outcome, o.charged) for o in first] == [(o.outcome, o.charged) for o in second]
     charged = sum(o.charged for o in first)
     assert charged == 4 * sum(1 for e in ends if e.cost)
-    assert await ledger.wallet(user) == {"available": 400 - charged, "held": 0, "used": charged, "credited": 400,
-                                         "debt": 0}
+    assert await ledger.wallet(user) == Wallet(available=400 - charged, held=0, used=charged, credited=400)
     assert await ledger.key_spent(user, "key_batch") == charged
     assert await wallet_violations(db, user) == []
 
@@ -105,5 +105,5 @@ async def test_a_batch_that_crashed_between_its_steps_is_finished_by_recovery(db
     outcomes = await ledger.end_holds([HoldEnd(h, user, None if i % 2 else 9) for i, h in enumerate(holds)])
     assert [(o.outcome, o.charged, o.repeated) for o in outcomes] == [
         ("voided", 0, True) if i % 2 else ("captured", 2, True) for i in range(6)]
-    assert await ledger.wallet(user) == {"available": 44, "held": 0, "used": 6, "credited": 50, "debt": 0}
+    assert await ledger.wallet(user) == Wallet(available=44, held=0, used=6, credited=50, debt=0)
     assert await wallet_violations(db, user) == []

@@ -6,6 +6,7 @@ import asyncio
 
 from shared.ledger import KeySpend
 from shared.ledger.invariants import wallet_violations
+from shared.ledger.wallet import Wallet
 
 
 async def test_concurrent_holds_never_take_a_key_past_its_quota(ledger, db, new_user):
@@ -17,7 +18,7 @@ async def test_concurrent_holds_never_take_a_key_past_its_quota(ledger, db, new_
     assert await ledger.key_spent(user, "key_capped") == 50
     other = await ledger.place_hold("hold_other", user, 7, KeySpend("key_other"))
     assert other.placed  # the user's other key keeps spending the same wallet
-    assert await ledger.wallet(user) == {"available": 943, "held": 57, "used": 0, "credited": 1000, "debt": 0}
+    assert await ledger.wallet(user) == Wallet(available=943, held=57, used=0, credited=1000, debt=0)
     assert await wallet_violations(db, user) == []
 
 
@@ -50,7 +51,7 @@ async def test_a_shortfall_beyond_the_key_quota_becomes_debt(ledger, db, new_use
     settled = await ledger.capture_hold("hold_1", 15)  # the wallet could pay, the key may add only 2
     assert (settled.charged, settled.debt) == (12, 3)
     assert await ledger.key_spent(user, "key_a") == 12
-    assert await ledger.wallet(user) == {"available": 88, "held": 0, "used": 12, "credited": 100, "debt": 3}
+    assert await ledger.wallet(user) == Wallet(available=88, held=0, used=12, credited=100, debt=3)
     assert await wallet_violations(db, user) == []
 
 
@@ -58,4 +59,4 @@ async def test_a_hold_larger_than_the_whole_key_quota_is_rejected(ledger, db, ne
     user = await new_user(quota=100)
     outcome = await ledger.place_hold("hold_1", user, 11, KeySpend("key_a", quota=10))
     assert (outcome.placed, outcome.reason) == (False, "key_quota_exceeded")
-    assert await ledger.wallet(user) == {"available": 100, "held": 0, "used": 0, "credited": 100, "debt": 0}
+    assert await ledger.wallet(user) == Wallet(available=100, held=0, used=0, credited=100, debt=0)

@@ -8,6 +8,7 @@ import time
 from shared.config_cache import ConfigCache
 from shared.ledger import HoldEnd, Ledger
 from shared.ledger.invariants import wallet_violations
+from shared.ledger.wallet import Wallet
 
 
 async def test_concurrent_holds_never_overdraw(ledger, db, new_user):
@@ -16,7 +17,7 @@ async def test_concurrent_holds_never_overdraw(ledger, db, new_user):
     outcomes = await asyncio.gather(*(ledger.place_hold(h, user, 1) for h in hold_ids))
     assert sum(o.placed for o in outcomes) == 700
     assert {o.reason for o in outcomes if not o.placed} == {"insufficient_quota"}
-    assert await ledger.wallet(user) == {"available": 0, "held": 700, "used": 0, "credited": 700, "debt": 0}
+    assert await ledger.wallet(user) == Wallet(available=0, held=700, used=0, credited=700, debt=0)
     assert await wallet_violations(db, user) == []
 
 
@@ -26,9 +27,9 @@ async def test_duplicate_hold_requests_hold_once(ledger, db, new_user):
     random.shuffle(requests)
     outcomes = await asyncio.gather(*(ledger.place_hold(h, user, 2) for h in requests))
     assert all(o.placed for o in outcomes)
-    assert (await ledger.wallet(user))["held"] == 80
+    assert (await ledger.wallet(user)).held == 80
     again = await ledger.place_hold("hold_0", user, 2)
-    assert again.placed and (await ledger.wallet(user))["held"] == 80
+    assert again.placed and (await ledger.wallet(user)).held == 80
     assert await wallet_violations(db, user) == []
 
 
@@ -41,7 +42,7 @@ async def test_repeated_capture_and_void_change_money_once(ledger, db, new_user)
     assert {(c.outcome, c.charged, c.refunded) for c in captures} == {("captured", 4, 6)}
     assert {(v.outcome, v.refunded) for v in voids} == {("voided", 10)}
     assert (await ledger.void_hold("hold_a", user)).outcome == "captured"  # ended once, stays ended
-    assert await ledger.wallet(user) == {"available": 96, "held": 0, "used": 4, "credited": 100, "debt": 0}
+    assert await ledger.wallet(user) == Wallet(available=96, held=0, used=4, credited=100, debt=0)
     assert await wallet_violations(db, user) == []
 
 
@@ -53,7 +54,7 @@ async def test_capture_above_hold_charges_shortfall_then_records_debt(ledger, db
     await ledger.place_hold("hold_2", user, 2)
     second = await ledger.capture_hold("hold_2", 9)  # 2 held + 0 available: 7 cannot be covered
     assert (second.charged, second.debt) == (2, 7)
-    assert await ledger.wallet(user) == {"available": 0, "held": 0, "used": 15, "credited": 15, "debt": 7}
+    assert await ledger.wallet(user) == Wallet(available=0, held=0, used=15, credited=15, debt=7)
     assert await wallet_violations(db, user) == []
 
 
@@ -61,7 +62,7 @@ async def test_repeated_topup_credits_once(ledger, db, new_user):
     user = await new_user()
     outcomes = await asyncio.gather(*(ledger.topup("topup:x", user, 50) for _ in range(20)))
     assert all(o.applied for o in outcomes)
-    assert (await ledger.wallet(user))["credited"] == 50
+    assert (await ledger.wallet(user)).credited == 50
     assert await wallet_violations(db, user) == []
 
 
@@ -79,7 +80,7 @@ async def test_hold_rejections_name_their_reason(ledger, db, new_user):
     assert (await ledger.place_hold("h2", expired, 1)).reason == "not_member"
     assert (await ledger.place_hold("h3", "usr_missing", 1)).reason == "user_not_found"
     assert (await ledger.place_hold("h4", member, 1)).placed
-    assert (await ledger.wallet(disabled))["held"] == 0
+    assert (await ledger.wallet(disabled)).held == 0
 
 
 async def test_void_before_placement_cancels_the_late_hold(ledger, db, new_user):
@@ -87,7 +88,7 @@ async def test_void_before_placement_cancels_the_late_hold(ledger, db, new_user)
     assert (await ledger.void_hold("hold_late", user)).outcome == "nothing"
     late = await ledger.place_hold("hold_late", user, 5)
     assert not late.placed and late.reason == "cancelled"
-    assert (await ledger.wallet(user))["available"] == 10
+    assert (await ledger.wallet(user)).available == 10
 
 
 async def test_recovery_finishes_a_placement_interrupted_after_the_wallet_step(ledger, db, new_user):
@@ -100,7 +101,7 @@ async def test_recovery_finishes_a_placement_interrupted_after_the_wallet_step(l
                                                 "$push": {"pending": "hold_x"}})
     assert await ledger.recover() == 1
     assert (await db.holds.find_one({"_id": "hold_x"}))["state"] == "held"
-    assert await ledger.wallet(user) == {"available": 6, "held": 4, "used": 0, "credited": 10, "debt": 0}
+    assert await ledger.wallet(user) == Wallet(available=6, held=4, used=0, credited=10, debt=0)
     assert await wallet_violations(db, user) == []
 
 
@@ -114,7 +115,7 @@ async def test_recovery_finishes_an_interrupted_capture_with_its_recorded_split(
                                                 "$push": {"pending": "hold_y:capture"}})
     assert await ledger.recover() == 1
     assert (await ledger.capture_hold("hold_y", 3)).charged == 3
-    assert await ledger.wallet(user) == {"available": 7, "held": 0, "used": 3, "credited": 10, "debt": 0}
+    assert await ledger.wallet(user) == Wallet(available=7, held=0, used=3, credited=10, debt=0)
     assert await wallet_violations(db, user) == []
 
 
@@ -149,7 +150,7 @@ async def test_resumed_void_applies_once_while_other_operations_are_in_flight(le
                                                 "$push": {"pending": {"$each": ["other_op", "hold_v:void"]}}})
     assert (await ledger.void_hold("hold_v", user)).outcome == "voided"
     wallet = await ledger.wallet(user)
-    assert (wallet["available"], wallet["held"]) == (30, 0)
+    assert (wallet.available, wallet.held) == (30, 0)
     assert (await db.wallets.find_one({"_id": user}))["pending"] == ["other_op"]
 
 
@@ -163,7 +164,7 @@ async def test_recovery_pulls_ids_left_behind_by_a_worker_that_died_before_the_p
     await db.wallets.update_one({"_id": user}, {"$push": {"pending": {"$each": ["hold_done", "hold_busy"]}}})
     await ledger.recover()
     assert (await db.wallets.find_one({"_id": user}))["pending"] == ["hold_busy"]
-    assert await ledger.wallet(user) == {"available": 5, "held": 5, "used": 0, "credited": 10, "debt": 0}
+    assert await ledger.wallet(user) == Wallet(available=5, held=5, used=0, credited=10, debt=0)
 
 
 async def test_holds_open_too_long_are_counted_until_they_settle(ledger, db, new_user):
@@ -206,7 +207,7 @@ async def test_a_placement_stalled_past_its_lease_is_not_applied_again(ledger, d
     assert (await ledger.place_hold("hold_s", user, 5)).placed  # a redelivery takes over and finishes
     release.set()
     assert (await first).placed
-    assert await ledger.wallet(user) == {"available": 15, "held": 5, "used": 0, "credited": 20, "debt": 0}
+    assert await ledger.wallet(user) == Wallet(available=15, held=5, used=0, credited=20, debt=0)
     assert await wallet_violations(db, user) == []
 
 
@@ -224,7 +225,7 @@ async def test_a_placement_stalled_past_its_lease_is_not_applied_after_a_void_ca
     late = await first
     assert (late.placed, late.reason) == (False, "cancelled")
     assert (await db.holds.find_one({"_id": "hold_x"}))["state"] == "rejected"
-    assert await ledger.wallet(user) == {"available": 20, "held": 0, "used": 0, "credited": 20, "debt": 0}
+    assert await ledger.wallet(user) == Wallet(available=20, held=0, used=0, credited=20, debt=0)
     assert await db.ledger.count_documents({"_id": "hold_x"}) == 0
     assert await wallet_violations(db, user) == []
 
@@ -239,7 +240,7 @@ async def test_a_capture_stalled_past_its_lease_is_not_applied_again(ledger, db,
     assert (await ledger.capture_hold("hold_c", 3)).outcome == "captured"
     release.set()
     await first
-    assert await ledger.wallet(user) == {"available": 17, "held": 0, "used": 3, "credited": 20, "debt": 0}
+    assert await ledger.wallet(user) == Wallet(available=17, held=0, used=3, credited=20, debt=0)
     assert await wallet_violations(db, user) == []
 
 
@@ -252,7 +253,7 @@ async def test_recovery_finishes_a_capture_claimed_with_only_its_cost(ledger, db
         "state": "capturing", "cost": 2, "lease": "dead", "lease_until": time.time() - 1}})
     assert await ledger.recover() == 1
     assert (await ledger.capture_hold("hold_k", 4)).charged == 2  # the recorded cost wins
-    assert await ledger.wallet(user) == {"available": 8, "held": 0, "used": 2, "credited": 10, "debt": 0}
+    assert await ledger.wallet(user) == Wallet(available=8, held=0, used=2, credited=10, debt=0)
     assert await wallet_violations(db, user) == []
 
 
@@ -263,7 +264,7 @@ async def test_recovery_prices_a_shortfall_claimed_before_its_split_was_stored(l
         "state": "capturing", "cost": 7, "lease": "dead", "lease_until": time.time() - 1}})
     assert await ledger.recover() == 1
     assert (await ledger.capture_hold("hold_m", 7)).charged == 7
-    assert await ledger.wallet(user) == {"available": 3, "held": 0, "used": 7, "credited": 10, "debt": 0}
+    assert await ledger.wallet(user) == Wallet(available=3, held=0, used=7, credited=10, debt=0)
     assert await wallet_violations(db, user) == []
 
 
@@ -273,7 +274,7 @@ async def test_recovery_finishes_a_void_claimed_before_its_wallet_step(ledger, d
     await db.holds.update_one({"_id": "hold_w"}, {"$set": {"state": "voiding", "lease": "dead",
                                                            "lease_until": time.time() - 1}})
     assert await ledger.recover() == 1
-    assert await ledger.wallet(user) == {"available": 10, "held": 0, "used": 0, "credited": 10, "debt": 0}
+    assert await ledger.wallet(user) == Wallet(available=10, held=0, used=0, credited=10, debt=0)
     assert await wallet_violations(db, user) == []
 
 
@@ -316,7 +317,7 @@ async def test_operations_finished_together_release_their_wallet_ids_in_one_writ
         await asyncio.gather(ledger.capture_hold("hold_t0", 1), ledger.void_hold("hold_t2", users[0]))
     wallet = await db.wallets.find_one({"_id": users[0]})
     assert wallet["pending"] == [] and {"hold_t0:capture", "hold_t2:void"} <= set(wallet["done"])
-    assert await ledger.wallet(users[0]) == {"available": 47, "held": 2, "used": 1, "credited": 50, "debt": 0}
+    assert await ledger.wallet(users[0]) == Wallet(available=47, held=2, used=1, credited=50, debt=0)
     assert [await wallet_violations(db, user) for user in users] == [[], []]
 
 

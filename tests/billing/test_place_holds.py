@@ -11,6 +11,7 @@ import pytest
 
 from shared.ledger import KeySpend, Ledger, Placement
 from shared.ledger.invariants import wallet_violations
+from shared.ledger.wallet import Wallet
 
 
 async def _recovered(ledger: Ledger, holds: list[str], db, timeout: float = 30.0) -> None:
@@ -35,12 +36,12 @@ async def test_a_batch_of_usual_placements_takes_five_writes_for_all(ledger, db,
     assert commands.sent.count(("find", "users")) == 2
     assert [(o.hold_id, o.placed, o.amount) for o in outcomes] == [(f"hold_{i}", True, 5) for i in range(8)]
     for user in users:
-        assert await ledger.wallet(user) == {"available": 80, "held": 20, "used": 0, "credited": 100, "debt": 0}
+        assert await ledger.wallet(user) == Wallet(available=80, held=20, used=0, credited=100, debt=0)
         assert await wallet_violations(db, user) == []
     assert await ledger.key_spent(users[0], "key_a") == 10
     again = await ledger.place_holds(placements)  # a redelivered batch: each was placed, nothing moves
     assert [o.placed for o in again] == [True] * 8
-    assert await ledger.wallet(users[1]) == {"available": 80, "held": 20, "used": 0, "credited": 100, "debt": 0}
+    assert await ledger.wallet(users[1]) == Wallet(available=80, held=20, used=0, credited=100, debt=0)
 
 
 async def test_a_wallet_short_of_the_batch_together_places_what_it_covers(ledger, db, new_user, commands):
@@ -49,8 +50,8 @@ async def test_a_wallet_short_of_the_batch_together_places_what_it_covers(ledger
     outcomes = await ledger.place_holds([Placement(f"hold_{i}", user if i < 3 else other, 5) for i in range(5)])
     assert commands.sent.count(("update", "wallets")) >= 2  # the batch's wallet steps, then one at a time
     assert sorted(o.placed for o in outcomes[:3]) == [False, True, True] and all(o.placed for o in outcomes[3:])
-    assert await ledger.wallet(user) == {"available": 2, "held": 10, "used": 0, "credited": 12, "debt": 0}
-    assert await ledger.wallet(other) == {"available": 90, "held": 10, "used": 0, "credited": 100, "debt": 0}
+    assert await ledger.wallet(user) == Wallet(available=2, held=10, used=0, credited=12, debt=0)
+    assert await ledger.wallet(other) == Wallet(available=90, held=10, used=0, credited=100, debt=0)
     assert [await wallet_violations(db, u) for u in (user, other)] == [[], []]
 
 
@@ -67,7 +68,7 @@ async def test_the_unusual_place_the_one_at_a_time_way_in_the_same_batch(ledger,
         ("hold_usual", True, None), ("hold_before", True, None), ("hold_usual", True, None),
         ("hold_disabled", False, "user_disabled"), ("hold_q1", True, None), ("hold_q2", False, "key_quota_exceeded"),
         ("hold_big", False, "insufficient_quota"), ("hold_cancelled", False, "cancelled")]
-    assert await ledger.wallet(user) == {"available": 11, "held": 9, "used": 0, "credited": 20, "debt": 0}
+    assert await ledger.wallet(user) == Wallet(available=11, held=9, used=0, credited=20, debt=0)
     assert [await wallet_violations(db, u) for u in (user, disabled)] == [[], []]
 
 
@@ -81,7 +82,7 @@ async def test_concurrent_batches_with_redeliveries_never_overdraw(ledger, db, n
     assert {o.hold_id: o.placed for o in outcomes} == {o.hold_id: o.hold_id in placed for o in outcomes}  # agree
     for user in users:
         assert sum(hold.startswith(f"hold_{user}_") for hold in placed) == 30
-        assert await ledger.wallet(user) == {"available": 0, "held": 30, "used": 0, "credited": 30, "debt": 0}
+        assert await ledger.wallet(user) == Wallet(available=0, held=30, used=0, credited=30, debt=0)
         assert await wallet_violations(db, user) == []
 
 
@@ -104,6 +105,6 @@ async def test_a_batch_that_crashed_between_its_steps_is_finished_by_recovery(db
     monkeypatch.setattr(type(db.holds), "bulk_write", bulk_write)
     await _recovered(ledger, holds, db)
     assert [o.placed for o in await ledger.place_holds([Placement(h, user, 4) for h in holds])] == [True] * 6
-    assert await ledger.wallet(user) == {"available": 26, "held": 24, "used": 0, "credited": 50, "debt": 0}
+    assert await ledger.wallet(user) == Wallet(available=26, held=24, used=0, credited=50, debt=0)
     assert await ledger.key_spent(user, "key_c") == 24
     assert await wallet_violations(db, user) == []

@@ -8,7 +8,8 @@ from collections import Counter
 import pytest
 
 from shared.ledger.rules import capture_split
-from shared.ledger.writes import (DONE_KEPT, WALLET_FIELDS, capture_entry, capture_inc, chosen_split, end_entry,
+from shared.ledger.wallet import AMOUNTS
+from shared.ledger.writes import (DONE_KEPT, capture_entry, capture_inc, chosen_split, end_entry,
                                   end_fields, end_inc, end_op, ends_usually, key_spent_field, placement_entry,
                                   placement_inc, release_step, void_entry, void_inc, wallet_step,
                                   wallet_steps_together)
@@ -36,7 +37,7 @@ def test_each_wallet_step_moves_what_its_ledger_entry_records(cost, available):
              (void_inc(HOLD), void_entry(HOLD)))
     for inc, entry in steps:
         assert without_key(inc) == entry[3]
-        assert set(entry[3]) <= set(WALLET_FIELDS)
+        assert set(entry[3]) <= set(AMOUNTS)
 
 
 @pytest.mark.parametrize("cost,available,net", [

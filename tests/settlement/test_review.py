@@ -75,7 +75,7 @@ async def test_a_cost_above_a_guardrail_is_captured_at_the_hold_and_flagged(db):
         "state": "pending", "reason": "max_charge", "uncapped": 50, "capped": 10, "rest": 40}
     log = await db.consumption_logs.find_one({"_id": task["_id"]})
     assert log["quota"] == 10 and log["review"]["uncapped"] == 50
-    assert (await ledger.wallet(user))["available"] == 90
+    assert (await ledger.wallet(user)).available == 90
     rows, total = await SettlementReviews(db, ledger).page("pending", 10, 0)
     assert total == 1 and rows[0]["_id"] == task["_id"]
     assert await wallet_violations(db, user) == []
@@ -90,7 +90,7 @@ async def test_concurrent_approvals_charge_the_rest_exactly_once(db):
     again = await reviews.decide(task["_id"], "approved")  # an approve redelivered later
     assert (again["charged"], again["decided_at"]) == (40, decided[0]["decided_at"])
     wallet = await ledger.wallet(user)
-    assert (wallet["available"], wallet["used"], wallet["debt"]) == (50, 50, 0)
+    assert (wallet.available, wallet.used, wallet.debt) == (50, 50, 0)
     assert await db.ledger.count_documents({"_id": f"{task['hold_id']}:review"}) == 1
     with pytest.raises(ReviewDecided):
         await reviews.decide(task["_id"], "dismissed")
@@ -104,7 +104,7 @@ async def test_an_approval_the_wallet_cannot_cover_records_debt_not_a_negative_w
     review = await SettlementReviews(db, ledger).decide(task["_id"], "approved")
     assert (review["charged"], review["debt"]) == (20, 20)
     wallet = await ledger.wallet(user)
-    assert (wallet["available"], wallet["used"], wallet["debt"]) == (0, 30, 20)
+    assert (wallet.available, wallet.used, wallet.debt) == (0, 30, 20)
     assert await wallet_violations(db, user) == []
 
 
@@ -116,7 +116,7 @@ async def test_of_racing_approve_and_dismiss_exactly_one_wins(db):
                                    return_exceptions=True)
     won = {a["state"] for a in answers if isinstance(a, dict)}
     assert len(won) == 1 and all(isinstance(a, ReviewDecided) for a in answers if not isinstance(a, dict))
-    used = (await ledger.wallet(user))["used"]
+    used = (await ledger.wallet(user)).used
     assert used == (50 if won == {"approved"} else 10)
     assert await wallet_violations(db, user) == []
 
@@ -127,7 +127,7 @@ async def test_a_dismissal_charges_nothing_more_and_unknown_tasks_have_no_review
     user, task = await capped_task(db, ledger, quota=100)
     assert (await reviews.decide(task["_id"], "dismissed"))["state"] == "dismissed"
     assert (await reviews.decide(task["_id"], "dismissed"))["state"] == "dismissed"
-    assert (await ledger.wallet(user))["used"] == 10
+    assert (await ledger.wallet(user)).used == 10
     with pytest.raises(ReviewDecided):
         await reviews.decide(task["_id"], "approved")
     with pytest.raises(ReviewNotFound):
@@ -147,18 +147,18 @@ async def test_an_approval_that_stopped_half_way_resumes_to_the_same_result(db, 
     monkeypatch.setattr(ledger, "charge_review", dies)
     with pytest.raises(ConnectionError):
         await reviews.decide(task["_id"], "approved")
-    assert (await ledger.wallet(user))["used"] == 10
+    assert (await ledger.wallet(user)).used == 10
     monkeypatch.setattr(ledger, "charge_review", charge)
 
     # 2. the wallet step applied, then died before the entry and the close: resumed, applied once.
     with pytest.raises(ConnectionError):
         await dying_after_the_wallet_step(ledger, monkeypatch, reviews.decide(task["_id"], "approved"))
-    assert (await ledger.wallet(user))["used"] == 50  # the wallet step happened
+    assert (await ledger.wallet(user)).used == 50  # the wallet step happened
 
     review = await reviews.decide(task["_id"], "approved")  # waits out the dead holder's lease
     assert (review["charged"], review["debt"]) == (40, 0)
     wallet = await ledger.wallet(user)
-    assert (wallet["available"], wallet["used"]) == (50, 50)
+    assert (wallet.available, wallet.used) == (50, 50)
     assert await wallet_violations(db, user) == []
 
 

@@ -144,7 +144,7 @@ async def test_a_terminal_event_is_settled_from_its_facts_once(db, status, walle
     assert [e.type for e in published.events] == ["billing.settled"]
     assert await db.consumption_logs.count_documents({"task_id": task["_id"]}) == 1
     stored = await ledger.wallet(user)
-    assert (stored["available"], stored["used"], stored["held"]) == (*wallet, 0)
+    assert (stored.available, stored.used, stored.held) == (*wallet, 0)
     assert (await tasks.get(task["_id"]))["settlement"]["charged"] == wallet[1]
     assert await wallet_violations(db, user) == []
 
@@ -186,5 +186,5 @@ async def test_a_batch_is_settled_logged_and_marked_in_one_write_per_step(db, mo
     assert await db.tasks.count_documents({"user_id": user, "settled": True}) == 6
     assert len(published.events) == 6
     wallet = await ledger.wallet(user)
-    assert (wallet["available"], wallet["used"], wallet["held"]) == (82, 18, 0)
+    assert (wallet.available, wallet.used, wallet.held) == (82, 18, 0)
     assert await wallet_violations(db, user) == []

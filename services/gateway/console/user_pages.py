@@ -29,7 +29,7 @@ async def user_list(request: Request, session: PageSession, deps: Deps, q: str =
     users, total = await deps.users.search(q, PAGE_SIZE, offset)
     wallets = await deps.ledger.wallets([user["_id"] for user in users])
     return render(request, "users.html", session, users=users, q=q, error=error,
-                  balances={user_id: wallet["available"] for user_id, wallet in wallets.items()},
+                  balances={user_id: wallet.available for user_id, wallet in wallets.items()},
                   window=page_window(offset, total), params={"q": q})
 
 

@@ -10,6 +10,7 @@ from services.gateway.schemas import (ApiKeyCreate, ApiKeyCreated, ApiKeyPublic,
 from services.gateway.paging import Offset
 from services.gateway.wallet_view import wallet_public
 from shared.ids import topup_op_id
+from shared.ledger.wallet import Wallet
 
 router = APIRouter(prefix="/admin/users", tags=["admin"], dependencies=[AdminAuth])
 
@@ -127,7 +128,7 @@ async def topup(user_id: str, body: TopupRequest, deps: Deps) -> WalletPublic:
     reply = await deps.billing.topup(topup_op_id(user_id, body.request_id), user_id, body.amount)
     if not reply.get("ok") or not reply.get("wallet"):
         raise ApiError("top-up was not applied", code="topup_rejected", status=409)
-    return wallet_public(reply["wallet"], deps.settings.quota_per_usd)
+    return wallet_public(Wallet.from_document(reply["wallet"]), deps.settings.quota_per_usd)
 
 
 @router.get("/{user_id}/wallet", response_model=WalletPublic)
