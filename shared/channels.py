@@ -7,7 +7,7 @@ the record, and the terms that fall back to a configured default are resolved by
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -19,6 +19,7 @@ from shared import pricing
 from shared.clock import stamp, stamp_in
 from shared.config_cache import ConfigCache
 from shared.ids import new_id
+from shared.listing import names_by_id
 
 SUBMIT_SUFFIX = "/submit"
 # An archived channel keeps its document (tasks and consumption logs name its id, the poller
@@ -176,6 +177,10 @@ class ChannelRepository:
         """The channels of these ids that exist, by id, in one query (archived ones included)."""
         return {doc["_id"]: Channel.from_document(doc)
                 async for doc in self._channels.find({"_id": {"$in": list(channel_ids)}})}
+
+    async def names(self, channel_ids: Iterable[str | None]) -> dict[str, str]:
+        """The names of these channels, archived ones included, by id (what a page shows for its ids)."""
+        return await names_by_id(self._channels, channel_ids)
 
     async def list(self, limit: int, offset: int, include_archived: bool = False) -> list[Channel]:
         cursor = self._channels.find({} if include_archived else LIVE).sort("created_at", 1).skip(offset).limit(limit)

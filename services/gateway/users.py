@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.config_cache import ConfigCache
 from shared.clock import stamp
 from shared.ids import new_id
+from shared.listing import names_by_id
 
 
 # A deleted key is archived: its document stays (tasks and consumption logs name its id) but it
@@ -47,6 +49,14 @@ class UserRepository:
 
     async def get(self, user_id: str) -> dict[str, Any] | None:
         return await self._cache.get(("user", user_id), lambda: self._users.find_one({"_id": user_id}))
+
+    async def names(self, user_ids: Iterable[str | None]) -> dict[str, str]:
+        """The names of these users, by id (what a page shows for its ids)."""
+        return await names_by_id(self._users, user_ids)
+
+    async def key_names(self, key_ids: Iterable[str | None]) -> dict[str, str]:
+        """The names of these API keys, archived ones included, by id."""
+        return await names_by_id(self._keys, key_ids)
 
     async def list(self, name_contains: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
         """Newest first; `name_contains` matches anywhere in the name, ignoring case."""

@@ -22,9 +22,6 @@ TOUCHES_A_COLLECTION = re.compile(
 ALLOWED = {
     # The console's server-side sessions: the one module that names `console_sessions`.
     "console/session_store.py",
-    # The names behind the ids a page shows: one `_id $in` read per collection (users, channels,
-    # API keys), projected to `name`, for whichever rows a page holds.
-    "console/names.py",
 }
 ENTRY_POINTS = sorted(module for folder in ("routes", "console") for module in (GATEWAY / folder).glob("*.py")
                       if f"{folder}/{module.name}" not in ALLOWED)
@@ -49,6 +46,6 @@ def test_the_scan_sees_a_collection_named_or_queried(line: str):
 
 
 @pytest.mark.parametrize("line", ["rows, total = await TaskReads(deps.db).page(wanted, limit, offset)",
-                                  "user = await deps.users.find_key(token)", "names=await names_in(deps.db, rows)"])
+                                  "user = await deps.users.find_key(token)", "names=await names_in(deps.users, deps.channels, rows)"])
 def test_the_scan_lets_repository_calls_pass(line: str):
     assert not TOUCHES_A_COLLECTION.search(line)

@@ -40,7 +40,7 @@ async def log_list(request: Request, session: PageSession, deps: Deps, user_id: 
     named = [log.view() for log in rows] + [{field: total["_id"]} for _, field, rows_of in totals for total in rows_of]
     params = {"user_id": user_id, "model": model, "channel_id": channel_id, "status": status,
               "since": since, "until": until}
-    return render(request, "logs.html", session, logs=rows, names=await names_in(deps.db, named), totals=totals, params=params,
+    return render(request, "logs.html", session, logs=rows, names=await names_in(deps.users, deps.channels, named), totals=totals, params=params,
                   window=page_window(offset, total))
 
 

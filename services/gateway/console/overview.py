@@ -14,7 +14,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.gateway.console.names import names_of
+from services.gateway.users import UserRepository
 from services.gateway.workers.queue import WorkQueue
 from shared.channels import Channel, ChannelRepository
 from shared.clock import now, stamp
@@ -73,8 +73,9 @@ async def read_overview(db: AsyncDatabase, period: str) -> Overview:
               for label in labels for t in [per_bucket.get(label) or Totals(label)]]
     ranked = {dimension: _top(totals_by_key(await read_counters(db, grain, dimension, since)))
               for dimension in ("model", "channel", "user")}
-    channel_names = await names_of(db, "channels", [t.key for t in ranked["channel"]])
-    user_names = await names_of(db, "users", [t.key for t in ranked["user"]])
+    channels = ChannelRepository(db)
+    channel_names = await channels.names(t.key for t in ranked["channel"])
+    user_names = await UserRepository(db).names(t.key for t in ranked["user"])
     return Overview(
         period=period, since=since, total=total,
         success_rate=total.status.get(TaskStatus.SUCCESS.value, 0) / ended if ended else None, series=series,
@@ -83,7 +84,7 @@ async def read_overview(db: AsyncDatabase, period: str) -> Overview:
         users=[Ranked(t.key, user_names.get(t.key, t.key), t) for t in ranked["user"]],
         in_flight=await TaskReads(db).count_live(IN_FLIGHT_CAP),
         queues=dict(sorted((await WorkQueue(db).depth_by_group()).items())),
-        cooling=await ChannelRepository(db).cooling_down(COOLING_SHOWN))
+        cooling=await channels.cooling_down(COOLING_SHOWN))
 
 
 def _top(totals: dict[str, Totals]) -> list[Totals]:

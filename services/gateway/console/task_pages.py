@@ -34,7 +34,7 @@ async def task_list(request: Request, session: PageSession, deps: Deps, kind: st
     rows, total = await TaskReads(deps.db).page(wanted, PAGE_SIZE, offset)
     params = {"kind": kind, "model": model, "status": status, "user_id": user_id,
               "since": since, "until": until}
-    return render(request, "tasks.html", session, tasks=rows, names=await names_in(deps.db, rows), params=params, kinds=KINDS,
+    return render(request, "tasks.html", session, tasks=rows, names=await names_in(deps.users, deps.channels, rows), params=params, kinds=KINDS,
                   statuses=[s.value for s in TaskStatus], pass_status=to_pass_status,
                   window=page_window(offset, total))
 
@@ -49,7 +49,7 @@ async def task_page(request: Request, task_id: str, session: PageSession, deps: 
     upstream = {"result": task.get("result"), "usage": task.get("usage"), "error": task.get("error"),
                 **({"late_result": task["late_result"]} if task.get("late_result") else {})}
     return render(request, "task.html", session, task=task, log=log, history=history, upstream=upstream,
-                  names=await names_in(deps.db, [task]),
+                  names=await names_in(deps.users, deps.channels, [task]),
                   pass_status=to_pass_status(task["status"]), billing=billing_terms(task, lang_of(request)))
 
 
