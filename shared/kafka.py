@@ -22,6 +22,21 @@ log = logging.getLogger(__name__)
 PARTITIONS = 4
 
 
+async def start_broker(broker: KafkaBroker) -> None:
+    """Connects and starts every subscriber at once. A durable consumer's start returns only once
+    its group has given it partitions, a join that takes most of `KAFKA_SESSION_TIMEOUT_MS` on the
+    local stand-in and seconds on Kafka too; FastStream's `broker.start()` starts subscribers one
+    after another, so billing, with two groups, was ready only after two joins in a row.
+
+    What `start()` does besides (FastStream 0.7: connect, each subscriber, each publisher, then
+    `running`) is done here in the same order; tests/shared/test_kafka_start.py pins it."""
+    await broker.connect()
+    await asyncio.gather(*(subscriber.start() for subscriber in broker.subscribers))
+    for publisher in broker.publishers:
+        await publisher.start()
+    broker.running = True
+
+
 def make_broker(settings: CommonSettings, client_id: str) -> KafkaBroker:
     # acks="all": an event counts as published only once the broker has it durably.
     return KafkaBroker(settings.kafka_bootstrap_servers, client_id=client_id, acks="all",

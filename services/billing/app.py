@@ -13,7 +13,7 @@ from services.billing.settings import BillingSettings
 from shared import topics
 from shared.events import HoldRequested, TopupRequested
 from shared.config_cache import ConfigCache
-from shared.kafka import FetchPace, consumer_options
+from shared.kafka import FetchPace, consumer_options, start_broker
 from shared.ledger import Ledger
 from shared.ops import service_app
 from shared.runtime import service_runtime
@@ -48,7 +48,7 @@ def create_app(settings: BillingSettings) -> FastAPI:
                 pace.busy()
                 await handlers.handle_batch(handlers.apply_topups, requests, ledger, publisher)
 
-            await runtime.broker.start()
+            await start_broker(runtime.broker)
             for started in runtime.broker.subscribers:
                 pace.attach(started.consumer)
             runtime.loops.append(asyncio.create_task(pace.run(), name="fetch pace"))

@@ -39,6 +39,7 @@ from services.gateway.workers.signals import DispatchSignals
 from services.gateway.workers.registry import WorkerRegistry
 from services.gateway.workers.revocation import TokenRevocation
 from services.gateway.workers.tokens import WorkerTokenRepository
+from shared.kafka import start_broker
 from shared.ledger import Ledger
 from shared.ops import service_app
 from shared.outbound_urls import OutboundUrlPolicy, outbound_client
@@ -56,7 +57,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         # upstreams name (result files), judged by the outbound-URL policy at each connection.
         async with service_runtime(settings, "gateway") as runtime, TracedAsyncClient(
                 limits=httpx.Limits(max_connections=500)) as http, outbound_client(outbound_urls) as outbound:
-            await runtime.broker.start()
+            await start_broker(runtime.broker)
             billing = BillingClient(settings, runtime.publisher, timeout=settings.hold_reply_timeout_s,
                                     hold_queue=HoldQueue(settings.hold_max_in_flight, settings.hold_queue_wait_s))
             await billing.start()

@@ -17,7 +17,7 @@ from shared import topics
 from shared.channels import ChannelRepository
 from shared.due_loop import DueLoop
 from shared.events import TaskSubmitted
-from shared.kafka import consumer_options
+from shared.kafka import consumer_options, start_broker
 from shared.ops import service_app
 from shared.outbound_urls import OutboundUrlPolicy, outbound_client
 from shared.runtime import service_runtime
@@ -50,7 +50,7 @@ def create_app(settings: PollerSettings) -> FastAPI:
             async def on_submitted(_: list[TaskSubmitted]) -> None:
                 sweeps.wake()
 
-            await runtime.broker.start()
+            await start_broker(runtime.broker)
             runtime.loops.append(asyncio.create_task(sweeps.run(), name="poller sweep"))
             runtime.every(settings.late_watch_tick_s, lambda: _sweep_late(sweeper), "late watch")
             app.state.ready_checks = runtime.ready_checks()

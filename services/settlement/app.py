@@ -16,7 +16,7 @@ from services.settlement.settle import Settler, record_progress
 from shared import hourly_stats, topics
 from shared.due_loop import DueLoop
 from shared.events import TaskStatusChanged
-from shared.kafka import consumer_options
+from shared.kafka import consumer_options, start_broker
 from shared.ledger import Ledger
 from shared.ops import service_app
 from shared.outbound_urls import OutboundUrlPolicy, outbound_client
@@ -57,7 +57,7 @@ def create_app(settings: SettlementSettings) -> FastAPI:
                 await settler.settle_changed(list(terminal.values()))
                 sends.wake()  # either may have recorded deliveries
 
-            await runtime.broker.start()
+            await start_broker(runtime.broker)
             runtime.report_consumer_lag()
             runtime.loops.append(asyncio.create_task(sends.run(), name="webhook deliveries"))
             runtime.every(settings.reconcile_interval_s, lambda: _reconcile(settler, tasks, settings),
