@@ -31,4 +31,5 @@ def run_service(name: str, settings_type: type[S], create_app: Callable[[S], Fas
     # Our JSON formatter only (log_config=None), no colours, and no access log: the gateway logs
     # each request itself (services/gateway/request_log.py), with its route template and task.
     uvicorn.run(create_app(settings), host=settings.bind_host, port=port(settings), log_config=None,
-                access_log=False, use_colors=False, timeout_graceful_shutdown=15)
+                access_log=False, use_colors=False, timeout_graceful_shutdown=15,
+                timeout_keep_alive=settings.http_keepalive_s)

@@ -34,6 +34,11 @@ class CommonSettings(BaseSettings):
     bind_host: str = Field("127.0.0.1", validation_alias="CUSTOMPASS_BIND_HOST", description=(
         "The address the service's HTTP port listens on: loopback unless told otherwise (the image "
         "sets 0.0.0.0, as a container is reached through its own interface)."))
+    http_keepalive_s: int = Field(75, ge=1, le=3600, description=(
+        "How long an idle HTTP connection is kept open for the client's next request. Longer than "
+        "the idle timeouts of clients and load balancers (httpx 5 s, Node 5 s, nginx and cloud load "
+        "balancers 60 s), so the client is the one that closes: were the server to close first, a "
+        "request sent on the connection as it closes would fail with no answer."))
     instance_id: str = Field(default_factory=lambda: uuid.uuid4().hex[:8],
                              description="Names this process in logs, events and consumer ids.")
     config_cache_ttl_s: float = Field(1.0, ge=0, le=60, description=(

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import uvicorn
 
 from services.billing.settings import BillingSettings
@@ -63,3 +64,16 @@ def test_services_listen_where_custompass_bind_host_says(monkeypatch) -> None:
             monkeypatch.setenv("CUSTOMPASS_BIND_HOST", value)
         service_main.run_service("billing", BillingSettings, lambda settings: None, lambda settings: 1)
     assert hosts == ["127.0.0.1", "0.0.0.0"]
+
+
+def test_idle_connections_outlive_the_clients_idle_timeouts(monkeypatch) -> None:
+    """uvicorn's own 5 s equals httpx's idle expiry: a request sent as the server closed an idle
+    connection failed with no answer (seen in the suite after a 6 s pause between two requests)."""
+    kept = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, timeout_keep_alive, **_: kept.append(timeout_keep_alive))
+    monkeypatch.setattr(service_main, "configure_logging", lambda *_: None)
+    monkeypatch.delenv("HTTP_KEEPALIVE_S", raising=False)
+    service_main.run_service("billing", BillingSettings, lambda settings: None, lambda settings: 1)
+    monkeypatch.setenv("HTTP_KEEPALIVE_S", "10")
+    service_main.run_service("billing", BillingSettings, lambda settings: None, lambda settings: 1)
+    assert kept == [75, 10] and kept[0] > httpx.Limits().keepalive_expiry
