@@ -14,7 +14,7 @@ from services.gateway.task_watch import TaskWatch
 MAX_WAIT_S = 60
 
 
-def wait_preference(request: Request) -> int | None:
+async def wait_preference(request: Request) -> int | None:
     """Seconds asked by `Prefer: wait[=N]` (1 <= N <= 60; `wait` alone is 60); None without it.
     Other preferences in the header are ignored, as RFC 7240 lets a server do."""
     for header in request.headers.getlist("prefer"):
