@@ -66,7 +66,8 @@ async def test_the_unusual_end_the_one_at_a_time_way_in_the_same_batch(ledger, d
     assert await wallet_violations(db, user) == []
 
 
-async def test_batches_and_single_ends_of_the_same_holds_end_each_once(ledger, db, new_user):
+async def test_batches_and_single_ends_of_the_same_holds_end_each_once(patient_ledger, db, new_user):
+    ledger = patient_ledger
     user = await new_user(quota=400)
     key = KeySpend("key_batch")
     holds = await _placed(ledger, user, 40, key=key)

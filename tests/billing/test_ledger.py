@@ -119,7 +119,8 @@ async def test_recovery_finishes_an_interrupted_capture_with_its_recorded_split(
     assert await wallet_violations(db, user) == []
 
 
-async def test_interleaved_operations_keep_invariants(ledger, db, new_user):
+async def test_interleaved_operations_keep_invariants(patient_ledger, db, new_user):
+    ledger = patient_ledger
     users = [await new_user(quota=50) for _ in range(5)]
     rng = random.Random(7)
     ops = []
