@@ -7,9 +7,7 @@ import inspect
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, APIWebSocketRoute
 
-from services.gateway.app import create_app
-from services.gateway.settings import GatewaySettings
-from tools.contracts.openapi import _SETTINGS
+from tools.contracts.openapi import gateway_app
 
 
 def _routes(routes) -> list:
@@ -32,7 +30,7 @@ def _runs_on_the_loop(call) -> bool:
 
 
 def test_every_route_and_dependency_runs_on_the_event_loop():
-    app = create_app(GatewaySettings(**_SETTINGS))
+    app = gateway_app()
     routes = _routes(app.routes)
     assert len(routes) > 50  # the walk found the app's routes
     in_the_pool = sorted({f"{route.path}: {call.__module__}.{call.__qualname__}"
