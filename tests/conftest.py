@@ -10,9 +10,11 @@ from pymongo import AsyncMongoClient
 
 from tests.harness.api import AdminApi
 from tests.harness.infra import provide_infra
-from tests.harness.reaping import pytest_configure  # noqa: F401 - a hook: nothing outlives the run
 from tests.harness.stack import SERVICES, Stack
 from tools import devinfra
+
+# Nothing a test run started outlives it; a parallel run fails unless every collected test ran.
+pytest_plugins = ["tests.harness.reaping", "tests.harness.whole_run"]
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 

@@ -19,7 +19,7 @@ A process started in the last scan interval before a SIGKILL can escape the reco
 that ran longer cannot. With `CUSTOMPASS_REAPER_RECORD` set, the watchdog writes the pids it has
 recorded to that file after every scan (its own test waits on it).
 
-Used as a pytest plugin (`-p tests.harness.reaping`, or imported by tests/conftest.py), and as a
+Used as a pytest plugin (`-p tests.harness.reaping`, or named in tests/conftest.py), and as a
 program: `python -m tests.harness.reaping PID [RECORD_FILE]`.
 """
 from __future__ import annotations

@@ -21,6 +21,7 @@ PREPARED = ("pyproject.toml", "uv.lock", ".tools/infra/.installed", "examples/pa
             "examples/node_modules/.installed", "deploy/k8s/crd-validation/package-lock.json",
             "deploy/k8s/crd-validation/node_modules/.package-lock.json")
 OVERRIDES = ("CHROMIUM=/bin/sh", "NODE=/bin/sh")
+PYTEST = "python -m pytest -n 2 --dist worksteal"
 
 
 @pytest.fixture
@@ -51,11 +52,11 @@ def make(folder: Path, target: str) -> list[str]:
 def test_make_run_syncs_without_the_dev_group_then_make_test_adds_it(scratch: Path) -> None:
     assert make(scratch, "run") == ["uv sync --frozen --compile-bytecode --no-dev --inexact --python python3",
                                     "python -m tools.run_local"]
-    assert make(scratch, "test") == ["uv sync --frozen --compile-bytecode --python python3", "python -m pytest"]
+    assert make(scratch, "test") == ["uv sync --frozen --compile-bytecode --python python3", PYTEST]
     assert make(scratch, "run") == ["python -m tools.run_local"]  # the full sync covers the run
-    assert make(scratch, "test") == ["python -m pytest"]
+    assert make(scratch, "test") == [PYTEST]
 
 
 def test_make_test_first_leaves_make_run_nothing_to_install(scratch: Path) -> None:
-    assert make(scratch, "test") == ["uv sync --frozen --compile-bytecode --python python3", "python -m pytest"]
+    assert make(scratch, "test") == ["uv sync --frozen --compile-bytecode --python python3", PYTEST]
     assert make(scratch, "run") == ["python -m tools.run_local"]
