@@ -14,15 +14,16 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.clock import parse, stamp
 from shared.ledger import SettleOutcome
 from shared.listing import newest_first, within
+from shared.task_record import Task
 
 COLLECTION = "consumption_logs"
 
 
-async def write_logs(db: AsyncDatabase, settled: list[tuple[dict[str, Any], SettleOutcome]]) -> None:
+async def write_logs(db: AsyncDatabase, settled: list[tuple[Task, SettleOutcome]]) -> None:
     """One log per settled task, upserted by task id in one bulk write, so settling the same task
     again never writes a second log."""
     await db[COLLECTION].bulk_write([
-        UpdateOne({"_id": task["_id"]}, {"$setOnInsert": LogEntry.of_settled(task, outcome).document()}, upsert=True)
+        UpdateOne({"_id": task.id}, {"$setOnInsert": LogEntry.of_settled(task, outcome).document()}, upsert=True)
         for task, outcome in settled], ordered=False)
 
 
@@ -53,17 +54,15 @@ class LogEntry:
     note: str | None = None
 
     @classmethod
-    def of_settled(cls, task: dict[str, Any], settled: SettleOutcome) -> LogEntry:
-        created = task.get("created_at")
-        finished = parse(task.get("finished_at") or stamp())
+    def of_settled(cls, task: Task, settled: SettleOutcome) -> LogEntry:
+        finished = parse(task.finished_at or stamp())
         return cls(
-            task_id=task["_id"], user_id=task["user_id"], key_id=task.get("key_id"), model=task["model"],
-            channel_id=task.get("channel_id"), mode=task.get("mode", "async"), hold_id=task.get("hold_id"),
+            task_id=task.id, user_id=task.user_id, key_id=task.key_id, model=task.model,
+            channel_id=task.channel_id, mode=task.mode, hold_id=task.hold_id,
             hold=settled.hold, quota=settled.charged, refund=settled.refunded, debt=settled.debt,
-            usage=task.get("usage"), price_ratio=(task.get("billing") or {}).get("price_ratio", "1"),
-            status=task["status"], fail_reason=task.get("fail_reason"),
-            duration_s=round((finished - parse(created)).total_seconds(), 3) if created else None,
-            created_at=stamp(), review=task.get("review") or None,
+            usage=task.usage, price_ratio=task.price_ratio, status=task.status.value, fail_reason=task.fail_reason,
+            duration_s=round((finished - parse(task.created_at)).total_seconds(), 3) if task.created_at else None,
+            created_at=stamp(), review=task.review or None,
             note=f"shortfall of {settled.debt} could not be covered by the wallet and is recorded as debt"
             if settled.debt else None)
 

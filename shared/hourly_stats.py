@@ -38,6 +38,7 @@ from pymongo.errors import BulkWriteError
 
 from shared.clock import stamp
 from shared.ledger import SettleOutcome
+from shared.task_record import Task
 
 COLLECTION = "hourly_stats"
 HOUR, DAY = "h", "d"
@@ -54,16 +55,16 @@ def bucket_of(moment: str, grain: str) -> str:
     return moment[:_KEPT[grain]] + _ZERO[_KEPT[grain]:]
 
 
-def counter_ids(task: dict[str, Any]) -> list[str]:
+def counter_ids(task: Task) -> list[str]:
     """Every document a settled task counts in."""
     # A moment a redelivery sees alike; the settling moment only for a task that stored neither.
-    finished = task.get("finished_at") or task.get("created_at") or stamp()
-    keys = {"all": "-", "model": task.get("model"), "channel": task.get("channel_id"), "user": task.get("user_id")}
+    finished = task.finished_at or task.created_at or stamp()
+    keys = {"all": "-", "model": task.model, "channel": task.channel_id, "user": task.user_id}
     return [f"{grain}|{dimension}|{bucket_of(finished, grain)}|{keys[dimension] or '-'}"
             for grain in (HOUR, DAY) for dimension in DIMENSIONS]
 
 
-Settled = tuple[dict[str, Any], SettleOutcome]
+Settled = tuple[Task, SettleOutcome]
 
 
 def _count(counter_id: str, settled: list[Settled]) -> UpdateOne:
@@ -71,11 +72,12 @@ def _count(counter_id: str, settled: list[Settled]) -> UpdateOne:
     grain, dimension, bucket, key = counter_id.split("|", 3)
     inc: dict[str, int] = {"tasks": len(settled), "charged": 0, "refunded": 0, "debt": 0}
     for task, outcome in settled:
-        inc[STATUS_FIELD + task["status"]] = inc.get(STATUS_FIELD + task["status"], 0) + 1
+        status = STATUS_FIELD + task.status.value
+        inc[status] = inc.get(status, 0) + 1
         inc["charged"] += outcome.charged
         inc["refunded"] += outcome.refunded
         inc["debt"] += outcome.debt
-    ids = [task["_id"] for task, _ in settled]
+    ids = [task.id for task, _ in settled]
     return UpdateOne({"_id": counter_id, "applied": {"$nin": ids}}, {
         "$inc": inc, "$push": {"applied": {"$each": ids}},
         "$setOnInsert": {"grain": grain, "dimension": dimension, "bucket": bucket, "key": key}}, upsert=True)
@@ -85,7 +87,7 @@ async def count_settled(db: AsyncDatabase, settled: list[Settled]) -> None:
     """Counts each settled task once in each of its documents: one bulk write with one update per
     document (then, where one met a duplicate key, up to two with one per task and document)."""
     per_counter: dict[str, list[Settled]] = defaultdict(list)
-    for task, outcome in {task["_id"]: (task, outcome) for task, outcome in settled}.values():
+    for task, outcome in {task.id: (task, outcome) for task, outcome in settled}.values():
         for counter_id in counter_ids(task):
             per_counter[counter_id].append((task, outcome))
     together = list(per_counter.items())
@@ -98,12 +100,12 @@ async def count_settled(db: AsyncDatabase, settled: list[Settled]) -> None:
         singles = [singles[index] for index in failed]
 
 
-async def forget_applied(db: AsyncDatabase, tasks: list[dict[str, Any]]) -> None:
+async def forget_applied(db: AsyncDatabase, tasks: list[Task]) -> None:
     """Drops settled tasks from the `applied` lists once they are marked settled: one bulk write."""
     per_counter: dict[str, list[str]] = defaultdict(list)
     for task in tasks:
         for counter_id in counter_ids(task):
-            per_counter[counter_id].append(task["_id"])
+            per_counter[counter_id].append(task.id)
     await db[COLLECTION].bulk_write([UpdateOne({"_id": counter_id}, {"$pull": {"applied": {"$in": ids}}})
                                      for counter_id, ids in per_counter.items()], ordered=False)
 

@@ -21,6 +21,7 @@ from pymongo.errors import BulkWriteError
 
 from shared.clock import stamp
 from shared.due_loop import DueClaim
+from shared.task_record import Task
 
 EVENTS = ("start", "progress", "completed")
 DEFAULT_EVENTS = ["completed"]
@@ -30,17 +31,18 @@ _DUPLICATE_KEY = 11000
 
 @dataclass(frozen=True)
 class Wanted:
-    """A delivery to record. `body`: the task as the caller's fetch showed it at the event; None:
-    rendered from the stored task at the first attempt (the completed task, with its result)."""
-    task: dict[str, Any]
+    """A delivery to record, of `event` to the task's `callback_url`. `body`: the task as the
+    caller's fetch showed it at the event; None: rendered from the stored task at the first
+    attempt (the completed task, with its result)."""
+    task: Task
     event: str
     body: dict[str, Any] | None = None
     occurrence: str | None = None
 
 
-def wants(task: dict[str, Any], event: str) -> bool:
+def wants(task: Task, event: str) -> bool:
     """Whether the task's caller subscribed to `event` (`callback_events`, default completed only)."""
-    return bool(task.get("callback_url")) and event in (task.get("callback_events") or DEFAULT_EVENTS)
+    return bool(task.callback_url) and event in (task.callback_events or DEFAULT_EVENTS)
 
 
 def delivery_id(task_id: str, event: str, occurrence: str | None = None) -> str:
@@ -68,8 +70,8 @@ class WebhookDeliveries:
             return
         try:
             await self.deliveries.insert_many([{
-                "_id": delivery_id(w.task["_id"], w.event, w.occurrence), "task_id": w.task["_id"],
-                "user_id": w.task["user_id"], "event": w.event, "url": w.task["callback_url"], "body": w.body,
+                "_id": delivery_id(w.task.id, w.event, w.occurrence), "task_id": w.task.id,
+                "user_id": w.task.user_id, "event": w.event, "url": w.task.callback_url, "body": w.body,
                 "state": "pending", "attempts": [], "next_attempt_at": stamp(), "lease_until": 0.0,
                 "created_at": stamp()} for w in wanted], ordered=False)
         except BulkWriteError as exc:

@@ -31,6 +31,7 @@ from shared.task_events import fail_and_announce, publish_stored
 from shared.task_views import pass_view
 from shared.tasks import TaskStore
 from shared.tracing import note_task
+from shared.task_record import Task
 from shared.webhook_deliveries import Wanted, WebhookDeliveries, wants
 from shared.upstream.errors import UpstreamError
 
@@ -134,8 +135,9 @@ class AsyncSubmission:
                                                     accepted.progress)
         if submitted is None:  # failed meanwhile (e.g. a timeout sweep): report what it is now
             return await self.tasks.get(task["_id"]) or task
-        if wants(submitted, "start"):  # recorded before the caller hears of the task
-            await WebhookDeliveries(self.db).record(Wanted(submitted, "start", pass_view(submitted)))
+        record = Task.from_document(submitted)
+        if wants(record, "start"):  # recorded before the caller hears of the task
+            await WebhookDeliveries(self.db).record(Wanted(record, "start", pass_view(submitted)))
         await publish_stored(self.publisher, TaskSubmitted(
             correlation_id=task["_id"], task_id=task["_id"], user_id=task["user_id"], model=task["model"],
             channel_id=task["channel_id"], upstream_task_id=accepted.upstream_task_id))

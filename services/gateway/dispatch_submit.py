@@ -38,6 +38,7 @@ from shared.status import TaskStatus, to_dispatch_status
 from shared.task_events import fail_and_announce
 from shared.task_views import pass_view
 from shared.tasks import TaskStore
+from shared.task_record import Task
 from shared.webhook_deliveries import Wanted, WebhookDeliveries, wants
 
 if TYPE_CHECKING:  # deps wires the container: only a type here
@@ -98,8 +99,9 @@ class Submission:
                 await keys.forget(caller.user_id, idempotency_key)  # nothing happened: a retry may try again
             raise
         await hub.dispatch(task)
-        if wants(task, "start"):  # recorded before the caller hears of the task
-            await WebhookDeliveries(self.db).record(Wanted(task, "start", pass_view(task)))
+        record = Task.from_document(task)
+        if wants(record, "start"):  # recorded before the caller hears of the task
+            await WebhookDeliveries(self.db).record(Wanted(record, "start", pass_view(task)))
         if request.run_async:
             return {"taskId": task["_id"], "status": to_dispatch_status(task["status"])}
         finished = await hub.waiters.wait(task["_id"], deadline - time.monotonic())

@@ -1,6 +1,8 @@
 """Settlement's Prometheus metrics. Amounts are quota units; labels stay low-cardinality."""
 from prometheus_client import Counter, Histogram
 
+from shared.task_record import Task
+
 SETTLEMENTS = Counter("custompass_settlement_settlements_total", "Tasks settled", ["outcome"])
 # kind: charged (captured cost), refunded (hold released back), debt (shortfall the wallet could not cover)
 SETTLED_QUOTA = Counter("custompass_settlement_quota_total", "Quota moved by settlement", ["kind"])
@@ -31,10 +33,9 @@ for _result in ("delivered", "failed", "refused"):  # refused: the outbound-URL 
     CALLBACKS.labels(_result)
 
 
-def count_margin(task: dict, charged: int) -> None:
+def count_margin(task: Task, charged: int) -> None:
     """Counts a settled task's charge and upstream cost on its channel (tasks without one: none)."""
-    channel = task.get("channel_id")
-    if not channel:
+    if not task.channel_id:
         return
-    CHANNEL_REVENUE.labels(channel).inc(charged)
-    CHANNEL_UPSTREAM_COST.labels(channel).inc((task.get("upstream_cost") or {}).get("quota") or 0)
+    CHANNEL_REVENUE.labels(task.channel_id).inc(charged)
+    CHANNEL_UPSTREAM_COST.labels(task.channel_id).inc(task.upstream_quota)

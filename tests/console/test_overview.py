@@ -20,6 +20,8 @@ from shared.clock import now, stamp, stamp_in
 from shared.hourly_stats import count_settled
 from shared.ids import hold_id_for
 from shared.ledger import SettleOutcome
+from shared.status import TaskStatus
+from shared.task_record import Task
 from tests.harness.api import AdminApi, eventually
 from tests.harness.csp import csp_refusals
 from tests.console.test_console_browser import page, shot  # noqa: F401 (the browser fixture)
@@ -34,9 +36,8 @@ async def db(infra):
     await client.close()
 
 
-def settled(task_id: str, status: str, model: str, user: str, charged: int) -> tuple[dict, SettleOutcome]:
-    task = {"_id": task_id, "user_id": user, "model": model, "channel_id": "ch_a", "status": status,
-            "finished_at": stamp()}
+def settled(task_id: str, status: str, model: str, user: str, charged: int) -> tuple[Task, SettleOutcome]:
+    task = Task(id=task_id, user_id=user, model=model, channel_id="ch_a", status=TaskStatus(status), finished_at=stamp())
     return task, SettleOutcome(hold_id_for(task_id), "captured", 10, charged, 10 - charged, 0)
 
 

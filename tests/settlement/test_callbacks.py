@@ -18,6 +18,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from services.settlement.callbacks import Callbacks, signature, standard_signature
 from shared.clock import stamp
+from shared.task_record import Task
 from shared.tasks import TaskStore
 from shared.webhook_deliveries import Wanted, delivery_id
 from tests.harness.api import eventually
@@ -64,7 +65,7 @@ async def test_a_delivery_claimed_by_a_sender_that_died_is_sent_once_by_another(
     task = {"_id": f"task_{secrets.token_hex(6)}", "user_id": "usr_1", "status": "SUCCESS", "progress": "100%",
             "result": {"url": "https://x/1.png"}, "callback_url": HOOK_URL, "created_at": stamp()}
     await TaskStore(db).insert(task)
-    await deliveries.record(Wanted(task, "completed"))
+    await deliveries.record(Wanted(Task.from_document(task), "completed"))
     # The first sender claims it (send_due's first step) and dies before any attempt.
     [claimed] = (await deliveries.claim_due(10, lease_s=0.5, token="dead-sender")).leased
     survivor = Callbacks(TaskStore(db), deliveries, outbound, legacy_secret="legacy", signing_key=KEY, attempts=5,

@@ -1,5 +1,5 @@
 """What settling a finished task captures or refunds (pure: `final_cost`, `_hold_end`), the
-progress webhooks it records, and, against the real MongoDB stand-in, settling from a terminal
+which review a capped charge flags (`_with_review`), the progress webhooks it records, and, against the real MongoDB stand-in, settling from a terminal
 event's facts: no read of the task it describes, and a redelivery settles nothing twice."""
 from __future__ import annotations
 
@@ -8,20 +8,22 @@ import secrets
 import pytest
 from pymongo import AsyncMongoClient
 
-from services.settlement.settle import Settler, _hold_end, final_cost, record_progress
+from services.settlement.settle import Settler, _hold_end, _with_review, final_cost, record_progress
 from shared.clock import stamp
 from shared.events import CallbackTarget, TaskStatusChanged
 from shared.ids import hold_id_for, new_task_id
 from shared.ledger import HoldEnd, Ledger
 from shared.ledger.invariants import wallet_violations
+from shared.status import TaskStatus
 from shared.task_events import status_changed
+from shared.task_record import Task
 from shared.tasks import TaskStore
 
 
-def ended(status: str, billing: dict | None, *, hold: int = 10, usage=None, guardrails=None, **extra) -> dict:
+def ended(status: str, billing: dict | None, *, hold: int = 10, usage=None, guardrails=None, **extra) -> Task:
     """A finished task as settlement sees it: its status, hold and the terms snapshotted at submit."""
-    return {"_id": "task_1", "user_id": "usr_1", "status": status, "hold_id": "hold_task_1", "hold_amount": hold,
-            "billing": billing, "usage": usage, "guardrails": guardrails, **extra}
+    return Task(id="task_1", user_id="usr_1", status=TaskStatus(status), hold_id="hold_task_1", hold_amount=hold,
+                billing=billing, usage=usage, guardrails=guardrails, **extra)
 
 
 @pytest.mark.parametrize("billing", [{"mode": "per_call", "price": 6}, {"mode": "per_usage", "price": 100}, None])
@@ -40,13 +42,14 @@ def test_a_successful_task_captures_its_final_cost(billing, usage, cost):
     task = ended("SUCCESS", billing, usage=usage)
     assert final_cost(task) == cost
     assert _hold_end(task) == HoldEnd("hold_task_1", "usr_1", cost)
-    assert "review" not in task
+    assert _with_review(task) is task
 
 
 def test_a_cost_above_a_guardrail_captures_the_hold_and_flags_the_rest_for_review():
     task = ended("SUCCESS", {"mode": "per_call", "price": 50}, guardrails={"max_charge": 20})
     assert _hold_end(task) == HoldEnd("hold_task_1", "usr_1", 10)
-    assert {k: task["review"][k] for k in ("state", "reason", "uncapped", "capped", "rest")} == \
+    review = _with_review(task).review
+    assert {k: review[k] for k in ("state", "reason", "uncapped", "capped", "rest")} == \
         {"state": "pending", "reason": "max_charge", "uncapped": 50, "capped": 10, "rest": 40}
 
 
@@ -54,7 +57,7 @@ def test_a_resumed_settlement_keeps_the_review_flagged_first():
     first = {"state": "pending", "reason": "max_charge", "uncapped": 50, "capped": 10, "rest": 40,
              "flagged_at": "2026-12-02T10:00:00.000000Z"}
     task = ended("SUCCESS", {"mode": "per_call", "price": 50}, guardrails={"max_charge": 20}, review=first)
-    assert _hold_end(task).cost == 10 and task["review"] is first
+    assert _hold_end(task).cost == 10 and _with_review(task).review is first
 
 
 class RecordedDeliveries:
@@ -87,7 +90,7 @@ async def test_a_progress_webhook_is_recorded_once_per_state_for_callers_who_ask
         {"task_id": "task_1", "status": "processing", "progress": "0%"}]
     occurrences = [w.occurrence for w in deliveries.wanted]
     assert occurrences[0] == occurrences[1] and len(set(occurrences)) == 3  # the same state: one delivery id
-    assert {(w.event, w.task["callback_url"]) for w in deliveries.wanted} == {("progress", "https://hooks.example/cp")}
+    assert {(w.event, w.task.callback_url) for w in deliveries.wanted} == {("progress", "https://hooks.example/cp")}
 
 
 class CountingTasks(TaskStore):

@@ -11,6 +11,7 @@ from pymongo import AsyncMongoClient
 from shared.clock import now, stamp
 from shared.consumption import ConsumptionLogs, LogEntry, LogFilter
 from shared.ledger import SettleOutcome
+from shared.task_record import Task
 
 
 @pytest.fixture
@@ -53,7 +54,7 @@ TASK = {"_id": "task_a", "user_id": "usr_a", "key_id": "key_a", "model": "m", "c
 
 
 def test_a_settled_task_logs_what_it_was_and_what_it_cost():
-    entry = LogEntry.of_settled(TASK, SettleOutcome("hold_task_a", "captured", 10, 6, 4, 0))
+    entry = LogEntry.of_settled(Task.from_document(TASK), SettleOutcome("hold_task_a", "captured", 10, 6, 4, 0))
     stored = entry.document()
     assert {k: v for k, v in stored.items() if k != "created_at"} == {
         "task_id": "task_a", "user_id": "usr_a", "key_id": "key_a", "model": "m", "channel_id": "ch_a",
@@ -66,7 +67,7 @@ def test_a_settled_task_logs_what_it_was_and_what_it_cost():
 
 def test_a_debt_is_explained_and_a_capped_charge_carries_its_review():
     review = {"state": "pending", "reason": "max_charge"}
-    entry = LogEntry.of_settled({**TASK, "review": review}, SettleOutcome("hold_task_a", "captured", 10, 10, 0, 3))
+    entry = LogEntry.of_settled(Task.from_document({**TASK, "review": review}), SettleOutcome("hold_task_a", "captured", 10, 10, 0, 3))
     assert entry.review == review and entry.note == (
         "shortfall of 3 could not be covered by the wallet and is recorded as debt")
     assert {"review", "note"} <= set(entry.document())

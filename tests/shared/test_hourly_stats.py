@@ -15,6 +15,8 @@ from shared.clock import stamp
 from shared.hourly_stats import HOUR, bucket_of, count_settled, forget_applied, read_counters, totals_by_key
 from shared.ids import hold_id_for, new_task_id
 from shared.ledger import Ledger, SettleOutcome
+from shared.status import TaskStatus
+from shared.task_record import Task
 from shared.tasks import TaskStore
 from tests.settlement.test_settle import Published, finished_task
 
@@ -26,10 +28,10 @@ async def db(infra):
     await client.close()
 
 
-def settled_task(status: str = "SUCCESS", model: str = "m", charged: int = 6) -> tuple[dict, SettleOutcome]:
+def settled_task(status: str = "SUCCESS", model: str = "m", charged: int = 6) -> tuple[Task, SettleOutcome]:
     task_id = new_task_id()
-    task = {"_id": task_id, "user_id": "usr_a", "model": model, "channel_id": "ch_a", "status": status,
-            "finished_at": "2026-12-02T16:05:00.000000Z"}
+    task = Task(id=task_id, user_id="usr_a", model=model, channel_id="ch_a", status=TaskStatus(status),
+                finished_at="2026-12-02T16:05:00.000000Z")
     return task, SettleOutcome(hold_id_for(task_id), "captured", 10, charged, 10 - charged, 0)
 
 
@@ -99,7 +101,7 @@ async def test_a_redelivered_settlement_counts_once(db):
     task = await finished_task(db, ledger, user, "SUCCESS")
     settler = Settler(db, tasks, ledger, Published())
     await ledger.capture_hold(task["hold_id"], 6)  # settled money, then a crash before the mark...
-    await count_settled(db, [(task, await ledger.capture_hold(task["hold_id"], 6))])
+    await count_settled(db, [(Task.from_document(task), await ledger.capture_hold(task["hold_id"], 6))])
     assert (await settler.settle(task["_id"])).charged == 6  # ...so the sweeper settles it again
     assert await settler.settle(task["_id"]) is None  # and a later redelivery finds it settled
     users = totals_by_key(await read_counters(db, HOUR, "user", bucket_of(task["finished_at"], HOUR)))

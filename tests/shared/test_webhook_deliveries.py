@@ -3,11 +3,14 @@ real MongoDB stand-in: one insert for a batch, and a delivery recorded before (a
 a settlement repeated after a crash) kept as it was while the batch's new ones are recorded."""
 from __future__ import annotations
 
+import dataclasses
 import secrets
 
 import pytest
 from pymongo import AsyncMongoClient
 
+from shared.status import TaskStatus
+from shared.task_record import Task
 from shared.webhook_deliveries import EVENTS, Wanted, WebhookDeliveries, delivery_id, wants
 
 
@@ -18,8 +21,9 @@ async def deliveries(infra):
     await client.close()
 
 
-def task(task_id: str) -> dict:
-    return {"_id": task_id, "user_id": "usr_1", "callback_url": "https://hooks.example/cp"}
+def task(task_id: str, **fields) -> Task:
+    return Task(id=task_id, user_id="usr_1", status=TaskStatus.SUCCESS, callback_url="https://hooks.example/cp",
+                **fields)
 
 
 async def test_a_batch_with_a_delivery_recorded_before_records_the_others_and_keeps_the_first(deliveries):
@@ -40,12 +44,12 @@ async def test_recording_nothing_writes_nothing(deliveries):
 
 def test_a_caller_gets_completed_webhooks_unless_they_chose_other_events():
     assert wants(task("task_a"), "completed") and not wants(task("task_a"), "progress")
-    chosen = {**task("task_a"), "callback_events": ["start", "progress"]}
+    chosen = task("task_a", callback_events=["start", "progress"])
     assert wants(chosen, "progress") and not wants(chosen, "completed")
 
 
 def test_a_task_without_a_callback_url_wants_nothing():
-    assert not any(wants({"_id": "task_a", "callback_url": url, "callback_events": list(EVENTS)}, event)
+    assert not any(wants(dataclasses.replace(task("task_a", callback_events=list(EVENTS)), callback_url=url), event)
                    for url in (None, "") for event in EVENTS)
 
 

@@ -1,0 +1,68 @@
+"""`Task`: a stored task as a record, built from its document or from the facts an event carries.
+
+Settlement reads it (services/settlement/settle.py), with what it writes for a settled task: the
+consumption log (`LogEntry.of_settled`), the hourly counters (shared/hourly_stats.py) and the
+`completed` webhook (shared/webhook_deliveries.py). The rest of the tree still reads task
+documents as dicts; the record grows as each reader moves to it.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from shared.events import SettlementFacts, TaskStatusChanged
+from shared.status import TaskStatus
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Task:
+    """What a task is and how it ended, as stored; None where the document never set a field.
+
+    A frozen dataclass, not a pydantic model, as `Channel` is: the document was checked when it was
+    written, and a read takes whatever older versions stored. The nested blocks (`billing`,
+    `usage`, ...) are the stored values, never changed in place."""
+    id: str
+    user_id: str
+    status: TaskStatus
+    model: str = ""
+    mode: str = "async"
+    key_id: str | None = None
+    channel_id: str | None = None
+    hold_id: str | None = None
+    hold_amount: int = 0
+    billing: dict[str, Any] | None = None  # the pricing terms snapshotted at opening (shared/pricing.py)
+    guardrails: dict[str, Any] | None = None  # the channel's charge caps (shared/settlement_review.py)
+    usage: Any = None  # what the upstream reported it used, as stored (possibly malformed)
+    upstream_cost: dict[str, Any] | None = None  # shared/upstream_cost.py
+    review: dict[str, Any] | None = None  # set when a guardrail capped the charge
+    fail_reason: str | None = None
+    callback_url: str | None = None
+    callback_events: list[str] | None = None
+    created_at: str | None = None
+    finished_at: str | None = None
+    settled: bool = False
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> Task:
+        """Fields a document lacks or stores as null take their defaults; other keys are ignored."""
+        values = {name: doc[name] for name in _STORED if doc.get(name) is not None}
+        return cls(id=doc["_id"], user_id=doc["user_id"], status=TaskStatus(doc["status"]), **values)
+
+    @classmethod
+    def from_event(cls, event: TaskStatusChanged, facts: SettlementFacts) -> Task:
+        """A terminal task as its event tells it (`facts`: the event's settlement facts)."""
+        values = {name: value for name, value in facts.model_dump().items() if value is not None}
+        return cls(id=event.task_id, user_id=event.user_id, status=event.status, **values)
+
+    @property
+    def price_ratio(self) -> str:
+        return (self.billing or {}).get("price_ratio", "1")
+
+    @property
+    def upstream_quota(self) -> int:
+        """What the upstream said the task cost, in quota (0: it said nothing)."""
+        return int((self.upstream_cost or {}).get("quota") or 0)
+
+
+_STORED = tuple(field.name for field in fields(Task) if field.name not in ("id", "user_id", "status"))
