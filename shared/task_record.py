@@ -1,9 +1,10 @@
 """`Task`: a stored task as a record, built from its document or from the facts an event carries.
 
-Settlement reads it (services/settlement/settle.py), with what it writes for a settled task: the
-consumption log (`LogEntry.of_settled`), the hourly counters (shared/hourly_stats.py) and the
-`completed` webhook (shared/webhook_deliveries.py). The rest of the tree still reads task
-documents as dicts; the record grows as each reader moves to it.
+Settlement reads it (services/settlement/settle.py: `TaskStore.record`, or `Task.from_event`), with
+what it writes for a settled task: the consumption log (`LogEntry.of_settled`), the hourly counters
+(shared/hourly_stats.py) and webhook deliveries (shared/webhook_deliveries.py). The rest of the tree
+still reads task documents as dicts (`TaskStore.get`); the record gains fields as each reader moves
+to it, and `get` goes when the last one has.
 """
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from shared.clock import stamp, stamp_in
 from shared.due_loop import DueClaim
 from shared.late_results import LATE_REASON
 from shared.status import ACTIVE, TaskStatus
+from shared.task_record import Task
 
 POLLED_STATUSES = [s.value for s in ACTIVE]
 SCHEDULE_FIELDS = {"next_poll_at": 1, "poll_lease_until": 1}
@@ -62,6 +63,11 @@ class TaskStore:
 
     async def get(self, task_id: str) -> dict[str, Any] | None:
         return await self.tasks.find_one({"_id": task_id})
+
+    async def record(self, task_id: str) -> Task | None:
+        """The task as a record (shared/task_record.py), for the readers that have moved to it."""
+        doc = await self.tasks.find_one({"_id": task_id})
+        return None if doc is None else Task.from_document(doc)
 
     async def get_owned(self, task_id: str, user_id: str) -> dict[str, Any] | None:
         return await self.tasks.find_one({"_id": task_id, "user_id": user_id})

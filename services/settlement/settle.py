@@ -64,8 +64,7 @@ class Settler:
         return Task.from_event(event, event.settlement), False
 
     async def _stored(self, task_id: str) -> tuple[Task, bool] | None:
-        doc = await self._tasks.get(task_id)
-        task = None if doc is None else Task.from_document(doc)
+        task = await self._tasks.record(task_id)
         if task is None or not task.status.is_terminal or task.settled:
             return None
         return task, True
@@ -100,8 +99,8 @@ class Settler:
         `stored`: the task was read from MongoDB (and found unsettled); else it comes from an
         event, which may be a redelivery."""
         if outcome.repeated and not stored:
-            current = await self._tasks.get(task.id)
-            if current is None or current.get("settled"):
+            current = await self._tasks.record(task.id)
+            if current is None or current.settled:
                 return None  # settled before: a redelivery, nothing to log or announce again
         return outcome
 

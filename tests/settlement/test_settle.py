@@ -98,9 +98,9 @@ class CountingTasks(TaskStore):
         super().__init__(db)
         self.reads = 0
 
-    async def get(self, task_id: str):
+    async def record(self, task_id: str):
         self.reads += 1
-        return await super().get(task_id)
+        return await super().record(task_id)
 
 
 class Published:
