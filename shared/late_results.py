@@ -64,9 +64,8 @@ def late_record(channel: Channel, status: TaskStatus, reported_at: str, cost: di
     return record
 
 
-def delivered(task: dict[str, Any]) -> dict[str, Any] | None:
-    """The late result the owner may see, or None (none, or the channel drops them)."""
-    late = task.get("late_result")
+def delivered(late: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The late result (a task's `late_result`) the owner may see, or None (none, or the channel drops them)."""
     if not late or late.get("delivery") != "deliver_free":
         return None
     return late

@@ -2,7 +2,8 @@
 
 Settlement reads it (services/settlement/settle.py: `TaskStore.record`, or `Task.from_event`), with
 what it writes for a settled task: the consumption log (`LogEntry.of_settled`), the hourly counters
-(shared/hourly_stats.py) and webhook deliveries (shared/webhook_deliveries.py). The rest of the tree
+(shared/hourly_stats.py) and webhook deliveries (shared/webhook_deliveries.py); every API's view of
+a task is rendered from it (shared/task_views.py). The rest of the tree
 still reads task documents as dicts (`TaskStore.get`); the record gains fields as each reader moves
 to it, and `get` goes when the last one has.
 """
@@ -26,8 +27,22 @@ class Task:
     id: str
     user_id: str
     status: TaskStatus
+    api: str | None = None  # which API made it: pass, task (shared/typed_tasks.py), dispatch
     model: str = ""
     mode: str = "async"
+    task_type: str | None = None  # a typed task's product, with its input_image_url and params
+    input_image_url: str | None = None
+    params: str | None = None  # the JSON text of the typed task's parameters
+    progress: str | None = None
+    result: Any = None
+    error: str | None = None  # a failure's message
+    late_result: dict[str, Any] | None = None  # shared/late_results.py
+    # A worker task's (services/gateway/workers/): its group, when it was queued and started (epoch
+    # ms), the worker that took it.
+    group: str | None = None
+    enqueued_ms: int | None = None
+    started_ms: int | None = None
+    worker_id: str | None = None
     key_id: str | None = None
     channel_id: str | None = None
     hold_id: str | None = None
@@ -41,6 +56,7 @@ class Task:
     callback_url: str | None = None
     callback_events: list[str] | None = None
     created_at: str | None = None
+    updated_at: str | None = None
     finished_at: str | None = None
     settled: bool = False
 

@@ -137,7 +137,7 @@ class AsyncSubmission:
             return await self.tasks.get(task["_id"]) or task
         record = Task.from_document(submitted)
         if wants(record, "start"):  # recorded before the caller hears of the task
-            await WebhookDeliveries(self.db).record(Wanted(record, "start", pass_view(submitted)))
+            await WebhookDeliveries(self.db).record(Wanted(record, "start", pass_view(record)))
         await publish_stored(self.publisher, TaskSubmitted(
             correlation_id=task["_id"], task_id=task["_id"], user_id=task["user_id"], model=task["model"],
             channel_id=task["channel_id"], upstream_task_id=accepted.upstream_task_id))

@@ -101,7 +101,7 @@ class Submission:
         await hub.dispatch(task)
         record = Task.from_document(task)
         if wants(record, "start"):  # recorded before the caller hears of the task
-            await WebhookDeliveries(self.db).record(Wanted(record, "start", pass_view(task)))
+            await WebhookDeliveries(self.db).record(Wanted(record, "start", pass_view(record)))
         if request.run_async:
             return {"taskId": task["_id"], "status": to_dispatch_status(task["status"])}
         finished = await hub.waiters.wait(task["_id"], deadline - time.monotonic())
@@ -156,4 +156,5 @@ class Submission:
             return {"taskId": task["_id"], "status": "completed", "result": task.get("result")}
         reason = task.get("fail_reason") or ""
         code = SEED_500S.get(reason, "worker_error")
-        raise dispatch_error(failure_message(task), code, 500 if reason in SEED_500S else 502, task["_id"])
+        raise dispatch_error(failure_message(Task.from_document(task)), code, 500 if reason in SEED_500S else 502,
+                             task["_id"])

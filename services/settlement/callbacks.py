@@ -30,8 +30,9 @@ from services.settlement import metrics
 from shared.backoff import backoff_s
 from shared.clock import stamp, stamp_in
 from shared.outbound_urls import OutboundUrlRefused
-from shared.task_views import pass_view
 from shared.task_receipts import TaskReceipts
+from shared.task_record import Task
+from shared.task_views import pass_view
 from shared.tasks import TaskStore
 from shared.webhook_deliveries import WebhookDeliveries
 
@@ -113,7 +114,7 @@ class Callbacks:
         if task is None:
             await self._deliveries.attempted(delivery, {"at": stamp(), "error": "task gone"}, "failed", None)
             return None
-        body = pass_view(task)
+        body = pass_view(Task.from_document(task))
         if delivery["event"] == "completed" and self._receipts is not None:
             # Recorded once the hold ended (`settle`), so the receipt is ready; None only for a task without one.
             body["receipt"] = await self._receipts.signed(task)

@@ -3,17 +3,18 @@ from __future__ import annotations
 
 from shared.late_results import awaits_late_result, late_record, policy, watch_every_s, watch_window_s
 from shared.status import TaskStatus
+from shared.task_record import Task
 from shared.task_views import pass_view, task_api_view
 from tests.channel_records import channel_of
 
 LATE = {"status": "late_success", "reported_at": "2026-12-02T10:00:00.000000Z",
         "result": {"url": "https://example.invalid/v.mp4"}, "upstream_cost": {"amount": "4", "unit": "quota", "quota": 4}}
-TASK = {"_id": "task_1", "status": "FAILURE", "fail_reason": "timeout", "error": "timeout", "progress": "0%",
-        "created_at": "2026-12-02T09:00:00.000000Z"}
+TASK = {"_id": "task_1", "user_id": "usr_1", "status": "FAILURE", "fail_reason": "timeout", "error": "timeout",
+        "progress": "0%", "created_at": "2026-12-02T09:00:00.000000Z"}
 
 
 def test_deliver_free_shows_the_late_result_to_the_owner_uncharged():
-    task = {**TASK, "late_result": {**LATE, "delivery": "deliver_free"}}
+    task = Task.from_document({**TASK, "late_result": {**LATE, "delivery": "deliver_free"}})
     view = pass_view(task)
     assert view["status"] == "failed" and view["error"] == "timeout"
     assert view["late_result"] == {"status": "late_success", "reported_at": LATE["reported_at"], "charged": 0,
@@ -23,7 +24,7 @@ def test_deliver_free_shows_the_late_result_to_the_owner_uncharged():
 
 
 def test_drop_keeps_it_from_the_owner():
-    task = {**TASK, "late_result": {**LATE, "delivery": "drop"}}
+    task = Task.from_document({**TASK, "late_result": {**LATE, "delivery": "drop"}})
     assert "late_result" not in pass_view(task) and "lateResult" not in task_api_view(task)
     assert "upstream_cost" not in str(pass_view(task))
 

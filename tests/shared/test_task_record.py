@@ -16,8 +16,9 @@ STORED = {
     "usage": {"total_tokens": 250}, "upstream_cost": {"amount": "0.05", "unit": "USD", "quota": 25},
     "fail_reason": None, "callback_url": "https://hooks.example/cp", "callback_events": ["completed"],
     "created_at": "2026-12-07T10:00:00.000000Z", "finished_at": "2026-12-07T10:00:02.000000Z",
-    # what the record leaves to the readers that need it: the caller's request, the result, the schedule
-    "request": {"body": "{}", "query": ""}, "result": {"url": "https://x/1.png"}, "next_poll_at": None,
+    "result": {"url": "https://x/1.png"},
+    # what the record leaves to the readers that need it: the caller's request, the schedule
+    "request": {"body": "{}", "query": ""}, "next_poll_at": None,
 }
 
 
@@ -33,8 +34,10 @@ def test_a_stored_task_reads_as_its_fields_with_defaults_for_what_it_never_set()
 def test_a_terminal_event_carries_every_fact_settlement_reads_of_the_stored_task():
     event = TaskStatusChanged.model_validate_json(status_changed(STORED, "IN_PROGRESS").model_dump_json())
     assert event.settlement is not None
-    # Only what the event cannot know yet differs: whether the task was settled, its review.
-    assert Task.from_event(event, event.settlement) == Task.from_document(STORED)
+    told, stored = Task.from_event(event, event.settlement), Task.from_document(STORED)
+    settling = ("id", "user_id", "status", *SettlementFacts.model_fields)
+    assert {name: getattr(told, name) for name in settling} == {name: getattr(stored, name) for name in settling}
+    assert told.result is None and stored.result == {"url": "https://x/1.png"}  # what settlement never reads
 
 
 def test_every_settlement_fact_is_a_field_of_the_record():

@@ -7,6 +7,7 @@ from services.gateway.deps import Caller, Deps
 from services.gateway.prefer_wait import WaitPreference, waited
 from services.gateway.schemas import DispatchRequest
 from services.gateway.workers.views import dispatch_view
+from shared.task_record import Task
 
 router = APIRouter(tags=["dispatch"])
 
@@ -24,4 +25,6 @@ async def dispatch(request: DispatchRequest, response: Response, caller: Caller,
     if not request.run_async or wait is None:
         return answer
     task = await deps.tasks.get(answer["taskId"])
-    return await dispatch_view(await waited(deps.watch, task, wait, response), deps.workers.queue) if task else answer
+    if task is None:
+        return answer
+    return await dispatch_view(Task.from_document(await waited(deps.watch, task, wait, response)), deps.workers.queue)

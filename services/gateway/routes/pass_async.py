@@ -11,6 +11,7 @@ from services.gateway.prefer_wait import WaitPreference, waited
 from services.gateway.receipt_answers import signed_receipt
 from shared.channels import model_spellings
 from shared.task_reads import TaskReads
+from shared.task_record import Task
 from shared.task_views import pass_view
 from shared.webhook_deliveries import WebhookDeliveries, public_view
 
@@ -29,7 +30,7 @@ async def submit(model: str, request: Request, response: Response, caller: Calle
     """`Prefer: wait[=N]` answers once the task is terminal or after N seconds (`prefer_wait`)."""
     body = await request.body()
     task = await deps.async_submission.submit(caller, model, body, request.url.query, idempotency_key)
-    return pass_view(await waited(deps.watch, task, wait, response))
+    return pass_view(Task.from_document(await waited(deps.watch, task, wait, response)))
 
 
 async def own_task_of_model(deps: Deps, caller: CallerIdentity, model: str, task_id: str) -> dict:
@@ -43,11 +44,11 @@ async def own_task_of_model(deps: Deps, caller: CallerIdentity, model: str, task
 
 @router.get("/pass/{model:path}/task/{task_id}/fetch")
 async def fetch(model: str, task_id: str, caller: Caller, deps: Deps) -> dict:
-    return pass_view(await own_task_of_model(deps, caller, model, task_id))
+    return pass_view(Task.from_document(await own_task_of_model(deps, caller, model, task_id)))
 
 
 async def _pass_view(task: dict) -> dict:
-    return pass_view(task)
+    return pass_view(Task.from_document(task))
 
 
 @router.get("/pass/{model:path}/task/{task_id}/events", response_class=StreamingResponse,
@@ -78,7 +79,7 @@ async def receipt(model: str, task_id: str, caller: Caller, deps: Deps) -> dict:
 async def cancel(model: str, task_id: str, caller: Caller, deps: Deps) -> dict:
     """Only the task's owner; upstreams without a cancel (CustomPass) answer 409 cancel_not_supported."""
     await own_task_of_model(deps, caller, model, task_id)
-    return pass_view(await deps.cancellation.cancel(caller, task_id))
+    return pass_view(Task.from_document(await deps.cancellation.cancel(caller, task_id)))
 
 
 @router.post("/pass/{model:path}/task/list-by-condition")
@@ -86,6 +87,6 @@ async def list_by_condition(model: str, query: TaskQuery, caller: Caller, deps: 
     if len(query.task_ids) > MAX_QUERY_IDS:
         raise InvalidRequest(f"at most {MAX_QUERY_IDS} task_ids per query", code="too_many_task_ids")
     found = await TaskReads(deps.db).owned(list(dict.fromkeys(query.task_ids)), caller.user_id)
-    by_id = {task["_id"]: task for task in found}
+    by_id = {task.id: task for task in map(Task.from_document, found)}
     return {"code": 0, "msg": "success",
             "data": [pass_view(by_id[i]) for i in dict.fromkeys(query.task_ids) if i in by_id]}

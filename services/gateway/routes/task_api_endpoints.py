@@ -13,9 +13,10 @@ from services.gateway.task_api.errors import TaskApiRoute
 from services.gateway.task_api.schemas import StatusUpdate, TaskApiStatus, TaskCreate
 from services.gateway.task_api.status_updates import update_status
 from shared.status import TASK_API_WORDS, to_task_api_status
-from shared.typed_tasks import API
 from shared.task_reads import TaskFilter, TaskReads
+from shared.task_record import Task
 from shared.task_views import task_api_view
+from shared.typed_tasks import API
 
 router = APIRouter(tags=["task"], route_class=TaskApiRoute)
 
@@ -28,7 +29,7 @@ async def create(request: TaskCreate, response: Response, caller: TaskApiCaller,
     `progress`, `resultUrls`, `errorMessage` and `completedAt`. The same `Idempotency-Key` (with
     the same type, image and params) answers the first request's task."""
     created = await deps.typed_task_creation.create(caller, request, idempotency_key)
-    view = task_api_view(await waited(deps.watch, created, wait, response))
+    view = task_api_view(Task.from_document(await waited(deps.watch, created, wait, response)))
     data = {"taskId": view["id"], "type": view["type"], "status": view["status"], "createdAt": view["createdAt"]}
     if wait is not None:
         data.update({field: view[field] for field in ("progress", "resultUrls", "errorMessage", "completedAt")})
@@ -42,12 +43,12 @@ async def list_tasks(caller: TaskApiCaller, deps: Deps, limit: int = Query(10, g
     wanted = TaskFilter(user_id=caller.user_id, api=API, statuses=TASK_API_WORDS[status] if status else (),
                         task_type=type)
     rows, total = await TaskReads(deps.db).page(wanted, limit, offset)
-    return {"success": True, "data": {"tasks": [task_api_view(t) for t in rows], "total": total,
+    return {"success": True, "data": {"tasks": [task_api_view(Task.from_document(t)) for t in rows], "total": total,
                                       "limit": limit, "offset": offset}}
 
 
 @router.put("/api/task/{task_id}/status", dependencies=[InternalAuth])
 async def put_status(task_id: str, change: StatusUpdate, deps: Deps) -> dict:
     """Internal (admin token or TASK_API_SERVICE_TOKEN): pending -> processing -> success | failed."""
-    task = await update_status(deps.tasks, deps.publisher, task_id, change)
-    return {"success": True, "message": f"task is {to_task_api_status(task['status'])}", "data": task_api_view(task)}
+    task = Task.from_document(await update_status(deps.tasks, deps.publisher, task_id, change))
+    return {"success": True, "message": f"task is {to_task_api_status(task.status.value)}", "data": task_api_view(task)}

@@ -19,8 +19,9 @@ from services.gateway.task_api.errors import TaskApiRoute
 from services.gateway.workers.queue import API as DISPATCH_API, now_ms
 from services.gateway.dispatch_submit import dispatch_error
 from services.gateway.workers.views import dispatch_view, expired
-from shared.typed_tasks import API as TASK_API
+from shared.task_record import Task
 from shared.task_views import listed_view, task_api_view
+from shared.typed_tasks import API as TASK_API
 from shared.webhook_deliveries import WebhookDeliveries, public_view
 
 router = APIRouter(tags=["dispatch", "task"], route_class=TaskApiRoute)
@@ -29,19 +30,20 @@ View = Callable[[dict[str, Any], Container], Awaitable[dict[str, Any]]]
 
 
 async def _dispatch(task: dict[str, Any], deps: Container) -> dict[str, Any] | None:
-    if expired(task, deps.settings.task_result_ttl_ms, now_ms()):
+    record = Task.from_document(task)
+    if expired(record, deps.settings.task_result_ttl_ms, now_ms()):
         return None
-    return await dispatch_view(task, deps.workers.queue)
+    return await dispatch_view(record, deps.workers.queue)
 
 
 async def _typed(task: dict[str, Any], _: Container) -> dict[str, Any]:
-    return {"success": True, "data": task_api_view(task)}
+    return {"success": True, "data": task_api_view(Task.from_document(task))}
 
 
 async def _pass(task: dict[str, Any], _: Container) -> dict[str, Any]:
     # The row `GET /api/tasks` lists: the fetch route's answer plus the model, the mode (async or
     # sync) and the times, so `/task/{id}` can show a `/pass` task without knowing its model.
-    return listed_view(task)
+    return listed_view(Task.from_document(task))
 
 
 PASS_API = "pass"  # the `api` field services/gateway/task_opening.py stores on `/pass` tasks

@@ -11,6 +11,7 @@ from services.gateway.workers.hub import WorkerHub
 from services.gateway.workers.queue import API, CLAIMED, QUEUED
 from services.gateway.workers.views import epoch_ms, failure_message
 from shared.status import TERMINAL
+from shared.task_record import Task
 
 RECENT = 20
 
@@ -29,8 +30,8 @@ async def dispatch_overview(db: AsyncDatabase, hub: WorkerHub) -> dict[str, Any]
         "workers": workers,
         "queued": [{**_row(t), "enqueuedAt": t.get("enqueued_ms")} for t in queued],
         "executing": [{**_row(t), "workerId": t.get("worker_id"), "startedAt": t.get("started_ms")} for t in running],
-        "recent": [{**_row(t), "status": "completed" if t["status"] == "SUCCESS" else "failed",
-                    "result": t.get("result"), "error": failure_message(t) if t["status"] == "FAILURE" else None,
+        "recent": [{**_row(t), "status": "completed" if t["status"] == "SUCCESS" else "failed", "result": t.get("result"),
+                    "error": failure_message(Task.from_document(t)) if t["status"] == "FAILURE" else None,
                     "finishedAt": epoch_ms(t["finished_at"])} for t in finished],
     }
 

@@ -42,6 +42,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.clock import stamp
 from shared.status import TaskStatus
+from shared.task_record import Task
 
 API = "openai"
 QUEUED, CLAIMED = TaskStatus.QUEUED.value, TaskStatus.IN_PROGRESS.value
@@ -112,12 +113,12 @@ class WorkQueue:
     async def depth(self, group: str) -> int:
         return await self.entries.count_documents({"group": group})
 
-    async def ahead_of(self, task: dict[str, Any]) -> int:
+    async def ahead_of(self, task: Task) -> int:
         """How many tasks of the group are queued before this one (0: it is next)."""
         return await self.entries.count_documents(
-            {"group": task["group"], "$or": [
-                {"enqueued_ms": {"$lt": task["enqueued_ms"]}},
-                {"enqueued_ms": task["enqueued_ms"], "_id": {"$lt": task["_id"]}}]})
+            {"group": task.group, "$or": [
+                {"enqueued_ms": {"$lt": task.enqueued_ms}},
+                {"enqueued_ms": task.enqueued_ms, "_id": {"$lt": task.id}}]})
 
     async def depth_by_group(self) -> dict[str, int]:
         rows = self.entries.aggregate([{"$group": {"_id": "$group", "n": {"$sum": 1}}}])
