@@ -12,6 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.listing import newest_first, within
 from shared.status import ACTIVE
+from shared.task_record import Task
 
 
 @dataclass(frozen=True)
@@ -42,13 +43,15 @@ class TaskReads:
     def __init__(self, db: AsyncDatabase) -> None:
         self._tasks = db["tasks"]
 
-    async def page(self, wanted: TaskFilter, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    async def page(self, wanted: TaskFilter, limit: int, offset: int) -> tuple[list[Task], int]:
         """The tasks `wanted` names, newest first, and how many it names in all."""
-        return await newest_first(self._tasks, wanted.query(), limit, offset)
+        rows, total = await newest_first(self._tasks, wanted.query(), limit, offset)
+        return [Task.from_document(row) for row in rows], total
 
-    async def owned(self, task_ids: list[str], user_id: str) -> list[dict[str, Any]]:
+    async def owned(self, task_ids: list[str], user_id: str) -> list[Task]:
         """Those of the tasks that are the user's (a bounded list of ids), in no particular order."""
-        return await self._tasks.find({"_id": {"$in": task_ids}, "user_id": user_id}).to_list(None)
+        found = self._tasks.find({"_id": {"$in": task_ids}, "user_id": user_id})
+        return [Task.from_document(doc) async for doc in found]
 
     async def finished_on(self, channel_ids: list[str], since: str, sample: int) -> list[dict[str, Any]]:
         """The `sample` most recent tasks of the channels finished since the stamp, as their

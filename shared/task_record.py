@@ -45,6 +45,7 @@ class Task:
     worker_id: str | None = None
     key_id: str | None = None
     channel_id: str | None = None
+    channel_kind: str | None = None  # the kind of that channel (a provider's, or `worker`)
     hold_id: str | None = None
     hold_amount: int = 0
     billing: dict[str, Any] | None = None  # the pricing terms snapshotted at opening (shared/pricing.py)

@@ -39,12 +39,12 @@ async def test_a_page_is_newest_first_with_the_count_of_all_it_matches(db):
          "created_at": stamp(start + timedelta(seconds=n))} for n in range(6)])
     reads = TaskReads(db)
     rows, total = await reads.page(TaskFilter(user_id="u"), limit=2, offset=1)
-    assert ([r["_id"] for r in rows], total) == (["t3", "t2"], 5)
+    assert ([r.id for r in rows], total) == (["t3", "t2"], 5)
     rows, total = await reads.page(TaskFilter(user_id="u", statuses=("FAILURE",)), limit=10, offset=0)
-    assert ([r["_id"] for r in rows], total) == (["t2", "t0"], 2)
+    assert ([r.id for r in rows], total) == (["t2", "t0"], 2)
     rows, total = await reads.page(TaskFilter(since=start + timedelta(seconds=4)), limit=10, offset=0)
-    assert ([r["_id"] for r in rows], total) == (["t5", "t4"], 2)
-    assert sorted(t["_id"] for t in await reads.owned(["t1", "t4", "gone"], "u")) == ["t1"]
+    assert ([r.id for r in rows], total) == (["t5", "t4"], 2)
+    assert sorted(t.id for t in await reads.owned(["t1", "t4", "gone"], "u")) == ["t1"]
 
 
 async def test_the_live_count_stops_at_its_cap(db):

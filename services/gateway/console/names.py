@@ -3,6 +3,7 @@ what instead of raw ids: one read per kind for the ids on the page, through the 
 An id whose document has no name (or is gone) is shown as itself."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from services.gateway.users import UserRepository
@@ -10,9 +11,10 @@ from shared.channels import ChannelRepository
 
 
 async def names_in(users: UserRepository, channels: ChannelRepository,
-                   rows: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
-    """The names of the ids the rows hold, by the field that holds them (`names["user_id"][id]`)."""
+                   rows: list[Mapping[str, Any] | Any]) -> dict[str, dict[str, str]]:
+    """The names of the ids the rows hold, by the field that holds them (`names["user_id"][id]`);
+    a row is a mapping or a record (`Task`)."""
     def held(field: str) -> list[str | None]:
-        return [row.get(field) for row in rows]
+        return [row.get(field) if isinstance(row, Mapping) else getattr(row, field, None) for row in rows]
     return {"user_id": await users.names(held("user_id")), "channel_id": await channels.names(held("channel_id")),
             "key_id": await users.key_names(held("key_id"))}

@@ -87,6 +87,6 @@ async def list_by_condition(model: str, query: TaskQuery, caller: Caller, deps: 
     if len(query.task_ids) > MAX_QUERY_IDS:
         raise InvalidRequest(f"at most {MAX_QUERY_IDS} task_ids per query", code="too_many_task_ids")
     found = await TaskReads(deps.db).owned(list(dict.fromkeys(query.task_ids)), caller.user_id)
-    by_id = {task.id: task for task in map(Task.from_document, found)}
+    by_id = {task.id: task for task in found}
     return {"code": 0, "msg": "success",
             "data": [pass_view(by_id[i]) for i in dict.fromkeys(query.task_ids) if i in by_id]}

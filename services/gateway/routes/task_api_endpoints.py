@@ -43,7 +43,7 @@ async def list_tasks(caller: TaskApiCaller, deps: Deps, limit: int = Query(10, g
     wanted = TaskFilter(user_id=caller.user_id, api=API, statuses=TASK_API_WORDS[status] if status else (),
                         task_type=type)
     rows, total = await TaskReads(deps.db).page(wanted, limit, offset)
-    return {"success": True, "data": {"tasks": [task_api_view(Task.from_document(t)) for t in rows], "total": total,
+    return {"success": True, "data": {"tasks": [task_api_view(task) for task in rows], "total": total,
                                       "limit": limit, "offset": offset}}
 
 

@@ -9,7 +9,6 @@ from services.gateway.paging import Offset
 from shared.consumption import ConsumptionLogs, LogFilter
 from shared.status import PASS_WORDS, TaskStatus
 from shared.task_reads import TaskFilter, TaskReads
-from shared.task_record import Task
 from shared.task_views import listed_view
 
 router = APIRouter(tags=["client"])
@@ -31,8 +30,7 @@ async def my_tasks(caller: Caller, deps: Deps, status: str | None = None, model:
                    limit: int = Query(20, ge=1, le=100), offset: Offset = 0) -> dict:
     wanted = TaskFilter(user_id=caller.user_id, statuses=statuses_named(status), model=model)
     rows, total = await TaskReads(deps.db).page(wanted, limit, offset)
-    return {"data": [listed_view(Task.from_document(row)) for row in rows], "total": total, "limit": limit,
-            "offset": offset}
+    return {"data": [listed_view(task) for task in rows], "total": total, "limit": limit, "offset": offset}
 
 
 @router.get("/api/logs")
