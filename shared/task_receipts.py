@@ -31,7 +31,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared import pricing
 from shared.ledger import Ledger
 from shared.settings import MIN_SECRET_LENGTH
-from shared.status import TaskStatus
+from shared.task_record import Task
 
 ALG = "HMAC-SHA256"
 VERSION = 1
@@ -93,13 +93,13 @@ class TaskReceiptSettings(BaseSettings):
         return ReceiptSigner(key, self.task_receipt_key_id or "sha256:" + hashlib.sha256(key).hexdigest()[:12])
 
 
-def receipt_body(task: dict[str, Any], hold: dict[str, Any] | None,
+def receipt_body(task: Task, hold: dict[str, Any] | None,
                  entries: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The receipt of `task` given its hold as stored and its ledger entries (in order, as
     `Ledger.hold_with_entries` reads them); None: not settled yet."""
-    if not TaskStatus(task["status"]).is_terminal:
+    if not task.status.is_terminal:
         return None
-    settlement = task.get("settlement") if task.get("settled") else None
+    settlement = task.settlement if task.settled else None
     if hold is not None and hold.get("state") in ENDED_HOLD_STATES:
         outcome, amount, settled_at = hold["state"], int(hold["amount"]), hold.get("settled_at")
         charged, refunded, debt = (int(hold.get(f, 0)) for f in ("charged", "refunded", "debt"))
@@ -113,22 +113,22 @@ def receipt_body(task: dict[str, Any], hold: dict[str, Any] | None,
     for entry in beyond:
         charged, debt = charged + int(entry.get("used", 0)), debt + int(entry.get("debt", 0))
         shortfall += int(entry.get("used", 0))
-    review = task.get("review")
-    billing = task.get("billing") or {}
-    units = pricing.usage_units(task.get("usage"), billing.get("usage_field"))
+    review = task.review
+    billing = task.billing or {}
+    units = pricing.usage_units(task.usage, billing.get("usage_field"))
     return _plain({
-        "version": VERSION, "task_id": task["_id"], "user_id": task["user_id"], "api_key_id": task.get("key_id"),
-        "model": task.get("model"), "channel_id": task.get("channel_id"), "mode": task.get("mode", "async"),
-        "status": task["status"], "fail_reason": task.get("fail_reason"),
-        "pricing": billing, "usage": task.get("usage"), "units": _decimal(units),
-        "hold": {"id": task.get("hold_id"), "amount": amount}, "outcome": outcome,
+        "version": VERSION, "task_id": task.id, "user_id": task.user_id, "api_key_id": task.key_id,
+        "model": task.model, "channel_id": task.channel_id, "mode": task.mode,
+        "status": task.status.value, "fail_reason": task.fail_reason,
+        "pricing": billing, "usage": task.usage, "units": _decimal(units),
+        "hold": {"id": task.hold_id, "amount": amount}, "outcome": outcome,
         "cost": charged + debt, "charged": charged, "refunded": refunded,
         "shortfall": shortfall, "debt": debt,
         "ledger_entries": [{"id": e["_id"], "kind": e.get("kind"), "at": e.get("at"),
                             **{f: int(e.get(f, 0)) for f in ("available", "held", "used", "debt")}}
                            for e in entries],
-        "submitted_at": task.get("created_at"), "finished_at": task.get("finished_at"), "settled_at": settled_at,
-        "consumption_log_id": task["_id"],
+        "submitted_at": task.created_at, "finished_at": task.finished_at, "settled_at": settled_at,
+        "consumption_log_id": task.id,
         **({"review": {k: review.get(k) for k in ("state", "reason", "uncapped", "capped")}} if review else {}),
     })
 
@@ -137,11 +137,11 @@ class TaskReceipts:
     def __init__(self, ledger: Ledger, signer: ReceiptSigner) -> None:
         self._ledger, self._signer = ledger, signer
 
-    async def signed(self, task: dict[str, Any]) -> dict[str, Any] | None:
+    async def signed(self, task: Task) -> dict[str, Any] | None:
         """The task's signed receipt; None while it is not settled."""
-        if not TaskStatus(task["status"]).is_terminal or not task.get("hold_id"):
+        if not task.status.is_terminal or not task.hold_id:
             return None
-        hold, entries = await self._ledger.hold_with_entries(task["hold_id"])
+        hold, entries = await self._ledger.hold_with_entries(task.hold_id)
         body = receipt_body(task, hold, entries)
         return None if body is None else self._signer.sign(body)
 

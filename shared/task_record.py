@@ -3,7 +3,8 @@
 Settlement reads it (services/settlement/settle.py: `TaskStore.record`, or `Task.from_event`), with
 what it writes for a settled task: the consumption log (`LogEntry.of_settled`), the hourly counters
 (shared/hourly_stats.py) and webhook deliveries (shared/webhook_deliveries.py); every API's view of
-a task is rendered from it (shared/task_views.py). The rest of the tree
+a task is rendered from it (shared/task_views.py, services/gateway/workers/views.py), and so is its
+signed receipt (shared/task_receipts.py); the task lists read it (shared/task_reads.py). The rest of the tree
 still reads task documents as dicts (`TaskStore.get`); the record gains fields as each reader moves
 to it, and `get` goes when the last one has.
 """
@@ -60,6 +61,7 @@ class Task:
     updated_at: str | None = None
     finished_at: str | None = None
     settled: bool = False
+    settlement: dict[str, Any] | None = None  # what settling it did: outcome, hold, charged, refunded, debt
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> Task:

@@ -31,7 +31,6 @@ from shared.backoff import backoff_s
 from shared.clock import stamp, stamp_in
 from shared.outbound_urls import OutboundUrlRefused
 from shared.task_receipts import TaskReceipts
-from shared.task_record import Task
 from shared.task_views import pass_view
 from shared.tasks import TaskStore
 from shared.webhook_deliveries import WebhookDeliveries
@@ -110,11 +109,11 @@ class Callbacks:
         so every attempt sends the same bytes' content."""
         if delivery.get("body") is not None:
             return delivery["body"]
-        task = await self._tasks.get(delivery["task_id"])
+        task = await self._tasks.record(delivery["task_id"])
         if task is None:
             await self._deliveries.attempted(delivery, {"at": stamp(), "error": "task gone"}, "failed", None)
             return None
-        body = pass_view(Task.from_document(task))
+        body = pass_view(task)
         if delivery["event"] == "completed" and self._receipts is not None:
             # Recorded once the hold ended (`settle`), so the receipt is ready; None only for a task without one.
             body["receipt"] = await self._receipts.signed(task)

@@ -82,7 +82,7 @@ def billing_terms(task: dict[str, Any], lang: str) -> list[tuple[str, Any]]:
 @router.get("/{task_id}/receipt")
 async def task_receipt(task_id: str, _: PageSession, deps: Deps) -> dict:
     """The task's signed receipt as its owner reads it (`receipt_answers`), for the operator."""
-    task = await deps.tasks.get(task_id)
+    task = await deps.tasks.record(task_id)
     if task is None:
         raise NotFound(f"task {task_id} not found", code="task_not_found")
     return await signed_receipt(deps.ledger, deps.settings.receipt_signer, task)

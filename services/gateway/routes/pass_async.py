@@ -72,7 +72,7 @@ async def receipt(model: str, task_id: str, caller: Caller, deps: Deps) -> dict:
     """The settled task's signed receipt (`shared.task_receipts`): pricing terms, usage, hold, charged,
     refunded, shortfall, debt, ledger entry ids, times; 409 receipt_not_ready before it is settled."""
     task = await own_task_of_model(deps, caller, model, task_id)
-    return await signed_receipt(deps.ledger, deps.settings.receipt_signer, task)
+    return await signed_receipt(deps.ledger, deps.settings.receipt_signer, Task.from_document(task))
 
 
 @router.post("/pass/{model:path}/task/{task_id}/cancel")

@@ -88,7 +88,8 @@ async def task_receipt(task_id: str, caller: TaskApiCaller, deps: Deps) -> dict:
     """The settled task's signed receipt (`shared.task_receipts`), whichever API created it; another
     user's task answers 404 like a missing one (a typed task too), and a worker task's receipt
     outlives its readable result. 409 receipt_not_ready before it is settled."""
-    return await signed_receipt(deps.ledger, deps.settings.receipt_signer, await _owned(task_id, caller, deps))
+    return await signed_receipt(deps.ledger, deps.settings.receipt_signer,
+                                Task.from_document(await _owned(task_id, caller, deps)))
 
 
 @router.get("/api/task/{task_id}/webhooks")
