@@ -1,12 +1,16 @@
 """`Task`: a stored task as a record, built from its document or from the facts an event carries.
 
-Settlement reads it (services/settlement/settle.py: `TaskStore.record`, or `Task.from_event`), with
-what it writes for a settled task: the consumption log (`LogEntry.of_settled`), the hourly counters
-(shared/hourly_stats.py) and webhook deliveries (shared/webhook_deliveries.py); every API's view of
-a task is rendered from it (shared/task_views.py, services/gateway/workers/views.py), and so is its
-signed receipt (shared/task_receipts.py); the task lists read it (shared/task_reads.py). The rest of the tree
-still reads task documents as dicts (`TaskStore.get`); the record gains fields as each reader moves
-to it, and `get` goes when the last one has.
+Who reads it:
+- settlement (services/settlement/settle.py: `TaskStore.record`, or `Task.from_event`), with what it
+  writes for a settled task: the consumption log (`LogEntry.of_settled`), the hourly counters
+  (shared/hourly_stats.py) and webhook deliveries (shared/webhook_deliveries.py);
+- every API's view of a task (shared/task_views.py, services/gateway/workers/views.py) and its
+  signed receipt (shared/task_receipts.py);
+- the task lists (`TaskReads` in shared/task_reads.py answers records).
+
+The rest of the tree (the poller, observations and providers, the submit and cancel paths, the task
+watch) still reads task documents as dicts (`TaskStore.get`); the record gains fields as each
+reader moves to it, and `get` goes when the last one has.
 """
 from __future__ import annotations
 
