@@ -180,7 +180,8 @@ async def test_a_model_outside_the_allow_list_is_403_and_holds_nothing(
         refused = await both[0].post(f"/pass/{model}/submit", json={"prompt": "no"})  # the user's list applies too
         assert (refused.status_code, refused.json()["code"]) == (403, "model_not_allowed")
     assert await mongo_db.tasks.count_documents({"key_id": key_id}) == 1
-    assert (await admin.wallet(user_id))["held"] + (await admin.wallet(user_id))["used"] == 10
+    wallet = await admin.wallet(user_id)  # one read: the task may settle between two (held -> used)
+    assert wallet["held"] + wallet["used"] == 10
 
 
 async def test_a_users_limits_count_all_their_keys_together(admin, gateways, async_channel, mongo_db):  # noqa: F811
