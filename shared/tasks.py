@@ -69,8 +69,14 @@ class TaskStore:
         doc = await self.tasks.find_one({"_id": task_id})
         return None if doc is None else Task.from_document(doc)
 
-    async def get_owned(self, task_id: str, user_id: str) -> dict[str, Any] | None:
-        return await self.tasks.find_one({"_id": task_id, "user_id": user_id})
+    async def records(self, task_ids: list[str]) -> list[Task]:
+        """Those of the tasks that exist, as records, in one `_id` query (in no particular order)."""
+        return [Task.from_document(doc) async for doc in self.tasks.find({"_id": {"$in": task_ids}})]
+
+    async def get_owned(self, task_id: str, user_id: str) -> Task | None:
+        """The user's task as a record; another user's answers None, like a missing one."""
+        doc = await self.tasks.find_one({"_id": task_id, "user_id": user_id})
+        return None if doc is None else Task.from_document(doc)
 
     async def delete(self, task_id: str) -> None:
         await self.tasks.delete_one({"_id": task_id})

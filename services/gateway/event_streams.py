@@ -23,17 +23,18 @@ from typing import TYPE_CHECKING, Any
 from fastapi.responses import StreamingResponse
 
 from services.gateway.stream_slots import StreamSlots
-from services.gateway.task_watch import TaskWatch, is_terminal
+from services.gateway.task_watch import TaskWatch
 from shared.clock import parse
+from shared.task_record import Task
 
 if TYPE_CHECKING:  # deps wires the container: only a type here
     from services.gateway.deps import CallerIdentity
 
-Render = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+Render = Callable[[Task], Awaitable[dict[str, Any]]]
 
 
-def event_id(task: dict[str, Any]) -> int:
-    stamp = task.get("updated_at") or task.get("created_at")
+def event_id(task: Task) -> int:
+    stamp = task.updated_at or task.created_at
     return int(parse(stamp).timestamp() * 1000) if stamp else 0
 
 
@@ -51,14 +52,14 @@ def _status_of(view: dict[str, Any]) -> Any:
     return view.get("status", (view.get("data") or {}).get("status"))  # Task API views nest in `data`
 
 
-async def _events(watch: TaskWatch, keepalive_s: float, task: dict[str, Any], render: Render,
+async def _events(watch: TaskWatch, keepalive_s: float, task: Task, render: Render,
                   after: int | None) -> AsyncIterator[str]:
     with watch.follow(task) as follower:
         sent_id, sent_view, current = (after if after is not None else -1), None, task
         while True:
             view = await render(current)
             number = max(event_id(current), sent_id + 1)
-            if is_terminal(current):
+            if current.status.is_terminal:
                 yield _frame(number, "done", view)
                 return
             if sent_view is None:  # the task now, unless the client saw this state before it reconnected
@@ -96,7 +97,7 @@ class TaskEventStreams:
     slots: StreamSlots
     keepalive_s: float
 
-    def open(self, caller: CallerIdentity, task: dict[str, Any], render: Render,
+    def open(self, caller: CallerIdentity, task: Task, render: Render,
              last_event: str | None) -> StreamingResponse:
         """The stream of `task` (already checked to be the caller's) as `render` shows it."""
         owner = caller.key_id or f"user:{caller.user_id}"

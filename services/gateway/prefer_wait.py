@@ -4,12 +4,13 @@ applied, and the body's status says which of the two happened. Nothing else chan
 single task and hold, and a replay of an Idempotency-Key waits on the task it names."""
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
 from services.gateway.errors import InvalidRequest
 from services.gateway.task_watch import TaskWatch
+from shared.task_record import Task
 
 MAX_WAIT_S = 60
 
@@ -35,7 +36,7 @@ async def wait_preference(request: Request) -> int | None:
 WaitPreference = Annotated[int | None, Depends(wait_preference)]
 
 
-async def waited(watch: TaskWatch, task: dict[str, Any], wait_s: int | None, response: Response) -> dict[str, Any]:
+async def waited(watch: TaskWatch, task: Task, wait_s: int | None, response: Response) -> Task:
     """The task after the wait the caller asked for (as it is, without one)."""
     if wait_s is None:
         return task

@@ -37,8 +37,8 @@ class Cancellation:
     http: httpx.AsyncClient
 
     async def cancel(self, caller: CallerIdentity, task_id: str) -> dict[str, Any]:
-        task = await self.tasks.get_owned(task_id, caller.user_id)
-        if task is None:  # another user's task answers exactly like a missing one
+        task = await self.tasks.get(task_id)
+        if task is None or task["user_id"] != caller.user_id:  # another user's answers exactly like a missing one
             raise NotFound(f"task {task_id} not found", code="task_not_found")
         if TaskStatus(task["status"]).is_terminal:
             raise Conflict(f"task {task_id} has finished already", code="task_finished")

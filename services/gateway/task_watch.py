@@ -13,31 +13,27 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from shared.status import TaskStatus
+from shared.task_record import Task
 from shared.tasks import TaskStore
 
 
-def is_terminal(task: dict[str, Any]) -> bool:
-    return TaskStatus(task["status"]).is_terminal
-
-
-def _state(task: dict[str, Any]) -> tuple[Any, ...]:
-    return task["status"], task.get("progress"), task.get("updated_at"), task.get("result") is not None
+def _state(task: Task) -> tuple[Any, ...]:
+    return task.status, task.progress, task.updated_at, task.result is not None
 
 
 class Follower:
     """One client's view of one task: `latest` is the task as last read, `next_change` waits for a newer one."""
 
-    def __init__(self, task: dict[str, Any]) -> None:
+    def __init__(self, task: Task) -> None:
         self.latest = task
         self._changed = asyncio.Event()
 
-    def offer(self, task: dict[str, Any]) -> None:
+    def offer(self, task: Task) -> None:
         if _state(task) != _state(self.latest):
             self.latest = task
             self._changed.set()
 
-    async def next_change(self, timeout_s: float) -> dict[str, Any] | None:
+    async def next_change(self, timeout_s: float) -> Task | None:
         """The task once it changed, or None after `timeout_s` without a change."""
         try:
             await asyncio.wait_for(self._changed.wait(), max(timeout_s, 0))
@@ -53,33 +49,33 @@ class TaskWatch:
         self._followers: dict[str, set[Follower]] = {}
 
     @contextlib.contextmanager
-    def follow(self, task: dict[str, Any]) -> Iterator[Follower]:
+    def follow(self, task: Task) -> Iterator[Follower]:
         follower = Follower(task)
-        self._followers.setdefault(task["_id"], set()).add(follower)
+        self._followers.setdefault(task.id, set()).add(follower)
         try:
             yield follower
         finally:
-            followers = self._followers.get(task["_id"], set())
+            followers = self._followers.get(task.id, set())
             followers.discard(follower)
             if not followers:
-                self._followers.pop(task["_id"], None)
+                self._followers.pop(task.id, None)
 
     async def look(self) -> None:
         """One read of every followed task; run every TASK_WATCH_POLL_S."""
         if not self._followers:
             return
-        async for task in self._tasks.tasks.find({"_id": {"$in": list(self._followers)}}):
-            for follower in list(self._followers.get(task["_id"], ())):
+        for task in await self._tasks.records(list(self._followers)):
+            for follower in list(self._followers.get(task.id, ())):
                 follower.offer(task)
 
-    async def until_terminal(self, task: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    async def until_terminal(self, task: Task, timeout_s: float) -> Task:
         """The task once terminal, or as it is after `timeout_s`."""
-        if is_terminal(task):
+        if task.status.is_terminal:
             return task
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         with self.follow(task) as follower:
-            while not is_terminal(follower.latest):
+            while not follower.latest.status.is_terminal:
                 if await follower.next_change(deadline - loop.time()) is None:
                     break
             return follower.latest

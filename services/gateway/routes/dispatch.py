@@ -7,7 +7,6 @@ from services.gateway.deps import Caller, Deps
 from services.gateway.prefer_wait import WaitPreference, waited
 from services.gateway.schemas import DispatchRequest
 from services.gateway.workers.views import dispatch_view
-from shared.task_record import Task
 
 router = APIRouter(tags=["dispatch"])
 
@@ -24,7 +23,7 @@ async def dispatch(request: DispatchRequest, response: Response, caller: Caller,
     answer = await deps.submission.submit(caller, request, idempotency_key)
     if not request.run_async or wait is None:
         return answer
-    task = await deps.tasks.get(answer["taskId"])
+    task = await deps.tasks.record(answer["taskId"])
     if task is None:
         return answer
-    return await dispatch_view(Task.from_document(await waited(deps.watch, task, wait, response)), deps.workers.queue)
+    return await dispatch_view(await waited(deps.watch, task, wait, response), deps.workers.queue)

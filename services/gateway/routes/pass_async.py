@@ -30,25 +30,25 @@ async def submit(model: str, request: Request, response: Response, caller: Calle
     """`Prefer: wait[=N]` answers once the task is terminal or after N seconds (`prefer_wait`)."""
     body = await request.body()
     task = await deps.async_submission.submit(caller, model, body, request.url.query, idempotency_key)
-    return pass_view(Task.from_document(await waited(deps.watch, task, wait, response)))
+    return pass_view(await waited(deps.watch, Task.from_document(task), wait, response))
 
 
-async def own_task_of_model(deps: Deps, caller: CallerIdentity, model: str, task_id: str) -> dict:
+async def own_task_of_model(deps: Deps, caller: CallerIdentity, model: str, task_id: str) -> Task:
     """Another user's task, or one of another model (either spelling matches: `x`, `x/submit`),
     answers exactly like a missing one."""
     task = await deps.tasks.get_owned(task_id, caller.user_id)
-    if task is None or task.get("model") not in model_spellings(model):
+    if task is None or task.model not in model_spellings(model):
         raise NotFound(f"task {task_id} not found", code="task_not_found")
     return task
 
 
 @router.get("/pass/{model:path}/task/{task_id}/fetch")
 async def fetch(model: str, task_id: str, caller: Caller, deps: Deps) -> dict:
-    return pass_view(Task.from_document(await own_task_of_model(deps, caller, model, task_id)))
+    return pass_view(await own_task_of_model(deps, caller, model, task_id))
 
 
-async def _pass_view(task: dict) -> dict:
-    return pass_view(Task.from_document(task))
+async def _pass_view(task: Task) -> dict:
+    return pass_view(task)
 
 
 @router.get("/pass/{model:path}/task/{task_id}/events", response_class=StreamingResponse,
@@ -72,7 +72,7 @@ async def receipt(model: str, task_id: str, caller: Caller, deps: Deps) -> dict:
     """The settled task's signed receipt (`shared.task_receipts`): pricing terms, usage, hold, charged,
     refunded, shortfall, debt, ledger entry ids, times; 409 receipt_not_ready before it is settled."""
     task = await own_task_of_model(deps, caller, model, task_id)
-    return await signed_receipt(deps.ledger, deps.settings.receipt_signer, Task.from_document(task))
+    return await signed_receipt(deps.ledger, deps.settings.receipt_signer, task)
 
 
 @router.post("/pass/{model:path}/task/{task_id}/cancel")

@@ -26,38 +26,37 @@ from shared.webhook_deliveries import WebhookDeliveries, public_view
 
 router = APIRouter(tags=["dispatch", "task"], route_class=TaskApiRoute)
 
-View = Callable[[dict[str, Any], Container], Awaitable[dict[str, Any]]]
+View = Callable[[Task, Container], Awaitable[dict[str, Any]]]
 
 
-async def _dispatch(task: dict[str, Any], deps: Container) -> dict[str, Any] | None:
-    record = Task.from_document(task)
-    if expired(record, deps.settings.task_result_ttl_ms, now_ms()):
+async def _dispatch(task: Task, deps: Container) -> dict[str, Any] | None:
+    if expired(task, deps.settings.task_result_ttl_ms, now_ms()):
         return None
-    return await dispatch_view(record, deps.workers.queue)
+    return await dispatch_view(task, deps.workers.queue)
 
 
-async def _typed(task: dict[str, Any], _: Container) -> dict[str, Any]:
-    return {"success": True, "data": task_api_view(Task.from_document(task))}
+async def _typed(task: Task, _: Container) -> dict[str, Any]:
+    return {"success": True, "data": task_api_view(task)}
 
 
-async def _pass(task: dict[str, Any], _: Container) -> dict[str, Any]:
+async def _pass(task: Task, _: Container) -> dict[str, Any]:
     # The row `GET /api/tasks` lists: the fetch route's answer plus the model, the mode (async or
     # sync) and the times, so `/task/{id}` can show a `/pass` task without knowing its model.
-    return listed_view(Task.from_document(task))
+    return listed_view(task)
 
 
 PASS_API = "pass"  # the `api` field services/gateway/task_opening.py stores on `/pass` tasks
 VIEWS: dict[str, View] = {DISPATCH_API: _dispatch, TASK_API: _typed, PASS_API: _pass}
 
 
-async def visible_task(task_id: str, caller, deps: Container) -> tuple[dict[str, Any], View, dict[str, Any]]:
+async def visible_task(task_id: str, caller, deps: Container) -> tuple[Task, View, dict[str, Any]]:
     """The caller's task, how its API shows it, and that view now; 404 (403) as the fetch answers."""
-    task = await deps.tasks.get(task_id)
-    if task is not None and task["user_id"] != caller.user_id:
-        if task.get("api") == TASK_API:
+    task = await deps.tasks.record(task_id)
+    if task is not None and task.user_id != caller.user_id:
+        if task.api == TASK_API:
             raise Forbidden(f"task {task_id} belongs to another user")
         task = None
-    view = VIEWS.get(task.get("api", "")) if task else None
+    view = VIEWS.get(task.api or "") if task else None
     answer = await view(task, deps) if view else None
     if task is None or view is None or answer is None:  # missing, another user's, another API's, or expired
         raise _not_found()
@@ -88,8 +87,7 @@ async def task_receipt(task_id: str, caller: TaskApiCaller, deps: Deps) -> dict:
     """The settled task's signed receipt (`shared.task_receipts`), whichever API created it; another
     user's task answers 404 like a missing one (a typed task too), and a worker task's receipt
     outlives its readable result. 409 receipt_not_ready before it is settled."""
-    return await signed_receipt(deps.ledger, deps.settings.receipt_signer,
-                                Task.from_document(await _owned(task_id, caller, deps)))
+    return await signed_receipt(deps.ledger, deps.settings.receipt_signer, await _owned(task_id, caller, deps))
 
 
 @router.get("/api/task/{task_id}/webhooks")
@@ -100,8 +98,8 @@ async def task_webhooks(task_id: str, caller: TaskApiCaller, deps: Deps) -> dict
     return {"data": [public_view(d) for d in await WebhookDeliveries(deps.db).for_task(task_id)]}
 
 
-async def _owned(task_id: str, caller, deps: Container) -> dict[str, Any]:
+async def _owned(task_id: str, caller, deps: Container) -> Task:
     task = await deps.tasks.get_owned(task_id, caller.user_id)
-    if task is None or task.get("api", "") not in VIEWS:
+    if task is None or (task.api or "") not in VIEWS:
         raise _not_found()
     return task
