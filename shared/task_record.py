@@ -6,11 +6,13 @@ Who reads it:
   (shared/hourly_stats.py) and webhook deliveries (shared/webhook_deliveries.py);
 - every API's view of a task (shared/task_views.py, services/gateway/workers/views.py) and its
   signed receipt (shared/task_receipts.py);
-- the task lists (`TaskReads` in shared/task_reads.py answers records).
+- the task lists (`TaskReads` in shared/task_reads.py answers records), the owner's lookups
+  (`TaskStore.get_owned`), and the gateway's task watch behind `Prefer: wait` and the event
+  streams (`TaskStore.records`).
 
-The rest of the tree (the poller, observations and providers, the submit and cancel paths, the task
-watch) still reads task documents as dicts (`TaskStore.get`); the record gains fields as each
-reader moves to it, and `get` goes when the last one has.
+The rest of the tree (the poller, observations and providers, the submit and cancel paths, the
+console's task page) still reads task documents as dicts (`TaskStore.get`); the record gains fields
+as each reader moves to it, and `get` goes when the last one has.
 """
 from __future__ import annotations
 
