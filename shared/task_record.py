@@ -6,12 +6,13 @@ Who reads it:
   (shared/hourly_stats.py) and webhook deliveries (shared/webhook_deliveries.py);
 - every API's view of a task (shared/task_views.py, services/gateway/workers/views.py) and its
   signed receipt (shared/task_receipts.py);
-- the task lists (`TaskReads` in shared/task_reads.py answers records), the owner's lookups
+- the task lists (`TaskReads` in shared/task_reads.py answers records) and the console's task
+  page, the owner's lookups
   (`TaskStore.get_owned`), and the gateway's task watch behind `Prefer: wait` and the event
   streams (`TaskStore.records`).
 
-The rest of the tree (the poller, observations and providers, the submit and cancel paths, the
-console's task page) still reads task documents as dicts (`TaskStore.get`); the record gains fields
+The rest of the tree (the poller, observations and providers, the submit and cancel paths) still
+reads task documents as dicts (`TaskStore.get`); the record gains fields
 as each reader moves to it, and `get` goes when the last one has.
 """
 from __future__ import annotations
@@ -53,6 +54,9 @@ class Task:
     key_id: str | None = None
     channel_id: str | None = None
     channel_kind: str | None = None  # the kind of that channel (a provider's, or `worker`)
+    upstream_model: str | None = None  # the model's name upstream (the channel's model mapping)
+    upstream_task_id: str | None = None  # the upstream's id, once it accepted the task
+    request: dict[str, Any] | None = None  # the caller's request as forwarded: {body, query}
     hold_id: str | None = None
     hold_amount: int = 0
     billing: dict[str, Any] | None = None  # the pricing terms snapshotted at opening (shared/pricing.py)
@@ -65,6 +69,7 @@ class Task:
     callback_events: list[str] | None = None
     created_at: str | None = None
     updated_at: str | None = None
+    submitted_at: str | None = None
     finished_at: str | None = None
     settled: bool = False
     settlement: dict[str, Any] | None = None  # what settling it did: outcome, hold, charged, refunded, debt

@@ -13,6 +13,7 @@ import pytest
 from services.gateway.console import i18n, overview_pages, task_pages
 from services.gateway.console.i18n import ZH, translate
 from services.gateway.console.pages import templates
+from shared.task_record import Task
 
 CONSOLE = Path(i18n.__file__).parent
 TEMPLATES = sorted((CONSOLE / "templates").glob("*.html"))
@@ -73,10 +74,10 @@ def test_phrases_the_modules_hand_to_the_pages_have_their_chinese():
     assert sorted(p for p in [*messages, *named] if p not in ZH) == []
 
 
-TASK = {"_id": "t-1", "user_id": "u-1", "model": "m", "channel_id": "c-1", "channel_kind": "custompass_async",
-        "mode": "async", "status": "IN_PROGRESS", "hold_amount": 12, "created_at": "2026-12-02T10:00:00Z",
-        "billing": {"mode": "per_usage", "price": 4, "precharge": None, "usage_field": "seconds",
-                    "price_ratio": 1.5}}
+TASK = Task.from_document({
+    "_id": "t-1", "user_id": "u-1", "model": "m", "channel_id": "c-1", "channel_kind": "custompass_async",
+    "mode": "async", "status": "IN_PROGRESS", "hold_amount": 12, "created_at": "2026-12-02T10:00:00Z",
+    "billing": {"mode": "per_usage", "price": 4, "precharge": None, "usage_field": "seconds", "price_ratio": 1.5}})
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -99,5 +100,7 @@ def test_the_task_page_shows_billing_as_labelled_rows(lang: str):
 
 
 def test_free_and_unknown_terms_still_read():
-    rows = task_pages.billing_terms({"hold_amount": 0, "billing": {"mode": "free", "tiers": [1, 2]}}, "en")
+    free = Task.from_document({"_id": "t-2", "user_id": "u-1", "status": "SUCCESS", "hold_amount": 0,
+                               "billing": {"mode": "free", "tiers": [1, 2]}})
+    rows = task_pages.billing_terms(free, "en")
     assert rows == [("Billing mode", "Free"), ("Price ratio", "× 1"), ("Hold", 0), ("tiers", "[1, 2]")]

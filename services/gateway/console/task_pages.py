@@ -18,6 +18,7 @@ from services.gateway.receipt_answers import signed_receipt
 from shared.consumption import ConsumptionLogs
 from shared.status import TaskStatus, to_pass_status
 from shared.task_reads import TaskFilter, TaskReads
+from shared.task_record import Task
 
 router = APIRouter(prefix="/admin/ui/tasks", include_in_schema=False)
 KINDS = ("custompass_async", "custompass_sync", "replicate", "runninghub", "worker")
@@ -41,25 +42,25 @@ async def task_list(request: Request, session: PageSession, deps: Deps, kind: st
 
 @router.get("/{task_id}", response_class=HTMLResponse)
 async def task_page(request: Request, task_id: str, session: PageSession, deps: Deps) -> HTMLResponse:
-    task = await deps.tasks.get(task_id)
+    task = await deps.tasks.record(task_id)
     if task is None:
         raise NotFound(f"task {task_id} not found", code="task_not_found")
     log = await ConsumptionLogs(deps.db).of_task(task_id)
-    history = sorted((task.get(field), label) for label, field in HISTORY if task.get(field))
-    upstream = {"result": task.get("result"), "usage": task.get("usage"), "error": task.get("error"),
-                **({"late_result": task["late_result"]} if task.get("late_result") else {})}
+    history = sorted((getattr(task, field), label) for label, field in HISTORY if getattr(task, field))
+    upstream = {"result": task.result, "usage": task.usage, "error": task.error,
+                **({"late_result": task.late_result} if task.late_result else {})}
     return render(request, "task.html", session, task=task, log=log, history=history, upstream=upstream,
                   names=await names_in(deps.users, deps.channels, [task]),
-                  pass_status=to_pass_status(task["status"]), billing=billing_terms(task, lang_of(request)))
+                  pass_status=to_pass_status(task.status.value), billing=billing_terms(task, lang_of(request)))
 
 
-def billing_terms(task: dict[str, Any], lang: str) -> list[tuple[str, Any]]:
+def billing_terms(task: Task, lang: str) -> list[tuple[str, Any]]:
     """The task's billing terms (copied from its channel when it opened) as labelled rows in the
     page's language: mode, price and its unit, usage field, precharge, the user's group's price ratio,
     the hold placed. Terms this page does not know yet still show, by their stored name."""
     def tr(text: str) -> str:
         return translate(lang, text)
-    terms = dict(task.get("billing") or {"mode": "free"})
+    terms = dict(task.billing or {"mode": "free"})
     mode = terms.pop("mode", "free")
     rows: list[tuple[str, Any]] = [("Billing mode", tr(BILLING_MODES.get(mode, str(mode))))]
     price, field = terms.pop("price", 0), terms.pop("usage_field", None)
@@ -73,7 +74,7 @@ def billing_terms(task: dict[str, Any], lang: str) -> list[tuple[str, Any]]:
         rows.append(("Precharge", precharge if precharge is not None else tr("default: the price (per call) or 0")))
     terms.pop("precharge", None)
     rows.append(("Price ratio", f"× {terms.pop('price_ratio', '1')}"))  # absent: the group's ratio is 1
-    rows.append(("Hold", task.get("hold_amount", "–")))
+    rows.append(("Hold", task.hold_amount))
     rows += [(name, json.dumps(value) if isinstance(value, (dict, list)) else value)
              for name, value in sorted(terms.items())]
     return rows
