@@ -54,8 +54,10 @@ class AsyncSubmission:
 
     async def submit(self, caller: CallerIdentity, model: str, body: bytes, query: str,
                      idempotency_key: str | None, fields: dict[str, Any] | None = None, *,
-                     webhook: Webhook | None = None, scope: str | None = None) -> dict[str, Any]:
-        """`fields`: what another API family built on this path adds to the task (its `api`, its own
+                     webhook: Webhook | None = None, scope: str | None = None) -> Task:
+        """The task as it is once submitted (or as a repeated `Idempotency-Key` finds it).
+
+        `fields`: what another API family built on this path adds to the task (its `api`, its own
         fields); `webhook`: its caller's webhook, accepted already (else the body's, as `/pass`
         takes it); `scope`: the route an `Idempotency-Key` belongs to (else this model's submit)."""
         if webhook is None:
@@ -82,7 +84,7 @@ class AsyncSubmission:
 
     async def _submit_new(self, caller: CallerIdentity, admission: Admission, channels: list[Channel],
                           model: str, task_id: str, body: bytes, query: str,
-                          fields: dict[str, Any] | None, callback_url: str | None) -> dict[str, Any]:
+                          fields: dict[str, Any] | None, callback_url: str | None) -> Task:
         channel = channels[0]
         quote = await self._quote(channel, caller, task_id, upstream_model(channel, _bare(model)), body, query)
         task = {**new_task(task_id, caller, channel, model, body, query, quote.amount, mode="async",
@@ -129,22 +131,22 @@ class AsyncSubmission:
                                webhook_url=webhook_url(self.settings, channel, task_id))
 
     async def _mark_submitted(self, task: dict[str, Any], channel: Channel,
-                              accepted: Submitted) -> dict[str, Any]:
+                              accepted: Submitted) -> Task:
         interval = channel.poll_interval(self.settings.custom_pass_poll_interval)
         submitted = await self.tasks.mark_submitted(task["_id"], accepted.upstream_task_id, stamp_in(interval),
                                                     accepted.progress)
         if submitted is None:  # failed meanwhile (e.g. a timeout sweep): report what it is now
-            return await self.tasks.get(task["_id"]) or task
+            return await self.tasks.record(task["_id"]) or Task.from_document(task)
         record = Task.from_document(submitted)
         if wants(record, "start"):  # recorded before the caller hears of the task
             await WebhookDeliveries(self.db).record(Wanted(record, "start", pass_view(record)))
         await publish_stored(self.publisher, TaskSubmitted(
             correlation_id=task["_id"], task_id=task["_id"], user_id=task["user_id"], model=task["model"],
             channel_id=task["channel_id"], upstream_task_id=accepted.upstream_task_id))
-        return submitted
+        return record
 
-    async def _existing_task(self, task_id: str) -> dict[str, Any]:
-        task = await self.tasks.get(task_id)
+    async def _existing_task(self, task_id: str) -> Task:
+        task = await self.tasks.record(task_id)
         if task is None:
             raise ApiError("the first request with this Idempotency-Key is still in progress; retry",
                            code="idempotency_in_progress", status=409)

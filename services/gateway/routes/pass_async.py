@@ -30,7 +30,7 @@ async def submit(model: str, request: Request, response: Response, caller: Calle
     """`Prefer: wait[=N]` answers once the task is terminal or after N seconds (`prefer_wait`)."""
     body = await request.body()
     task = await deps.async_submission.submit(caller, model, body, request.url.query, idempotency_key)
-    return pass_view(await waited(deps.watch, Task.from_document(task), wait, response))
+    return pass_view(await waited(deps.watch, task, wait, response))
 
 
 async def own_task_of_model(deps: Deps, caller: CallerIdentity, model: str, task_id: str) -> Task:

@@ -29,7 +29,7 @@ async def create(request: TaskCreate, response: Response, caller: TaskApiCaller,
     `progress`, `resultUrls`, `errorMessage` and `completedAt`. The same `Idempotency-Key` (with
     the same type, image and params) answers the first request's task."""
     created = await deps.typed_task_creation.create(caller, request, idempotency_key)
-    view = task_api_view(await waited(deps.watch, Task.from_document(created), wait, response))
+    view = task_api_view(await waited(deps.watch, created, wait, response))
     data = {"taskId": view["id"], "type": view["type"], "status": view["status"], "createdAt": view["createdAt"]}
     if wait is not None:
         data.update({field: view[field] for field in ("progress", "resultUrls", "errorMessage", "completedAt")})

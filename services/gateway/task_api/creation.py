@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from services.gateway.async_submit import AsyncSubmission
 from services.gateway.caller_urls import accepted_webhook, check_input_image_url
@@ -15,6 +15,7 @@ from services.gateway.settings import GatewaySettings
 from services.gateway.task_api.schemas import TaskCreate
 from services.gateway.task_api.task_types import TaskTypeRepository, check_params
 from shared.outbound_urls import OutboundUrlPolicy
+from shared.task_record import Task
 from shared.typed_tasks import API
 
 if TYPE_CHECKING:  # deps wires the container: only a type here
@@ -30,7 +31,7 @@ class TypedTaskCreation:
     submission: AsyncSubmission
 
     async def create(self, caller: CallerIdentity, request: TaskCreate,
-                     idempotency_key: str | None = None) -> dict[str, Any]:
+                     idempotency_key: str | None = None) -> Task:
         task_type = await self.task_types.get(request.type)
         if task_type is None:
             raise InvalidRequest(f"unknown task type {request.type!r}", code="unknown_task_type")
