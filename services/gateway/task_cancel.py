@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -19,6 +19,7 @@ from shared.providers.observations import apply_observation
 from shared.providers.registry import provider_for
 from shared.result_storage.copier import ResultCopier
 from shared.status import TaskStatus
+from shared.task_record import Task
 from shared.tasks import TaskStore
 from shared.upstream.errors import UpstreamError
 
@@ -36,7 +37,8 @@ class Cancellation:
     results: ResultCopier
     http: httpx.AsyncClient
 
-    async def cancel(self, caller: CallerIdentity, task_id: str) -> dict[str, Any]:
+    async def cancel(self, caller: CallerIdentity, task_id: str) -> Task:
+        """The task after the cancel: failed as `canceled`, or as the upstream finished it first."""
         task = await self.tasks.get(task_id)
         if task is None or task["user_id"] != caller.user_id:  # another user's answers exactly like a missing one
             raise NotFound(f"task {task_id} not found", code="task_not_found")
@@ -58,4 +60,4 @@ class Cancellation:
             observation = dataclasses.replace(observation, status=TaskStatus.FAILURE, fail_reason="canceled",
                                               error=observation.error or "canceled by the caller")
         changed = await apply_observation(self.tasks, self.publisher, self.results, channel, task, observation)
-        return changed or await self.tasks.get(task_id) or task
+        return Task.from_document(changed) if changed else await self.tasks.record(task_id) or Task.from_document(task)

@@ -79,7 +79,7 @@ async def receipt(model: str, task_id: str, caller: Caller, deps: Deps) -> dict:
 async def cancel(model: str, task_id: str, caller: Caller, deps: Deps) -> dict:
     """Only the task's owner; upstreams without a cancel (CustomPass) answer 409 cancel_not_supported."""
     await own_task_of_model(deps, caller, model, task_id)
-    return pass_view(Task.from_document(await deps.cancellation.cancel(caller, task_id)))
+    return pass_view(await deps.cancellation.cancel(caller, task_id))
 
 
 @router.post("/pass/{model:path}/task/list-by-condition")

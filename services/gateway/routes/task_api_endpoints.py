@@ -14,7 +14,6 @@ from services.gateway.task_api.schemas import StatusUpdate, TaskApiStatus, TaskC
 from services.gateway.task_api.status_updates import update_status
 from shared.status import TASK_API_WORDS, to_task_api_status
 from shared.task_reads import TaskFilter, TaskReads
-from shared.task_record import Task
 from shared.task_views import task_api_view
 from shared.typed_tasks import API
 
@@ -50,5 +49,5 @@ async def list_tasks(caller: TaskApiCaller, deps: Deps, limit: int = Query(10, g
 @router.put("/api/task/{task_id}/status", dependencies=[InternalAuth])
 async def put_status(task_id: str, change: StatusUpdate, deps: Deps) -> dict:
     """Internal (admin token or TASK_API_SERVICE_TOKEN): pending -> processing -> success | failed."""
-    task = Task.from_document(await update_status(deps.tasks, deps.publisher, task_id, change))
+    task = await update_status(deps.tasks, deps.publisher, task_id, change)
     return {"success": True, "message": f"task is {to_task_api_status(task.status.value)}", "data": task_api_view(task)}

@@ -15,6 +15,7 @@ from shared.status import TaskStatus, to_task_api_status
 from shared.kafka import EventPublisher
 from shared.typed_tasks import API
 from shared.task_events import announce, fail_and_announce, finish_and_announce
+from shared.task_record import Task
 from shared.tasks import TaskStore
 
 LEGAL = {("pending", "processing"), ("processing", "success"), ("processing", "failed")}
@@ -22,7 +23,8 @@ FAILED_BY_SERVICE = "failed_by_service"
 
 
 async def update_status(tasks: TaskStore, publisher: EventPublisher, task_id: str,
-                        change: StatusUpdate) -> dict[str, Any]:
+                        change: StatusUpdate) -> Task:
+    """The task after the change."""
     task = await tasks.get(task_id)
     if task is None or task.get("api") != API:
         raise NotFound(f"task {task_id} not found", code="task_not_found")
@@ -36,7 +38,7 @@ async def update_status(tasks: TaskStore, publisher: EventPublisher, task_id: st
     changed = await _apply(tasks, publisher, task, change)
     if changed is None:  # something else moved the task meanwhile
         raise Conflict(f"task {task_id} changed meanwhile; read it and retry", code="task_changed")
-    return changed
+    return Task.from_document(changed)
 
 
 async def _apply(tasks: TaskStore, publisher: EventPublisher, task: dict[str, Any],
