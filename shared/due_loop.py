@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 class DueClaim:
     """What a claim leased, and the earliest due time (an ISO stamp) of the waiting work it read,
     the leased included; None: nothing waits."""
-    leased: list[dict[str, Any]]
+    leased: list[Any]  # documents or records, as the claiming store reads them
     earliest_due: str | None
 
     def next_due_at(self) -> str | None:

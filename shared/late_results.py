@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from shared.status import TaskStatus
 from shared.typed_tasks import result_urls
 
-if TYPE_CHECKING:  # pure: the record is only a type here
+if TYPE_CHECKING:  # pure: the records are only types here
     from shared.channels import Channel
+    from shared.task_record import Task
 
 LatePolicy = Literal["drop", "deliver_free"]
 LATE_SUCCESS, LATE_FAILURE = "late_success", "late_failure"
@@ -30,10 +31,9 @@ DEFAULT_POLICY: LatePolicy = "drop"
 WATCH_POLLS = 10  # a late watch asks about a task about this many times over its window
 
 
-def awaits_late_result(task: dict[str, Any]) -> bool:
+def awaits_late_result(task: Task) -> bool:
     """A task we failed on timeout that has no late result yet."""
-    return (task.get("status") == TaskStatus.FAILURE.value and task.get("fail_reason") == LATE_REASON
-            and task.get("late_result") is None)
+    return task.status is TaskStatus.FAILURE and task.fail_reason == LATE_REASON and task.late_result is None
 
 
 def policy(channel: Channel) -> LatePolicy:

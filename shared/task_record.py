@@ -4,16 +4,18 @@ Who reads it:
 - settlement (services/settlement/settle.py: `TaskStore.record`, or `Task.from_event`), with what it
   writes for a settled task: the consumption log (`LogEntry.of_settled`), the hourly counters
   (shared/hourly_stats.py) and webhook deliveries (shared/webhook_deliveries.py);
+- the poller: the tasks a sweep leases (`TaskStore.claim_due`) and its late watch
+  (`TaskStore.records`), and what they are handed to: the providers' `query` and `cancel`, and
+  `apply_observation` (shared/providers/observations.py), with `TaskStore.advance`;
 - every API's view of a task (shared/task_views.py, services/gateway/workers/views.py) and its
   signed receipt (shared/task_receipts.py);
-- the task lists (`TaskReads` in shared/task_reads.py answers records) and the console's task
-  page, the owner's lookups
-  (`TaskStore.get_owned`), and the gateway's task watch behind `Prefer: wait` and the event
-  streams (`TaskStore.records`).
+- the gateway's reads: the task lists (`TaskReads`), the owner's lookups (`TaskStore.get_owned`),
+  the task watch behind `Prefer: wait` and the event streams, webhooks, cancel, the Task API's
+  status update, and the console's task list and page.
 
-The rest of the tree (the poller, observations and providers, the submit and cancel paths) still
-reads task documents as dicts (`TaskStore.get`); the record gains fields
-as each reader moves to it, and `get` goes when the last one has.
+Still documents: what a write answers (`TaskStore.finish`, `advance`, `mark_submitted`), the events
+built from it (shared/task_events.py), and the paths that build a task (`new_task`, the sync pass,
+worker dispatch). `TaskStore.get` stays for those and goes when the last one has moved.
 """
 from __future__ import annotations
 
@@ -57,6 +59,9 @@ class Task:
     upstream_model: str | None = None  # the model's name upstream (the channel's model mapping)
     upstream_task_id: str | None = None  # the upstream's id, once it accepted the task
     request: dict[str, Any] | None = None  # the caller's request as forwarded: {body, query}
+    task_lifetime_s: float | None = None  # the channel's at opening (None: the configured default)
+    poll_errors: int = 0  # status queries that failed in a row
+    traceparent: str | None = None  # the trace its submit stored (shared/tracing)
     hold_id: str | None = None
     hold_amount: int = 0
     billing: dict[str, Any] | None = None  # the pricing terms snapshotted at opening (shared/pricing.py)

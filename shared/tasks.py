@@ -90,16 +90,16 @@ class TaskStore:
                       "next_poll_at": first_poll_at}},
             return_document=ReturnDocument.AFTER)
 
-    async def advance(self, seen: dict[str, Any], status: TaskStatus, progress: str | None) -> dict[str, Any] | None:
+    async def advance(self, seen: Task, status: TaskStatus, progress: str | None) -> dict[str, Any] | None:
         """A non-terminal change from the task as `seen` (status or progress); None when nothing
         changed, or when the task moved on since it was seen (its newer state wins).
 
         The filter names the exact values seen rather than "status or progress differs": an
         `$or` of `$ne` makes the MongoDB stand-in scan the collection (bench/sweep.py measures it)."""
-        if (seen["status"], seen.get("progress")) == (status.value, progress):
+        if (seen.status, seen.progress) == (status, progress):
             return None
         return await self.tasks.find_one_and_update(
-            {"_id": seen["_id"], "status": seen["status"], "progress": seen.get("progress")},
+            {"_id": seen.id, "status": seen.status.value, "progress": seen.progress},
             {"$set": {"status": status.value, "progress": progress, "updated_at": stamp()}},
             return_document=ReturnDocument.AFTER)
 
@@ -129,9 +129,6 @@ class TaskStore:
             {"_id": task_id, "status": TaskStatus.FAILURE.value, "fail_reason": LATE_REASON, "late_result": None},
             {"$set": {"late_result": late, "updated_at": stamp()}})
         return recorded.modified_count == 1
-
-    async def get_many(self, task_ids: list[str]) -> list[dict[str, Any]]:
-        return await self.tasks.find({"_id": {"$in": task_ids}}).to_list(length=len(task_ids))
 
     async def served_by(self, task_id: str, channel_id: str, upstream_model: str) -> None:
         """Records the channel that took the work when an earlier one failed over to it (the
@@ -170,7 +167,8 @@ class TaskStore:
             {"_id": {"$in": ids}, "next_poll_at": {"$lte": moment}, "poll_lease_until": {"$lt": now}},
             {"$set": {"poll_lease": token, "poll_lease_until": time.time() + lease_s}})
         leased = await self.tasks.find({"_id": {"$in": ids}, "poll_lease": token}).to_list(length=limit)
-        return DueClaim([task for task in leased if task["status"] in POLLED_STATUSES], earliest)  # ended: left
+        return DueClaim([Task.from_document(task) for task in leased if task["status"] in POLLED_STATUSES],
+                        earliest)  # one that ended meanwhile is left
 
     async def release_many(self, token: str, releases: list[tuple[str, str | None, dict[str, Any]]]) -> None:
         """Gives back a sweep's leases, each task with its next poll time (None: it ended, and

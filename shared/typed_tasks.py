@@ -6,9 +6,12 @@ creation fails with the seed's message and is refunded; the poller applies it (`
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.status import to_task_api_status
+
+if TYPE_CHECKING:  # the record is only a type here
+    from shared.task_record import Task
 
 API = "task"
 START_TIMEOUT_REASON = "start_timeout"
@@ -17,8 +20,8 @@ START_TIMEOUT_MESSAGE = "任务超时(10分钟未处理)"  # the seed's own word
 RESULT_URL_FIELDS = ("urls", "url", "resultUrls")
 
 
-def not_started(task: dict[str, Any]) -> bool:
-    return to_task_api_status(task["status"]) == "pending"
+def not_started(task: Task) -> bool:
+    return to_task_api_status(task.status.value) == "pending"
 
 
 def result_urls(result: Any) -> list[str]:

@@ -39,16 +39,16 @@ class Cancellation:
 
     async def cancel(self, caller: CallerIdentity, task_id: str) -> Task:
         """The task after the cancel: failed as `canceled`, or as the upstream finished it first."""
-        task = await self.tasks.get(task_id)
-        if task is None or task["user_id"] != caller.user_id:  # another user's answers exactly like a missing one
+        task = await self.tasks.get_owned(task_id, caller.user_id)
+        if task is None:  # another user's task answers exactly like a missing one
             raise NotFound(f"task {task_id} not found", code="task_not_found")
-        if TaskStatus(task["status"]).is_terminal:
+        if task.status.is_terminal:
             raise Conflict(f"task {task_id} has finished already", code="task_finished")
-        channel = await self.channels.get(task["channel_id"])  # the one serving it, after any failover
+        channel = await self.channels.get(task.channel_id)  # the one serving it, after any failover
         provider = provider_for(channel.kind) if channel is not None else None
         if provider is None:
             raise Conflict("this task cannot be cancelled", code="cancel_not_supported")
-        if not task.get("upstream_task_id"):
+        if not task.upstream_task_id:
             raise Conflict(f"task {task_id} is still being submitted; retry", code="task_not_submitted")
         try:
             observation = await provider.cancel(UpstreamContext(http=self.http, settings=self.settings), channel, task)
@@ -60,4 +60,4 @@ class Cancellation:
             observation = dataclasses.replace(observation, status=TaskStatus.FAILURE, fail_reason="canceled",
                                               error=observation.error or "canceled by the caller")
         changed = await apply_observation(self.tasks, self.publisher, self.results, channel, task, observation)
-        return Task.from_document(changed) if changed else await self.tasks.record(task_id) or Task.from_document(task)
+        return Task.from_document(changed) if changed else await self.tasks.record(task_id) or task

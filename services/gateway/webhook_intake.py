@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
@@ -24,6 +23,7 @@ from shared.providers.base import StatusProvider, Unsupported, UpstreamContext, 
 from shared.providers.observations import apply_observation
 from shared.providers.registry import provider_for
 from shared.result_storage.copier import ResultCopier
+from shared.task_record import Task
 from shared.tasks import TaskStore
 
 log = logging.getLogger(__name__)
@@ -53,9 +53,8 @@ class WebhookIntake:
             raise NotFound(f"{kind} channels take no webhooks", code="webhooks_not_supported") from None
         except WebhookRejected as exc:
             raise Unauthorized(str(exc), code="invalid_webhook") from None
-        task = await self.tasks.get(task_id)
-        if task is None or task.get("channel_id") != channel_id \
-                or task.get("upstream_task_id") != webhook.upstream_task_id:
+        task = await self.tasks.record(task_id)
+        if task is None or task.channel_id != channel_id or task.upstream_task_id != webhook.upstream_task_id:
             raise NotFound(f"task {task_id} is not this upstream task", code="task_not_found")
         receipt_id = f"{channel_id}:{webhook.delivery_id}"
         if not await self.receipts.take(receipt_id, task_id):
@@ -63,17 +62,17 @@ class WebhookIntake:
         self.background.start(self._apply(provider, channel, task, webhook, receipt_id), name=f"webhook {receipt_id}")
         return True
 
-    async def _apply(self, provider: StatusProvider, channel: Channel, task: dict[str, Any],
+    async def _apply(self, provider: StatusProvider, channel: Channel, task: Task,
                      webhook: Webhook, receipt_id: str) -> None:
         try:
             observation = webhook.observation
             if observation is None:
                 ctx = UpstreamContext(http=self.http, settings=self.settings)
-                observation = (await provider.query(ctx, channel, [task])).get(task["_id"])
+                observation = (await provider.query(ctx, channel, [task])).get(task.id)
             if observation is not None:
                 await apply_observation(self.tasks, self.publisher, self.results, channel, task, observation)
         except Exception:
             log.exception("webhook not applied; the upstream's retry or the poller will",
-                          extra={"task_id": task["_id"]})
+                          extra={"task_id": task.id})
             await self.receipts.forget(receipt_id)
             raise

@@ -24,10 +24,11 @@ from shared.providers.base import Observation
 from shared.providers.observations import apply_late_observation
 from shared.providers.registry import provider_for
 from shared.result_storage.copier import ResultCopier
+from shared.task_record import Task
 from shared.tasks import TaskStore
 from shared.upstream.errors import UpstreamError
 
-Ask = Callable[[Channel, list[dict[str, Any]]], Awaitable[dict[str, Observation]]]
+Ask = Callable[[Channel, list[Task]], Awaitable[dict[str, Observation]]]
 
 
 class LateWatches:
@@ -73,13 +74,13 @@ class LateWatcher:
         self._watches, self._tasks, self._results, self._ask = watches, tasks, results, ask
         self.default_window_s = default_window_s
 
-    async def watch(self, channel: Channel | None, task: dict[str, Any], poll_interval_s: float) -> None:
+    async def watch(self, channel: Channel | None, task: Task, poll_interval_s: float) -> None:
         """Starts watching a task just failed on timeout, if its channel wants it and can be asked."""
-        if channel is None or not task.get("upstream_task_id") or provider_for(channel.kind) is None:
+        if channel is None or not task.upstream_task_id or provider_for(channel.kind) is None:
             return
         window = late_results.watch_window_s(channel, self.default_window_s)
         if window > 0:
-            await self._watches.start(task["_id"], channel.id, window,
+            await self._watches.start(task.id, channel.id, window,
                                       late_results.watch_every_s(window, poll_interval_s))
 
     async def sweep(self, channels: Callable[[set[str]], Awaitable[dict[str, Channel]]],
@@ -88,10 +89,10 @@ class LateWatcher:
         watches = await self._watches.claim_due(limit, lease_s, token)
         if not watches:
             return 0
-        tasks = {task["_id"]: task for task in await self._tasks.get_many([w["_id"] for w in watches])}
+        tasks = {task.id: task for task in await self._tasks.records([w["_id"] for w in watches])}
         known = await channels({w["channel_id"] for w in watches})
         ended: list[str] = []
-        groups: dict[str, list[tuple[dict, dict]]] = {}
+        groups: dict[str, list[tuple[dict, Task]]] = {}
         for watch in watches:
             task, channel = tasks.get(watch["_id"]), known.get(watch["channel_id"])
             if task is None or not late_results.awaits_late_result(task) or stamp() >= watch["until"] \
@@ -110,7 +111,7 @@ class LateWatcher:
         await self._watches.release(token, later, ended)
         return recorded
 
-    async def _ask_batch(self, channel: Channel, batch: list[tuple[dict, dict]],
+    async def _ask_batch(self, channel: Channel, batch: list[tuple[dict, Task]],
                          later: list[tuple[str, str]], ended: list[str]) -> int:
         try:
             observations = await self._ask(channel, [task for _, task in batch])
@@ -118,11 +119,11 @@ class LateWatcher:
             observations = {}  # asked again at the watch's pace
         recorded = 0
         for watch, task in batch:
-            observation = observations.get(task["_id"])
+            observation = observations.get(task.id)
             if observation is not None and observation.status.is_terminal:
                 recorded += await apply_late_observation(self._tasks, self._results, channel, task,
                                                          observation) is not None
-                ended.append(task["_id"])
+                ended.append(task.id)
             else:
-                later.append((task["_id"], min(stamp_in(float(watch["every_s"])), watch["until"])))
+                later.append((task.id, min(stamp_in(float(watch["every_s"])), watch["until"])))
         return recorded

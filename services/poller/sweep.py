@@ -29,6 +29,7 @@ from shared.status import TaskStatus
 from shared.typed_tasks import API as TASK_API, START_TIMEOUT_MESSAGE, START_TIMEOUT_REASON, not_started
 from shared.task_events import fail_and_announce
 from shared.clock import seconds_since, stamp
+from shared.task_record import Task
 from shared.tasks import TaskStore
 from shared.upstream.errors import UpstreamError, UpstreamThrottled
 
@@ -93,7 +94,7 @@ class Sweeper:
         if leased:
             # Each task continues the trace its submit stored: a sweep is started by a timer, not a message.
             with tracing.handling("poll tasks", SpanKind.INTERNAL,
-                                  ((t["_id"], t["_id"], tracing.resumed_context(t)) for t in leased), {}):
+                                  ((t.id, t.id, tracing.resumed_context(t.traceparent)) for t in leased), {}):
                 await self._sweep_leased(leased, token, report)
         return report
 
@@ -106,38 +107,38 @@ class Sweeper:
         return await self._late.sweep(self._load_channels, self._settings.poll_claim_limit,
                                       self._settings.poll_lease_s, secrets.token_hex(8))
 
-    async def _sweep_leased(self, leased: list[dict], token: str, report: SweepReport) -> None:
-        channels = await self._load_channels({t["channel_id"] for t in leased})
-        pollable: dict[str, list[dict]] = defaultdict(list)
+    async def _sweep_leased(self, leased: list[Task], token: str, report: SweepReport) -> None:
+        channels = await self._load_channels({t.channel_id for t in leased})
+        pollable: dict[str, list[Task]] = defaultdict(list)
         for task in leased:
-            reason = self._cannot_continue(task, channels.get(task["channel_id"]))
+            reason = self._cannot_continue(task, channels.get(task.channel_id))
             if reason:
-                await self._fail(task, reason, report, channels.get(task["channel_id"]))
+                await self._fail(task, reason, report, channels.get(task.channel_id))
             else:
-                pollable[task["channel_id"]].append(task)
+                pollable[task.channel_id].append(task)
         await asyncio.gather(*(self._poll_channel(channels[cid], group, token, report)
                                for cid, group in pollable.items()))
 
-    def _cannot_continue(self, task: dict[str, Any], channel: Channel | None) -> str | None:
+    def _cannot_continue(self, task: Task, channel: Channel | None) -> str | None:
         default_s = self._settings.custom_pass_task_max_lifetime
-        lifetime = task.get("task_lifetime_s") or (channel.lifetime(default_s) if channel else default_s)
-        age_s = seconds_since(task["created_at"])
+        lifetime = task.task_lifetime_s or (channel.lifetime(default_s) if channel else default_s)
+        age_s = seconds_since(task.created_at)
         if age_s > lifetime:
             return "timeout"
-        if task.get("api") == TASK_API and not_started(task) and age_s > self._settings.task_start_timeout_s:
+        if task.api == TASK_API and not_started(task) and age_s > self._settings.task_start_timeout_s:
             return START_TIMEOUT_REASON
-        if task.get("channel_kind") == "worker":
+        if task.channel_kind == "worker":
             return "timeout"  # due only at its deadline (gateway/dispatch_submit.py): nothing to poll
-        if not task.get("upstream_task_id"):
+        if not task.upstream_task_id:
             return "never_submitted"  # due while NOT_START means its submit grace has passed
         if channel is None or not channel.enabled or provider_for(channel.kind) is None:
             return "channel_unavailable"
         return None
 
-    async def _fail(self, task: dict[str, Any], reason: str, report: SweepReport,
+    async def _fail(self, task: Task, reason: str, report: SweepReport,
                     channel: Channel | None) -> None:
         message = START_TIMEOUT_MESSAGE if reason == START_TIMEOUT_REASON else None
-        if await fail_and_announce(self._tasks, self._publisher, task["_id"], reason, message):
+        if await fail_and_announce(self._tasks, self._publisher, task.id, reason, message):
             metrics.FAILED_WITHOUT_POLL.labels(reason).inc()
             metrics.STATUS_CHANGES.labels(TaskStatus.FAILURE.value).inc()
             report.failed += 1
@@ -145,18 +146,18 @@ class Sweeper:
             if reason == LATE_REASON and self._late is not None:
                 await self._late.watch(channel, task, self._interval(channel))
 
-    async def _poll_channel(self, channel: Channel, tasks: list[dict], token: str, report: SweepReport) -> None:
+    async def _poll_channel(self, channel: Channel, tasks: list[Task], token: str, report: SweepReport) -> None:
         size = channel.query_batch(self._settings.custom_pass_batch_size)
         size = min(size, _provider(channel).max_batch or size)
         batches = [tasks[i:i + size] for i in range(0, len(tasks), size)]
         if channel.max_requests_per_s:
             room = requests_per_sweep(float(channel.max_requests_per_s), self._settings.poll_lease_s)
-            await self._tasks.release_many(token, [(task["_id"], stamp(), {})  # due again: the next sweep asks
+            await self._tasks.release_many(token, [(task.id, stamp(), {})  # due again: the next sweep asks
                                                    for batch in batches[room:] for task in batch])
             batches = batches[:room]
         await asyncio.gather(*(self._poll_batch(channel, batch, token, report) for batch in batches))
 
-    async def _poll_batch(self, channel: Channel, batch: list[dict], token: str, report: SweepReport) -> None:
+    async def _poll_batch(self, channel: Channel, batch: list[Task], token: str, report: SweepReport) -> None:
         interval = self._interval(channel)
         report.upstream_requests += 1
         try:
@@ -165,7 +166,7 @@ class Sweeper:
             metrics.UPSTREAM_REQUESTS.labels(channel.id, type(exc).__name__).inc()
             report.errors.append(f"{channel.id}: {exc.message}")
             retry_after = exc.retry_after if isinstance(exc, UpstreamThrottled) else None
-            errors = {task["_id"]: int(task.get("poll_errors", 0)) + 1 for task in batch}
+            errors = {task.id: task.poll_errors + 1 for task in batch}
             await self._tasks.release_many(token, [
                 (task_id, next_poll(interval, count, retry_after), {"poll_errors": count})
                 for task_id, count in errors.items()])
@@ -174,12 +175,12 @@ class Sweeper:
         metrics.TASKS_POLLED.inc(len(batch))
         releases = []
         for task in batch:
-            observation = observations.get(task["_id"])
+            observation = observations.get(task.id)
             ended = observation is not None and await self._apply(channel, task, observation, report)
-            releases.append((task["_id"], None if ended else next_poll(interval), {"poll_errors": 0}))
+            releases.append((task.id, None if ended else next_poll(interval), {"poll_errors": 0}))
         await self._tasks.release_many(token, releases)
 
-    async def _apply(self, channel: Channel, task: dict[str, Any], observation: Observation,
+    async def _apply(self, channel: Channel, task: Task, observation: Observation,
                      report: SweepReport) -> bool:
         """Whether the task ended here (`TaskStore.finish` removed its schedule)."""
         if not observation.status.is_terminal:
@@ -197,7 +198,7 @@ class Sweeper:
         default_s = self._settings.custom_pass_poll_interval
         return channel.poll_interval(default_s) if channel else default_s
 
-    async def _ask(self, channel: Channel, batch: list[dict]) -> dict[str, Observation]:
+    async def _ask(self, channel: Channel, batch: list[Task]) -> dict[str, Observation]:
         """One status query to the channel's upstream, within its concurrency and request rate."""
         async with self._semaphore(channel):
             if channel.max_requests_per_s:

@@ -17,6 +17,7 @@ import httpx
 from shared.channels import Channel
 from shared.settings import CustomPassSettings
 from shared.status import TaskStatus
+from shared.task_record import Task
 from shared.upstream.caller_token import UpstreamCaller
 
 
@@ -93,10 +94,10 @@ class StatusProvider(Protocol):
                      query: str) -> Submitted: ...
 
     async def query(self, ctx: UpstreamContext, channel: Channel,
-                    tasks: list[dict[str, Any]]) -> dict[str, Observation]:
+                    tasks: list[Task]) -> dict[str, Observation]:
         """Observations by our task id; a task the upstream did not report on is left out."""
 
-    async def cancel(self, ctx: UpstreamContext, channel: Channel, task: dict[str, Any]) -> Observation: ...
+    async def cancel(self, ctx: UpstreamContext, channel: Channel, task: Task) -> Observation: ...
 
     def read_webhook(self, channel: Channel, headers: dict[str, str], body: bytes,
                      tolerance_s: float) -> Webhook: ...

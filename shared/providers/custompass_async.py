@@ -12,6 +12,7 @@ from shared.channels import Channel
 from shared.providers.base import (InvalidBody, Observation, Quote, Submitted, Unsupported, UpstreamContext,
                                    Webhook)
 from shared.status import TaskStatus, UpstreamStatusWords
+from shared.task_record import Task
 from shared.upstream import custompass
 from shared.upstream.errors import UpstreamMalformed
 
@@ -39,20 +40,20 @@ class CustomPassProvider:
         return _submitted(await custompass.submit(ctx.http, _call(ctx, channel), model, body, query))
 
     async def query(self, ctx: UpstreamContext, channel: Channel,
-                    tasks: list[dict[str, Any]]) -> dict[str, Observation]:
+                    tasks: list[Task]) -> dict[str, Observation]:
         """One request per upstream model in the batch (the query path names the model, and a
         channel may serve several)."""
         by_model: dict[str, list[str]] = defaultdict(list)
         for task in tasks:
-            by_model[task.get("upstream_model") or task["model"].removesuffix("/submit")].append(task["upstream_task_id"])
+            by_model[task.upstream_model or task.model.removesuffix("/submit")].append(task.upstream_task_id)
         call = _call(ctx, channel)
         answers = await asyncio.gather(*(custompass.query(ctx.http, call, model, ids) for model, ids in by_model.items()))
         words = _status_words(channel, ctx)
         by_upstream_id = {str(item["task_id"]): item for items in answers for item in items}
-        return {task["_id"]: _observation(item, words.map(item.get("status")), task)
-                for task in tasks if (item := by_upstream_id.get(task["upstream_task_id"])) is not None}
+        return {task.id: _observation(item, words.map(item.get("status")), task)
+                for task in tasks if (item := by_upstream_id.get(task.upstream_task_id)) is not None}
 
-    async def cancel(self, ctx: UpstreamContext, channel: Channel, task: dict[str, Any]) -> Observation:
+    async def cancel(self, ctx: UpstreamContext, channel: Channel, task: Task) -> Observation:
         raise Unsupported("the CustomPass upstream protocol has no cancel")
 
     def read_webhook(self, channel: Channel, headers: dict[str, str], body: bytes,
@@ -78,7 +79,7 @@ def _status_words(channel: Channel, ctx: UpstreamContext) -> UpstreamStatusWords
                                queued=own.get("queued") or s.custom_pass_status_queued)
 
 
-def _observation(item: dict[str, Any], status: TaskStatus, task: dict[str, Any]) -> Observation:
+def _observation(item: dict[str, Any], status: TaskStatus, task: Task) -> Observation:
     usage, usage_error = None, None
     if item.get("usage") is not None:
         try:
@@ -89,7 +90,7 @@ def _observation(item: dict[str, Any], status: TaskStatus, task: dict[str, Any])
     # usage.cost is read on its own: a token count that does not add up says nothing of the cost.
     raw_usage = item.get("usage")
     cost, rejected = upstream_cost.reading(raw_usage.get("cost") if isinstance(raw_usage, dict) else None)
-    return Observation(upstream_task_id=task["upstream_task_id"], status=status,
-                       progress=item.get("progress") or task.get("progress"), result=item.get("result"),
+    return Observation(upstream_task_id=task.upstream_task_id, status=status,
+                       progress=item.get("progress") or task.progress, result=item.get("result"),
                        usage=usage, usage_error=usage_error, error=error,
                        upstream_cost=cost, upstream_cost_rejected=rejected)

@@ -25,50 +25,51 @@ from shared.providers.metrics import LATE_RESULTS, UPSTREAM_COST_REJECTED
 from shared.result_storage.copier import ResultCopier
 from shared.status import TaskStatus
 from shared.task_events import announce
+from shared.task_record import Task
 from shared.tasks import TaskStore
 
 
 async def apply_observation(tasks: TaskStore, publisher: EventPublisher, results: ResultCopier,
-                            channel: Channel, task: dict[str, Any],
+                            channel: Channel, task: Task,
                             observation: Observation) -> dict[str, Any] | None:
     """The task after the change, or None when nothing changed (already terminal, or the same).
     News of a task already terminal changes nothing but a late result (`apply_late_observation`)."""
-    if TaskStatus(task["status"]).is_terminal:
+    if task.status.is_terminal:
         await apply_late_observation(tasks, results, channel, task, observation)
         return None
     if observation.status.is_terminal:
         fields = _outcome_fields(observation, channel)
-        if observation.status is TaskStatus.SUCCESS and not TaskStatus(task["status"]).is_terminal:
-            kept = await results.keep(channel, task["_id"], observation.result)
+        if observation.status is TaskStatus.SUCCESS:
+            kept = await results.keep(channel, task.id, observation.result)
             fields["result"] = kept.result
             if kept.errors:
                 fields["result_storage_errors"] = kept.errors
-        finished = await tasks.finish(task["_id"], observation.status, **fields)
+        finished = await tasks.finish(task.id, observation.status, **fields)
         previous, changed = finished if finished else (None, None)
         if changed is not None:
             count_cost_rejection(channel, changed)
     else:
-        previous, changed = task["status"], await tasks.advance(task, observation.status, observation.progress)
+        previous, changed = task.status.value, await tasks.advance(task, observation.status, observation.progress)
     if changed is not None:
         await announce(publisher, changed, previous)
     return changed
 
 
 async def apply_late_observation(tasks: TaskStore, results: ResultCopier, channel: Channel,
-                                 task: dict[str, Any], observation: Observation) -> dict[str, Any] | None:
+                                 task: Task, observation: Observation) -> dict[str, Any] | None:
     """Records the upstream's final word on a task we failed on timeout as its `late_result`
     (shared/late_results.py), once; the task's status and money stay as they are, and no event
     is published. The late result, or None when there was nothing to record."""
     if not observation.status.is_terminal or not late_results.awaits_late_result(task):
         return None
-    kept = await results.keep(channel, task["_id"], observation.result) \
+    kept = await results.keep(channel, task.id, observation.result) \
         if observation.status is TaskStatus.SUCCESS else None
     late = late_results.late_record(channel, observation.status, stamp(), result=kept and kept.result,
                                     error=observation.error, cost=cost_fields(channel, observation.upstream_cost,
                                                                               observation.upstream_cost_rejected))
     if kept is not None and kept.errors:
         late["result_storage_errors"] = kept.errors
-    if not await tasks.record_late_result(task["_id"], late):
+    if not await tasks.record_late_result(task.id, late):
         return None
     LATE_RESULTS.labels(channel.id, late["status"]).inc()
     count_cost_rejection(channel, late)

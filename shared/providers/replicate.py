@@ -21,6 +21,7 @@ from shared.providers import standard_webhooks
 from shared.providers.base import (InvalidBody, Observation, Quote, Submitted, UpstreamContext, Webhook,
                                    WebhookRejected)
 from shared.status import TaskStatus
+from shared.task_record import Task
 from shared.upstream import custompass
 from shared.upstream.errors import (UpstreamHttpError, UpstreamMalformed, UpstreamRefused, UpstreamThrottled)
 
@@ -54,13 +55,13 @@ class ReplicateProvider:
         return Submitted(prediction["id"])
 
     async def query(self, ctx: UpstreamContext, channel: Channel,
-                    tasks: list[dict[str, Any]]) -> dict[str, Observation]:
+                    tasks: list[Task]) -> dict[str, Observation]:
         (task,) = tasks
-        prediction = await _request(ctx, channel, "GET", f"/v1/predictions/{task['upstream_task_id']}")
-        return {task["_id"]: observe(prediction, channel)}
+        prediction = await _request(ctx, channel, "GET", f"/v1/predictions/{task.upstream_task_id}")
+        return {task.id: observe(prediction, channel)}
 
-    async def cancel(self, ctx: UpstreamContext, channel: Channel, task: dict[str, Any]) -> Observation:
-        prediction = await _request(ctx, channel, "POST", f"/v1/predictions/{task['upstream_task_id']}/cancel")
+    async def cancel(self, ctx: UpstreamContext, channel: Channel, task: Task) -> Observation:
+        prediction = await _request(ctx, channel, "POST", f"/v1/predictions/{task.upstream_task_id}/cancel")
         return observe(prediction, channel)
 
     def read_webhook(self, channel: Channel, headers: dict[str, str], body: bytes,

@@ -26,6 +26,7 @@ from shared.providers.base import (InvalidBody, Observation, Quote, Submitted, U
                                    WebhookRejected)
 from shared.providers.metrics import UPSTREAM_WALLET_EMPTY
 from shared.status import TaskStatus
+from shared.task_record import Task
 from shared.upstream import custompass
 from shared.upstream.errors import UpstreamMalformed, UpstreamRefused, UpstreamThrottled
 
@@ -63,24 +64,24 @@ class RunningHubProvider:
         return Submitted(str(data["taskId"]))
 
     async def query(self, ctx: UpstreamContext, channel: Channel,
-                    tasks: list[dict[str, Any]]) -> dict[str, Observation]:
+                    tasks: list[Task]) -> dict[str, Observation]:
         (task,) = tasks
         envelope = await _post(ctx, channel, "/task/openapi/outputs", _about(channel, task))
-        code, upstream_id = _code(envelope), task["upstream_task_id"]
+        code, upstream_id = _code(envelope), task.upstream_task_id
         if code in STILL_RUNNING:
-            return {task["_id"]: Observation(upstream_id, STILL_RUNNING[code], progress=task.get("progress"))}
+            return {task.id: Observation(upstream_id, STILL_RUNNING[code], progress=task.progress)}
         if code == FAILED:
-            return {task["_id"]: Observation(upstream_id, TaskStatus.FAILURE, error=_failure(envelope.data))}
+            return {task.id: Observation(upstream_id, TaskStatus.FAILURE, error=_failure(envelope.data))}
         outputs = _accepted(channel, envelope)
         if not isinstance(outputs, list):
             raise UpstreamMalformed("RunningHub's outputs are not a list")
         cost, rejected = _cost(channel, outputs)
-        return {task["_id"]: Observation(upstream_id, TaskStatus.SUCCESS, result=outputs, usage=_usage(outputs),
+        return {task.id: Observation(upstream_id, TaskStatus.SUCCESS, result=outputs, usage=_usage(outputs),
                                          upstream_cost=cost, upstream_cost_rejected=rejected)}
 
-    async def cancel(self, ctx: UpstreamContext, channel: Channel, task: dict[str, Any]) -> Observation:
+    async def cancel(self, ctx: UpstreamContext, channel: Channel, task: Task) -> Observation:
         _accepted(channel, await _post(ctx, channel, "/task/openapi/cancel", _about(channel, task)))
-        return Observation(task["upstream_task_id"], TaskStatus.FAILURE, error="canceled by the caller",
+        return Observation(task.upstream_task_id, TaskStatus.FAILURE, error="canceled by the caller",
                            fail_reason="canceled")
 
     def read_webhook(self, channel: Channel, headers: dict[str, str], body: bytes,
@@ -105,8 +106,8 @@ def _fields(body: bytes) -> dict[str, Any]:
     return payload
 
 
-def _about(channel: Channel, task: dict[str, Any]) -> dict[str, Any]:
-    return {"apiKey": channel.api_key or "", "taskId": task["upstream_task_id"]}
+def _about(channel: Channel, task: Task) -> dict[str, Any]:
+    return {"apiKey": channel.api_key or "", "taskId": task.upstream_task_id}
 
 
 async def _post(ctx: UpstreamContext, channel: Channel, path: str,

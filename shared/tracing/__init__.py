@@ -101,8 +101,9 @@ def stored_context() -> dict[str, str]:
     return {"traceparent": carrier["traceparent"]} if "traceparent" in carrier else {}
 
 
-def resumed_context(task: dict[str, Any]) -> Context:
-    return extract({"traceparent": task["traceparent"]} if isinstance(task.get("traceparent"), str) else {})
+def resumed_context(traceparent: str | None) -> Context:
+    """The trace a task's submit stored (its `traceparent`), for the work that takes it up later."""
+    return extract({"traceparent": traceparent} if isinstance(traceparent, str) else {})
 
 
 def note_task(task_id: str) -> None:

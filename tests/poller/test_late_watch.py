@@ -44,17 +44,17 @@ async def db(infra):
     await client.close()
 
 
-async def timed_out(store: TaskStore, reason: str = "timeout", channel_id: str = CHANNEL.id) -> dict:
+async def timed_out(store: TaskStore, reason: str = "timeout", channel_id: str = CHANNEL.id) -> Task:
     task_id = f"task_{secrets.token_hex(6)}"
     await store.insert({"_id": task_id, "user_id": "u", "channel_id": channel_id, "status": "FAILURE",
                         "created_at": "2026-12-02T09:00:00.000000Z",
                         "fail_reason": reason, "error": reason, "upstream_task_id": f"up_{task_id}",
                         "settled": True, "settlement": SETTLED})
-    return await store.get(task_id)
+    return await store.record(task_id)
 
 
-def done(task: dict, status: TaskStatus = TaskStatus.SUCCESS, cost: str | None = "0.004") -> Observation:
-    return Observation(task["upstream_task_id"], status, result={"url": "https://example.invalid/v.mp4"},
+def done(task: Task, status: TaskStatus = TaskStatus.SUCCESS, cost: str | None = "0.004") -> Observation:
+    return Observation(task.upstream_task_id, status, result={"url": "https://example.invalid/v.mp4"},
                        upstream_cost=Decimal(cost) if cost else None, error="boom")
 
 
@@ -65,11 +65,11 @@ async def test_a_late_success_is_recorded_once_and_the_task_stays_failed_and_ref
     assert late["status"] == "late_success" and late["delivery"] == "deliver_free"
     assert late["result"] == {"url": "https://example.invalid/v.mp4"}
     assert late["upstream_cost"] == {"amount": "0.004", "unit": "USD", "quota": 4}
-    again = await store.get(task["_id"])
+    again = await store.record(task.id)
     for report in (done(task), done(task, cost="0.009"), done(task, TaskStatus.FAILURE)):  # redelivered, differing
         assert await apply_late_observation(store, KeepAsIs(), CHANNEL, again, report) is None
         assert await apply_late_observation(store, KeepAsIs(), CHANNEL, task, report) is None  # a stale view too
-    stored = await store.get(task["_id"])
+    stored = await store.get(task.id)
     assert stored["late_result"] == late
     assert (stored["status"], stored["fail_reason"], stored["settlement"]) == ("FAILURE", "timeout", SETTLED)
 
@@ -81,14 +81,14 @@ async def test_a_late_failure_is_recorded_as_such_and_moves_nothing(db):
                                         done(task, TaskStatus.FAILURE, cost=None))
     assert (late["status"], late["error"], late["delivery"]) == ("late_failure", "boom", "drop")
     assert "result" not in late and "upstream_cost" not in late
-    assert (await store.get(task["_id"]))["settlement"] == SETTLED
+    assert (await store.get(task.id))["settlement"] == SETTLED
 
 
 async def test_under_drop_the_operator_has_the_result_and_the_owner_does_not_see_it(db):
     store = TaskStore(db)
     task = await timed_out(store)
     await apply_late_observation(store, KeepAsIs(), dataclasses.replace(CHANNEL, late_result="drop"), task, done(task))
-    stored = await store.get(task["_id"])
+    stored = await store.get(task.id)
     assert stored["late_result"]["result"] == {"url": "https://example.invalid/v.mp4"}
     record = Task.from_document(stored)
     assert "late_result" not in pass_view(record) and "lateResult" not in task_api_view(record)
@@ -99,14 +99,14 @@ async def test_news_of_a_terminal_task_through_apply_observation(db):
     'processing' report revives no terminal task; another failure takes no late result."""
     store = TaskStore(db)
     task = await timed_out(store)
-    processing = Observation(task["upstream_task_id"], TaskStatus.IN_PROGRESS, progress="50%")
+    processing = Observation(task.upstream_task_id, TaskStatus.IN_PROGRESS, progress="50%")
     assert await apply_observation(store, NoEvents(), KeepAsIs(), CHANNEL, task, processing) is None
     assert await apply_observation(store, NoEvents(), KeepAsIs(), CHANNEL, task, done(task)) is None
-    stored = await store.get(task["_id"])
+    stored = await store.get(task.id)
     assert stored["status"] == "FAILURE" and stored["late_result"]["status"] == "late_success"
     upstream_failed = await timed_out(store, reason="upstream_failed")
     assert await apply_late_observation(store, KeepAsIs(), CHANNEL, upstream_failed, done(upstream_failed)) is None
-    assert "late_result" not in await store.get(upstream_failed["_id"])
+    assert "late_result" not in await store.get(upstream_failed.id)
 
 
 async def test_the_watch_asks_reschedules_and_ends(db):
@@ -114,15 +114,15 @@ async def test_the_watch_asks_reschedules_and_ends(db):
     await watches.ensure_indexes()
     finished, pending = [await timed_out(store) for _ in range(2)]
     failing = await timed_out(store, channel_id=DOWN.id)
-    answers = {finished["_id"]: done(finished),
-               pending["_id"]: Observation(pending["upstream_task_id"], TaskStatus.IN_PROGRESS)}
+    answers = {finished.id: done(finished),
+               pending.id: Observation(pending.upstream_task_id, TaskStatus.IN_PROGRESS)}
     asked: list[list[str]] = []
 
     async def ask(channel, batch):
-        asked.append(sorted(t["_id"] for t in batch))
+        asked.append(sorted(t.id for t in batch))
         if channel is DOWN:
             raise UpstreamUnreachable("upstream down")
-        return {t["_id"]: answers[t["_id"]] for t in batch if t["_id"] in answers}
+        return {t.id: answers[t.id] for t in batch if t.id in answers}
 
     async def channels(ids):
         return {c.id: c for c in (CHANNEL, DOWN) if c.id in ids}
@@ -133,13 +133,13 @@ async def test_the_watch_asks_reschedules_and_ends(db):
     for task in (finished, pending):
         await watcher.watch(dataclasses.replace(CHANNEL, late_watch_s=3600), task, poll_interval_s=0)
         await watcher.watch(dataclasses.replace(CHANNEL, late_watch_s=3600), task, poll_interval_s=0)  # idempotent
-    await watches.start(failing["_id"], DOWN.id, 3600, 0)
+    await watches.start(failing.id, DOWN.id, 3600, 0)
     await watches.watches.update_many({}, {"$set": {"due_at": "2000-01-01T00:00:00.000000Z"}})  # due now
     assert await watcher.sweep(channels, 100, 60, "lease-1") == 1
-    assert sorted(asked) == sorted([sorted([finished["_id"], pending["_id"]]), [failing["_id"]]])
-    assert (await store.get(finished["_id"]))["late_result"]["status"] == "late_success"
+    assert sorted(asked) == sorted([sorted([finished.id, pending.id]), [failing.id]])
+    assert (await store.get(finished.id))["late_result"]["status"] == "late_success"
     left = {w["_id"]: w async for w in watches.watches.find({})}
-    assert set(left) == {pending["_id"], failing["_id"]}  # asked again later, at the watch's pace
+    assert set(left) == {pending.id, failing.id}  # asked again later, at the watch's pace
     assert all(w["lease_until"] == 0.0 and w["due_at"] <= w["until"] for w in left.values())
     await watches.watches.update_many({}, {"$set": {"until": "2000-01-01T00:00:00.000000Z",
                                                      "due_at": "2000-01-01T00:00:00.000000Z"}})

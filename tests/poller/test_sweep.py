@@ -11,18 +11,20 @@ from services.poller.settings import PollerSettings
 from services.poller.sweep import Sweeper, SweepReport
 from shared.channels import Channel
 from shared.clock import now, stamp
+from shared.task_record import Task
 from tests.channel_records import channel_of
 
 CHANNEL = channel_of("ch_1", kind="custompass_async", enabled=True)
 
 
-def aged(seconds: float, **fields) -> dict:
+def aged(seconds: float, **fields) -> Task:
     """A live task submitted upstream, created `seconds` ago."""
-    return {"_id": "task_1", "channel_id": "ch_1", "status": "IN_PROGRESS", "upstream_task_id": "up_1",
-            "created_at": stamp(now() - timedelta(seconds=seconds)), **fields}
+    return Task.from_document({"_id": "task_1", "user_id": "usr_1", "channel_id": "ch_1", "status": "IN_PROGRESS",
+                               "upstream_task_id": "up_1", "created_at": stamp(now() - timedelta(seconds=seconds)),
+                               **fields})
 
 
-def why_not(task: dict, channel: Channel | None = CHANNEL) -> str | None:
+def why_not(task: Task, channel: Channel | None = CHANNEL) -> str | None:
     """Why the sweep fails `task` unpolled (None: it asks the upstream), with a lifetime of an
     hour and a start timeout of ten minutes."""
     sweeper = Sweeper(None, None, None, None, PollerSettings(custom_pass_task_max_lifetime=3600,

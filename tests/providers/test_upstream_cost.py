@@ -16,9 +16,10 @@ from shared.providers.replicate import ReplicateProvider, observe
 from shared.providers.runninghub import RunningHubProvider
 from shared.settings import CustomPassSettings
 from shared.status import TaskStatus
+from shared.task_record import Task
 from tests.channel_records import channel_of
 
-TASK = {"_id": "task_1", "model": "video-x", "upstream_task_id": "up-1"}
+TASK = Task(id="task_1", user_id="usr_1", status=TaskStatus.IN_PROGRESS, model="video-x", upstream_task_id="up-1")
 
 
 async def _query(provider, stored: dict, answer: dict):

@@ -2,11 +2,10 @@
 Its upstream answers every status query with success, two tasks per request."""
 from __future__ import annotations
 
-from typing import Any
-
 from shared.channels import Channel
 from shared.providers.base import Observation, Quote, Submitted, Unsupported, UpstreamContext, Webhook
 from shared.status import TaskStatus
+from shared.task_record import Task
 
 
 class TinyProvider:
@@ -22,11 +21,11 @@ class TinyProvider:
         return Submitted(f"tiny-{len(body)}")
 
     async def query(self, ctx: UpstreamContext, channel: Channel,
-                    tasks: list[dict[str, Any]]) -> dict[str, Observation]:
-        return {t["_id"]: Observation(t["upstream_task_id"], TaskStatus.SUCCESS, result={"echo": t["upstream_task_id"]},
+                    tasks: list[Task]) -> dict[str, Observation]:
+        return {t.id: Observation(t.upstream_task_id, TaskStatus.SUCCESS, result={"echo": t.upstream_task_id},
                                       usage={"seconds": 2}) for t in tasks}
 
-    async def cancel(self, ctx: UpstreamContext, channel: Channel, task: dict[str, Any]) -> Observation:
+    async def cancel(self, ctx: UpstreamContext, channel: Channel, task: Task) -> Observation:
         raise Unsupported("tiny tasks run to the end")
 
     def read_webhook(self, channel: Channel, headers: dict[str, str], body: bytes,

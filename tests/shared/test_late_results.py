@@ -30,10 +30,10 @@ def test_drop_keeps_it_from_the_owner():
 
 
 def test_only_a_timeout_without_a_late_result_awaits_one():
-    assert awaits_late_result(TASK)
-    assert not awaits_late_result({**TASK, "late_result": LATE})
-    assert not awaits_late_result({**TASK, "fail_reason": "upstream_failed"})
-    assert not awaits_late_result({**TASK, "status": "SUCCESS"})
+    assert awaits_late_result(Task.from_document(TASK))
+    assert not awaits_late_result(Task.from_document({**TASK, "late_result": LATE}))
+    assert not awaits_late_result(Task.from_document({**TASK, "fail_reason": "upstream_failed"}))
+    assert not awaits_late_result(Task.from_document({**TASK, "status": "SUCCESS"}))
 
 
 def test_window_and_pace():

@@ -9,6 +9,7 @@ from pymongo import AsyncMongoClient
 
 from shared.status import TaskStatus
 from shared.due_loop import DueClaim
+from shared.task_record import Task
 from shared.tasks import POLLED_STATUS_RUNS, POLLED_STATUSES, TaskStore
 
 
@@ -21,21 +22,21 @@ async def store(infra):
 
 async def submitted_task(store: TaskStore) -> dict:
     task_id = f"task_{secrets.token_hex(6)}"
-    await store.insert({"_id": task_id, "status": TaskStatus.SUBMITTED.value, "progress": "0%"})
+    await store.insert({"_id": task_id, "user_id": "usr_1", "status": TaskStatus.SUBMITTED.value, "progress": "0%"})
     return await store.get(task_id)
 
 
 async def test_advance_records_a_change_of_status_or_progress(store):
     seen = await submitted_task(store)
-    moved = await store.advance(seen, TaskStatus.IN_PROGRESS, "10%")
+    moved = await store.advance(Task.from_document(seen), TaskStatus.IN_PROGRESS, "10%")
     assert (moved["status"], moved["progress"]) == ("IN_PROGRESS", "10%")
-    further = await store.advance(moved, TaskStatus.IN_PROGRESS, "40%")
+    further = await store.advance(Task.from_document(moved), TaskStatus.IN_PROGRESS, "40%")
     assert further["progress"] == "40%"
 
 
 async def test_advance_without_a_change_writes_nothing(store):
     seen = await submitted_task(store)
-    assert await store.advance(seen, TaskStatus.SUBMITTED, "0%") is None
+    assert await store.advance(Task.from_document(seen), TaskStatus.SUBMITTED, "0%") is None
     assert "updated_at" not in await store.get(seen["_id"])
 
 
@@ -43,13 +44,14 @@ async def test_advance_loses_to_a_newer_state(store):
     """A poller holding an old view must not overwrite what another writer recorded since."""
     seen = await submitted_task(store)
     assert await store.finish(seen["_id"], TaskStatus.SUCCESS) is not None
-    assert await store.advance(seen, TaskStatus.IN_PROGRESS, "50%") is None
+    assert await store.advance(Task.from_document(seen), TaskStatus.IN_PROGRESS, "50%") is None
     assert (await store.get(seen["_id"]))["status"] == "SUCCESS"
 
 
 async def test_racing_advances_from_one_view_apply_once(store):
     seen = await submitted_task(store)
-    outcomes = await asyncio.gather(*(store.advance(seen, TaskStatus.IN_PROGRESS, f"{p}%") for p in range(1, 21)))
+    view = Task.from_document(seen)
+    outcomes = await asyncio.gather(*(store.advance(view, TaskStatus.IN_PROGRESS, f"{p}%") for p in range(1, 21)))
     applied = [o for o in outcomes if o is not None]
     assert len(applied) == 1
     assert (await store.get(seen["_id"]))["progress"] == applied[0]["progress"]
@@ -68,7 +70,7 @@ async def test_release_many_gives_back_a_batch_of_leases_and_no_schedule_to_a_fi
     for task in tasks:
         await store.tasks.update_one({"_id": task["_id"]}, {"$set": {"next_poll_at": "2000-01-01T00:00:00Z"}})
     leased = (await store.claim_due(10, 60.0, "sweep")).leased
-    assert {t["_id"] for t in leased} == {t["_id"] for t in tasks}
+    assert {t.id for t in leased} == {t["_id"] for t in tasks}
     await store.finish(tasks[0]["_id"], TaskStatus.SUCCESS)
     await store.release_many("sweep", [(tasks[0]["_id"], None, {"poll_errors": 0})] + [
         (t["_id"], "2030-01-01T00:00:00Z", {"poll_errors": 2}) for t in tasks[1:]])
@@ -83,15 +85,17 @@ async def test_release_many_gives_back_a_batch_of_leases_and_no_schedule_to_a_fi
 async def test_claim_due_leases_live_due_tasks_longest_due_first_and_each_to_one_sweep(store):
     due = {status: f"task_{status.value.lower()}" for status in TaskStatus}
     for n, (status, task_id) in enumerate(due.items()):
-        await store.insert({"_id": task_id, "status": status.value, "next_poll_at": f"2000-01-01T00:00:{n:02d}Z"})
-    await store.insert({"_id": "task_later", "status": "SUBMITTED", "next_poll_at": "2999-01-01T00:00:00Z"})
+        await store.insert({"_id": task_id, "user_id": "usr_1", "status": status.value,
+                            "next_poll_at": f"2000-01-01T00:00:{n:02d}Z"})
+    await store.insert({"_id": "task_later", "user_id": "usr_1", "status": "SUBMITTED",
+                        "next_poll_at": "2999-01-01T00:00:00Z"})
     polled = [due[status] for status in TaskStatus if status.value in POLLED_STATUSES]
 
     first_two = await store.claim_due(2, 60.0, "sweep one")
-    assert {t["_id"] for t in first_two.leased} == set(polled[:2])  # the two due longest
+    assert {t.id for t in first_two.leased} == set(polled[:2])  # the two due longest
     assert first_two.earliest_due == "2000-01-01T00:00:00Z"
     racing = await asyncio.gather(*(store.claim_due(10, 60.0, f"sweep {n}") for n in range(2, 6)))
-    taken = [t["_id"] for claim in racing for t in claim.leased]
+    taken = [t.id for claim in racing for t in claim.leased]
     assert sorted(taken) == sorted(polled[2:])  # each to one sweep; never an ended task, nor one not due
     assert (await store.claim_due(10, 60.0, "sweep six")).leased == []
     for task_id in polled:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from shared.status import TaskStatus
+from shared.task_record import Task
 from shared.typed_tasks import not_started, result_urls
 
 
@@ -11,7 +13,7 @@ from shared.typed_tasks import not_started, result_urls
     ("IN_PROGRESS", False), ("UNKNOWN", False), ("SUCCESS", False), ("FAILURE", False),
 ])
 def test_a_task_has_not_started_while_the_task_api_calls_it_pending(status, waiting):
-    assert not_started({"status": status}) is waiting
+    assert not_started(Task(id="task_1", user_id="usr_1", status=TaskStatus(status))) is waiting
 
 
 @pytest.mark.parametrize("result,urls", [

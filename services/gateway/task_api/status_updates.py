@@ -25,12 +25,12 @@ FAILED_BY_SERVICE = "failed_by_service"
 async def update_status(tasks: TaskStore, publisher: EventPublisher, task_id: str,
                         change: StatusUpdate) -> Task:
     """The task after the change."""
-    task = await tasks.get(task_id)
-    if task is None or task.get("api") != API:
+    task = await tasks.record(task_id)
+    if task is None or task.api != API:
         raise NotFound(f"task {task_id} not found", code="task_not_found")
-    if task["status"] == TaskStatus.NOT_START.value:  # its hold or upstream submit is still under way
+    if task.status is TaskStatus.NOT_START:  # its hold or upstream submit is still under way
         raise Conflict(f"task {task_id} is still being opened; retry shortly", code="task_changed")
-    now = to_task_api_status(task["status"])
+    now = to_task_api_status(task.status.value)
     if now in ("success", "failed"):
         raise Conflict(f"task {task_id} is {now} already; a finished task does not change", code="task_finished")
     if (now, change.status) not in LEGAL:
@@ -41,15 +41,15 @@ async def update_status(tasks: TaskStore, publisher: EventPublisher, task_id: st
     return Task.from_document(changed)
 
 
-async def _apply(tasks: TaskStore, publisher: EventPublisher, task: dict[str, Any],
+async def _apply(tasks: TaskStore, publisher: EventPublisher, task: Task,
                  change: StatusUpdate) -> dict[str, Any] | None:
     if change.status == "processing":
-        started = await tasks.advance(task, TaskStatus.IN_PROGRESS, task.get("progress"))
+        started = await tasks.advance(task, TaskStatus.IN_PROGRESS, task.progress)
         if started is not None:
-            await announce(publisher, started, task["status"])
+            await announce(publisher, started, task.status.value)
         return started
     if change.status == "success":
-        return await finish_and_announce(tasks, publisher, task["_id"], TaskStatus.SUCCESS,
+        return await finish_and_announce(tasks, publisher, task.id, TaskStatus.SUCCESS,
                                          result={"urls": change.resultUrls or []})
-    return await fail_and_announce(tasks, publisher, task["_id"], FAILED_BY_SERVICE,
+    return await fail_and_announce(tasks, publisher, task.id, FAILED_BY_SERVICE,
                                    change.errorMessage or "failed")
