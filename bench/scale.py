@@ -122,7 +122,7 @@ def queries(db: AsyncDatabase) -> dict[str, Callable[[], Awaitable[Any]]]:
     }
 
 
-async def _claimed(claim: Awaitable[DueClaim]) -> list[dict[str, Any]]:
+async def _claimed(claim: Awaitable[DueClaim]) -> list[Any]:
     return (await claim).leased
 
 

@@ -77,8 +77,8 @@ async def test_two_pollers_seeing_the_same_completion_settle_once(stack, admin, 
             channels = ChannelRepository(mongo_db)
             sweepers = [Sweeper(TaskStore(mongo_db), channels, publisher, http, settings, outbound=http)
                         for _ in range(2)]
-            tasks = await mongo_db.tasks.find({"_id": {"$in": task_ids}}).to_list(None)
-            channel = await channels.get(tasks[0]["channel_id"])
+            tasks = await TaskStore(mongo_db).records(task_ids)
+            channel = await channels.get(tasks[0].channel_id)
             from services.poller.sweep import SweepReport
             await asyncio.gather(*(s._poll_batch(channel, tasks, "no-lease", SweepReport()) for s in sweepers))
     finally:
