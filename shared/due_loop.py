@@ -16,18 +16,21 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Generic, TypeVar
 
 from shared.clock import seconds_since, stamp
 
 log = logging.getLogger(__name__)
 
 
+Leased = TypeVar("Leased")
+
+
 @dataclass(frozen=True)
-class DueClaim:
+class DueClaim(Generic[Leased]):
     """What a claim leased, and the earliest due time (an ISO stamp) of the waiting work it read,
     the leased included; None: nothing waits."""
-    leased: list[Any]  # documents or records, as the claiming store reads them
+    leased: list[Leased]  # documents or records, as the claiming store reads them
     earliest_due: str | None
 
     def next_due_at(self) -> str | None:

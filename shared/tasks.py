@@ -66,7 +66,7 @@ class TaskStore:
 
     async def record(self, task_id: str) -> Task | None:
         """The task as a record (shared/task_record.py), for the readers that have moved to it."""
-        doc = await self.tasks.find_one({"_id": task_id})
+        doc = await self.get(task_id)
         return None if doc is None else Task.from_document(doc)
 
     async def records(self, task_ids: list[str]) -> list[Task]:
@@ -143,7 +143,7 @@ class TaskStore:
                                     {"$set": {"next_poll_at": next_poll_at, "updated_at": stamp()}})
 
     # --- polling -----------------------------------------------------------------------
-    async def claim_due(self, limit: int, lease_s: float, token: str) -> DueClaim:
+    async def claim_due(self, limit: int, lease_s: float, token: str) -> DueClaim[Task]:
         """Leases up to `limit` tasks due for a poll, the longest due first; a dead poller's leases
         simply expire. Also answers the earliest `next_poll_at` of the live tasks, from the same read.
 

@@ -78,7 +78,7 @@ class WebhookDeliveries:
             if any(error.get("code") != _DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
                 raise
 
-    async def claim_due(self, limit: int, lease_s: float, token: str) -> DueClaim:
+    async def claim_due(self, limit: int, lease_s: float, token: str) -> DueClaim[dict[str, Any]]:
         """Leases up to `limit` pending deliveries due for an attempt, the longest due first; also
         answers the earliest `next_attempt_at` of the pending ones, from the same read.
 

@@ -29,9 +29,9 @@ from shared.providers.base import InvalidBody, Quote, StatusProvider, Submitted,
 from shared.providers.registry import async_kinds, provider_for
 from shared.task_events import fail_and_announce, publish_stored
 from shared.task_views import pass_view
+from shared.task_record import Task
 from shared.tasks import TaskStore
 from shared.tracing import note_task
-from shared.task_record import Task
 from shared.webhook_deliveries import Wanted, WebhookDeliveries, wants
 from shared.upstream.errors import UpstreamError
 

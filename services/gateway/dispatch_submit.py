@@ -37,8 +37,8 @@ from shared.outbound_urls import OutboundUrlPolicy
 from shared.status import TaskStatus, to_dispatch_status
 from shared.task_events import fail_and_announce
 from shared.task_views import pass_view
-from shared.tasks import TaskStore
 from shared.task_record import Task
+from shared.tasks import TaskStore
 from shared.webhook_deliveries import Wanted, WebhookDeliveries, wants
 
 if TYPE_CHECKING:  # deps wires the container: only a type here
