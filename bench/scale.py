@@ -34,6 +34,8 @@ from shared import hourly_stats
 from shared.clock import stamp, stamp_in
 from shared.due_loop import DueClaim
 from shared.ledger import Ledger
+from shared.status import TaskStatus
+from shared.task_record import Task
 from shared.tasks import TaskStore
 from shared.webhook_deliveries import WebhookDeliveries
 
@@ -69,12 +71,12 @@ def delivered(n: int) -> dict[str, Any]:
 async def _seed_live(db: AsyncDatabase) -> None:
     tasks = TaskStore(db)
     for n in range(LIVE):
-        await tasks.insert({"_id": f"task_live_{n}", "status": "IN_PROGRESS", "next_poll_at": LONG_AGO,
-                            "user_id": "user_live", "created_at": stamp()})
-        await tasks.insert({"_id": f"task_unsettled_{n}", "status": "SUCCESS", "finished_at": LONG_AGO,
-                            "user_id": "user_live", "created_at": LONG_AGO})
-        await tasks.insert({"_id": f"task_queued_{n}", "status": "QUEUED", "api": "openai", "group": "busy",
-                            "next_poll_at": stamp_in(3600), "user_id": "user_live", "created_at": stamp()})
+        await tasks.insert(Task(id=f"task_live_{n}", status=TaskStatus.IN_PROGRESS, user_id="user_live",
+                                created_at=stamp()), next_poll_at=LONG_AGO)
+        await tasks.insert(Task(id=f"task_unsettled_{n}", status=TaskStatus.SUCCESS, finished_at=LONG_AGO,
+                                user_id="user_live", created_at=LONG_AGO))
+        await tasks.insert(Task(id=f"task_queued_{n}", status=TaskStatus.QUEUED, api="openai", group="busy",
+                                user_id="user_live", created_at=stamp()), next_poll_at=stamp_in(3600))
         await WorkQueue(db).entries.insert_one({"_id": f"task_queued_{n}", "group": "busy", "enqueued_ms": n})
         await db["webhook_deliveries"].insert_one({
             "_id": f"msg_task_live_{n}_completed", "task_id": f"task_live_{n}", "event": "completed",

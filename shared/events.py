@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared import topics
 from shared.status import TaskStatus
+
+if TYPE_CHECKING:  # the record is built from these facts (Task.from_event): only a type here
+    from shared.task_record import Task
 
 
 def _now() -> datetime:
@@ -127,8 +130,8 @@ class SettlementFacts(BaseModel):
         "What the upstream says the task cost: {amount, unit, quota} (shared/upstream_cost.py); None: not reported."))
 
     @classmethod
-    def of(cls, task: dict[str, Any]) -> SettlementFacts:
-        return cls.model_validate({field: task[field] for field in cls.model_fields if field in task})
+    def of(cls, task: Task) -> SettlementFacts:
+        return cls.model_validate({field: getattr(task, field) for field in cls.model_fields})
 
 
 class CallbackTarget(BaseModel):

@@ -29,12 +29,12 @@ from shared.late_results import LATE_SUCCESS
 from shared.status import TaskStatus
 from shared.upstream_cost import CostTerms
 
-if TYPE_CHECKING:  # pure figures: the record is only a type here
+if TYPE_CHECKING:  # pure figures: the records are only types here
     from shared.channels import Channel
+    from shared.task_record import Task
 
 # What a reconciliation reads of each task (a projection, so a period's scan moves little data).
-TASK_FIELDS = {"_id": 1, "status": 1, "settled": 1, "settlement": 1, "upstream_cost": 1,
-               "upstream_cost_error": 1, "finished_at": 1, "late_result": 1}
+TASK_FIELDS = ["settled", "settlement", "upstream_cost", "upstream_cost_error", "finished_at", "late_result"]
 INFINITE = "inf"
 
 
@@ -76,13 +76,13 @@ class ChannelReconciliation:
     late_cost_amount: Decimal = Decimal(0)
     listed: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, task: dict[str, Any]) -> None:
+    def add(self, task: Task) -> None:
         self.tasks += 1
-        self.succeeded += task.get("status") == TaskStatus.SUCCESS.value
-        self.failed += task.get("status") == TaskStatus.FAILURE.value
-        late = task.get("late_result") or {}
-        self.upstream_cost_rejected += bool(task.get("upstream_cost_error") or late.get("upstream_cost_error"))
-        cost = task.get("upstream_cost") or late.get("upstream_cost")
+        self.succeeded += task.status is TaskStatus.SUCCESS
+        self.failed += task.status is TaskStatus.FAILURE
+        late = task.late_result or {}
+        self.upstream_cost_rejected += bool(task.upstream_cost_error or late.get("upstream_cost_error"))
+        cost = task.upstream_cost or late.get("upstream_cost")
         if late.get("status") == LATE_SUCCESS:
             self.late_success += 1
             if cost:
@@ -92,17 +92,17 @@ class ChannelReconciliation:
             self.with_upstream_cost += 1
             self.cost_quota += int(cost["quota"])
             self.cost_amount += Decimal(cost["amount"])
-        if not task.get("settled"):
+        if not task.settled:
             self.unsettled += 1
             return
         self.settled += 1
-        charged = int((task.get("settlement") or {}).get("charged") or 0)
+        charged = int((task.settlement or {}).get("charged") or 0)
         self.revenue += charged
         if cost:
             self.revenue_with_upstream_cost += charged
             self._judge(task, charged, cost)
 
-    def _judge(self, task: dict[str, Any], charged: int, cost: dict[str, Any]) -> None:
+    def _judge(self, task: Task, charged: int, cost: dict[str, Any]) -> None:
         band, cost_quota = Band.of(self.channel), int(cost["quota"])
         if band is None or (charged == 0 and cost_quota == 0):
             return
@@ -111,8 +111,8 @@ class ChannelReconciliation:
             return
         self.outside_band += 1
         if len(self.listed) < self.list_limit:
-            self.listed.append({"task_id": task["_id"], "status": task.get("status"),
-                                "finished_at": task.get("finished_at"), "charged": charged,
+            self.listed.append({"task_id": task.id, "status": task.status.value,
+                                "finished_at": task.finished_at, "charged": charged,
                                 "upstream_cost": cost, "ratio": ratio_text(ratio)})
 
     def summary(self) -> dict[str, Any]:

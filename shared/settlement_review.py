@@ -22,13 +22,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Literal
 
-from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.channels import Channel
 from shared.clock import stamp
 from shared.consumption import ConsumptionLogs
 from shared.ledger import Ledger
+from shared.task_reads import TaskReads
+from shared.task_record import Task
+from shared.tasks import TaskStore
 
 GUARDRAIL_FIELDS = ("max_charge", "max_charge_multiple")
 Decision = Literal["approved", "dismissed"]
@@ -74,41 +76,31 @@ def flagged(reason: str, cost: int, hold: int) -> dict[str, Any]:
 
 class SettlementReviews:
     def __init__(self, db: AsyncDatabase, ledger: Ledger) -> None:
-        self._tasks, self._logs, self._ledger = db["tasks"], ConsumptionLogs(db), ledger
+        self._tasks, self._reads = TaskStore(db), TaskReads(db)
+        self._logs, self._ledger = ConsumptionLogs(db), ledger
 
     async def flag_many(self, reviews: list[tuple[str, dict[str, Any]]]) -> None:
         """Flags each task's review unless it was flagged before (a resumed settlement)."""
-        if reviews:
-            await self._tasks.bulk_write([
-                UpdateOne({"_id": task_id, "review": {"$exists": False}}, {"$set": {"review": review}})
-                for task_id, review in reviews], ordered=False)
+        await self._tasks.flag_reviews(reviews)
 
-    async def page(self, state: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-        """Tasks whose review is in `state`, oldest flagged first (an equality on its index)."""
-        query = {"review.state": state}
-        total = await self._tasks.count_documents(query)
-        rows = await self._tasks.find(query, {"user_id": 1, "model": 1, "channel_id": 1, "hold_id": 1,
-                                              "hold_amount": 1, "finished_at": 1, "review": 1}) \
-            .sort("review.flagged_at", 1).skip(offset).limit(limit).to_list(limit)
-        return rows, total
+    async def page(self, state: str, limit: int, offset: int) -> tuple[list[Task], int]:
+        """Tasks whose review is in `state`, oldest flagged first."""
+        return await self._reads.reviews(state, limit, offset)
 
     async def decide(self, task_id: str, decision: Decision) -> dict[str, Any]:
         """Approves or dismisses the task's review, once; answers the review as decided."""
-        task = await self._tasks.find_one_and_update(
-            {"_id": task_id, "review.state": "pending"},
-            {"$set": {"review.state": decision, "review.decided_at": stamp()}},
-            return_document=ReturnDocument.AFTER)
+        task = await self._tasks.decide_review(task_id, decision)
         if task is None:
-            task = await self._tasks.find_one({"_id": task_id}, {"review": 1, "hold_id": 1})
-            if task is None or not task.get("review"):
+            task = await self._tasks.record(task_id)
+            if task is None or not task.review:
                 raise ReviewNotFound(task_id)
-            if task["review"]["state"] != decision:
-                raise ReviewDecided(task["review"])
-        review = task["review"]
+            if task.review["state"] != decision:
+                raise ReviewDecided(task.review)
+        review = task.review
+        assert review is not None and task.hold_id is not None, "only a held task's settlement is reviewed"
         if decision == "approved" and "charged" not in review:
-            charge = await self._ledger.charge_review(task["hold_id"], int(review["rest"]))
+            charge = await self._ledger.charge_review(task.hold_id, int(review["rest"]))
             review = {**review, "charged": charge.charged, "debt": charge.debt}
-            await self._tasks.update_one({"_id": task_id}, {"$set": {"review.charged": charge.charged,
-                                                                     "review.debt": charge.debt}})
+            await self._tasks.review_charged(task_id, charge.charged, charge.debt)
         await self._logs.set_review(task_id, review)
         return review

@@ -14,21 +14,20 @@ from shared.crash_points import crash_point
 from shared.events import CallbackTarget, Event, SettlementFacts, TaskStatusChanged
 from shared.kafka import EventPublisher, PublishFailed
 from shared.status import TaskStatus
+from shared.task_record import Task
 from shared.tasks import TaskStore
 
 log = logging.getLogger(__name__)
 
 
-def status_changed(task: dict[str, Any], previous: str | None = None) -> TaskStatusChanged:
-    status = TaskStatus(task["status"])
-    facts = SettlementFacts.of(task) if status.is_terminal and task.get("hold_id") else None
+def status_changed(task: Task, previous: TaskStatus | None = None) -> TaskStatusChanged:
+    facts = SettlementFacts.of(task) if task.status.is_terminal and task.hold_id else None
     callback = None
-    if not status.is_terminal and task.get("callback_url") and "progress" in (task.get("callback_events") or ()):
-        callback = CallbackTarget(url=task["callback_url"], events=task["callback_events"])
-    return TaskStatusChanged(correlation_id=task["_id"], task_id=task["_id"], user_id=task["user_id"],
-                             status=status, previous_status=TaskStatus(previous) if previous else None,
-                             progress=task.get("progress"), reason=task.get("fail_reason"), settlement=facts,
-                             callback=callback)
+    if not task.status.is_terminal and task.callback_url and "progress" in (task.callback_events or ()):
+        callback = CallbackTarget(url=task.callback_url, events=task.callback_events)
+    return TaskStatusChanged(correlation_id=task.id, task_id=task.id, user_id=task.user_id, status=task.status,
+                             previous_status=previous, progress=task.progress, reason=task.fail_reason,
+                             settlement=facts, callback=callback)
 
 
 async def publish_stored(publisher: EventPublisher, event: Event) -> None:
@@ -40,15 +39,15 @@ async def publish_stored(publisher: EventPublisher, event: Event) -> None:
         log.warning("change stored but its event not published", extra={"error": str(exc)})
 
 
-async def announce(publisher: EventPublisher, task: dict[str, Any], previous: str | None) -> None:
+async def announce(publisher: EventPublisher, task: Task, previous: TaskStatus | None) -> None:
     """Publishes a status change already stored."""
-    if TaskStatus(task["status"]).is_terminal:
+    if task.status.is_terminal:
         crash_point("task.finished")
     await publish_stored(publisher, status_changed(task, previous))
 
 
 async def finish_and_announce(tasks: TaskStore, publisher: EventPublisher, task_id: str, status: TaskStatus,
-                              **fields: Any) -> dict[str, Any] | None:
+                              **fields: Any) -> Task | None:
     """Moves an active task to a terminal status and publishes the change; settlement then
     captures or voids its hold. Only the caller that wins the compare-and-swap publishes."""
     finished = await tasks.finish(task_id, status, **fields)
@@ -60,7 +59,7 @@ async def finish_and_announce(tasks: TaskStore, publisher: EventPublisher, task_
 
 
 async def fail_and_announce(tasks: TaskStore, publisher: EventPublisher, task_id: str, reason: str,
-                            message: str | None = None) -> dict[str, Any] | None:
+                            message: str | None = None) -> Task | None:
     """Fails an active task and publishes the change; settlement then refunds its hold."""
     return await finish_and_announce(tasks, publisher, task_id, TaskStatus.FAILURE, fail_reason=reason,
                                      error=message or reason)

@@ -11,8 +11,9 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.listing import newest_first, within
-from shared.status import ACTIVE
+from shared.status import ACTIVE, TaskStatus
 from shared.task_record import Task
+from shared.tasks import TaskStore
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class TaskFilter:
 
 class TaskReads:
     def __init__(self, db: AsyncDatabase) -> None:
-        self._tasks = db["tasks"]
+        self._tasks = TaskStore(db).tasks  # the read side of that repository: it names the collection
 
     async def page(self, wanted: TaskFilter, limit: int, offset: int) -> tuple[list[Task], int]:
         """The tasks `wanted` names, newest first, and how many it names in all."""
@@ -53,12 +54,30 @@ class TaskReads:
         found = self._tasks.find({"_id": {"$in": task_ids}, "user_id": user_id})
         return [Task.from_document(doc) async for doc in found]
 
-    async def finished_on(self, channel_ids: list[str], since: str, sample: int) -> list[dict[str, Any]]:
+    async def finished_on(self, channel_ids: list[str], since: str, sample: int) -> list[tuple[str, TaskStatus]]:
         """The `sample` most recent tasks of the channels finished since the stamp, as their
-        `channel_id` and `status` only: one bounded query, however busy the channels are."""
-        return await self._tasks.find(
+        channel and status only: one bounded query, however busy the channels are."""
+        rows = await self._tasks.find(
             {"channel_id": {"$in": channel_ids}, "finished_at": {"$gte": since}},
             {"_id": 0, "channel_id": 1, "status": 1}).sort("finished_at", -1).limit(sample).to_list(sample)
+        return [(row["channel_id"], TaskStatus(row["status"])) for row in rows]
+
+    async def of_api(self, api: str, statuses: list[TaskStatus], order_by: str, limit: int, *,
+                     latest_first: bool = False) -> list[Task]:
+        """Up to `limit` tasks of one API in any of `statuses`, ordered by the field `order_by`."""
+        query = {"api": api, "status": {"$in": [status.value for status in statuses]}}
+        rows = await self._tasks.find(query).sort(order_by, -1 if latest_first else 1).limit(limit).to_list(limit)
+        return [Task.from_document(row) for row in rows]
+
+    async def reviews(self, state: str, limit: int, offset: int) -> tuple[list[Task], int]:
+        """Tasks whose settlement review is in `state`, oldest flagged first (an equality on its
+        index), as records of what a review page shows."""
+        query = {"review.state": state}
+        total = await self._tasks.count_documents(query)
+        rows = await self._tasks.find(query, {"user_id": 1, "status": 1, "model": 1, "channel_id": 1, "hold_id": 1,
+                                              "hold_amount": 1, "finished_at": 1, "review": 1}) \
+            .sort("review.flagged_at", 1).skip(offset).limit(limit).to_list(limit)
+        return [Task.from_document(row) for row in rows], total
 
     async def count_live(self, cap: int) -> int:
         """Live tasks, up to `cap`: one equality find per live status, ids only. Not a count and

@@ -1,21 +1,28 @@
 """`Task`: a stored task as a record, built from its document or from the facts an event carries.
 
+`TaskStore` (shared/tasks.py) and `TaskReads` (shared/task_reads.py) are the only code that names
+the `tasks` collection, and what they answer and take are records: a new task is built as one
+(`services/gateway/task_opening.new_task`) and stored as its document (`to_document`), every read
+and every compare-and-swap answers one. The events built from a task read it too
+(shared/task_events.py `status_changed`, `SettlementFacts.of`).
+
 Who reads it:
 - settlement (services/settlement/settle.py: `TaskStore.record`, or `Task.from_event`), with what it
   writes for a settled task: the consumption log (`LogEntry.of_settled`), the hourly counters
-  (shared/hourly_stats.py) and webhook deliveries (shared/webhook_deliveries.py);
+  (shared/hourly_stats.py), webhook deliveries (shared/webhook_deliveries.py) and reviews
+  (shared/settlement_review.py);
 - the poller: the tasks a sweep leases (`TaskStore.claim_due`) and its late watch
   (`TaskStore.records`), and what they are handed to: the providers' `query` and `cancel`, and
   `apply_observation` (shared/providers/observations.py), with `TaskStore.advance`;
 - every API's view of a task (shared/task_views.py, services/gateway/workers/views.py) and its
   signed receipt (shared/task_receipts.py);
-- the gateway's reads: the task lists (`TaskReads`), the owner's lookups (`TaskStore.get_owned`),
-  the task watch behind `Prefer: wait` and the event streams, webhooks, cancel, the Task API's
-  status update, and the console's task list and page.
+- the gateway: the submit paths (async, sync, worker dispatch), the worker queue and its sockets
+  (services/gateway/workers/), the task lists (`TaskReads`), the owner's lookups
+  (`TaskStore.get_owned`), the task watch behind `Prefer: wait` and the event streams, webhooks,
+  cancel, the Task API's status update, reconciliation (shared/reconciliation.py) and the console.
 
-Still documents: what a write answers (`TaskStore.finish`, `advance`, `mark_submitted`), the events
-built from it (shared/task_events.py), and the paths that build a task (`new_task`, the sync pass,
-worker dispatch). `TaskStore.get` stays for those and goes when the last one has moved.
+What stays a document is what only the repository reads: the poll schedule and leases
+(`next_poll_at`, `poll_lease_until`) and `unsettled_since`.
 """
 from __future__ import annotations
 
@@ -50,6 +57,8 @@ class Task:
     # A worker task's (services/gateway/workers/): its group, when it was queued and started (epoch
     # ms), the worker that took it.
     group: str | None = None
+    payload: dict[str, Any] | None = None  # what the worker is sent: {model, messages, data}
+    timeout_ms: int | None = None  # how long its caller gave it
     enqueued_ms: int | None = None
     started_ms: int | None = None
     worker_id: str | None = None
@@ -68,6 +77,7 @@ class Task:
     guardrails: dict[str, Any] | None = None  # the channel's charge caps (shared/settlement_review.py)
     usage: Any = None  # what the upstream reported it used, as stored (possibly malformed)
     upstream_cost: dict[str, Any] | None = None  # shared/upstream_cost.py
+    upstream_cost_error: str | None = None  # why the upstream's cost figure was not believed
     review: dict[str, Any] | None = None  # set when a guardrail capped the charge
     fail_reason: str | None = None
     callback_url: str | None = None
@@ -84,6 +94,11 @@ class Task:
         """Fields a document lacks or stores as null take their defaults; other keys are ignored."""
         values = {name: doc[name] for name in _STORED if doc.get(name) is not None}
         return cls(id=doc["_id"], user_id=doc["user_id"], status=TaskStatus(doc["status"]), **values)
+
+    def to_document(self) -> dict[str, Any]:
+        """The document a new task is stored as: its fields, those still None left out."""
+        values = {name: getattr(self, name) for name in _STORED if getattr(self, name) is not None}
+        return {"_id": self.id, "user_id": self.user_id, "status": self.status.value, **values}
 
     @classmethod
     def from_event(cls, event: TaskStatusChanged, facts: SettlementFacts) -> Task:

@@ -6,6 +6,7 @@ sees it first (a poller, a webhook, a timeout sweep); only the winner publishes 
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
@@ -54,43 +55,49 @@ class TaskStore:
         await self.tasks.create_index([("unsettled_since", 1)])  # unsettled_terminal
         await self.tasks.create_index([("review.state", 1), ("review.flagged_at", 1)])  # GET /admin/reviews
 
-    async def insert(self, task: dict[str, Any]) -> None:
-        """Stores a new task; one stored already ended still awaits settlement (`unsettled_terminal`)."""
-        ended = TaskStatus(task.get("status", TaskStatus.NOT_START.value)).is_terminal and not task.get("settled")
+    async def insert(self, task: Task, next_poll_at: str | None = None) -> None:
+        """Stores a new task, due for the poller at `next_poll_at` (None: never polled); one stored
+        already ended still awaits settlement (`unsettled_terminal`)."""
+        ended = task.status.is_terminal and not task.settled
         # `traceparent`: the trace the processes that take the task up later continue (shared/tracing).
-        await self.tasks.insert_one({"poll_lease_until": 0.0, "settled": False, **tracing.stored_context(), **task,
-                                     **({"unsettled_since": task.get("finished_at") or stamp()} if ended else {})})
-
-    async def get(self, task_id: str) -> dict[str, Any] | None:
-        return await self.tasks.find_one({"_id": task_id})
+        await self.tasks.insert_one({"poll_lease_until": 0.0, **tracing.stored_context(), **task.to_document(),
+                                     **({"next_poll_at": next_poll_at} if next_poll_at else {}),
+                                     **({"unsettled_since": task.finished_at or stamp()} if ended else {})})
 
     async def record(self, task_id: str) -> Task | None:
-        """The task as a record (shared/task_record.py), for the readers that have moved to it."""
-        doc = await self.get(task_id)
-        return None if doc is None else Task.from_document(doc)
+        return _record(await self.tasks.find_one({"_id": task_id}))
 
-    async def records(self, task_ids: list[str]) -> list[Task]:
-        """Those of the tasks that exist, as records, in one `_id` query (in no particular order)."""
-        return [Task.from_document(doc) async for doc in self.tasks.find({"_id": {"$in": task_ids}})]
+    async def records(self, task_ids: list[str], statuses: list[TaskStatus] | None = None) -> list[Task]:
+        """Those of the tasks that exist (and are in one of `statuses`, when given), as records, in
+        one `_id` query (in no particular order)."""
+        query: dict[str, Any] = {"_id": {"$in": task_ids}}
+        if statuses is not None:
+            query["status"] = {"$in": [status.value for status in statuses]}
+        return [Task.from_document(doc) async for doc in self.tasks.find(query)]
+
+    async def statuses(self, task_ids: list[str]) -> dict[str, TaskStatus]:
+        """The status of each of the tasks that exist, reading nothing else of them."""
+        return {doc["_id"]: TaskStatus(doc["status"])
+                async for doc in self.tasks.find({"_id": {"$in": task_ids}}, {"status": 1})}
 
     async def get_owned(self, task_id: str, user_id: str) -> Task | None:
         """The user's task as a record; another user's answers None, like a missing one."""
-        doc = await self.tasks.find_one({"_id": task_id, "user_id": user_id})
-        return None if doc is None else Task.from_document(doc)
+        return _record(await self.tasks.find_one({"_id": task_id, "user_id": user_id}))
 
     async def delete(self, task_id: str) -> None:
         await self.tasks.delete_one({"_id": task_id})
 
     async def mark_submitted(self, task_id: str, upstream_task_id: str, first_poll_at: str,
-                             progress: str | None) -> dict[str, Any] | None:
-        return await self.tasks.find_one_and_update(
+                             progress: str | None) -> Task | None:
+        """The task once the upstream accepted it; None when it left NOT_START meanwhile."""
+        return _record(await self.tasks.find_one_and_update(
             {"_id": task_id, "status": TaskStatus.NOT_START.value},
             {"$set": {"status": TaskStatus.SUBMITTED.value, "upstream_task_id": upstream_task_id,
                       "progress": progress or "0%", "submitted_at": stamp(), "updated_at": stamp(),
                       "next_poll_at": first_poll_at}},
-            return_document=ReturnDocument.AFTER)
+            return_document=ReturnDocument.AFTER))
 
-    async def advance(self, seen: Task, status: TaskStatus, progress: str | None) -> dict[str, Any] | None:
+    async def advance(self, seen: Task, status: TaskStatus, progress: str | None) -> Task | None:
         """A non-terminal change from the task as `seen` (status or progress); None when nothing
         changed, or when the task moved on since it was seen (its newer state wins).
 
@@ -98,13 +105,13 @@ class TaskStore:
         `$or` of `$ne` makes the MongoDB stand-in scan the collection (bench/sweep.py measures it)."""
         if (seen.status, seen.progress) == (status, progress):
             return None
-        return await self.tasks.find_one_and_update(
+        return _record(await self.tasks.find_one_and_update(
             {"_id": seen.id, "status": seen.status.value, "progress": seen.progress},
             {"$set": {"status": status.value, "progress": progress, "updated_at": stamp()}},
-            return_document=ReturnDocument.AFTER)
+            return_document=ReturnDocument.AFTER))
 
     async def finish(self, task_id: str, status: TaskStatus,
-                     **fields: Any) -> tuple[str, dict[str, Any]] | None:
+                     **fields: Any) -> tuple[TaskStatus, Task] | None:
         """The one transition to a terminal status: the status it left and the task now; None
         when the task already was terminal. One round trip: the task now is the one before with
         this update applied."""
@@ -118,8 +125,7 @@ class TaskStore:
             {"$set": update, "$unset": {"next_poll_at": ""}}, return_document=ReturnDocument.BEFORE)
         if before is None:
             return None
-        after = {k: v for k, v in before.items() if k != "next_poll_at"}
-        return before["status"], {**after, **update}
+        return TaskStatus(before["status"]), Task.from_document({**before, **update})
 
     async def record_late_result(self, task_id: str, late: dict[str, Any]) -> bool:
         """Records what the upstream said after we failed the task on timeout (shared/late_results.py):
@@ -141,6 +147,24 @@ class TaskStore:
         streams past the call's timeout; were the gateway to die, the poller fails it then."""
         await self.tasks.update_one({"_id": task_id, "status": {"$in": POLLED_STATUSES}},
                                     {"$set": {"next_poll_at": next_poll_at, "updated_at": stamp()}})
+
+    # --- worker dispatch (services/gateway/workers/queue.py) ----------------------------
+    async def start_on_worker(self, task_id: str, waiting: list[TaskStatus], worker_id: str, enqueued_ms: int,
+                              started_ms: int) -> Task | None:
+        """The task, still `waiting`, now the worker's (IN_PROGRESS); None if it moved on."""
+        return _record(await self.tasks.find_one_and_update(
+            {"_id": task_id, "status": {"$in": [status.value for status in waiting]}},
+            {"$set": {"status": TaskStatus.IN_PROGRESS.value, "worker_id": worker_id, "started_ms": started_ms,
+                      "enqueued_ms": enqueued_ms, "updated_at": stamp()}},
+            return_document=ReturnDocument.AFTER))
+
+    async def back_to_queue(self, task: Task) -> bool:
+        """The task the worker claimed, QUEUED again with no worker; False if it moved on."""
+        returned = await self.tasks.find_one_and_update(
+            {"_id": task.id, "status": TaskStatus.IN_PROGRESS.value, "worker_id": task.worker_id},
+            {"$set": {"status": TaskStatus.QUEUED.value, "updated_at": stamp()},
+             "$unset": {"worker_id": "", "started_ms": ""}})
+        return returned is not None
 
     # --- polling -----------------------------------------------------------------------
     async def claim_due(self, limit: int, lease_s: float, token: str) -> DueClaim[Task]:
@@ -181,11 +205,15 @@ class TaskStore:
                                 **({"next_poll_at": next_poll_at} if next_poll_at else {})}})
             for task_id, next_poll_at, fields in releases], ordered=False)
 
-    def finished_on_channel(self, channel_id: str, since: str, until: str, fields: dict[str, int]):
-        """The channel's tasks that finished in [since, until), oldest first, as a cursor: one
-        range of the (channel_id, finished_at) index, however many tasks are stored."""
-        return self.tasks.find({"channel_id": channel_id, "finished_at": {"$gte": since, "$lt": until}},
-                               fields).sort("finished_at", 1)
+    async def finished_on_channel(self, channel_id: str, since: str, until: str,
+                                  fields: list[str]) -> AsyncIterator[Task]:
+        """The channel's tasks that finished in [since, until), oldest first, as records of only
+        `fields` (and what every record has), read as they stream: one range of the
+        (channel_id, finished_at) index, however many tasks are stored."""
+        projection = dict.fromkeys(("_id", "user_id", "status", *fields), 1)
+        async for doc in self.tasks.find({"channel_id": channel_id, "finished_at": {"$gte": since, "$lt": until}},
+                                         projection).sort("finished_at", 1):
+            yield Task.from_document(doc)
 
     # --- settlement --------------------------------------------------------------------
     async def mark_settled_many(self, settled: list[tuple[str, dict[str, Any]]]) -> None:
@@ -195,7 +223,25 @@ class TaskStore:
                                          "$unset": {"unsettled_since": ""}})
             for task_id, settlement in settled], ordered=False)
 
-    async def unsettled_terminal(self, older_than_s: float, limit: int) -> list[dict[str, Any]]:
+    # --- reviews of capped settlements (shared/settlement_review.py) -------------------
+    async def flag_reviews(self, reviews: list[tuple[str, dict[str, Any]]]) -> None:
+        """Sets each task's review unless it has one (a resumed settlement): one round trip."""
+        if reviews:
+            await self.tasks.bulk_write([
+                UpdateOne({"_id": task_id, "review": {"$exists": False}}, {"$set": {"review": review}})
+                for task_id, review in reviews], ordered=False)
+
+    async def decide_review(self, task_id: str, decision: str) -> Task | None:
+        """The task with its pending review now `decision`; None when none was pending."""
+        return _record(await self.tasks.find_one_and_update(
+            {"_id": task_id, "review.state": "pending"},
+            {"$set": {"review.state": decision, "review.decided_at": stamp()}},
+            return_document=ReturnDocument.AFTER))
+
+    async def review_charged(self, task_id: str, charged: int, debt: int) -> None:
+        await self.tasks.update_one({"_id": task_id}, {"$set": {"review.charged": charged, "review.debt": debt}})
+
+    async def unsettled_terminal(self, older_than_s: float, limit: int) -> list[Task]:
         """Terminal tasks whose settlement never happened (e.g. the event was lost), that ended
         `older_than_s` ago or more.
 
@@ -205,4 +251,8 @@ class TaskStore:
         task (4 s at 130,000 stored; this, 5-16 ms)."""
         due = {"unsettled_since": {"$gt": "", "$lte": stamp_in(-older_than_s)}}
         found = await self.tasks.find(due).limit(limit).to_list(length=limit)
-        return [task for task in found if not task.get("settled")]
+        return [Task.from_document(task) for task in found if not task.get("settled")]
+
+
+def _record(doc: dict[str, Any] | None) -> Task | None:
+    return None if doc is None else Task.from_document(doc)

@@ -2,6 +2,7 @@
 Opening the task (channel, store, hold) is shared with the sync path, see `task_opening`."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -78,7 +79,7 @@ class AsyncSubmission:
             return await self._submit_new(caller, admission, channels, model, task_id, body, query, fields,
                                           callback_url)
         except Exception:  # refused (4xx), unavailable (503) or an error of ours (500) alike
-            if idempotency_key and await self.tasks.get(task_id) is None:
+            if idempotency_key and await self.tasks.record(task_id) is None:
                 await keys.forget(caller.user_id, idempotency_key)  # nothing happened: a retry may try again
             raise
 
@@ -87,33 +88,32 @@ class AsyncSubmission:
                           fields: dict[str, Any] | None, callback_url: str | None) -> Task:
         channel = channels[0]
         quote = await self._quote(channel, caller, task_id, upstream_model(channel, _bare(model)), body, query)
-        task = {**new_task(task_id, caller, channel, model, body, query, quote.amount, mode="async",
-                           unfinished_after_s=self.settings.task_submit_grace_s, callback_url=callback_url),
-                **(fields or {})}
-        await self.opener.store_and_hold(task, admission)
+        task = dataclasses.replace(new_task(task_id, caller, channel, model, body, query, quote.amount,
+                                            mode="async", callback_url=callback_url), **(fields or {}))
+        await self.opener.store_and_hold(task, admission, unfinished_after_s=self.settings.task_submit_grace_s)
         accepted = quote.accepted
         if accepted is None:
             accepted, channel = await self._submit_upstream(task, channels, caller, body, query)
         return await self._mark_submitted(task, channel, accepted)
 
-    async def _submit_upstream(self, task: dict[str, Any], channels: list[Channel], caller: CallerIdentity,
+    async def _submit_upstream(self, task: Task, channels: list[Channel], caller: CallerIdentity,
                                body: bytes, query: str) -> tuple[Submitted, Channel]:
         """Submits on the channels in selection order, failing over only when no connection was
         made (`routing.failover.async_submit_moves_on`)."""
         async def submit_on(channel: Channel) -> Submitted:
-            return await _provider(channel).submit(self._context(caller, channel, task["_id"]), channel,
-                                                   upstream_model(channel, _bare(task["model"])), body, query)
+            return await _provider(channel).submit(self._context(caller, channel, task.id), channel,
+                                                   upstream_model(channel, _bare(task.model)), body, query)
         try:
             served = await try_channels(channels, submit_on, async_submit_moves_on,
                                         ChannelHealth(self.channels, self.settings))
         except UpstreamError as exc:
-            await fail_and_announce(self.tasks, self.publisher, task["_id"], "upstream_error",
+            await fail_and_announce(self.tasks, self.publisher, task.id, "upstream_error",
                                     f"{exc.code}: {exc.message}")
             raise as_api_error(exc) from exc
         except InvalidBody as exc:  # providers check bodies when quoting; this is the last line
-            await fail_and_announce(self.tasks, self.publisher, task["_id"], "invalid_request", str(exc))
+            await fail_and_announce(self.tasks, self.publisher, task.id, "invalid_request", str(exc))
             raise InvalidRequest(str(exc)) from None
-        await self.opener.follow_failover(task["_id"], served, _bare(task["model"]))
+        await self.opener.follow_failover(task.id, served, _bare(task.model))
         return served.result, served.channel
 
     async def _quote(self, channel: Channel, caller: CallerIdentity, task_id: str, model: str, body: bytes,
@@ -130,20 +130,18 @@ class AsyncSubmission:
                                caller=caller.upstream(self.settings.user_ref_secret),
                                webhook_url=webhook_url(self.settings, channel, task_id))
 
-    async def _mark_submitted(self, task: dict[str, Any], channel: Channel,
-                              accepted: Submitted) -> Task:
+    async def _mark_submitted(self, task: Task, channel: Channel, accepted: Submitted) -> Task:
         interval = channel.poll_interval(self.settings.custom_pass_poll_interval)
-        submitted = await self.tasks.mark_submitted(task["_id"], accepted.upstream_task_id, stamp_in(interval),
+        submitted = await self.tasks.mark_submitted(task.id, accepted.upstream_task_id, stamp_in(interval),
                                                     accepted.progress)
         if submitted is None:  # failed meanwhile (e.g. a timeout sweep): report what it is now
-            return await self.tasks.record(task["_id"]) or Task.from_document(task)
-        record = Task.from_document(submitted)
-        if wants(record, "start"):  # recorded before the caller hears of the task
-            await WebhookDeliveries(self.db).record(Wanted(record, "start", pass_view(record)))
+            return await self.tasks.record(task.id) or task
+        if wants(submitted, "start"):  # recorded before the caller hears of the task
+            await WebhookDeliveries(self.db).record(Wanted(submitted, "start", pass_view(submitted)))
         await publish_stored(self.publisher, TaskSubmitted(
-            correlation_id=task["_id"], task_id=task["_id"], user_id=task["user_id"], model=task["model"],
-            channel_id=task["channel_id"], upstream_task_id=accepted.upstream_task_id))
-        return record
+            correlation_id=task.id, task_id=task.id, user_id=task.user_id, model=task.model,
+            channel_id=task.channel_id, upstream_task_id=accepted.upstream_task_id))
+        return submitted
 
     async def _existing_task(self, task_id: str) -> Task:
         task = await self.tasks.record(task_id)

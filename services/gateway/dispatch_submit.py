@@ -9,6 +9,7 @@ gateway fails it at the same moment, to answer on time; the compare-and-swap pic
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -84,7 +85,7 @@ class Submission:
         keys = IdempotencyKeys(self.db) if idempotency_key and request.run_async else None
         if keys is not None:  # before the workers are looked at: a replay answers whatever they do now
             fingerprint = hashlib.sha256(request.model_dump_json(by_alias=True).encode()).hexdigest()
-            earlier = await keys.claim(caller.user_id, idempotency_key, "POST /api/openai", fingerprint, task["_id"])
+            earlier = await keys.claim(caller.user_id, idempotency_key, "POST /api/openai", fingerprint, task.id)
             if earlier is not None:
                 return await self._earlier(earlier)
         try:
@@ -93,30 +94,30 @@ class Submission:
                 raise dispatch_error("No worker available", "no_worker_available", 503)
             if await hub.admission.queue_full(request.group, self.settings.max_queue_length):
                 raise dispatch_error("Queue is full", "queue_full", 503)
-            await self.opener.store_and_hold(task, admission)
+            await self.opener.store_and_hold(task, admission, unfinished_after_s=timeout_ms / 1000)
         except Exception:
-            if keys is not None and await self.tasks.get(task["_id"]) is None:
+            if keys is not None and await self.tasks.record(task.id) is None:
                 await keys.forget(caller.user_id, idempotency_key)  # nothing happened: a retry may try again
             raise
         await hub.dispatch(task)
-        record = Task.from_document(task)
-        if wants(record, "start"):  # recorded before the caller hears of the task
-            await WebhookDeliveries(self.db).record(Wanted(record, "start", pass_view(record)))
+        if wants(task, "start"):  # recorded before the caller hears of the task
+            await WebhookDeliveries(self.db).record(Wanted(task, "start", pass_view(task)))
         if request.run_async:
-            return {"taskId": task["_id"], "status": to_dispatch_status(task["status"])}
-        finished = await hub.waiters.wait(task["_id"], deadline - time.monotonic())
+            return {"taskId": task.id, "status": to_dispatch_status(task.status.value)}
+        finished = await hub.waiters.wait(task.id, deadline - time.monotonic())
         if finished is None:
-            timed_out = await fail_and_announce(self.tasks, self.publisher, task["_id"], "timeout", "Task timeout")
-            await hub.queue.forget(task["_id"])  # it may have ended while queued: leave no stale entry
-            finished = timed_out or await self.tasks.get(task["_id"])  # it ended just now: answer that
+            timed_out = await fail_and_announce(self.tasks, self.publisher, task.id, "timeout", "Task timeout")
+            await hub.queue.forget(task.id)  # it may have ended while queued: leave no stale entry
+            finished = timed_out or await self.tasks.record(task.id)  # it ended just now: answer that
+        assert finished is not None, "a held task is never deleted"
         return self._answer(finished)
 
     async def _earlier(self, task_id: str) -> dict[str, Any]:
-        task = await self.tasks.get(task_id)
+        task = await self.tasks.record(task_id)
         if task is None:
             raise dispatch_error("the first request with this Idempotency-Key is still in progress; retry",
                                  "idempotency_in_progress", 409)
-        return {"taskId": task_id, "status": to_dispatch_status(task["status"])}
+        return {"taskId": task_id, "status": to_dispatch_status(task.status.value)}
 
     def _timeout_ms(self, asked: int | None) -> int:
         settings = self.settings
@@ -141,20 +142,19 @@ class Submission:
         return chosen.priced(price_ratio(caller.group))
 
     def _new_task(self, caller: CallerIdentity, channel: Channel, request: DispatchRequest,
-                  timeout_ms: int, webhook: Webhook) -> dict[str, Any]:
+                  timeout_ms: int, webhook: Webhook) -> Task:
         payload = {"model": request.model, "messages": request.messages, "data": request.data}
         body = json.dumps({**payload, "group": request.group, "timeout": timeout_ms, "async": request.run_async})
         task = new_task(new_task_id(), caller, channel, request.model, body.encode(), "", channel.hold_amount(),
-                        mode="async" if request.run_async else "sync", unfinished_after_s=timeout_ms / 1000,
-                        callback_url=webhook.url)
-        return queued_task({**task, **webhook.fields(), "api": API, "payload": payload, "timeout_ms": timeout_ms,
-                            "task_lifetime_s": timeout_ms / 1000}, request.group)
+                        mode="async" if request.run_async else "sync", callback_url=webhook.url)
+        return queued_task(dataclasses.replace(task, **webhook.fields(), api=API, payload=payload,
+                                               timeout_ms=timeout_ms, task_lifetime_s=timeout_ms / 1000),
+                           request.group)
 
     @staticmethod
-    def _answer(task: dict[str, Any]) -> dict[str, Any]:
-        if task["status"] == TaskStatus.SUCCESS.value:
-            return {"taskId": task["_id"], "status": "completed", "result": task.get("result")}
-        reason = task.get("fail_reason") or ""
+    def _answer(task: Task) -> dict[str, Any]:
+        if task.status is TaskStatus.SUCCESS:
+            return {"taskId": task.id, "status": "completed", "result": task.result}
+        reason = task.fail_reason or ""
         code = SEED_500S.get(reason, "worker_error")
-        raise dispatch_error(failure_message(Task.from_document(task)), code, 500 if reason in SEED_500S else 502,
-                             task["_id"])
+        raise dispatch_error(failure_message(task), code, 500 if reason in SEED_500S else 502, task.id)

@@ -17,16 +17,16 @@ import time
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.status import TERMINAL
+from shared.tasks import TaskStore
 
 ORPHAN_AFTER_S = 60.0
 TIDY_AT = 100
-_TERMINAL = [s.value for s in TERMINAL]
 
 
 class InFlightSlots:
     def __init__(self, db: AsyncDatabase) -> None:
         self._slots = db["in_flight"]
-        self._tasks = db["tasks"]
+        self._tasks = TaskStore(db)
 
     async def take(self, scope: str, task_id: str, cap: int) -> bool:
         entry = _entry(task_id)
@@ -60,12 +60,11 @@ class InFlightSlots:
             await self._slots.update_one({"_id": scope}, {"$setOnInsert": {"count": 0, "tasks": []}}, upsert=True)
             return True
         by_task = {entry.partition("@")[0]: entry for entry in entries}
-        found = {task["_id"]: task["status"] async for task in self._tasks.find(
-            {"_id": {"$in": list(by_task)}}, {"status": 1})}
+        found = await self._tasks.statuses(list(by_task))
         freed = False
         for task_id, entry in by_task.items():
             status = found.get(task_id)
-            if status in _TERMINAL or (status is None and _age_s(entry) > ORPHAN_AFTER_S):
+            if status in TERMINAL or (status is None and _age_s(entry) > ORPHAN_AFTER_S):
                 freed = await self._pull(scope, entry) or freed
         return freed
 

@@ -83,12 +83,13 @@ def as_csv(figures: list[dict[str, Any]]) -> str:
                          "margin_with_upstream_cost": row["margin_with_upstream_cost"],
                          "outside_band": row["outside_band"], "late_success": row["late_success"],
                          "late_success_upstream_cost_quota": row["late_success_upstream_cost"]["quota"]})
-        for task in row["outside_band_tasks"]:
-            writer.writerow({"record": "task", **common, "task_id": _text(task["task_id"]),
-                             "status": task["status"], "finished_at": task["finished_at"], "revenue": task["charged"],
-                             "upstream_cost_amount": task["upstream_cost"]["amount"],
-                             "upstream_cost_unit": _text(task["upstream_cost"]["unit"]),
-                             "upstream_cost_quota": task["upstream_cost"]["quota"], "ratio": task["ratio"],
+        for listed in row["outside_band_tasks"]:
+            writer.writerow({"record": "task", **common, "task_id": _text(listed["task_id"]),
+                             "status": listed["status"], "finished_at": listed["finished_at"],
+                             "revenue": listed["charged"],
+                             "upstream_cost_amount": listed["upstream_cost"]["amount"],
+                             "upstream_cost_unit": _text(listed["upstream_cost"]["unit"]),
+                             "upstream_cost_quota": listed["upstream_cost"]["quota"], "ratio": listed["ratio"],
                              "outside_band": 1})
     return out.getvalue()
 

@@ -40,6 +40,7 @@ from shared.outbound_urls import OutboundUrlPolicy
 from shared.providers.observations import cost_fields, count_cost_rejection
 from shared.status import TaskStatus
 from shared.task_events import announce, fail_and_announce
+from shared.task_record import Task
 from shared.tasks import TaskStore
 from shared.upstream import custompass
 from shared.upstream.custompass import hold_for_precharge_answer
@@ -83,10 +84,11 @@ class SyncPass:
         first, first_call = channels[0], calls[channels[0].id]
         amount, answer = await self._price(first, first_call, upstream_model(first, model), body, query)
         task = new_task(new_task_id(), caller, first, model, body, query, amount, mode="sync",
-                        unfinished_after_s=sum(c.timeout_s for c in calls.values()) + self.settings.task_submit_grace_s,
                         callback_url=callback_url)
         try:
-            await self.opener.store_and_hold(task, admission)
+            await self.opener.store_and_hold(
+                task, admission,
+                unfinished_after_s=sum(c.timeout_s for c in calls.values()) + self.settings.task_submit_grace_s)
         except ApiError:
             if answer is not None:
                 await answer.aclose()
@@ -103,9 +105,9 @@ class SyncPass:
             return await self._relay(task, channel, call, answer)
         await self._succeeded(task, channel, envelope.usage, None)
         return Response(answer.content, status_code=answer.status_code, media_type=answer.headers.get("content-type"),
-                        headers={TASK_ID_HEADER: task["_id"]})
+                        headers={TASK_ID_HEADER: task.id})
 
-    async def _forward(self, task: dict[str, Any], channels: list[Channel],
+    async def _forward(self, task: Task, channels: list[Channel],
                        calls: dict[str, custompass.UpstreamCall], model: str, body: bytes, query: str,
                        ) -> tuple[Channel, custompass.UpstreamCall, httpx.Response,
                                   custompass.Envelope | None]:
@@ -120,7 +122,7 @@ class SyncPass:
                                         ChannelHealth(self.channels, self.settings))
         except UpstreamError as exc:
             raise await self._failed(task, exc) from exc
-        await self.opener.follow_failover(task["_id"], served, model)
+        await self.opener.follow_failover(task.id, served, model)
         answer, envelope = served.result
         return served.channel, calls[served.channel.id], answer, envelope
 
@@ -140,10 +142,10 @@ class SyncPass:
         amount, result = hold_for_precharge_answer(channel, envelope)
         return amount, answer if result is not None else None
 
-    async def _relay(self, task: dict[str, Any], channel: Channel, call: custompass.UpstreamCall,
+    async def _relay(self, task: Task, channel: Channel, call: custompass.UpstreamCall,
                      answer: httpx.Response) -> StreamingResponse:
-        deadline_s = float(task.get("task_lifetime_s") or self.settings.custom_pass_task_max_lifetime)
-        await self.tasks.postpone(task["_id"], stamp_in(deadline_s + self.settings.task_submit_grace_s))
+        deadline_s = float(task.task_lifetime_s or self.settings.custom_pass_task_max_lifetime)
+        await self.tasks.postpone(task.id, stamp_in(deadline_s + self.settings.task_submit_grace_s))
 
         async def finish(watcher: UsageWatcher, error: UpstreamError | None) -> None:
             if error is not None and watcher.usage is None:
@@ -152,31 +154,31 @@ class SyncPass:
                 await self._succeeded(task, channel, watcher.usage, watcher.usage_error)
 
         relay = StreamRelay(answer, call, deadline_s, finish)
-        return StreamingResponse(relay.start(self.background, name=f"stream {task['_id']}"),
+        return StreamingResponse(relay.start(self.background, name=f"stream {task.id}"),
                                  status_code=answer.status_code, media_type=answer.headers.get("content-type"),
-                                 headers={"Cache-Control": "no-cache", TASK_ID_HEADER: task["_id"]})
+                                 headers={"Cache-Control": "no-cache", TASK_ID_HEADER: task.id})
 
-    async def _succeeded(self, task: dict[str, Any], channel: Channel, usage: dict[str, Any] | None,
+    async def _succeeded(self, task: Task, channel: Channel, usage: dict[str, Any] | None,
                          usage_error: str | None) -> None:
         """`channel`: the one that answered; its `upstream_cost_unit` counts the usage's `cost`."""
         reported = usage.get("cost") if isinstance(usage, dict) else None
         fields: dict[str, Any] = {"usage": usage, **cost_fields(channel, *upstream_cost.reading(reported))}
         if usage_error:
             fields["usage_error"] = usage_error  # settled at the held amount, see pricing.final_cost
-        finished = await self.tasks.finish(task["_id"], TaskStatus.SUCCESS, **fields)
+        finished = await self.tasks.finish(task.id, TaskStatus.SUCCESS, **fields)
         if finished is not None:
             previous, done = finished
-            count_cost_rejection(channel, done)
+            count_cost_rejection(channel, done.upstream_cost_error)
             # Announced after the answer, not before it: the finish is stored, so a process that
             # dies before publishing leaves the task to settlement's sweep (shared/task_events.py).
-            self.background.start(announce(self.publisher, done, previous), name=f"announce {task['_id']}")
+            self.background.start(announce(self.publisher, done, previous), name=f"announce {task.id}")
 
-    async def _failed(self, task: dict[str, Any], exc: UpstreamError) -> ApiError:
+    async def _failed(self, task: Task, exc: UpstreamError) -> ApiError:
         """Fails the task (settlement refunds its hold in full); returns the client's answer."""
-        await fail_and_announce(self.tasks, self.publisher, task["_id"], "upstream_error",
+        await fail_and_announce(self.tasks, self.publisher, task.id, "upstream_error",
                                 f"{exc.code}: {exc.message}")
         error = as_api_error(exc)
-        error.headers = {TASK_ID_HEADER: task["_id"]}
+        error.headers = {TASK_ID_HEADER: task.id}
         return error
 
 

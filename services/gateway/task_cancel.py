@@ -60,4 +60,4 @@ class Cancellation:
             observation = dataclasses.replace(observation, status=TaskStatus.FAILURE, fail_reason="canceled",
                                               error=observation.error or "canceled by the caller")
         changed = await apply_observation(self.tasks, self.publisher, self.results, channel, task, observation)
-        return Task.from_document(changed) if changed else await self.tasks.record(task_id) or task
+        return changed or await self.tasks.record(task_id) or task

@@ -28,6 +28,7 @@ from shared.kafka import EventPublisher
 from shared.settlement_review import guardrails_of
 from shared.status import TaskStatus
 from shared.task_events import fail_and_announce
+from shared.task_record import Task
 from shared.tasks import TaskStore
 from shared.upstream import custompass
 from shared.upstream.errors import UpstreamError
@@ -65,23 +66,19 @@ def precharge_request(body: bytes) -> bytes:
 
 
 def new_task(task_id: str, caller: CallerIdentity, channel: Channel, model: str, body: bytes,
-             query: str, amount: int, *, mode: str, unfinished_after_s: float,
-             callback_url: str | None = None) -> dict[str, Any]:
-    """`unfinished_after_s`: when the poller may take the task up and fail it if nobody has
-    moved it on by then (its submit, or for a sync call the call itself, never completed).
+             query: str, amount: int, *, mode: str, callback_url: str | None = None) -> Task:
+    """A new task of `pass` on `channel`, holding `amount`, not stored yet (`store_and_hold`).
     `callback_url`: one `caller_urls.accepted_callback_url` passed."""
-    return {
-        "_id": task_id, "user_id": caller.user_id, "key_id": caller.key_id, "model": model,
-        "upstream_model": upstream_model(channel, model.removesuffix(SUBMIT_SUFFIX)),
-        "channel_id": channel.id, "channel_kind": channel.kind, "mode": mode, "api": "pass",
-        "status": TaskStatus.NOT_START.value, "progress": "0%",
-        "request": {"body": body.decode("utf-8", "replace"), "query": query},
-        "callback_url": callback_url,
-        "hold_id": hold_id_for(task_id), "hold_amount": amount,
-        "billing": dict(channel.billing), "guardrails": guardrails_of(channel),
-        "task_lifetime_s": channel.task_lifetime_s, "created_at": stamp(), "updated_at": stamp(),
-        "next_poll_at": stamp_in(unfinished_after_s),
-    }
+    now = stamp()
+    return Task(
+        id=task_id, user_id=caller.user_id, key_id=caller.key_id, model=model,
+        upstream_model=upstream_model(channel, model.removesuffix(SUBMIT_SUFFIX)),
+        channel_id=channel.id, channel_kind=channel.kind, mode=mode, api="pass",
+        status=TaskStatus.NOT_START, progress="0%",
+        request={"body": body.decode("utf-8", "replace"), "query": query}, callback_url=callback_url,
+        hold_id=hold_id_for(task_id), hold_amount=amount,
+        billing=dict(channel.billing), guardrails=guardrails_of(channel),
+        task_lifetime_s=channel.task_lifetime_s, created_at=now, updated_at=now)
 
 
 @dataclass(frozen=True)
@@ -92,24 +89,28 @@ class TaskOpener:
     billing: BillingClient
     publisher: EventPublisher
 
-    async def store_and_hold(self, task: dict[str, Any], admission: Admission) -> None:
+    async def store_and_hold(self, task: Task, admission: Admission, unfinished_after_s: float) -> None:
         """Takes the task's in-flight slots, stores the task, then places its hold within the key's
         quota limit. A rejected hold leaves no task (and no slot) behind; a hold billing did not
         answer fails the task, which voids whatever billing may still place. A task too large to
-        store is refused before anything is taken."""
-        if len(bson.encode(task)) > MAX_TASK_DOCUMENT_BYTES:
+        store is refused before anything is taken.
+
+        `unfinished_after_s`: when the poller may take the task up and fail it if nobody has
+        moved it on by then (its submit, or for a sync call the call itself, never completed)."""
+        if len(bson.encode(task.to_document())) > MAX_TASK_DOCUMENT_BYTES:
             raise BodyTooLarge("this request is too large to be stored as a task")
-        await self.policies.occupy(admission, task["_id"])
-        await self.tasks.insert(task)
+        assert task.hold_id is not None, "new_task gives every task its hold"
+        await self.policies.occupy(admission, task.id)
+        await self.tasks.insert(task, next_poll_at=stamp_in(unfinished_after_s))
         try:
-            decision = await self.billing.hold(task["hold_id"], task["user_id"], task["hold_amount"], task["_id"],
+            decision = await self.billing.hold(task.hold_id, task.user_id, task.hold_amount, task.id,
                                                key_id=admission.key_id, key_quota=admission.quota_limit)
         except BillingUnavailable:
-            await fail_and_announce(self.tasks, self.publisher, task["_id"], "billing_timeout")
+            await fail_and_announce(self.tasks, self.publisher, task.id, "billing_timeout")
             raise
         if not decision.placed:
-            await self.tasks.delete(task["_id"])
-            await self.policies.vacate(admission, task["_id"])
+            await self.tasks.delete(task.id)
+            await self.policies.vacate(admission, task.id)
             raise hold_rejected(decision.reason or "rejected")
         crash_point("gateway.hold_placed")
 

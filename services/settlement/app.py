@@ -70,6 +70,6 @@ def create_app(settings: SettlementSettings) -> FastAPI:
 
 async def _reconcile(settler: Settler, tasks: TaskStore, settings: SettlementSettings) -> None:
     for task in await tasks.unsettled_terminal(settings.reconcile_after_s, limit=500):
-        if await settler.settle(task["_id"]):
+        if await settler.settle(task.id):
             metrics.RECONCILED.inc()
-            log.info("settled by reconciliation", extra={"task_id": task["_id"]})
+            log.info("settled by reconciliation", extra={"task_id": task.id})

@@ -31,7 +31,7 @@ from shared.tasks import TaskStore
 
 async def apply_observation(tasks: TaskStore, publisher: EventPublisher, results: ResultCopier,
                             channel: Channel, task: Task,
-                            observation: Observation) -> dict[str, Any] | None:
+                            observation: Observation) -> Task | None:
     """The task after the change, or None when nothing changed (already terminal, or the same).
     News of a task already terminal changes nothing but a late result (`apply_late_observation`)."""
     if task.status.is_terminal:
@@ -47,9 +47,9 @@ async def apply_observation(tasks: TaskStore, publisher: EventPublisher, results
         finished = await tasks.finish(task.id, observation.status, **fields)
         previous, changed = finished if finished else (None, None)
         if changed is not None:
-            count_cost_rejection(channel, changed)
+            count_cost_rejection(channel, changed.upstream_cost_error)
     else:
-        previous, changed = task.status.value, await tasks.advance(task, observation.status, observation.progress)
+        previous, changed = task.status, await tasks.advance(task, observation.status, observation.progress)
     if changed is not None:
         await announce(publisher, changed, previous)
     return changed
@@ -72,7 +72,7 @@ async def apply_late_observation(tasks: TaskStore, results: ResultCopier, channe
     if not await tasks.record_late_result(task.id, late):
         return None
     LATE_RESULTS.labels(channel.id, late["status"]).inc()
-    count_cost_rejection(channel, late)
+    count_cost_rejection(channel, late.get("upstream_cost_error"))
     return late
 
 
@@ -100,7 +100,8 @@ def cost_fields(channel: Channel, cost: Decimal | None, rejected: str | None) ->
     return {"upstream_cost_error": rejected} if rejected else {}
 
 
-def count_cost_rejection(channel: Channel, finished: dict[str, Any]) -> None:
-    """Counts a finished task's ignored cost figure, once: only the task's one finish calls it."""
-    if finished.get("upstream_cost_error"):
-        UPSTREAM_COST_REJECTED.labels(channel.id, finished["upstream_cost_error"]).inc()
+def count_cost_rejection(channel: Channel, rejected: str | None) -> None:
+    """Counts a finished task's ignored cost figure (`rejected`: why it was not believed, if it
+    was not), once: only the task's one finish calls it."""
+    if rejected:
+        UPSTREAM_COST_REJECTED.labels(channel.id, rejected).inc()

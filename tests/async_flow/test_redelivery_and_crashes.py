@@ -16,7 +16,9 @@ from shared.ids import hold_id_for, new_task_id
 from shared.kafka import EventPublisher, make_broker
 from shared.ledger import Ledger
 from shared.ledger.invariants import wallet_violations
+from shared.status import TaskStatus
 from shared.task_events import status_changed
+from shared.task_record import Task
 from shared.tasks import TaskStore
 from tests.harness.api import AdminApi, billing_client, consumer_lag, eventually
 
@@ -29,7 +31,7 @@ async def terminal_unsettled_task(db, user_id: str, status: str, hold: int, pric
             "status": status, "progress": "100%", "hold_id": hold_id_for(task_id), "hold_amount": hold,
             "billing": {"mode": "per_call", "price": price}, "created_at": stamp(), "finished_at": stamp(),
             "fail_reason": None if status == "SUCCESS" else "upstream_failed"}
-    await TaskStore(db).insert(task)
+    await TaskStore(db).insert(Task.from_document(task))
     return task
 
 
@@ -37,7 +39,7 @@ async def test_same_terminal_event_delivered_many_times_settles_once(stack, admi
     user = await admin.create_user(quota=100)
     task = await terminal_unsettled_task(mongo_db, user, "SUCCESS", hold=10, price=7)
     async with billing_client(stack.env) as (_, publisher):
-        event = status_changed(task, "IN_PROGRESS")
+        event = status_changed(Task.from_document(task), TaskStatus.IN_PROGRESS)
         await asyncio.gather(*(publisher.publish(event) for _ in range(8)))
     await eventually(lambda: _settled(mongo_db, task["_id"]))
     await eventually(lambda: _all_handled(consumer_lag(stack.env, "settlement", topics.TASK_STATUS_CHANGED)))

@@ -12,6 +12,7 @@ from pymongo.errors import PyMongoError
 from services.gateway.app import create_app
 from services.gateway.settings import GatewaySettings
 from shared.service_main import run_service
+from shared.task_record import Task
 from shared.tasks import TaskStore
 
 FAIL_PATH = "/_faults/fail"
@@ -32,12 +33,12 @@ def fail_first_stores() -> None:
     failed: set[str] = set()
     insert = TaskStore.insert
 
-    async def insert_or_fail(self: TaskStore, task: dict) -> None:
-        body = task["request"]["body"]
+    async def insert_or_fail(self: TaskStore, task: Task, next_poll_at: str | None = None) -> None:
+        body = (task.request or {})["body"]
         if FAIL_ONCE in body and body not in failed:
             failed.add(body)
             raise PyMongoError("a fault the test asked for")
-        await insert(self, task)
+        await insert(self, task, next_poll_at)
 
     TaskStore.insert = insert_or_fail
 

@@ -46,10 +46,10 @@ async def db(infra):
 
 async def timed_out(store: TaskStore, reason: str = "timeout", channel_id: str = CHANNEL.id) -> Task:
     task_id = f"task_{secrets.token_hex(6)}"
-    await store.insert({"_id": task_id, "user_id": "u", "channel_id": channel_id, "status": "FAILURE",
-                        "created_at": "2026-12-02T09:00:00.000000Z",
-                        "fail_reason": reason, "error": reason, "upstream_task_id": f"up_{task_id}",
-                        "settled": True, "settlement": SETTLED})
+    await store.insert(Task(id=task_id, user_id="u", channel_id=channel_id, status=TaskStatus.FAILURE,
+                            created_at="2026-12-02T09:00:00.000000Z",
+                            fail_reason=reason, error=reason, upstream_task_id=f"up_{task_id}",
+                            settled=True, settlement=SETTLED))
     return await store.record(task_id)
 
 
@@ -69,7 +69,7 @@ async def test_a_late_success_is_recorded_once_and_the_task_stays_failed_and_ref
     for report in (done(task), done(task, cost="0.009"), done(task, TaskStatus.FAILURE)):  # redelivered, differing
         assert await apply_late_observation(store, KeepAsIs(), CHANNEL, again, report) is None
         assert await apply_late_observation(store, KeepAsIs(), CHANNEL, task, report) is None  # a stale view too
-    stored = await store.get(task.id)
+    stored = await store.tasks.find_one({"_id": task.id})
     assert stored["late_result"] == late
     assert (stored["status"], stored["fail_reason"], stored["settlement"]) == ("FAILURE", "timeout", SETTLED)
 
@@ -81,14 +81,14 @@ async def test_a_late_failure_is_recorded_as_such_and_moves_nothing(db):
                                         done(task, TaskStatus.FAILURE, cost=None))
     assert (late["status"], late["error"], late["delivery"]) == ("late_failure", "boom", "drop")
     assert "result" not in late and "upstream_cost" not in late
-    assert (await store.get(task.id))["settlement"] == SETTLED
+    assert (await store.tasks.find_one({"_id": task.id}))["settlement"] == SETTLED
 
 
 async def test_under_drop_the_operator_has_the_result_and_the_owner_does_not_see_it(db):
     store = TaskStore(db)
     task = await timed_out(store)
     await apply_late_observation(store, KeepAsIs(), dataclasses.replace(CHANNEL, late_result="drop"), task, done(task))
-    stored = await store.get(task.id)
+    stored = await store.tasks.find_one({"_id": task.id})
     assert stored["late_result"]["result"] == {"url": "https://example.invalid/v.mp4"}
     record = Task.from_document(stored)
     assert "late_result" not in pass_view(record) and "lateResult" not in task_api_view(record)
@@ -102,11 +102,11 @@ async def test_news_of_a_terminal_task_through_apply_observation(db):
     processing = Observation(task.upstream_task_id, TaskStatus.IN_PROGRESS, progress="50%")
     assert await apply_observation(store, NoEvents(), KeepAsIs(), CHANNEL, task, processing) is None
     assert await apply_observation(store, NoEvents(), KeepAsIs(), CHANNEL, task, done(task)) is None
-    stored = await store.get(task.id)
+    stored = await store.tasks.find_one({"_id": task.id})
     assert stored["status"] == "FAILURE" and stored["late_result"]["status"] == "late_success"
     upstream_failed = await timed_out(store, reason="upstream_failed")
     assert await apply_late_observation(store, KeepAsIs(), CHANNEL, upstream_failed, done(upstream_failed)) is None
-    assert "late_result" not in await store.get(upstream_failed.id)
+    assert "late_result" not in await store.tasks.find_one({"_id": upstream_failed.id})
 
 
 async def test_the_watch_asks_reschedules_and_ends(db):
@@ -137,7 +137,7 @@ async def test_the_watch_asks_reschedules_and_ends(db):
     await watches.watches.update_many({}, {"$set": {"due_at": "2000-01-01T00:00:00.000000Z"}})  # due now
     assert await watcher.sweep(channels, 100, 60, "lease-1") == 1
     assert sorted(asked) == sorted([sorted([finished.id, pending.id]), [failing.id]])
-    assert (await store.get(finished.id))["late_result"]["status"] == "late_success"
+    assert (await store.tasks.find_one({"_id": finished.id}))["late_result"]["status"] == "late_success"
     left = {w["_id"]: w async for w in watches.watches.find({})}
     assert set(left) == {pending.id, failing.id}  # asked again later, at the watch's pace
     assert all(w["lease_until"] == 0.0 and w["due_at"] <= w["until"] for w in left.values())

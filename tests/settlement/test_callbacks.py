@@ -64,7 +64,7 @@ async def test_a_delivery_claimed_by_a_sender_that_died_is_sent_once_by_another(
     db = deliveries.deliveries.database
     task = {"_id": f"task_{secrets.token_hex(6)}", "user_id": "usr_1", "status": "SUCCESS", "progress": "100%",
             "result": {"url": "https://x/1.png"}, "callback_url": HOOK_URL, "created_at": stamp()}
-    await TaskStore(db).insert(task)
+    await TaskStore(db).insert(Task.from_document(task))
     await deliveries.record(Wanted(Task.from_document(task), "completed"))
     # The first sender claims it (send_due's first step) and dies before any attempt.
     [claimed] = (await deliveries.claim_due(10, lease_s=0.5, token="dead-sender")).leased

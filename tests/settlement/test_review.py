@@ -14,7 +14,9 @@ from shared.ids import hold_id_for, new_task_id
 from shared.ledger import KeySpend, Ledger
 from shared.ledger.invariants import wallet_violations
 from shared.settlement_review import ReviewDecided, ReviewNotFound, SettlementReviews
+from shared.status import TaskStatus
 from shared.task_events import status_changed
+from shared.task_record import Task
 from shared.tasks import TaskStore
 
 
@@ -43,13 +45,13 @@ async def capped_task(db, ledger: Ledger, *, quota: int, price: int = 50,
             "status": "SUCCESS", "progress": "100%", "hold_id": hold_id_for(task_id), "hold_amount": 10,
             "billing": {"mode": "per_call", "price": price}, "guardrails": guardrails or {"max_charge": 20},
             "created_at": stamp(), "finished_at": stamp(), "usage": None, "fail_reason": None}
-    await TaskStore(db).insert(task)
+    await TaskStore(db).insert(Task.from_document(task))
     settler = Settler(db, TaskStore(db), ledger, Published())
-    event = status_changed(task, "IN_PROGRESS")
+    event = status_changed(Task.from_document(task), TaskStatus.IN_PROGRESS)
     assert event.settlement.guardrails == task["guardrails"]
     await settler.settle_changed([event])
     await settler.settle_changed([event])  # redelivered
-    return user, await TaskStore(db).get(task_id)
+    return user, await db.tasks.find_one({"_id": task_id})
 
 
 async def dying_after_the_wallet_step(ledger: Ledger, monkeypatch, call) -> None:
@@ -77,7 +79,7 @@ async def test_a_cost_above_a_guardrail_is_captured_at_the_hold_and_flagged(db):
     assert log["quota"] == 10 and log["review"]["uncapped"] == 50
     assert (await ledger.wallet(user)).available == 90
     rows, total = await SettlementReviews(db, ledger).page("pending", 10, 0)
-    assert total == 1 and rows[0]["_id"] == task["_id"]
+    assert total == 1 and rows[0].id == task["_id"]
     assert await wallet_violations(db, user) == []
 
 

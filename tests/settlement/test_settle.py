@@ -125,7 +125,7 @@ async def finished_task(db, ledger: Ledger, user_id: str, status: str) -> dict:
             "status": status, "progress": "100%", "hold_id": hold_id_for(task_id), "hold_amount": 10,
             "billing": {"mode": "per_call", "price": 6}, "created_at": stamp(), "finished_at": stamp(),
             "usage": None, "fail_reason": None if status == "SUCCESS" else "upstream_failed"}
-    await TaskStore(db).insert(task)
+    await TaskStore(db).insert(Task.from_document(task))
     return task
 
 
@@ -137,7 +137,8 @@ async def test_a_terminal_event_is_settled_from_its_facts_once(db, status, walle
     await ledger.open_wallet(user)
     await ledger.topup(f"topup:{user}", user, 100)
     task = await finished_task(db, ledger, user, status)
-    event = TaskStatusChanged.model_validate_json(status_changed(task, "IN_PROGRESS").model_dump_json())
+    changed = status_changed(Task.from_document(task), TaskStatus.IN_PROGRESS)
+    event = TaskStatusChanged.model_validate_json(changed.model_dump_json())
     assert event.settlement is not None and event.settlement.hold_amount == 10
 
     settler = Settler(db, tasks, ledger, published)
@@ -148,7 +149,7 @@ async def test_a_terminal_event_is_settled_from_its_facts_once(db, status, walle
     assert await db.consumption_logs.count_documents({"task_id": task["_id"]}) == 1
     stored = await ledger.wallet(user)
     assert (stored.available, stored.used, stored.held) == (*wallet, 0)
-    assert (await tasks.get(task["_id"]))["settlement"]["charged"] == wallet[1]
+    assert (await tasks.record(task["_id"])).settlement["charged"] == wallet[1]
     assert await wallet_violations(db, user) == []
 
 
@@ -159,7 +160,8 @@ async def test_an_event_without_facts_is_settled_from_the_stored_task(db):
     await ledger.open_wallet(user)
     await ledger.topup(f"topup:{user}", user, 100)
     task = await finished_task(db, ledger, user, "SUCCESS")
-    version_1 = status_changed(task, "IN_PROGRESS").model_copy(update={"settlement": None, "schema_version": 1})
+    version_1 = status_changed(Task.from_document(task), TaskStatus.IN_PROGRESS).model_copy(
+        update={"settlement": None, "schema_version": 1})
     assert [o.charged for o in await Settler(db, tasks, ledger, published).settle_changed([version_1])] == [6]
     assert tasks.reads == 1
 
@@ -179,7 +181,7 @@ async def test_a_batch_is_settled_logged_and_marked_in_one_write_per_step(db, mo
         return bulk_write(self, *args, **kwargs)
     monkeypatch.setattr(type(db.tasks), "bulk_write", counted)
     outcomes = await Settler(db, tasks, ledger, published).settle_changed(
-        [status_changed(task, "IN_PROGRESS") for task in finished])
+        [status_changed(Task.from_document(task), TaskStatus.IN_PROGRESS) for task in finished])
     assert [o.outcome for o in outcomes] == ["captured", "voided"] * 3
     # the holds: claimed, their wallet steps, ledger entries, closed, released (Ledger.end_holds);
     # the overview's counters: one write counts the batch, one clears its ids once it is marked

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from shared.channels import Channel
 from shared.reconciliation import ChannelReconciliation
+from shared.task_record import Task
 from tests.channel_records import channel_of
 
 CHANNEL = channel_of("ch_1", name="video", upstream_cost_unit={"name": "USD", "quota_per_unit": "1000"},
@@ -10,7 +11,7 @@ CHANNEL = channel_of("ch_1", name="video", upstream_cost_unit={"name": "USD", "q
 
 
 def task(n: int, charged: int | None, cost_quota: int | None, status: str = "SUCCESS", **extra) -> dict:
-    doc = {"_id": f"task_{n}", "status": status, "finished_at": f"2026-12-02T10:00:0{n}.000000Z", **extra}
+    doc = {"_id": f"task_{n}", "user_id": "usr_1", "status": status, "finished_at": f"2026-12-02T10:00:0{n}.000000Z", **extra}
     if charged is not None:
         doc.update(settled=True, settlement={"charged": charged})
     if cost_quota is not None:
@@ -21,7 +22,7 @@ def task(n: int, charged: int | None, cost_quota: int | None, status: str = "SUC
 def figures(tasks: list[dict], channel: Channel = CHANNEL, limit: int = 10) -> dict:
     report = ChannelReconciliation(channel, limit)
     for doc in tasks:
-        report.add(doc)
+        report.add(Task.from_document(doc))
     return report.summary()
 
 

@@ -10,10 +10,12 @@ from services.gateway.billing_client import BillingClient
 from services.gateway.errors import BillingUnavailable
 from shared.kafka import EventPublisher, PublishFailed
 from shared.settings import CommonSettings
+from shared.status import TaskStatus
 from shared.task_events import announce, status_changed
+from shared.task_record import Task
 
 SETTINGS = CommonSettings(kafka_publish_timeout_s=0.2)
-TASK = {"_id": "task_1", "user_id": "u1", "status": "SUCCESS", "progress": "100%"}
+TASK = Task(id="task_1", user_id="u1", status=TaskStatus.SUCCESS, progress="100%")
 
 
 class DownBroker:
@@ -29,7 +31,7 @@ async def test_a_publish_the_broker_never_takes_fails_within_the_publish_timeout
 
 
 async def test_a_stored_status_change_whose_event_is_not_taken_is_logged_not_raised(caplog):
-    await asyncio.wait_for(announce(EventPublisher(DownBroker(), SETTINGS, producer="test"), TASK, "IN_PROGRESS"),
+    await asyncio.wait_for(announce(EventPublisher(DownBroker(), SETTINGS, producer="test"), TASK, TaskStatus.IN_PROGRESS),
                            timeout=2)
     assert "not published" in caplog.text
 

@@ -3,6 +3,8 @@ alike, so settlement settles the same task whichever way it learnt of it."""
 from __future__ import annotations
 
 import dataclasses
+import re
+from pathlib import Path
 
 from shared.events import SettlementFacts, TaskStatusChanged
 from shared.status import TaskStatus
@@ -32,7 +34,8 @@ def test_a_stored_task_reads_as_its_fields_with_defaults_for_what_it_never_set()
 
 
 def test_a_terminal_event_carries_every_fact_settlement_reads_of_the_stored_task():
-    event = TaskStatusChanged.model_validate_json(status_changed(STORED, "IN_PROGRESS").model_dump_json())
+    changed = status_changed(Task.from_document(STORED), TaskStatus.IN_PROGRESS)
+    event = TaskStatusChanged.model_validate_json(changed.model_dump_json())
     assert event.settlement is not None
     told, stored = Task.from_event(event, event.settlement), Task.from_document(STORED)
     settling = ("id", "user_id", "status", *SettlementFacts.model_fields)
@@ -42,3 +45,17 @@ def test_a_terminal_event_carries_every_fact_settlement_reads_of_the_stored_task
 
 def test_every_settlement_fact_is_a_field_of_the_record():
     assert set(SettlementFacts.model_fields) <= {field.name for field in dataclasses.fields(Task)}
+
+
+def test_only_the_repository_names_the_tasks_collection_or_reads_a_task_document_by_key():
+    """Issue 19: one repository per collection, and no task document leaves it (shared/task_record.py).
+    A module that needs a new read of tasks adds a `TaskStore` or `TaskReads` method instead."""
+    root = Path(__file__).resolve().parents[2]
+    names_it = re.compile(r"""db\s*\[\s*["']tasks["']\s*\]|\bdb\.tasks\b|get_collection\(\s*["']tasks["']""")
+    by_key = re.compile(r"""\btask(\.get\(|\[)["']""")
+    found = [f"{path.relative_to(root)}:{number}: {line.strip()}"
+             for folder in ("shared", "services") for path in sorted((root / folder).rglob("*.py"))
+             if path.relative_to(root).as_posix() != "shared/tasks.py"
+             for number, line in enumerate(path.read_text().splitlines(), 1)
+             if names_it.search(line) or by_key.search(line)]
+    assert not found, "\n".join(found)

@@ -20,75 +20,89 @@ async def store(infra):
     await client.close()
 
 
-async def submitted_task(store: TaskStore) -> dict:
+async def stored(store: TaskStore, task_id: str) -> dict:
+    """The document as stored, with what the record leaves out (the schedule, the leases)."""
+    return await store.tasks.find_one({"_id": task_id})
+
+
+async def submitted_task(store: TaskStore) -> Task:
     task_id = f"task_{secrets.token_hex(6)}"
-    await store.insert({"_id": task_id, "user_id": "usr_1", "status": TaskStatus.SUBMITTED.value, "progress": "0%"})
-    return await store.get(task_id)
+    await store.insert(Task(id=task_id, user_id="usr_1", status=TaskStatus.SUBMITTED, progress="0%"))
+    return await store.record(task_id)
+
+
+async def test_a_new_task_is_stored_as_its_fields_with_its_schedule(store):
+    task = Task(id="task_new", user_id="usr_1", status=TaskStatus.NOT_START, model="m", hold_id="hold_task_new",
+                hold_amount=5, request={"body": "{}", "query": ""})
+    await store.insert(task, next_poll_at="2030-01-01T00:00:00Z")
+    doc = await stored(store, "task_new")
+    assert (doc["next_poll_at"], doc["poll_lease_until"], doc["settled"]) == ("2030-01-01T00:00:00Z", 0.0, False)
+    assert "callback_url" not in doc and "unsettled_since" not in doc  # None is left out; live is not unsettled
+    assert await store.record("task_new") == task
 
 
 async def test_advance_records_a_change_of_status_or_progress(store):
     seen = await submitted_task(store)
-    moved = await store.advance(Task.from_document(seen), TaskStatus.IN_PROGRESS, "10%")
-    assert (moved["status"], moved["progress"]) == ("IN_PROGRESS", "10%")
-    further = await store.advance(Task.from_document(moved), TaskStatus.IN_PROGRESS, "40%")
-    assert further["progress"] == "40%"
+    moved = await store.advance(seen, TaskStatus.IN_PROGRESS, "10%")
+    assert (moved.status, moved.progress) == (TaskStatus.IN_PROGRESS, "10%")
+    further = await store.advance(moved, TaskStatus.IN_PROGRESS, "40%")
+    assert further.progress == "40%"
 
 
 async def test_advance_without_a_change_writes_nothing(store):
     seen = await submitted_task(store)
-    assert await store.advance(Task.from_document(seen), TaskStatus.SUBMITTED, "0%") is None
-    assert "updated_at" not in await store.get(seen["_id"])
+    assert await store.advance(seen, TaskStatus.SUBMITTED, "0%") is None
+    assert "updated_at" not in await stored(store, seen.id)
 
 
 async def test_advance_loses_to_a_newer_state(store):
     """A poller holding an old view must not overwrite what another writer recorded since."""
     seen = await submitted_task(store)
-    assert await store.finish(seen["_id"], TaskStatus.SUCCESS) is not None
-    assert await store.advance(Task.from_document(seen), TaskStatus.IN_PROGRESS, "50%") is None
-    assert (await store.get(seen["_id"]))["status"] == "SUCCESS"
+    assert await store.finish(seen.id, TaskStatus.SUCCESS) is not None
+    assert await store.advance(seen, TaskStatus.IN_PROGRESS, "50%") is None
+    assert (await store.record(seen.id)).status is TaskStatus.SUCCESS
 
 
 async def test_racing_advances_from_one_view_apply_once(store):
     seen = await submitted_task(store)
-    view = Task.from_document(seen)
-    outcomes = await asyncio.gather(*(store.advance(view, TaskStatus.IN_PROGRESS, f"{p}%") for p in range(1, 21)))
+    outcomes = await asyncio.gather(*(store.advance(seen, TaskStatus.IN_PROGRESS, f"{p}%") for p in range(1, 21)))
     applied = [o for o in outcomes if o is not None]
     assert len(applied) == 1
-    assert (await store.get(seen["_id"]))["progress"] == applied[0]["progress"]
+    assert (await store.record(seen.id)).progress == applied[0].progress
 
 
 async def test_finish_answers_the_status_it_left_and_the_task_as_stored(store):
     seen = await submitted_task(store)
-    previous, finished = await store.finish(seen["_id"], TaskStatus.SUCCESS, result={"url": "u"})
-    assert previous == seen["status"]
-    assert finished == await store.get(seen["_id"])
-    assert await store.finish(seen["_id"], TaskStatus.FAILURE) is None
+    previous, finished = await store.finish(seen.id, TaskStatus.SUCCESS, result={"url": "u"})
+    assert previous is seen.status
+    assert finished == await store.record(seen.id)
+    assert (finished.result, finished.progress) == ({"url": "u"}, "100%")
+    assert await store.finish(seen.id, TaskStatus.FAILURE) is None
 
 
 async def test_release_many_gives_back_a_batch_of_leases_and_no_schedule_to_a_finished_task(store):
     tasks = [await submitted_task(store) for _ in range(3)]
     for task in tasks:
-        await store.tasks.update_one({"_id": task["_id"]}, {"$set": {"next_poll_at": "2000-01-01T00:00:00Z"}})
+        await store.tasks.update_one({"_id": task.id}, {"$set": {"next_poll_at": "2000-01-01T00:00:00Z"}})
     leased = (await store.claim_due(10, 60.0, "sweep")).leased
-    assert {t.id for t in leased} == {t["_id"] for t in tasks}
-    await store.finish(tasks[0]["_id"], TaskStatus.SUCCESS)
-    await store.release_many("sweep", [(tasks[0]["_id"], None, {"poll_errors": 0})] + [
-        (t["_id"], "2030-01-01T00:00:00Z", {"poll_errors": 2}) for t in tasks[1:]])
-    finished, *polled = [await store.get(t["_id"]) for t in tasks]
+    assert {t.id for t in leased} == {t.id for t in tasks}
+    await store.finish(tasks[0].id, TaskStatus.SUCCESS)
+    await store.release_many("sweep", [(tasks[0].id, None, {"poll_errors": 0})] + [
+        (t.id, "2030-01-01T00:00:00Z", {"poll_errors": 2}) for t in tasks[1:]])
+    finished, *polled = [await stored(store, t.id) for t in tasks]
     assert "next_poll_at" not in finished and finished["poll_lease_until"] == 0.0
     assert [(t["next_poll_at"], t["poll_lease_until"], t["poll_errors"]) for t in polled] == \
         [("2030-01-01T00:00:00Z", 0.0, 2)] * 2
     await store.release_many("another sweep", [(polled[0]["_id"], "2040-01-01T00:00:00Z", {})])
-    assert (await store.get(polled[0]["_id"]))["next_poll_at"] == "2030-01-01T00:00:00Z"  # not its lease
+    assert (await stored(store, polled[0]["_id"]))["next_poll_at"] == "2030-01-01T00:00:00Z"  # not its lease
 
 
 async def test_claim_due_leases_live_due_tasks_longest_due_first_and_each_to_one_sweep(store):
     due = {status: f"task_{status.value.lower()}" for status in TaskStatus}
     for n, (status, task_id) in enumerate(due.items()):
-        await store.insert({"_id": task_id, "user_id": "usr_1", "status": status.value,
-                            "next_poll_at": f"2000-01-01T00:00:{n:02d}Z"})
-    await store.insert({"_id": "task_later", "user_id": "usr_1", "status": "SUBMITTED",
-                        "next_poll_at": "2999-01-01T00:00:00Z"})
+        await store.insert(Task(id=task_id, user_id="usr_1", status=status), next_poll_at=f"2000-01-01T00:00:{n:02d}Z")
+    await store.insert(Task(id="task_later", user_id="usr_1", status=TaskStatus.SUBMITTED),
+                       next_poll_at="2999-01-01T00:00:00Z")
     polled = [due[status] for status in TaskStatus if status.value in POLLED_STATUSES]
 
     first_two = await store.claim_due(2, 60.0, "sweep one")
@@ -105,6 +119,15 @@ async def test_claim_due_leases_live_due_tasks_longest_due_first_and_each_to_one
     assert await store.claim_due(10, 60.0, "sweep eight") == DueClaim([], None)  # nothing live
 
 
+async def test_records_and_statuses_read_the_tasks_that_exist(store):
+    live, ended = await submitted_task(store), await submitted_task(store)
+    await store.finish(ended.id, TaskStatus.FAILURE)
+    assert await store.statuses([live.id, ended.id, "task_gone"]) == {
+        live.id: TaskStatus.SUBMITTED, ended.id: TaskStatus.FAILURE}
+    assert {t.id for t in await store.records([live.id, ended.id, "task_gone"])} == {live.id, ended.id}
+    assert [t.id for t in await store.records([live.id, ended.id], [TaskStatus.FAILURE])] == [ended.id]
+
+
 def test_the_polled_statuses_are_read_as_runs_of_the_status_index_that_hold_no_ended_status():
     covered = set()
     for run in POLLED_STATUS_RUNS:
@@ -116,15 +139,16 @@ def test_the_polled_statuses_are_read_as_runs_of_the_status_index_that_hold_no_e
 
 async def test_unsettled_terminal_finds_ended_tasks_until_they_are_settled(store):
     ended, live = await submitted_task(store), await submitted_task(store)
-    await store.finish(ended["_id"], TaskStatus.FAILURE)
+    await store.finish(ended.id, TaskStatus.FAILURE)
     assert await store.unsettled_terminal(3600, 10) == []  # ended just now: its event may still come
-    assert [t["_id"] for t in await store.unsettled_terminal(-1, 10)] == [ended["_id"]]  # never the live one
-    await store.mark_settled_many([(ended["_id"], {"outcome": "voided"})])
+    assert [t.id for t in await store.unsettled_terminal(-1, 10)] == [ended.id]  # never the live one
+    await store.mark_settled_many([(ended.id, {"outcome": "voided"})])
     assert await store.unsettled_terminal(-1, 10) == []
-    assert "unsettled_since" not in await store.get(ended["_id"]) and live["status"] == "SUBMITTED"
+    assert "unsettled_since" not in await stored(store, ended.id) and live.status is TaskStatus.SUBMITTED
 
 
 async def test_a_task_stored_already_ended_awaits_settlement_too(store):
-    await store.insert({"_id": "task_ended", "status": "SUCCESS", "finished_at": "2000-01-01T00:00:00Z"})
-    await store.insert({"_id": "task_settled", "status": "SUCCESS", "settled": True})
-    assert [t["_id"] for t in await store.unsettled_terminal(60, 10)] == ["task_ended"]
+    await store.insert(Task(id="task_ended", user_id="usr_1", status=TaskStatus.SUCCESS,
+                            finished_at="2000-01-01T00:00:00Z"))
+    await store.insert(Task(id="task_settled", user_id="usr_1", status=TaskStatus.SUCCESS, settled=True))
+    assert [t.id for t in await store.unsettled_terminal(60, 10)] == ["task_ended"]

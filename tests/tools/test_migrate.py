@@ -108,10 +108,11 @@ async def test_a_long_migration_keeps_renewing_its_lease(db):
 async def test_ended_unsettled_tasks_gain_unsettled_since_and_the_sweep_finds_them(db):
     old = {"finished_at": "2026-11-01T10:00:00.000000Z", "updated_at": "2026-11-01T10:00:01.000000Z"}
     await db["tasks"].insert_many([
-        {"_id": "ended", "status": "FAILURE", "settled": False, **old},
-        {"_id": "settled", "status": "SUCCESS", "settled": True, **old},
-        {"_id": "live", "status": "IN_PROGRESS", "settled": False},
-        {"_id": "stamped", "status": "SUCCESS", "settled": False, **old, "unsettled_since": "2026-11-02T00:00:00.000000Z"},
+        {"_id": "ended", "user_id": "usr_1", "status": "FAILURE", "settled": False, **old},
+        {"_id": "settled", "user_id": "usr_1", "status": "SUCCESS", "settled": True, **old},
+        {"_id": "live", "user_id": "usr_1", "status": "IN_PROGRESS", "settled": False},
+        {"_id": "stamped", "user_id": "usr_1", "status": "SUCCESS", "settled": False, **old,
+         "unsettled_since": "2026-11-02T00:00:00.000000Z"},
     ])
     backfill = next(migration for migration in MIGRATIONS if migration.id == "0002_backfill_unsettled_since")
     for _ in range(2):  # idempotent
@@ -120,7 +121,7 @@ async def test_ended_unsettled_tasks_gain_unsettled_since_and_the_sweep_finds_th
         assert stamps == {"ended": old["finished_at"], "settled": None, "live": None,
                           "stamped": "2026-11-02T00:00:00.000000Z"}
     swept = await TaskStore(db).unsettled_terminal(older_than_s=0, limit=10)
-    assert {task["_id"] for task in swept} == {"ended", "stamped"}
+    assert {task.id for task in swept} == {"ended", "stamped"}
 
 
 async def test_holds_held_before_open_since_gain_it_and_count_as_open(db):

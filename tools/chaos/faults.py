@@ -16,6 +16,7 @@ from shared.events import HoldRequested
 from shared.kafka import EventPublisher, make_broker
 from shared.settings import CommonSettings
 from shared.task_events import status_changed
+from shared.task_record import Task
 from tools.chaos.broker import restart_broker
 from tools.chaos.system import ChaosSystem
 from tools.chaos.workers import Workers
@@ -136,7 +137,7 @@ async def _duplicates(ctx: FaultContext) -> str:
     try:
         publisher = EventPublisher(broker, settings, producer="chaos")
         for task in terminal * 3:
-            await publisher.publish(status_changed(task))
+            await publisher.publish(status_changed(Task.from_document(task)))
             await publisher.publish(HoldRequested(correlation_id=task["_id"], hold_id=task["hold_id"],
                                                   user_id=task["user_id"], amount=int(task["hold_amount"])))
     finally:

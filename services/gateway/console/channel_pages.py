@@ -122,6 +122,6 @@ async def recent_error_rates(tasks: TaskReads, channel_ids: list[str]) -> dict[s
     ERROR_SAMPLE most recent of them, as (the share, how many finished): one bounded query, counted here. Not a `$group` on a
     compound `_id`: the MongoDB stand-in answers that with the expression unevaluated."""
     finished = await tasks.finished_on(channel_ids, stamp_in(-ERROR_WINDOW_S), ERROR_SAMPLE)
-    totals = Counter(task["channel_id"] for task in finished)
-    failures = Counter(task["channel_id"] for task in finished if task["status"] == TaskStatus.FAILURE.value)
+    totals = Counter(channel for channel, _ in finished)
+    failures = Counter(channel for channel, status in finished if status is TaskStatus.FAILURE)
     return {channel: (f"{failures[channel] / total:.0%}", total) for channel, total in totals.items()}

@@ -13,6 +13,7 @@ from services.gateway.errors import ApiError, NotFound
 from services.gateway.paging import Offset
 from shared.ledger.store import LeaseBusy
 from shared.settlement_review import Decision, ReviewDecided, ReviewNotFound, SettlementReviews
+from shared.task_record import Task
 
 router = APIRouter(prefix="/admin/reviews", tags=["admin"], dependencies=[AdminAuth])
 TaskId = Path(max_length=200)
@@ -47,9 +48,9 @@ class ReviewPage(BaseModel):
     offset: int
 
 
-def _reviewed(task: dict) -> ReviewedTask:
-    return ReviewedTask(task_id=task["_id"], **{k: task.get(k) for k in (
-        "user_id", "model", "channel_id", "hold_id", "finished_at")}, review=ReviewPublic(**task["review"]))
+def _reviewed(task: Task) -> ReviewedTask:
+    return ReviewedTask(task_id=task.id, user_id=task.user_id, model=task.model, channel_id=task.channel_id,
+                        hold_id=task.hold_id, finished_at=task.finished_at, review=ReviewPublic(**task.review or {}))
 
 
 @router.get("", response_model=ReviewPage)

@@ -7,7 +7,6 @@ A success settles like an upstream's (capture), a failure refunds the hold in fu
 """
 from __future__ import annotations
 
-from typing import Any
 
 from services.gateway.errors import Conflict, NotFound
 from services.gateway.task_api.schemas import StatusUpdate
@@ -38,15 +37,15 @@ async def update_status(tasks: TaskStore, publisher: EventPublisher, task_id: st
     changed = await _apply(tasks, publisher, task, change)
     if changed is None:  # something else moved the task meanwhile
         raise Conflict(f"task {task_id} changed meanwhile; read it and retry", code="task_changed")
-    return Task.from_document(changed)
+    return changed
 
 
 async def _apply(tasks: TaskStore, publisher: EventPublisher, task: Task,
-                 change: StatusUpdate) -> dict[str, Any] | None:
+                 change: StatusUpdate) -> Task | None:
     if change.status == "processing":
         started = await tasks.advance(task, TaskStatus.IN_PROGRESS, task.progress)
         if started is not None:
-            await announce(publisher, started, task.status.value)
+            await announce(publisher, started, task.status)
         return started
     if change.status == "success":
         return await finish_and_announce(tasks, publisher, task.id, TaskStatus.SUCCESS,

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect
 
+from shared.task_record import Task
+
 if TYPE_CHECKING:
     from services.gateway.workers.hub import WorkerHub
 
@@ -19,7 +21,7 @@ class WorkerConnection:
     def __init__(self, socket: WebSocket, hub: WorkerHub, group: str, worker_id: str, token_id: str) -> None:
         self.socket, self.hub, self.group, self.id = socket, hub, group, worker_id
         self.token_id = token_id  # the worker token that admitted it: revoking that closes it
-        self.task: dict[str, Any] | None = None  # the one task it runs, if any
+        self.task: Task | None = None  # the one task it runs, if any
         self.closed = False
         self._sending = asyncio.Lock()  # the dispatcher and the reader both send
 
@@ -40,10 +42,10 @@ class WorkerConnection:
         finally:
             await self.hub.disconnected(self)
 
-    async def assign(self, task: dict[str, Any]) -> None:
+    async def assign(self, task: Task) -> None:
         self.task = task
         try:
-            await self.send({"type": "task", "taskId": task["_id"], "payload": task["payload"]})
+            await self.send({"type": "task", "taskId": task.id, "payload": task.payload})
         except Exception:  # the socket is closing: its disconnect fails the task
             pass
 
@@ -80,7 +82,7 @@ class WorkerConnection:
 
     async def _report(self, message: dict[str, Any]) -> None:
         task = self.task
-        if task is None or message.get("taskId") != task["_id"]:
+        if task is None or message.get("taskId") != task.id:
             await self._complain(f"task {message.get('taskId')!r} is not running on this worker")
             return
         self.task = None

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from services.gateway.workers.queue import WorkQueue
+from shared.task_record import Task
 
 if TYPE_CHECKING:
     from services.gateway.workers.connection import WorkerConnection
@@ -47,7 +48,7 @@ class GroupDispatcher:
         if self._idle:
             self._wake.set()
 
-    async def offer(self, task: dict[str, Any]) -> bool:
+    async def offer(self, task: Task) -> bool:
         """Hands a just-held task straight to an idle worker of this process, if one waits (see
         workers/queue.py); False when none does, and the caller queues it."""
         while self._idle:
@@ -55,10 +56,10 @@ class GroupDispatcher:
             if worker.closed:
                 continue
             try:
-                claimed = await self._queue.take(task["_id"], worker.id, task["enqueued_ms"])
+                claimed = await self._queue.take(task.id, worker.id, task.enqueued_ms)
             except Exception:
                 self._idle.appendleft(worker)
-                log.exception("handing task %s to worker %s failed; queueing it", task["_id"], worker.id)
+                log.exception("handing task %s to worker %s failed; queueing it", task.id, worker.id)
                 return False
             if claimed is not None:
                 await self._deliver(worker, claimed)
@@ -99,7 +100,7 @@ class GroupDispatcher:
                 return
             await self._deliver(worker, task)
 
-    async def _deliver(self, worker: WorkerConnection, task: dict[str, Any]) -> None:
+    async def _deliver(self, worker: WorkerConnection, task: Task) -> None:
         # Gone during the claim, or its token revoked: the task never left this process.
         if worker.closed or not await self._still_admitted(worker):
             await self._queue.give_back(task)

@@ -26,6 +26,7 @@ from shared.events import WorkerTokenRevoked, WorkQueued
 from shared.kafka import EventPublisher
 from shared.status import TaskStatus
 from shared.task_events import fail_and_announce, finish_and_announce
+from shared.task_record import Task
 from shared.tasks import TaskStore
 
 WORKER_DISCONNECTED = "worker_disconnected"
@@ -70,24 +71,25 @@ class WorkerHub:
         task, worker.task = worker.task, None
         await asyncio.shield(self._leave(worker, task))
 
-    async def report(self, task: dict[str, Any], message: dict[str, Any]) -> None:
+    async def report(self, task: Task, message: dict[str, Any]) -> None:
         """The worker's result; ignored when the task ended meanwhile (e.g. timed out)."""
         duration = message.get("duration")
         fields = {"worker_duration_ms": duration} if isinstance(duration, int | float) else {}
         if message["type"] == "task_complete":
-            done = await finish_and_announce(self._tasks, self._publisher, task["_id"], TaskStatus.SUCCESS,
+            done = await finish_and_announce(self._tasks, self._publisher, task.id, TaskStatus.SUCCESS,
                                              result=message.get("result"), **fields)
         else:
-            done = await fail_and_announce(self._tasks, self._publisher, task["_id"], "worker_error",
+            done = await fail_and_announce(self._tasks, self._publisher, task.id, "worker_error",
                                            str(message.get("error") or "the worker reported an error"))
         if done is not None:
             self.waiters.finished(done)
 
-    async def dispatch(self, task: dict[str, Any]) -> None:
+    async def dispatch(self, task: Task) -> None:
         """A held worker task: to an idle worker of this process if one waits, else queued, and
         then the other instances hear of it (a signal sent in the background: a lost one leaves
         the task to their re-check)."""
-        group = task["group"]
+        group = task.group
+        assert group is not None, "a worker task is queued in its group (queued_task)"
         if group in self._dispatchers and await self._dispatchers[group].offer(task):
             return
         await self.queue.enqueue(task)
@@ -126,7 +128,7 @@ class WorkerHub:
 
     async def look_for_results(self) -> None:
         """Every `dispatch_poll_s`: results finished on other instances, while someone waits."""
-        await self.waiters.look_for_finished({w.task["_id"] for w in self._open if w.task is not None})
+        await self.waiters.look_for_finished({w.task.id for w in self._open if w.task is not None})
 
     async def recheck(self) -> None:
         """Every `dispatch_recheck_s`: counts the queues (the gauge, admission's cached depth),
@@ -155,10 +157,10 @@ class WorkerHub:
     async def stop(self) -> None:
         await asyncio.gather(*(d.stop() for d in self._dispatchers.values()))
 
-    async def _leave(self, worker: WorkerConnection, task: dict[str, Any] | None) -> None:
+    async def _leave(self, worker: WorkerConnection, task: Task | None) -> None:
         await self.registry.remove(worker.id)
         if task is not None:
-            done = await fail_and_announce(self._tasks, self._publisher, task["_id"], WORKER_DISCONNECTED,
+            done = await fail_and_announce(self._tasks, self._publisher, task.id, WORKER_DISCONNECTED,
                                            "Worker disconnected")
             if done is not None:
                 self.waiters.finished(done)

@@ -8,37 +8,36 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.gateway.workers.hub import WorkerHub
-from services.gateway.workers.queue import API, CLAIMED, QUEUED
+from services.gateway.workers.queue import API
 from services.gateway.workers.views import epoch_ms, failure_message
-from shared.status import TERMINAL
+from shared.status import TERMINAL, TaskStatus
+from shared.task_reads import TaskReads
 from shared.task_record import Task
 
 RECENT = 20
 
 
 async def dispatch_overview(db: AsyncDatabase, hub: WorkerHub) -> dict[str, Any]:
-    tasks = db["tasks"]
-    running = await tasks.find({"api": API, "status": CLAIMED}).sort("started_ms", 1).to_list(500)
-    busy = {t.get("worker_id"): t["_id"] for t in running}
+    tasks = TaskReads(db)
+    running = await tasks.of_api(API, [TaskStatus.IN_PROGRESS], "started_ms", 500)
+    busy = {t.worker_id: t.id for t in running}
     workers = [{"workerId": w["_id"], "group": w["group"], "connectedAt": w["connected_at"],
                 "busy": w["_id"] in busy, "taskId": busy.get(w["_id"])} for w in await hub.registry.all_online()]
-    queued = await tasks.find({"api": API, "status": QUEUED}).sort("enqueued_ms", 1).to_list(500)
-    finished = await tasks.find({"api": API, "status": {"$in": [s.value for s in TERMINAL]}}).sort(
-        "finished_at", -1).to_list(RECENT)
+    queued = await tasks.of_api(API, [TaskStatus.QUEUED], "enqueued_ms", 500)
+    finished = await tasks.of_api(API, list(TERMINAL), "finished_at", RECENT, latest_first=True)
     return {
         "groups": _groups(workers, await hub.queue.depth_by_group()),
         "workers": workers,
-        "queued": [{**_row(t), "enqueuedAt": t.get("enqueued_ms")} for t in queued],
-        "executing": [{**_row(t), "workerId": t.get("worker_id"), "startedAt": t.get("started_ms")} for t in running],
-        "recent": [{**_row(t), "status": "completed" if t["status"] == "SUCCESS" else "failed", "result": t.get("result"),
-                    "error": failure_message(Task.from_document(t)) if t["status"] == "FAILURE" else None,
-                    "finishedAt": epoch_ms(t["finished_at"])} for t in finished],
+        "queued": [{**_row(t), "enqueuedAt": t.enqueued_ms} for t in queued],
+        "executing": [{**_row(t), "workerId": t.worker_id, "startedAt": t.started_ms} for t in running],
+        "recent": [{**_row(t), "status": "completed" if t.status is TaskStatus.SUCCESS else "failed",
+                    "result": t.result, "error": failure_message(t) if t.status is TaskStatus.FAILURE else None,
+                    "finishedAt": epoch_ms(t.finished_at)} for t in finished],
     }
 
 
-def _row(task: dict[str, Any]) -> dict[str, Any]:
-    return {"taskId": task["_id"], "group": task.get("group"), "userId": task["user_id"],
-            "request": task.get("payload")}
+def _row(task: Task) -> dict[str, Any]:
+    return {"taskId": task.id, "group": task.group, "userId": task.user_id, "request": task.payload}
 
 
 def _groups(workers: list[dict[str, Any]], depths: dict[str, int]) -> list[dict[str, Any]]:

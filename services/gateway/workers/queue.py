@@ -33,21 +33,20 @@ handed out; `prune` drops the ones no claim reached (they would count in the dep
 """
 from __future__ import annotations
 
+import dataclasses
 import time
-from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from shared.clock import stamp
 from shared.status import TaskStatus
 from shared.task_record import Task
+from shared.tasks import TaskStore
 
 API = "openai"
-QUEUED, CLAIMED = TaskStatus.QUEUED.value, TaskStatus.IN_PROGRESS.value
 # A claim takes a held task whose gateway has not (or never) swapped it to QUEUED: see above.
-CLAIMABLE = [TaskStatus.NOT_START.value, QUEUED]
+CLAIMABLE = [TaskStatus.NOT_START, TaskStatus.QUEUED]
 QUEUE_ORDER = [("enqueued_ms", ASCENDING), ("_id", ASCENDING)]
 
 
@@ -55,14 +54,14 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def queued_task(task: dict[str, Any], group: str) -> dict[str, Any]:
+def queued_task(task: Task, group: str) -> Task:
     """A new worker task as stored: queued in `group` as of now (see the module's docstring)."""
-    return {**task, "status": QUEUED, "group": group, "enqueued_ms": now_ms()}
+    return dataclasses.replace(task, status=TaskStatus.QUEUED, group=group, enqueued_ms=now_ms())
 
 
 class WorkQueue:
     def __init__(self, db: AsyncDatabase) -> None:
-        self._tasks = db["tasks"]
+        self._tasks = TaskStore(db)
         self.entries = db["dispatch_queue"]
 
     async def ensure_indexes(self) -> None:
@@ -70,11 +69,11 @@ class WorkQueue:
         # '_id'"); ties on enqueued_ms are few, and `_id` orders them from there.
         await self.entries.create_index([("group", ASCENDING), ("enqueued_ms", ASCENDING)])
 
-    async def enqueue(self, task: dict[str, Any]) -> None:
+    async def enqueue(self, task: Task) -> None:
         """Queues a stored task (`queued_task`) whose hold is placed, at its place."""
-        await self._insert_entry(task["_id"], task["group"], task["enqueued_ms"])
+        await self._insert_entry(task)
 
-    async def claim(self, group: str, worker_id: str) -> dict[str, Any] | None:
+    async def claim(self, group: str, worker_id: str) -> Task | None:
         """The oldest queued task of `group`, now the worker's; None when the queue is empty.
         Stale entries met on the way are dropped."""
         while True:
@@ -85,26 +84,19 @@ class WorkQueue:
             if task is not None:
                 return task
 
-    async def take(self, task_id: str, worker_id: str, enqueued_ms: int) -> dict[str, Any] | None:
+    async def take(self, task_id: str, worker_id: str, enqueued_ms: int) -> Task | None:
         """The claim itself: the task, still waiting, is now the worker's; None if it ended or
         another claim took it first. Reached from a queue entry, or straight from the submission
         when this process has a worker waiting (workers/dispatcher.py `offer`)."""
-        return await self._tasks.find_one_and_update(
-            {"_id": task_id, "status": {"$in": CLAIMABLE}},
-            {"$set": {"status": CLAIMED, "worker_id": worker_id, "started_ms": now_ms(),
-                      "enqueued_ms": enqueued_ms, "updated_at": stamp()}},
-            return_document=ReturnDocument.AFTER)
+        return await self._tasks.start_on_worker(task_id, CLAIMABLE, worker_id, enqueued_ms, now_ms())
 
-    async def give_back(self, task: dict[str, Any]) -> None:
+    async def give_back(self, task: Task) -> None:
         """Returns a claimed task that never reached its worker (the socket closed during the
         claim) to its place in the queue: nobody can have started it. The task first, then its
         entry: the other order would let a claim drop the entry while the task is still
         IN_PROGRESS. Dying in between leaves it to its deadline."""
-        returned = await self._tasks.find_one_and_update(
-            {"_id": task["_id"], "status": CLAIMED, "worker_id": task["worker_id"]},
-            {"$set": {"status": QUEUED, "updated_at": stamp()}, "$unset": {"worker_id": "", "started_ms": ""}})
-        if returned is not None:
-            await self._insert_entry(task["_id"], task["group"], task["enqueued_ms"])
+        if await self._tasks.back_to_queue(task):
+            await self._insert_entry(task)
 
     async def forget(self, task_id: str) -> None:
         """Drops the entry of a task this gateway ended while it may still be queued."""
@@ -132,15 +124,14 @@ class WorkQueue:
             {"enqueued_ms": {"$lt": older_than_ms}}, {"_id": 1}).to_list(None)]
         if not old:
             return 0
-        waiting = {t["_id"] async for t in self._tasks.find(
-            {"_id": {"$in": old}, "status": {"$in": CLAIMABLE}}, {"_id": 1})}
-        stale = [task_id for task_id in old if task_id not in waiting]
+        statuses = await self._tasks.statuses(old)
+        stale = [task_id for task_id in old if statuses.get(task_id) not in CLAIMABLE]
         if stale:
             await self.entries.delete_many({"_id": {"$in": stale}})
         return len(stale)
 
-    async def _insert_entry(self, task_id: str, group: str, enqueued_ms: int) -> None:
+    async def _insert_entry(self, task: Task) -> None:
         try:
-            await self.entries.insert_one({"_id": task_id, "group": group, "enqueued_ms": enqueued_ms})
+            await self.entries.insert_one({"_id": task.id, "group": task.group, "enqueued_ms": task.enqueued_ms})
         except DuplicateKeyError:  # queued already (a repeat): one entry is enough
             pass

@@ -7,20 +7,18 @@ meets at the same moment."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from shared.status import TERMINAL
+from shared.task_record import Task
 from shared.tasks import TaskStore
-
-TERMINAL_STATUSES = [s.value for s in TERMINAL]
 
 
 class ResultWaiters:
     def __init__(self, tasks: TaskStore) -> None:
         self._tasks = tasks
-        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._waiting: dict[str, asyncio.Future[Task]] = {}
 
-    async def wait(self, task_id: str, timeout_s: float) -> dict[str, Any] | None:
+    async def wait(self, task_id: str, timeout_s: float) -> Task | None:
         """The finished task, or None when it did not finish within `timeout_s`."""
         future = self._waiting.setdefault(task_id, asyncio.get_running_loop().create_future())
         try:
@@ -30,8 +28,8 @@ class ResultWaiters:
         finally:
             self._waiting.pop(task_id, None)
 
-    def finished(self, task: dict[str, Any]) -> None:
-        future = self._waiting.get(task["_id"])
+    def finished(self, task: Task) -> None:
+        future = self._waiting.get(task.id)
         if future is not None and not future.done():
             future.set_result(task)
 
@@ -39,6 +37,5 @@ class ResultWaiters:
         elsewhere = [task_id for task_id in self._waiting if task_id not in running_here]
         if not elsewhere:
             return
-        query = {"_id": {"$in": elsewhere}, "status": {"$in": TERMINAL_STATUSES}}
-        async for task in self._tasks.tasks.find(query):
+        for task in await self._tasks.records(elsewhere, sorted(TERMINAL)):
             self.finished(task)
