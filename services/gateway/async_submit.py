@@ -18,7 +18,7 @@ from services.gateway.routing.failover import async_submit_moves_on, try_channel
 from services.gateway.routing.health import ChannelHealth
 from services.gateway.routing.selection import upstream_model
 from services.gateway.settings import GatewaySettings
-from services.gateway.task_opening import TaskOpener, as_api_error, channels_for, new_task
+from services.gateway.task_opening import TaskOpener, as_api_error, channels_for, new_task, quote_refusals
 from services.gateway.webhook_urls import webhook_url
 from shared.channels import SUBMIT_SUFFIX, Channel, ChannelRepository
 from shared.clock import stamp_in
@@ -118,12 +118,8 @@ class AsyncSubmission:
 
     async def _quote(self, channel: Channel, caller: CallerIdentity, task_id: str, model: str, body: bytes,
                      query: str) -> Quote:
-        try:
+        with quote_refusals():
             return await _provider(channel).quote(self._context(caller, channel, task_id), channel, model, body, query)
-        except InvalidBody as exc:
-            raise InvalidRequest(str(exc)) from None
-        except UpstreamError as exc:
-            raise as_api_error(exc) from exc
 
     def _context(self, caller: CallerIdentity, channel: Channel, task_id: str) -> UpstreamContext:
         return UpstreamContext(http=self.http, settings=self.settings,

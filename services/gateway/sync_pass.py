@@ -1,11 +1,13 @@
 """Sync pass-through to a CustomPass upstream: `POST /pass/{model}` on a `custompass_sync` channel.
 
-Hold first (the channel's precharge, or the upstream's precharge answer), forward the caller's
-body and query string unchanged with both credentials (the channel's key, and what its
-`caller_token` choice says about the caller: shared/upstream/caller_token.py), answer with the upstream's status and
-body, then finish the task through the same compare-and-swap as every other path and announce
-it: settlement captures from the real usage (refunds the excess, charges the shortfall) or, when
-the upstream failed, voids the hold. A call is a task of mode `sync`, so it settles and logs
+The channel's kind names its provider (`shared.providers.registry.sync_provider_for`, e.g.
+shared/providers/custompass_sync.py), which prices the hold (the channel's precharge, or the
+upstream's precharge answer) and makes the call: the caller's body and query string go upstream
+unchanged with both credentials (the channel's key, and what its `caller_token` choice says about
+the caller: shared/upstream/caller_token.py). Answer with the upstream's status and body, then
+finish the task through the same compare-and-swap as every other path and announce it:
+settlement captures from the real usage (refunds the excess, charges the shortfall) or, when the
+upstream failed, voids the hold. A call is a task of mode `sync`, so it settles and logs
 exactly like an async task. A streamed answer is relayed as it arrives (`stream_relay`).
 
 Channels are tried in selection order (`routing`); one to blame for a failure before any byte
@@ -30,27 +32,26 @@ from services.gateway.routing.health import ChannelHealth
 from services.gateway.routing.selection import upstream_model
 from services.gateway.settings import GatewaySettings
 from services.gateway.stream_relay import StreamRelay
-from services.gateway.task_opening import TaskOpener, as_api_error, channels_for, new_task, precharge_request
+from services.gateway.task_opening import TaskOpener, as_api_error, channels_for, new_task, quote_refusals
 from shared import upstream_cost
 from shared.channels import Channel, ChannelRepository
 from shared.clock import stamp_in
 from shared.ids import new_task_id
 from shared.kafka import EventPublisher
 from shared.outbound_urls import OutboundUrlPolicy
+from shared.providers.base import SyncAnswer, SyncProvider, SyncQuote, UpstreamContext
 from shared.providers.observations import cost_fields, count_cost_rejection
+from shared.providers.registry import sync_kinds, sync_provider_for
 from shared.status import TaskStatus
 from shared.task_events import announce, fail_and_announce
 from shared.task_record import Task
 from shared.tasks import TaskStore
-from shared.upstream import custompass
-from shared.upstream.custompass import hold_for_precharge_answer
 from shared.upstream.errors import UpstreamError
-from shared.upstream.sse import UsageWatcher, is_event_stream
+from shared.upstream.sse import UsageWatcher
 
 if TYPE_CHECKING:  # deps wires the container: only a type here
     from services.gateway.deps import CallerIdentity
 
-SYNC_KINDS = ("custompass_sync",)
 # Names the call's task in every answer, so a caller can find its consumption log.
 TASK_ID_HEADER = "X-CustomPass-Task-Id"
 
@@ -77,73 +78,53 @@ class SyncPass:
     async def _call(self, caller: CallerIdentity, model: str, body: bytes, query: str) -> Response:
         callback_url = await accepted_callback_url(self.outbound_urls, body, self.settings.callback_url_max_length)
         admission = await self.policies.admit(caller.key, caller.user, model)
-        upstream_caller = caller.upstream(self.settings.user_ref_secret)
-        channels = await channels_for(self.channels, caller, model, SYNC_KINDS)
-        calls = {channel.id: custompass.call_for_channel(channel, upstream_caller, self.settings)
-                 for channel in channels}
-        first, first_call = channels[0], calls[channels[0].id]
-        amount, answer = await self._price(first, first_call, upstream_model(first, model), body, query)
-        task = new_task(new_task_id(), caller, first, model, body, query, amount, mode="sync",
+        ctx = UpstreamContext(http=self.http, settings=self.settings,
+                              caller=caller.upstream(self.settings.user_ref_secret))
+        channels = await channels_for(self.channels, caller, model, sync_kinds())
+        first = channels[0]
+        quote = await self._quote(ctx, first, model, body, query)
+        longest_s = sum(_provider(channel).timeout_s(ctx, channel) for channel in channels)
+        task = new_task(new_task_id(), caller, first, model, body, query, quote.amount, mode="sync",
                         callback_url=callback_url)
         try:
-            await self.opener.store_and_hold(
-                task, admission,
-                unfinished_after_s=sum(c.timeout_s for c in calls.values()) + self.settings.task_submit_grace_s)
+            await self.opener.store_and_hold(task, admission,
+                                             unfinished_after_s=longest_s + self.settings.task_submit_grace_s)
         except ApiError:
-            if answer is not None:
-                await answer.aclose()
+            if quote.answer is not None:
+                await quote.answer.response.aclose()
             raise
-        if answer is None:
-            channel, call, answer, envelope = await self._forward(task, channels, calls, model, body, query)
+        if quote.answer is None:
+            channel, answer = await self._forward(ctx, task, channels, model, body, query)
         else:  # the precharge request got the real result
-            channel, call = first, first_call
-            try:
-                envelope = await _judge(answer, call)
-            except UpstreamError as exc:
-                raise await self._failed(task, exc) from exc
-        if envelope is None:
-            return await self._relay(task, channel, call, answer)
-        await self._succeeded(task, channel, envelope.usage, None)
-        return Response(answer.content, status_code=answer.status_code, media_type=answer.headers.get("content-type"),
-                        headers={TASK_ID_HEADER: task.id})
+            channel, answer = first, quote.answer
+        if answer.envelope is None:
+            return await self._relay(task, channel, answer)
+        await self._succeeded(task, channel, answer.envelope.usage, None)
+        response = answer.response
+        return Response(response.content, status_code=response.status_code,
+                        media_type=response.headers.get("content-type"), headers={TASK_ID_HEADER: task.id})
 
-    async def _forward(self, task: Task, channels: list[Channel],
-                       calls: dict[str, custompass.UpstreamCall], model: str, body: bytes, query: str,
-                       ) -> tuple[Channel, custompass.UpstreamCall, httpx.Response,
-                                  custompass.Envelope | None]:
+    async def _quote(self, ctx: UpstreamContext, channel: Channel, model: str, body: bytes,
+                     query: str) -> SyncQuote:
+        """The hold, priced by the channel's provider."""
+        with quote_refusals():
+            return await _provider(channel).quote(ctx, channel, upstream_model(channel, model), body, query)
+
+    async def _forward(self, ctx: UpstreamContext, task: Task, channels: list[Channel], model: str,
+                       body: bytes, query: str) -> tuple[Channel, SyncAnswer]:
         """Tries the channels in selection order until one answers, failing over when the
-        channel is to blame (`routing.failover.sync_call_moves_on`); `calls`: each channel's, by id."""
-        async def call_on(channel: Channel) -> tuple[httpx.Response, custompass.Envelope | None]:
-            call = calls[channel.id]
-            answer = await custompass.open_answer(self.http, call, upstream_model(channel, model), body, query)
-            return answer, await _judge(answer, call)
+        channel is to blame (`routing.failover.sync_call_moves_on`)."""
+        async def call_on(channel: Channel) -> SyncAnswer:
+            return await _provider(channel).call(ctx, channel, upstream_model(channel, model), body, query)
         try:
             served = await try_channels(channels, call_on, sync_call_moves_on,
                                         ChannelHealth(self.channels, self.settings))
         except UpstreamError as exc:
             raise await self._failed(task, exc) from exc
         await self.opener.follow_failover(task.id, served, model)
-        answer, envelope = served.result
-        return served.channel, calls[served.channel.id], answer, envelope
+        return served.channel, served.result
 
-    async def _price(self, channel: Channel, call: custompass.UpstreamCall, model: str, body: bytes,
-                     query: str) -> tuple[int, httpx.Response | None]:
-        """The hold amount, and the upstream's answer when the precharge request got the real
-        result instead of a precharge answer (a streamed answer always is the real result)."""
-        if not channel.upstream_precharge:
-            return channel.hold_amount(), None
-        try:
-            answer = await custompass.open_answer(self.http, call, model, precharge_request(body), query)
-            envelope = await _judge(answer, call)
-        except UpstreamError as exc:
-            raise as_api_error(exc) from exc  # no task and no money yet: just the refusal
-        if envelope is None:
-            return channel.hold_amount(), answer
-        amount, result = hold_for_precharge_answer(channel, envelope)
-        return amount, answer if result is not None else None
-
-    async def _relay(self, task: Task, channel: Channel, call: custompass.UpstreamCall,
-                     answer: httpx.Response) -> StreamingResponse:
+    async def _relay(self, task: Task, channel: Channel, answer: SyncAnswer) -> StreamingResponse:
         deadline_s = float(task.task_lifetime_s or self.settings.custom_pass_task_max_lifetime)
         await self.tasks.postpone(task.id, stamp_in(deadline_s + self.settings.task_submit_grace_s))
 
@@ -153,9 +134,10 @@ class SyncPass:
             else:  # a stream that reported its usage was served, even if it broke off after that
                 await self._succeeded(task, channel, watcher.usage, watcher.usage_error)
 
-        relay = StreamRelay(answer, call, deadline_s, finish)
+        relay = StreamRelay(answer.response, answer.call, deadline_s, finish)
         return StreamingResponse(relay.start(self.background, name=f"stream {task.id}"),
-                                 status_code=answer.status_code, media_type=answer.headers.get("content-type"),
+                                 status_code=answer.response.status_code,
+                                 media_type=answer.response.headers.get("content-type"),
                                  headers={"Cache-Control": "no-cache", TASK_ID_HEADER: task.id})
 
     async def _succeeded(self, task: Task, channel: Channel, usage: dict[str, Any] | None,
@@ -182,10 +164,8 @@ class SyncPass:
         return error
 
 
-async def _judge(answer: httpx.Response, call: custompass.UpstreamCall) -> custompass.Envelope | None:
-    """A whole answer's accepted envelope (its body read, and kept on the response); None for a
-    stream, which is relayed unread."""
-    if answer.status_code < 400 and is_event_stream(answer.headers.get("content-type")):
-        return None
-    return custompass.accepted(answer.status_code, await custompass.read_answer(answer, call))
+def _provider(channel: Channel) -> SyncProvider:
+    provider = sync_provider_for(channel.kind)
+    assert provider is not None, "channels_for only finds channels of registered sync kinds"
+    return provider
 

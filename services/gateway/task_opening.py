@@ -9,6 +9,8 @@ placed yet).
 """
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,12 +27,12 @@ from shared.clock import stamp, stamp_in
 from shared.crash_points import crash_point
 from shared.ids import hold_id_for
 from shared.kafka import EventPublisher
+from shared.providers.base import InvalidBody
 from shared.settlement_review import guardrails_of
 from shared.status import TaskStatus
 from shared.task_events import fail_and_announce
 from shared.task_record import Task
 from shared.tasks import TaskStore
-from shared.upstream import custompass
 from shared.upstream.errors import UpstreamError
 
 if TYPE_CHECKING:  # deps wires the container, which holds a TaskOpener: only a type here
@@ -55,14 +57,6 @@ async def channels_for(channels: ChannelRepository, caller: CallerIdentity, mode
                        code="channels_cooling_down", status=503)
     ratio = price_ratio(caller.group)
     return [channel.priced(ratio) for channel in ready]
-
-
-def precharge_request(body: bytes) -> bytes:
-    """The body of the upstream precharge request: the caller's body plus `"precharge": true`."""
-    try:
-        return custompass.with_precharge_flag(body)
-    except ValueError:
-        raise InvalidRequest("this model needs a JSON object body") from None
 
 
 def new_task(task_id: str, caller: CallerIdentity, channel: Channel, model: str, body: bytes,
@@ -124,3 +118,15 @@ class TaskOpener:
 def as_api_error(exc: UpstreamError) -> ApiError:
     """Upstream refusals keep the upstream's own code; transport failures get ours."""
     return ApiError(exc.message, code=exc.code, status=exc.http_status)
+
+
+@contextlib.contextmanager
+def quote_refusals() -> Iterator[None]:
+    """A provider's refusal while it prices the hold, before any task or money exists: just the
+    caller's answer (a body the upstream cannot take is a 400 invalid_request)."""
+    try:
+        yield
+    except InvalidBody as exc:
+        raise InvalidRequest(str(exc)) from None
+    except UpstreamError as exc:
+        raise as_api_error(exc) from exc

@@ -1,2 +1,3 @@
-"""Upstream task providers: one module per channel kind behind one Protocol (`base`), found by
-kind through the `registry`."""
+"""Upstream providers: one module per channel kind behind one of two Protocols (`base`: an async
+upstream's `StatusProvider`, a sync upstream's `SyncProvider`), found by kind through the
+`registry`."""

@@ -1,6 +1,8 @@
-"""The seam every async upstream sits behind (seed 002's StatusProvider): submit a task, ask
-about many at once, cancel one, read a webhook. Each speaks its own protocol and answers in our
-canonical statuses, so the gateway, the poller and settlement never learn a provider's words.
+"""The seams upstreams sit behind. Every async upstream is a `StatusProvider` (seed 002's): submit
+a task, ask about many at once, cancel one, read a webhook. Each speaks its own protocol and
+answers in our canonical statuses, so the gateway, the poller and settlement never learn a
+provider's words. A sync upstream (`POST /pass/{model}`) is a `SyncProvider`: price the hold, then
+call, the answer opened so a stream can be relayed as it arrives (services/gateway/sync_pass.py).
 
 A provider raises `shared.upstream.errors.UpstreamError`s for anything that goes wrong talking
 to the upstream; `Unsupported` for what its upstream cannot do; `WebhookRejected` for a webhook
@@ -19,6 +21,7 @@ from shared.settings import CustomPassSettings
 from shared.status import TaskStatus
 from shared.task_record import Task
 from shared.upstream.caller_token import UpstreamCaller
+from shared.upstream.custompass import Envelope, UpstreamCall
 
 
 class Unsupported(Exception):
@@ -101,3 +104,34 @@ class StatusProvider(Protocol):
 
     def read_webhook(self, channel: Channel, headers: dict[str, str], body: bytes,
                      tolerance_s: float) -> Webhook: ...
+
+
+@dataclass(frozen=True)
+class SyncAnswer:
+    """The upstream's answer to a sync call, its headers in. `envelope`: the whole answer judged
+    (its body read, and kept on `response`); None for an event stream, left unread for the relay,
+    which closes it. `call`: how it was reached, the relay reads the stream through its transport
+    errors and timeout."""
+    response: httpx.Response
+    envelope: Envelope | None
+    call: UpstreamCall
+
+
+@dataclass(frozen=True)
+class SyncQuote:
+    """The hold for a new sync call; `answer` when pricing it already got the real result."""
+    amount: int
+    answer: SyncAnswer | None = None
+
+
+class SyncProvider(Protocol):
+    kind: str
+
+    def timeout_s(self, ctx: UpstreamContext, channel: Channel) -> float:
+        """Longest one call on `channel` waits for the upstream's answer."""
+
+    async def quote(self, ctx: UpstreamContext, channel: Channel, model: str, body: bytes,
+                    query: str) -> SyncQuote: ...
+
+    async def call(self, ctx: UpstreamContext, channel: Channel, model: str, body: bytes,
+                   query: str) -> SyncAnswer: ...

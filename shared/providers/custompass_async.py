@@ -9,8 +9,8 @@ from typing import Any
 
 from shared import upstream_cost
 from shared.channels import Channel
-from shared.providers.base import (InvalidBody, Observation, Quote, Submitted, Unsupported, UpstreamContext,
-                                   Webhook)
+from shared.providers.base import Observation, Quote, Submitted, Unsupported, UpstreamContext, Webhook
+from shared.providers.custompass_precharge import precharge_hold
 from shared.status import TaskStatus, UpstreamStatusWords
 from shared.task_record import Task
 from shared.upstream import custompass
@@ -23,16 +23,12 @@ class CustomPassProvider:
 
     async def quote(self, ctx: UpstreamContext, channel: Channel, model: str, body: bytes,
                     query: str) -> Quote:
-        """With upstream precharge the upstream estimates the hold, and an answer that is not a
-        precharge answer means the upstream accepted the task already."""
-        if not channel.upstream_precharge:
-            return Quote(channel.hold_amount())
-        try:
-            request = custompass.with_precharge_flag(body)
-        except ValueError:
-            raise InvalidBody("this model needs a JSON object body") from None
-        answer = await custompass.submit(ctx.http, _call(ctx, channel), model, request, query)
-        amount, accepted = custompass.hold_for_precharge_answer(channel, answer)
+        """With upstream precharge the upstream estimates the hold (`custompass_precharge`), and
+        an answer that is not a precharge answer means the upstream accepted the task already."""
+        async def ask(request: bytes) -> tuple[custompass.Envelope, custompass.Envelope]:
+            answer = await custompass.submit(ctx.http, _call(ctx, channel), model, request, query)
+            return answer, answer
+        amount, accepted = await precharge_hold(channel, body, ask)
         return Quote(amount, _submitted(accepted) if accepted is not None else None)
 
     async def submit(self, ctx: UpstreamContext, channel: Channel, model: str, body: bytes,

@@ -9,8 +9,7 @@ from fastapi import APIRouter, Request, Response
 from services.gateway.container import Container
 from services.gateway.deps import Caller, Deps
 from services.gateway.errors import NotFound
-from services.gateway.sync_pass import SYNC_KINDS
-from shared.providers.registry import async_kinds
+from shared.providers.registry import async_kinds, sync_kinds
 
 router = APIRouter(tags=["custompass"])
 
@@ -25,6 +24,6 @@ async def sync_call(model: str, request: Request, caller: Caller, deps: Deps) ->
 async def _refuse_async_only(deps: Container, model: str) -> None:
     """A model served only asynchronously names the call that serves it (404 model_is_async),
     before anything is counted against the caller. Both reads go through the configuration cache."""
-    if not await deps.channels.serving(model, SYNC_KINDS) and await deps.channels.serving(model, async_kinds()):
+    if not await deps.channels.serving(model, sync_kinds()) and await deps.channels.serving(model, async_kinds()):
         raise NotFound(f"model {model} is async: submit with POST /pass/{model}/submit, then fetch "
                        f"GET /pass/{model}/task/{{task_id}}/fetch", code="model_is_async")
