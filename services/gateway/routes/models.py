@@ -10,19 +10,24 @@ from decimal import Decimal
 from fastapi import APIRouter
 
 from services.gateway.deps import Caller, Deps
+from services.gateway.dispatch_submit import WORKER_KIND
 from services.gateway.groups import DEFAULT_GROUP, price_ratio
 from services.gateway.key_policies import caller_scopes, model_allowed
 from services.gateway.schemas import ChannelBillingPublic, ModelList, ModelPublic
 from shared.channels import SUBMIT_SUFFIX, Channel
+from shared.providers.registry import sync_kinds
 
 router = APIRouter(tags=["custompass"])
 
 SYNC, DISPATCH = "sync", "dispatch"
-MODE_OF_KIND = {"custompass_sync": SYNC, "worker": DISPATCH}  # every other kind is async
 
 
 def _mode(channel: Channel) -> str:
-    return MODE_OF_KIND.get(channel.kind, "async")
+    """How a channel's models are called: its kind's provider says (shared/providers/registry.py),
+    and a worker channel's are dispatched."""
+    if channel.kind == WORKER_KIND:
+        return DISPATCH
+    return SYNC if channel.kind in sync_kinds() else "async"
 
 
 def _endpoint(mode: str, model: str) -> str:
