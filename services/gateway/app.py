@@ -31,7 +31,7 @@ from services.gateway.security_headers import SecurityHeadersMiddleware
 from services.gateway.settings import GatewaySettings
 from services.gateway.task_api.errors import in_envelope_of
 from services.gateway.task_watch import TaskWatch
-from services.gateway.users import UserRepository
+from shared.users import UserRepository
 from services.gateway.webhook_receipts import WebhookReceipts
 from services.gateway.workers.hub import WorkerHub
 from services.gateway.workers.queue import WorkQueue

@@ -23,7 +23,7 @@ from services.gateway.task_api.creation import TypedTaskCreation
 from services.gateway.task_api.task_types import TaskTypeRepository
 from services.gateway.task_cancel import Cancellation
 from services.gateway.task_watch import TaskWatch
-from services.gateway.users import UserRepository
+from shared.users import UserRepository
 from services.gateway.webhook_intake import WebhookIntake
 from services.gateway.webhook_receipts import WebhookReceipts
 from services.gateway.workers.hub import WorkerHub

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -50,6 +51,7 @@ from shared.ledger.writes import (
     wallet_steps_together)
 from shared.ledger.wallet import AMOUNTS, Wallet
 from shared.listing import newest_first
+from shared.users import UserRepository
 
 OPEN_HOLD_STATES = ("held", "capturing", "voiding")
 IN_FLIGHT_STATES = ("pending", "capturing", "voiding")
@@ -123,18 +125,31 @@ class LeaseBusy(Exception):
     """Another worker holds the operation's lease past our patience; a retry will resume it."""
 
 
+@dataclass(frozen=True)
+class LedgerCollections:
+    """The ledger's collections, named here only (the ledger and its audit, invariants.py, read them)."""
+    wallets: AsyncCollection
+    holds: AsyncCollection
+    topups: AsyncCollection
+    review_charges: AsyncCollection
+    entries: AsyncCollection
+
+    @classmethod
+    def of(cls, db: AsyncDatabase) -> LedgerCollections:
+        return cls(wallets=db["wallets"], holds=db["holds"], topups=db["topups"],
+                   review_charges=db["review_charges"], entries=db["ledger"])
+
+
 class Ledger:
     def __init__(self, db: AsyncDatabase, *, lease_s: float = 5.0, users: ConfigCache | None = None) -> None:
         """`users`: where placements read the user's standing (status, membership) through, for
         at most its TTL (billing passes one: the same bound as the gateway's); none: every time."""
         self._db = db
         self._user_cache = users or ConfigCache(0)
-        self._wallets = db["wallets"]
-        self._holds = db["holds"]
-        self._topups = db["topups"]
-        self._review_charges = db["review_charges"]
-        self._entries = db["ledger"]
-        self._users = db["users"]
+        stored = LedgerCollections.of(db)
+        self._wallets, self._holds, self._topups = stored.wallets, stored.holds, stored.topups
+        self._review_charges, self._entries = stored.review_charges, stored.entries
+        self._users = UserRepository(db, self._user_cache)
         self._lease_s = lease_s
 
     async def ensure_indexes(self) -> None:
@@ -273,7 +288,7 @@ class Ledger:
 
     async def _user_standing(self, user_id: str) -> str | None:
         """Why the user may not hold now (`hold_rejection`), read through the users cache."""
-        user = await self._user_cache.get(user_id, lambda: self._users.find_one({"_id": user_id}))
+        user = await self._users.get(user_id)
         return hold_rejection(user, now())
 
     async def _finish_placement(self, hold: dict[str, Any], token: str, *, maybe_applied: bool) -> HoldOutcome:

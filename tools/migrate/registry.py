@@ -15,7 +15,7 @@ from pymongo import UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.gateway.console.session_store import ConsoleSessions
-from services.gateway.users import UserRepository
+from shared.users import UserRepository
 from services.gateway.webhook_receipts import WebhookReceipts
 from services.gateway.workers.queue import WorkQueue
 from services.gateway.workers.registry import WorkerRegistry

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from services.gateway.users import UserRepository
+from shared.users import UserRepository
 from shared.channels import ChannelRepository
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.gateway.users import UserRepository
+from shared.users import UserRepository
 from services.gateway.workers.queue import WorkQueue
 from shared.channels import Channel, ChannelRepository
 from shared.clock import now, stamp

@@ -9,7 +9,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.gateway.users import hash_key
+from shared.users import hash_key
 from shared.clock import stamp
 from shared.ids import new_id
 
