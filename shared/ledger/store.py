@@ -370,7 +370,8 @@ class Ledger:
                 split = capture_split(amount, cost, coverable)
                 stored = await self._holds.update_one({"_id": hold_id, "lease": token},
                                                       {"$set": {"split": split.__dict__}})
-                if stored.modified_count == 0:
+                # Matched, not modified: pricing again may store the very split stored before.
+                if stored.matched_count == 0:
                     raise LeaseBusy(hold_id)  # another worker took the capture over: it applies its split
             inc = capture_inc(hold, split)
             guard = {"available": {"$gte": split.shortfall}} if split.shortfall else {}
@@ -564,7 +565,7 @@ class Ledger:
                 split = {"shortfall": taken.shortfall, "debt": taken.debt}
                 stored = await self._review_charges.update_one({"_id": op_id, "lease": token},
                                                                {"$set": {"split": split}})
-                if stored.modified_count == 0:
+                if stored.matched_count == 0:  # matched, not modified: see `_charge`
                     raise LeaseBusy(op_id)
             inc = {"available": -split["shortfall"], "used": split["shortfall"], "debt": split["debt"]}
             guard = {"available": {"$gte": split["shortfall"]}} if split["shortfall"] else {}
