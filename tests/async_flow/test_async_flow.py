@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from shared.ledger.invariants import wallet_violations
-from tests.harness.api import eventually
+from tests.harness.api import assert_sound_wallet, eventually
 
 
 async def settled(client, model: str, task_id: str, mongo_db) -> dict:
@@ -48,7 +47,7 @@ async def test_happy_path_completes_charges_once_and_logs_once(async_channel, ma
     assert len(logs) == 1 and logs[0]["quota"] == 10 and logs[0]["refund"] == 0 and logs[0]["status"] == "SUCCESS"
     own_logs = (await client.http.get("/api/logs")).json()
     assert [row["task_id"] for row in own_logs["data"]] == [submitted["task_id"]]
-    assert await wallet_violations(mongo_db, client.user_id) == []
+    await assert_sound_wallet(mongo_db, client.user_id)
 
 
 async def test_credentials_and_query_string_reach_the_upstream(async_channel, make_client, upstream):

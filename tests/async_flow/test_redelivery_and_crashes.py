@@ -20,7 +20,7 @@ from shared.status import TaskStatus
 from shared.task_events import status_changed
 from shared.task_record import Task
 from shared.tasks import TaskStore
-from tests.harness.api import AdminApi, billing_client, consumer_lag, eventually
+from tests.harness.api import AdminApi, assert_sound_wallet, billing_client, consumer_lag, eventually
 
 
 async def terminal_unsettled_task(db, user_id: str, status: str, hold: int, price: int) -> dict:
@@ -45,7 +45,7 @@ async def test_same_terminal_event_delivered_many_times_settles_once(stack, admi
     await eventually(lambda: _all_handled(consumer_lag(stack.env, "settlement", topics.TASK_STATUS_CHANGED)))
     assert await mongo_db.consumption_logs.count_documents({"task_id": task["_id"]}) == 1
     assert await admin.wallet(user) == {"available": 93, "held": 0, "used": 7, "credited": 100, "debt": 0}
-    assert await wallet_violations(mongo_db, user) == []
+    await assert_sound_wallet(mongo_db, user)
 
 
 async def test_terminal_task_whose_event_was_lost_is_settled_by_reconciliation(stack, admin, mongo_db):

@@ -9,7 +9,7 @@ from services.gateway.errors import BillingUnavailable
 from shared.events import HoldRequested
 from shared.ledger import Ledger
 from shared.ledger.invariants import wallet_violations
-from tests.harness.api import billing_client, eventually
+from tests.harness.api import assert_sound_wallet, billing_client, eventually
 
 
 async def test_thousand_concurrent_holds_through_kafka_place_exactly_what_is_available(stack, admin, mongo_db):
@@ -19,7 +19,7 @@ async def test_thousand_concurrent_holds_through_kafka_place_exactly_what_is_ava
     assert sum(d.placed for d in decisions) == 700
     assert {d.reason for d in decisions if not d.placed} == {"insufficient_quota"}
     assert (await admin.wallet(user))["available"] == 0
-    assert await wallet_violations(mongo_db, user) == []
+    await assert_sound_wallet(mongo_db, user)
 
 
 async def test_same_hold_request_delivered_twice_holds_once(stack, admin, mongo_db):
@@ -31,7 +31,7 @@ async def test_same_hold_request_delivered_twice_holds_once(stack, admin, mongo_
     assert decision.placed
     await eventually(lambda: _hold_state(mongo_db, "hold_dup", "held"))
     assert (await admin.wallet(user))["held"] == 7
-    assert await wallet_violations(mongo_db, user) == []
+    await assert_sound_wallet(mongo_db, user)
 
 
 async def test_topup_through_kafka_is_idempotent(stack, admin):

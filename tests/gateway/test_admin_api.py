@@ -10,8 +10,7 @@ from datetime import datetime
 import httpx
 import pytest
 
-from shared.ledger.invariants import wallet_violations
-from tests.harness.api import AdminApi, eventually
+from tests.harness.api import AdminApi, assert_sound_wallet, eventually
 
 WALLET_FIELDS = {"available", "held", "used", "credited"}
 HUGE = 10**30  # far beyond int64: must be refused, never reach MongoDB or billing
@@ -132,7 +131,7 @@ async def test_create_user_returns_201_active_user_and_credits_initial_quota(adm
     assert WALLET_FIELDS <= set(wallet) and "debt" in wallet
     assert wallet["available"] == 250 and wallet["credited"] == 250
     assert wallet["held"] == 0 and wallet["used"] == 0 and wallet["debt"] == 0
-    assert await wallet_violations(mongo_db, user["id"]) == []
+    await assert_sound_wallet(mongo_db, user["id"])
 
 
 async def test_create_user_without_quota_opens_an_empty_wallet(admin):
@@ -318,7 +317,7 @@ async def test_topup_credits_the_wallet_and_returns_it(admin, mongo_db):
     assert wallet["available"] == 100 and wallet["credited"] == 100 and wallet["held"] == 0 and wallet["used"] == 0
     assert wallet["usd"]["available"] == "0.000200"
     assert await admin.wallet(user_id) == {k: v for k, v in wallet.items() if k != "usd"}
-    assert await wallet_violations(mongo_db, user_id) == []
+    await assert_sound_wallet(mongo_db, user_id)
 
 
 async def test_repeated_topup_request_id_credits_once(admin, mongo_db):
@@ -340,7 +339,7 @@ async def test_ten_concurrent_identical_topups_credit_once(admin, mongo_db, atte
     wallet = await admin.wallet(user_id)
     assert wallet["credited"] == 40 and wallet["available"] == 40
     assert await mongo_db.ledger.count_documents({"user_id": user_id, "kind": "topup"}) == 1
-    assert await wallet_violations(mongo_db, user_id) == []
+    await assert_sound_wallet(mongo_db, user_id)
 
 
 async def test_concurrent_topups_with_distinct_request_ids_all_credit(admin, mongo_db):
@@ -349,7 +348,7 @@ async def test_concurrent_topups_with_distinct_request_ids_all_credit(admin, mon
     assert [r.status_code for r in responses] == [200] * 20, [r.text for r in responses]
     wallet = await admin.wallet(user_id)
     assert wallet["credited"] == wallet["available"] == sum(range(1, 21))
-    assert await wallet_violations(mongo_db, user_id) == []
+    await assert_sound_wallet(mongo_db, user_id)
 
 
 async def test_same_request_id_for_two_users_credits_each_user(admin):
@@ -366,7 +365,7 @@ async def test_wallet_totals_add_up_after_mixed_topups(admin, mongo_db):
     wallet = await admin.wallet(user_id)
     assert wallet["credited"] == 3 + 4 * 7
     assert wallet["available"] + wallet["held"] + wallet["used"] == wallet["credited"]
-    assert await wallet_violations(mongo_db, user_id) == []
+    await assert_sound_wallet(mongo_db, user_id)
 
 
 async def test_huge_topup_amount_is_refused_and_billing_keeps_working(admin):
@@ -682,11 +681,11 @@ async def test_concurrent_hostile_and_valid_requests_leave_consistent_wallets(ad
     responses = await asyncio.gather(*hostile, *valid)
     assert all(r.status_code < 500 for r in responses), [r.text for r in responses]
     await eventually(lambda: _credited(admin, user_id, 30))
-    await eventually(lambda: _sound(mongo_db, user_id))  # the last top-up's id may still be in flight
+    await assert_sound_wallet(mongo_db, user_id)  # the last top-up's id may still be in flight
 
 
 async def _sound(mongo_db, user_id: str) -> bool:
-    assert await wallet_violations(mongo_db, user_id) == []
+    await assert_sound_wallet(mongo_db, user_id)
     return True
 
 

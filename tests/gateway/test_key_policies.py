@@ -10,10 +10,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from shared.ledger.invariants import wallet_violations
 from tests.async_flow.conftest import async_channel  # noqa: F401 (shared fixture)
 from tests.conftest import ARTIFACTS
-from tests.harness.api import CONFIG_IN_FORCE_WITHIN_S, AdminApi, eventually
+from tests.harness.api import AdminApi, CONFIG_IN_FORCE_WITHIN_S, assert_sound_wallet, eventually
 from tests.harness.stack import SERVICES, Stack
 from tests.sync_pass.conftest import sync_channel  # noqa: F401 (shared fixture)
 
@@ -71,7 +70,7 @@ async def all_settled(mongo_db, user_id: str) -> None:
         tasks = await mongo_db.tasks.find({"user_id": user_id}, {"settled": 1}).to_list(None)
         return all(t.get("settled") for t in tasks)
     await eventually(done, timeout=60)
-    assert await wallet_violations(mongo_db, user_id) == []
+    await assert_sound_wallet(mongo_db, user_id)
 
 
 async def test_requests_per_minute_hold_across_two_gateways_under_concurrent_load(

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from shared.ledger.invariants import wallet_violations
 from shared.settings import CommonSettings
 
 
@@ -66,6 +67,17 @@ async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30.0,
         if time.monotonic() > deadline:
             raise failure
         await asyncio.sleep(interval)
+
+
+async def assert_sound_wallet(db, user_id: str, timeout: float = 30.0) -> None:
+    """The user's wallet keeps every money rule (shared/ledger/invariants.py) once the operations
+    in flight have finished. Against running services an answer can precede its operation's last
+    step (billing answers a hold or a top-up, then releases its id from `wallet.pending`), so a
+    check right after the answer may see it in flight: this waits, and fails with what is broken."""
+    async def sound() -> bool:
+        assert await wallet_violations(db, user_id) == []
+        return True
+    await eventually(sound, timeout=timeout)
 
 
 @contextlib.asynccontextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from shared.ledger.invariants import wallet_violations
+from tests.harness.api import assert_sound_wallet
 from tests.harness.settled import assert_one_log, settled_task
 
 
@@ -29,7 +29,7 @@ async def test_success_by_webhook_bills_predict_time(replicate_channel, make_cli
     # 2.5 s x 2,000 quota per 1,000 s = 5 quota; the rest of the 20 held comes back
     assert await admin.wallet(client.user_id) == {"available": 95, "held": 0, "used": 5, "credited": 100, "debt": 0}
     await assert_one_log(mongo_db, task_id, "SUCCESS", 5)
-    assert await wallet_violations(mongo_db, client.user_id) == []
+    await assert_sound_wallet(mongo_db, client.user_id)
 
 
 async def test_version_model_is_created_on_the_predictions_endpoint(replicate_channel, make_client, replicate,

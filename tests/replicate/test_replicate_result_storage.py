@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 
-from shared.ledger.invariants import wallet_violations
+from tests.harness.api import assert_sound_wallet
 from tests.harness.settled import assert_one_log, settled_task
 from tools.mock_replicate.app import output_bytes
 
@@ -30,7 +30,7 @@ async def test_result_outlives_the_upstream_output_by_webhook(replicate_channel,
     assert file.headers["content-type"] == "image/png"
     assert len(await replicate.requests(f"/files/{prediction_id}.png")) == 2  # our copy, then the 404 above
     await assert_one_log(mongo_db, task_id, "SUCCESS", 5)
-    assert await wallet_violations(mongo_db, client.user_id) == []
+    await assert_sound_wallet(mongo_db, client.user_id)
 
 
 async def test_polled_result_is_stored_too(replicate_channel, make_client, mongo_db, replicate, stack):

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from shared.ledger.invariants import wallet_violations
-from tests.harness.api import eventually
+from tests.harness.api import assert_sound_wallet, eventually
 from tests.harness.settled import assert_one_log, settled_task
 
 NODES = [{"nodeId": "6", "fieldName": "text", "fieldValue": "a cat"}]
@@ -39,7 +38,7 @@ async def test_polled_through_queued_and_running_then_billed_by_task_cost_time(r
     # taskCostTime 12 s x 1,000 quota per 1,000 s = 12; the rest of the 30 held comes back
     assert await admin.wallet(client.user_id) == {"available": 88, "held": 0, "used": 12, "credited": 100, "debt": 0}
     await assert_one_log(mongo_db, task_id, "SUCCESS", 12)
-    assert await wallet_violations(mongo_db, client.user_id) == []
+    await assert_sound_wallet(mongo_db, client.user_id)
 
 
 async def test_failed_task_refunds_with_the_upstream_reason(runninghub_channel, make_client, admin, mongo_db):

@@ -4,9 +4,8 @@ import secrets
 
 import pytest
 
-from shared.ledger.invariants import wallet_violations
 from tests.async_flow.conftest import make_client, upstream  # noqa: F401 (shared fixtures)
-from tests.harness.api import AdminApi
+from tests.harness.api import AdminApi, assert_sound_wallet
 from tests.harness.settled import settled_task
 from tests.harness.processes import ServiceProcess
 from tools import devinfra
@@ -36,7 +35,7 @@ def settled_call(mongo_db, admin):
         logs = await mongo_db.consumption_logs.find({"task_id": task_id}).to_list(None)
         assert len(logs) == 1, logs
         assert task["mode"] == "sync" and logs[0]["mode"] == "sync"
-        assert await wallet_violations(mongo_db, task["user_id"]) == []
+        await assert_sound_wallet(mongo_db, task["user_id"])
         return task, logs[0]
     return wait
 

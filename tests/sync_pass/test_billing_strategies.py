@@ -6,8 +6,7 @@ from collections import Counter
 
 import pytest
 
-from shared.ledger.invariants import wallet_violations
-from tests.harness.api import eventually
+from tests.harness.api import assert_sound_wallet, eventually
 
 USAGE_50 = {"prompt_tokens": 20, "completion_tokens": 30}
 
@@ -77,4 +76,4 @@ async def test_parallel_calls_on_a_small_wallet_never_overdraw(sync_channel, mak
     assert await mongo_db.tasks.count_documents({"user_id": client.user_id}) == 5  # refusals leave no task
     assert await mongo_db.consumption_logs.count_documents({"user_id": client.user_id}) == 5
     assert await admin.wallet(client.user_id) == {"available": 5, "held": 0, "used": 50, "credited": 55, "debt": 0}
-    assert await wallet_violations(mongo_db, client.user_id) == []
+    await assert_sound_wallet(mongo_db, client.user_id)
