@@ -58,6 +58,18 @@ async def test_capture_above_hold_charges_shortfall_then_records_debt(ledger, db
     assert await wallet_violations(db, user) == []
 
 
+def first_wallet_step_refused(ledger, monkeypatch) -> list[str]:
+    """Makes the ledger's first wallet step find its guard failed (as when `available` moved under
+    it), and the later ones apply; answers the operations of every step tried, in order."""
+    apply, steps = ledger._apply, []
+
+    async def first_guard_fails(*args, **kwargs):
+        steps.append(args[1])
+        return False if len(steps) == 1 else await apply(*args, **kwargs)
+    monkeypatch.setattr(ledger, "_apply", first_guard_fails)
+    return steps
+
+
 async def test_a_capture_that_prices_its_shortfall_again_at_the_same_figures_goes_on(ledger, db, new_user,
                                                                                       monkeypatch):
     """The wallet step's guard failed (`available` moved under it, and back before the capture
@@ -65,12 +77,7 @@ async def test_a_capture_that_prices_its_shortfall_again_at_the_same_figures_goe
     is not a lease taken over. Under load this raised LeaseBusy and left the capture to recovery."""
     user = await new_user(quota=20)
     await ledger.place_hold("hold_s", user, 5)
-    apply, steps = ledger._apply, []
-
-    async def first_guard_fails(*args, **kwargs):
-        steps.append(args[1])
-        return False if len(steps) == 1 else await apply(*args, **kwargs)
-    monkeypatch.setattr(ledger, "_apply", first_guard_fails)
+    steps = first_wallet_step_refused(ledger, monkeypatch)
     captured = await ledger.capture_hold("hold_s", 8)
     assert (captured.outcome, captured.charged, captured.debt) == ("captured", 8, 0)
     assert steps == ["hold_s:capture", "hold_s:capture"]
@@ -85,12 +92,7 @@ async def test_a_review_charge_that_prices_its_split_again_at_the_same_figures_g
     user = await new_user(quota=20)
     await ledger.place_hold("hold_r", user, 5)
     await ledger.capture_hold("hold_r", 5)
-    apply, steps = ledger._apply, []
-
-    async def first_guard_fails(*args, **kwargs):
-        steps.append(args[1])
-        return False if len(steps) == 1 else await apply(*args, **kwargs)
-    monkeypatch.setattr(ledger, "_apply", first_guard_fails)
+    steps = first_wallet_step_refused(ledger, monkeypatch)
     charged = await ledger.charge_review("hold_r", 4)
     assert (charged.charged, charged.debt, steps) == (4, 0, ["hold_r:review", "hold_r:review"])
     assert await ledger.wallet(user) == Wallet(available=11, held=0, used=9, credited=20, debt=0)
