@@ -37,5 +37,5 @@ class ResultWaiters:
         elsewhere = [task_id for task_id in self._waiting if task_id not in running_here]
         if not elsewhere:
             return
-        for task in await self._tasks.records(elsewhere, sorted(TERMINAL)):
+        for task in await self._tasks.records(elsewhere, list(TERMINAL)):
             self.finished(task)
