@@ -26,7 +26,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--holds", type=int, default=3000, help="holds per repeat at --hold-concurrency")
     parser.add_argument("--hold-repeats", type=int, default=1, help="repeats of the holds runs (median)")
     parser.add_argument("--ledger-holds", type=int, default=1000,
-                        help="holds of the in-process ledger-only comparison (0: skip it)")
+                        help="holds placed in the gateway's way, in this process (0: skip them)")
     parser.add_argument("--hold-concurrency", type=int, default=50)
     parser.add_argument("--sequential", type=int, default=200, help="round trips / holds per repeat at c=1")
     parser.add_argument("--duration", type=float, default=120.0, help="seconds of async submissions")
@@ -63,6 +63,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scale-repeats", type=int, default=scale.REPEATS, help="timings per query and size")
     parser.add_argument("--scale-tasks", type=int, default=scale_paths.TASKS,
                         help="tasks per path and size in the scale scenario's end-to-end rounds")
+    parser.add_argument("--hold-placement", choices=("gateway", "billing"), default="gateway",
+                        help="who places the stacks' holds (HOLD_PLACEMENT), to compare the two in one run")
     parser.add_argument("--keep-logs", action="store_true", help="keep service logs (always kept on failure)")
     args = parser.parse_args(argv)
     unknown = [s for s in args.scenarios if s not in SCENARIOS]
@@ -83,10 +85,10 @@ async def run_scenario(name: str, args: argparse.Namespace, env, results: Result
             _failed("kafka floor", exc, results, env)
         if args.ledger_holds:
             try:
-                await holds.ledger_only(env, results, concurrency=args.hold_concurrency, count=args.ledger_holds,
-                                        sequential=args.sequential // 2)
+                await holds.in_gateway(env, results, concurrency=args.hold_concurrency, count=args.ledger_holds,
+                                       sequential=args.sequential // 2)
             except Exception as exc:
-                _failed("ledger only", exc, results, env)
+                _failed("holds in the gateway", exc, results, env)
         await holds.run(env, results, floor, concurrency=args.hold_concurrency, count=args.holds,
                         sequential=args.sequential, repeats=args.hold_repeats)
     elif name == "async":
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     results = Results()
     print(f"bench: {', '.join(args.scenarios)} (load average {load_start})", flush=True)
-    with bench_env(args.keep_logs) as env:
+    with bench_env(args.keep_logs, {"HOLD_PLACEMENT": args.hold_placement}) as env:
         print(f"infrastructure: kafka={env.infra.kafka_bootstrap_servers} mongo={env.infra.mongodb_url}", flush=True)
         for name in args.scenarios:
             print(f"\n== {name}", flush=True)
@@ -152,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             "holds": f"Kafka floor {args.holds} round trips x {args.repeats} repeats at c={args.hold_concurrency}, "
                      f"{args.sequential} x {args.repeats} at c=1; holds {args.holds} x {args.hold_repeats} at "
                      f"c={args.hold_concurrency}, {args.sequential} x {args.hold_repeats} at c=1, amount 1 each; "
-                     f"ledger-only comparison {args.ledger_holds} at c={args.hold_concurrency}",
+                     f"in the gateway's process (HOLD_PLACEMENT=gateway) {args.ledger_holds} at c={args.hold_concurrency}",
             "async": f"{args.duration:.0f} s at c={args.async_concurrency}; poll_interval_s {args.poll_interval}; "
                      f"mock done_after {args.done_after:g} s; per_call price 1",
             "sweep": f"sizes {args.sweep_sizes}; up to {args.sweep_repeats} repeats within {args.sweep_budget:.0f} s "
@@ -181,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         settings = {k: v for k, v in settings.items() if k in args.scenarios}
         settings["stacks"] = ("tests/harness/stack.py (every service its own process, TEST_ENV timings: "
-                              "POLL_TICK_S 0.2, RECONCILE_INTERVAL_S 0.5, RECONCILE_AFTER_S 2)")
+                              "POLL_TICK_S 0.2, RECONCILE_INTERVAL_S 0.5, RECONCILE_AFTER_S 2); "
+                              f"HOLD_PLACEMENT={args.hold_placement}")
         path = report.write(results, command=command, settings=settings, started=started, elapsed_s=elapsed,
                             load=(load_start, load_average()), code=code)
         print(f"\nwritten: {path}")

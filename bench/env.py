@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.harness.stack import Stack
@@ -20,6 +20,7 @@ class BenchEnv:
     state_dir: Path
     log_dir: Path
     keep_logs: bool = False  # set when a scenario failed, so its service logs survive
+    service_env: dict[str, str] = field(default_factory=dict)  # set on every stack's services
 
     def infra_pids(self) -> dict[str, int]:
         pids = {}
@@ -32,7 +33,7 @@ class BenchEnv:
 
     @contextlib.contextmanager
     def stack(self, services: Iterable[str], **extra_env: str) -> Iterator[Stack]:
-        stack = Stack(self.infra, self.log_dir, services=list(services), extra_env=extra_env or None)
+        stack = Stack(self.infra, self.log_dir, services=list(services), extra_env={**self.service_env, **extra_env})
         try:
             stack.start()
             yield stack
@@ -46,12 +47,12 @@ class BenchEnv:
 
 
 @contextlib.contextmanager
-def bench_env(keep_logs: bool = False) -> Iterator[BenchEnv]:
+def bench_env(keep_logs: bool = False, service_env: dict[str, str] | None = None) -> Iterator[BenchEnv]:
     root = Path(tempfile.mkdtemp(prefix="custompass-bench-"))
     state_dir, log_dir = root / "infra", root / "logs"
     log_dir.mkdir(parents=True)
     infra = devinfra.up(state_dir)
-    env = BenchEnv(infra, state_dir, log_dir, keep_logs)
+    env = BenchEnv(infra, state_dir, log_dir, keep_logs, service_env or {})
     try:
         yield env
     except BaseException:

@@ -1,5 +1,6 @@
-"""Holds through Kafka request/reply: the gateway's own BillingClient (in this process) asking the
-billing service (its own process) to place holds, as POST /pass/.../submit does for every task."""
+"""Holds both ways a gateway places them (`HOLD_PLACEMENT`): through Kafka request/reply, the
+gateway's own BillingClient (in this process) asking the billing service (its own process), and
+in the gateway's own process (`in_gateway`), as POST /pass/.../submit does for every task."""
 from __future__ import annotations
 
 import os
@@ -9,18 +10,23 @@ from pymongo import AsyncMongoClient
 
 from bench.common import CpuMeter, Results, closed_loop, median, ms, notes, percentile, spread
 from bench.env import BenchEnv
+from services.gateway.in_process_holds import InProcessHolds
+from services.gateway.settings import GatewaySettings
 from shared.ledger import Ledger
 from tests.harness.api import AdminApi, billing_client
 
 
-async def ledger_only(env: BenchEnv, results: Results, *, concurrency: int, count: int, sequential: int) -> None:
-    """The same `Ledger.place_hold` billing runs, called in this process straight against the
-    MongoDB stand-in (no Kafka, no billing process): what the store alone allows."""
+async def in_gateway(env: BenchEnv, results: Results, *, concurrency: int, count: int, sequential: int) -> None:
+    """Holds as a gateway with `HOLD_PLACEMENT=gateway` places them: `InProcessHolds` over the
+    ledger billing runs, in this process straight against the MongoDB stand-in (no Kafka, no
+    billing process); holds arriving during a write go together in the next."""
     mongo = AsyncMongoClient(env.infra.mongodb_url, tz_aware=True)
     try:
         db = mongo[f"bench_ledger_{secrets.token_hex(3)}"]
         ledger = Ledger(db, lease_s=10)
         await ledger.ensure_indexes()
+        placer = InProcessHolds(ledger, max_batch=GatewaySettings.model_fields["hold_batch_max"].default,
+                                timeout_s=60)
         await db.users.insert_one({"_id": "user_bench", "name": "bench", "status": "active"})
         await ledger.open_wallet("user_bench")
         await ledger.topup("topup:user_bench:initial", "user_bench", 10**9)
@@ -28,8 +34,9 @@ async def ledger_only(env: BenchEnv, results: Results, *, concurrency: int, coun
 
         async def hold(i: int, tag: str) -> None:
             nonlocal rejected
-            outcome = await ledger.place_hold(f"hold_task_{tag}_{i}", "user_bench", 1)
-            rejected += not outcome.placed
+            task_id = f"task_{tag}_{i}"
+            decision = await placer.hold(f"hold_{task_id}", "user_bench", 1, task_id)
+            rejected += not decision.placed
 
         await closed_loop(1, 20, lambda i: hold(i, "warm"))
         seq, _, seq_errors = await closed_loop(1, sequential, lambda i: hold(i, "seq"))
@@ -38,15 +45,15 @@ async def ledger_only(env: BenchEnv, results: Results, *, concurrency: int, coun
         meter.stop()
     finally:
         await mongo.close()
-    note = "Ledger.place_hold in-process on the MongoDB stand-in, no Kafka"
-    results.add("ledger only", f"holds/s, c={concurrency}", f"{len(lat) / wall:,.0f}/s", f"{count} holds; {note}")
-    results.add("ledger only", f"hold latency p50, c={concurrency}", ms(percentile(lat, 50)))
-    results.add("ledger only", "hold latency p50, c=1", ms(percentile(seq, 50)), f"{sequential} sequential")
+    note = "InProcessHolds (HOLD_PLACEMENT=gateway) in this process on the MongoDB stand-in, no Kafka"
+    results.add("holds in the gateway", f"holds/s, c={concurrency}", f"{len(lat) / wall:,.0f}/s", f"{count} holds; {note}")
+    results.add("holds in the gateway", f"hold latency p50, c={concurrency}", ms(percentile(lat, 50)))
+    results.add("holds in the gateway", "hold latency p50, c=1", ms(percentile(seq, 50)), f"{sequential} sequential")
     if errors or seq_errors or rejected:
         failures = errors + seq_errors
-        results.add("ledger only", "failed / rejected holds", f"{len(failures)} / {rejected}",
+        results.add("holds in the gateway", "failed / rejected holds", f"{len(failures)} / {rejected}",
                     repr(failures[0])[:200] if failures else "")
-    results.detail(f"ledger only, c={concurrency}: " + meter.summary())
+    results.detail(f"holds in the gateway, c={concurrency}: " + meter.summary())
 
 
 async def run(env: BenchEnv, results: Results, floor: dict[str, float] | None, *, concurrency: int,
@@ -92,19 +99,19 @@ async def run(env: BenchEnv, results: Results, floor: dict[str, float] | None, *
     def ratio(value: float, key: str) -> str:
         return f"{value / floor[key]:.1f}x the Kafka floor" if floor and floor.get(key) else ""
 
-    results.add("holds", f"holds/s, c={concurrency}", f"{median(rates):,.0f}/s",
+    results.add("holds via billing", f"holds/s, c={concurrency}", f"{median(rates):,.0f}/s",
                 notes(f"{count} holds per repeat", spread(rates, "{:,.0f}")))
-    results.add("holds", f"hold latency p50, c={concurrency}", ms(median(conc_p50)),
+    results.add("holds via billing", f"hold latency p50, c={concurrency}", ms(median(conc_p50)),
                 notes(ratio(median(conc_p50), "p50_conc"), spread([v * 1000 for v in conc_p50])))
-    results.add("holds", f"hold latency p99, c={concurrency}", ms(median(conc_p99)),
+    results.add("holds via billing", f"hold latency p99, c={concurrency}", ms(median(conc_p99)),
                 notes(ratio(median(conc_p99), "p99_conc"), spread([v * 1000 for v in conc_p99])))
-    results.add("holds", "hold latency p50, c=1", ms(median(seq_p50)),
+    results.add("holds via billing", "hold latency p50, c=1", ms(median(seq_p50)),
                 notes(f"{sequential} sequential", ratio(median(seq_p50), "p50_c1")))
-    results.add("holds", "hold latency p99, c=1", ms(median(seq_p99)), ratio(median(seq_p99), "p99_c1"))
+    results.add("holds via billing", "hold latency p99, c=1", ms(median(seq_p99)), ratio(median(seq_p99), "p99_c1"))
     if failures or rejected:
-        results.add("holds", "failed / rejected holds", f"{len(failures)} / {rejected}",
+        results.add("holds via billing", "failed / rejected holds", f"{len(failures)} / {rejected}",
                     repr(failures[0])[:200] if failures else "")
-    results.detail(f"holds, c={concurrency}: " + meter.summary())
-    results.contention("holds", "", meter)
+    results.detail(f"holds via billing, c={concurrency}: " + meter.summary())
+    results.contention("holds via billing", "", meter)
     results.detail(f"holds: {placed} placed, {rejected} rejected; wallet afterwards {wallet} "
                    f"(held should equal placed: {'yes' if wallet.get('held') == placed else 'NO'})")

@@ -12,6 +12,7 @@ import os
 # The points, where each sits and what must recover from it (docs/architecture.md, "Chaos run").
 POINTS = {
     "billing.hold_written": "billing: hold placed in MongoDB, its reply not yet published",
+    "gateway.hold_written": "gateway (HOLD_PLACEMENT=gateway): holds written in MongoDB, not yet answered",
     "gateway.hold_placed": "gateway: task stored and held, not yet submitted upstream",
     "task.finished": "any service: terminal status written, task.status_changed not yet published",
     "settlement.hold_settled": "settlement: hold captured or voided, consumption log not yet written",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -49,6 +49,12 @@ class HoldRequested(Event):
 
 RejectReason = Literal["insufficient_quota", "key_quota_exceeded", "not_member", "user_not_found", "user_disabled",
                        "cancelled"]
+
+
+def hold_decisions() -> list[tuple[str, str]]:
+    """Every (result, reason) a hold can be decided with: the labels of the hold counters, which
+    exist from start-up at 0 so that rates and alerts see a rise from the first event."""
+    return [("placed", ""), *(("rejected", reason) for reason in get_args(RejectReason))]
 
 
 class HoldPlaced(Event):

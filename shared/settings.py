@@ -45,6 +45,9 @@ class CommonSettings(BaseSettings):
         "How long configuration documents are served from memory (gateway: API keys, users, groups, "
         "channels; billing: users): a change made through another process applies here within this "
         "bound (0: read them on every use)."))
+    ledger_lease_s: float = Field(10.0, gt=0, description=(
+        "How long one process owns a money operation (billing; a gateway placing holds): after a "
+        "crash, billing's recovery sweep resumes the operation once this has passed."))
     outbound_url_allowlist: str = Field("", validation_alias=AliasChoices(
         "OUTBOUND_URL_ALLOWLIST", "INPUT_IMAGE_URL_ALLOWLIST"), description=(
         "Comma-separated hosts and networks (CIDR) that callback URLs, result file URLs and inputImageUrl "

@@ -1,10 +1,8 @@
 """Billing's Prometheus metrics. Amounts are quota units; counters count answered requests, so a
 redelivered request counts again. Labels stay low-cardinality (no user or hold ids)."""
-from typing import get_args
-
 from prometheus_client import Counter, Gauge, Histogram
 
-from shared.events import RejectReason
+from shared.events import hold_decisions
 
 HOLDS = Counter("custompass_billing_holds_total", "Hold requests decided", ["result", "reason"])
 HELD_QUOTA = Counter("custompass_billing_held_quota_total", "Quota put on hold by placed holds")
@@ -16,8 +14,7 @@ RECOVERED = Counter("custompass_billing_recovered_operations_total", "Stuck oper
 STALE_HOLDS = Gauge("custompass_billing_stale_open_holds", "Holds open longer than STALE_HOLD_AFTER_S")
 
 # Every known series exists from start-up at 0, so rates and alerts see a rise from the first event.
-HOLDS.labels("placed", "")
-for _reason in get_args(RejectReason):
-    HOLDS.labels("rejected", _reason)
+for _decision in hold_decisions():
+    HOLDS.labels(*_decision)
 for _result in ("applied", "rejected"):
     TOPUPS.labels(_result)

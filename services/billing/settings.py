@@ -7,7 +7,6 @@ from shared.settings import CommonSettings
 
 class BillingSettings(CommonSettings):
     billing_port: int = 8081
-    ledger_lease_s: float = Field(10.0, gt=0, description="How long one worker owns an operation.")
     recovery_interval_s: float = Field(5.0, gt=0, description="How often stuck operations are resumed.")
     billing_batch_size: int = Field(200, ge=1, description="Hold requests handled concurrently.")
     stale_hold_after_s: float = Field(7200.0, gt=0, description=(

@@ -19,6 +19,7 @@ from services.gateway.stream_slots import StreamSlots
 from services.gateway.groups import GroupRepository
 from services.gateway.internal_errors import InternalErrorMiddleware
 from services.gateway.hold_queue import HoldQueue
+from services.gateway.in_process_holds import InProcessHolds
 from services.gateway.key_policies import KeyPolicies
 from services.gateway.openapi_document import install_openapi_document
 from services.gateway.routes import (admin_channels, admin_groups, admin_logs, admin_reconciliation,
@@ -64,14 +65,18 @@ def create_app(settings: GatewaySettings) -> FastAPI:
             db = runtime.db
             tasks = TaskStore(db)
             config = ConfigCache(settings.config_cache_ttl_s)
+            # The users cache of authentication: a hold reads the user's standing through it too.
+            ledger = Ledger(db, lease_s=settings.ledger_lease_s, users=config)
+            holds = billing if settings.hold_placement == "billing" else InProcessHolds(
+                ledger, max_batch=settings.hold_batch_max, timeout_s=settings.hold_reply_timeout_s)
             worker_tokens = WorkerTokenRepository(db)
             workers = WorkerHub(tasks, runtime.publisher, WorkQueue(db),
                                 WorkerRegistry(db, settings.instance_id, settings.worker_stale_s),
                                 TokenRevocation(worker_tokens),
                                 stale_queue_entry_ms=settings.min_task_timeout_ms)
-            container = Container(settings=settings, db=db, publisher=runtime.publisher, billing=billing,
+            container = Container(settings=settings, db=db, publisher=runtime.publisher, billing=billing, holds=holds,
                                   users=UserRepository(db, config), channels=ChannelRepository(db, config),
-                                  groups=GroupRepository(db, config), ledger=Ledger(db), tasks=tasks,
+                                  groups=GroupRepository(db, config), ledger=ledger, tasks=tasks,
                                   policies=KeyPolicies(db), http=http, workers=workers,
                                   worker_tokens=worker_tokens, results=ResultCopier(outbound, settings),
                                   webhook_receipts=WebhookReceipts(db), outbound_urls=outbound_urls,

@@ -14,7 +14,7 @@ from services.gateway.billing_client import BillingClient
 from services.gateway.dispatch_submit import Submission
 from services.gateway.event_streams import TaskEventStreams
 from services.gateway.stream_slots import StreamSlots
-from services.gateway.task_opening import TaskOpener
+from services.gateway.task_opening import HoldPlacer, TaskOpener
 from services.gateway.groups import GroupRepository
 from services.gateway.key_policies import KeyPolicies
 from services.gateway.settings import GatewaySettings
@@ -41,7 +41,8 @@ class Container:
     settings: GatewaySettings
     db: AsyncDatabase
     publisher: EventPublisher
-    billing: BillingClient
+    billing: BillingClient  # top-ups, and holds when HOLD_PLACEMENT=billing
+    holds: HoldPlacer
     users: UserRepository
     channels: ChannelRepository
     groups: GroupRepository
@@ -61,7 +62,7 @@ class Container:
     @property
     def opener(self) -> TaskOpener:
         """Storing a task and holding its amount, for every path that opens one."""
-        return TaskOpener(self.policies, self.tasks, self.billing, self.publisher)
+        return TaskOpener(self.policies, self.tasks, self.holds, self.publisher)
 
     @property
     def submission(self) -> Submission:

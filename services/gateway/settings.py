@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from shared.result_storage.settings import ResultStorageSettings
@@ -11,14 +13,20 @@ class GatewaySettings(CommonSettings, CustomPassSettings, ResultStorageSettings,
     gateway_port: int = 8080
     admin_token: str = Field("", validation_alias="CUSTOMPASS_ADMIN_TOKEN",
                                         description="Bearer token of the admin API.")
+    hold_placement: Literal["gateway", "billing"] = Field("gateway", description=(
+        "Who places holds: this gateway, through the ledger billing runs (no Kafka round trip on the "
+        "way to the upstream), or billing, asked over Kafka (only billing then writes holds)."))
+    hold_batch_max: int = Field(200, ge=1, description=(
+        "HOLD_PLACEMENT=gateway: most holds written together; those arriving during a write wait for the next."))
     # A sent hold waits behind at most HOLD_MAX_IN_FLIGHT others, which a starved billing
     # (1.6 s per hold on a loaded 2-core machine) still answers within the reply timeout.
     hold_reply_timeout_s: float = Field(10.0, gt=0, description=(
-        "How long a hold request, once sent, waits for billing's answer."))
+        "How long a hold waits for its decision once asked: billing's answer, or its batch's write "
+        "(HOLD_PLACEMENT=gateway); then 503 billing_unavailable."))
     hold_max_in_flight: int = Field(8, ge=1, description=(
-        "Hold requests one gateway has at billing at once; more wait for a turn (hold_queue)."))
+        "HOLD_PLACEMENT=billing: hold requests one gateway has at billing at once; more wait for a turn (hold_queue)."))
     hold_queue_wait_s: float = Field(30.0, gt=0, description=(
-        "How long a hold waits for a turn before the request answers 503 billing_unavailable."))
+        "HOLD_PLACEMENT=billing: how long a hold waits for a turn before the request answers 503 billing_unavailable."))
     # Input bounds (body_limits). A task document stores its request body, so /pass bodies stay
     # well under MongoDB's 16 MiB document limit; oversized documents are refused too (task_opening).
     request_body_max_bytes: int = Field(1 << 20, ge=1024, description=(

@@ -4,19 +4,18 @@ the task document, then hold its amount (docs/architecture.md, flow 1-2).
 The caller's key policies admitted the request first (`key_policies`); storing a task needs
 that `Admission`. The task document exists before any money moves, so a crash at any later step
 leaves something the poller or settlement will finish: a task never completed fails once its
-`next_poll_at` has passed and its hold is voided (a void also cancels a hold billing has not
-placed yet).
+`next_poll_at` has passed and its hold is voided (a void also cancels a hold not placed yet).
 """
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import bson
 
-from services.gateway.billing_client import BillingClient
+from services.gateway.billing_client import HoldDecision
 from services.gateway.errors import ApiError, BillingUnavailable, BodyTooLarge, InvalidRequest, NotFound, hold_rejected
 from services.gateway.groups import price_ratio
 from services.gateway.key_policies import Admission, KeyPolicies
@@ -75,18 +74,26 @@ def new_task(task_id: str, caller: CallerIdentity, channel: Channel, model: str,
         task_lifetime_s=channel.task_lifetime_s, created_at=now, updated_at=now)
 
 
+class HoldPlacer(Protocol):
+    """Who decides a hold (`HOLD_PLACEMENT`): this gateway through the ledger
+    (in_process_holds.InProcessHolds), or billing over Kafka (billing_client.BillingClient).
+    Both raise `BillingUnavailable` when no decision came in time."""
+    async def hold(self, hold_id: str, user_id: str, amount: int, task_id: str, *, key_id: str | None = None,
+                   key_quota: int | None = None) -> HoldDecision: ...
+
+
 @dataclass(frozen=True)
 class TaskOpener:
     """What storing a task and holding its amount takes, and nothing more."""
     policies: KeyPolicies
     tasks: TaskStore
-    billing: BillingClient
+    holds: HoldPlacer
     publisher: EventPublisher
 
     async def store_and_hold(self, task: Task, admission: Admission, unfinished_after_s: float) -> None:
         """Takes the task's in-flight slots, stores the task, then places its hold within the key's
-        quota limit. A rejected hold leaves no task (and no slot) behind; a hold billing did not
-        answer fails the task, which voids whatever billing may still place. A task too large to
+        quota limit. A rejected hold leaves no task (and no slot) behind; a hold not decided in time
+        fails the task, which voids whatever may still be placed. A task too large to
         store is refused before anything is taken.
 
         `unfinished_after_s`: when the poller may take the task up and fail it if nobody has
@@ -97,7 +104,7 @@ class TaskOpener:
         await self.policies.occupy(admission, task.id)
         await self.tasks.insert(task, next_poll_at=stamp_in(unfinished_after_s))
         try:
-            decision = await self.billing.hold(task.hold_id, task.user_id, task.hold_amount, task.id,
+            decision = await self.holds.hold(task.hold_id, task.user_id, task.hold_amount, task.id,
                                                key_id=admission.key_id, key_quota=admission.quota_limit)
         except BillingUnavailable:
             await fail_and_announce(self.tasks, self.publisher, task.id, "billing_timeout")

@@ -5,8 +5,8 @@
 how), one at a time or a batch at once.
 """
 from shared.ledger.rules import CaptureSplit, capture_split, hold_rejection
-from shared.ledger.store import (HoldEnd, HoldOutcome, KeySpend, Ledger, Placement, ReviewChargeOutcome, SettleOutcome,
-                                 TopupOutcome)
+from shared.ledger.store import (HoldEnd, HoldOutcome, KeySpend, LeaseBusy, Ledger, Placement, ReviewChargeOutcome,
+                                 SettleOutcome, TopupOutcome)
 
-__all__ = ["CaptureSplit", "HoldEnd", "HoldOutcome", "KeySpend", "Ledger", "Placement", "ReviewChargeOutcome",
-           "SettleOutcome", "TopupOutcome", "capture_split", "hold_rejection"]
+__all__ = ["CaptureSplit", "HoldEnd", "HoldOutcome", "KeySpend", "LeaseBusy", "Ledger", "Placement",
+           "ReviewChargeOutcome", "SettleOutcome", "TopupOutcome", "capture_split", "hold_rejection"]

@@ -23,7 +23,8 @@ async def test_cost_benchmark_counts_commands_documents_messages_and_cpu_for_eve
         assert measured.tasks == measured.accepted == 4 and measured.settled >= 4, (path, measured.failed)
         window = measured.window
         assert set(window.commands) == set(MONGO_SERVICES)
-        for service in ("gateway", "billing", "settlement"):  # the poller only works on async tasks
+        # The poller only works on async tasks, and billing only when asked for holds (HOLD_PLACEMENT=billing).
+        for service in ("gateway", "settlement"):
             assert sum(window.commands[service].values()) > 0, (path, service)
             assert sum(window.documents[service].values()) > 0, (path, service)
         assert sum(sum(c.values()) for c in window.messages.values()) > 0, path

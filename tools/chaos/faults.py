@@ -28,7 +28,7 @@ UPSTREAM_FAULTS = {  # what the mock upstream does to every request during the w
     "429": {"rate_limit": 0},
 }
 # Which process each crash point is armed in (crash_points.POINTS says where each point sits).
-CRASH_TARGETS = {"billing.hold_written": "billing", "gateway.hold_placed": "gateway_b",
+CRASH_TARGETS = {"billing.hold_written": "billing", "gateway.hold_written": "gateway_b", "gateway.hold_placed": "gateway_b",
                  "task.finished": "poller", "settlement.hold_settled": "settlement"}
 CRASH_WAIT_S = 60.0  # from the armed start, which takes seconds (more on a crowded machine)
 DUPLICATED = 20  # tasks whose events are delivered again, three times each

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 KILLS = ("kill:billing", "kill:settlement", "kill:poller", "kill:gateway_b")
 # The dual-write gaps: the process dies right after a MongoDB write, before the publish after it.
-CRASHES = ("crash:billing.hold_written", "crash:gateway.hold_placed", "crash:task.finished",
+CRASHES = ("crash:billing.hold_written", "crash:gateway.hold_written", "crash:gateway.hold_placed", "crash:task.finished",
            "crash:settlement.hold_settled")
 UPSTREAM = ("upstream:error", "upstream:timeout", "upstream:429")
 OTHERS = ("worker:drop", "duplicates")

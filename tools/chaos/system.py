@@ -26,8 +26,10 @@ CHAOS_ENV = {
     "CHANNEL_COOLDOWN_S": "3",
     "CALLBACK_ATTEMPTS": "1",
     "KAFKA_PUBLISH_TIMEOUT_S": "1",  # while the broker is down, callers get their 503 this fast
+    "HOLD_PLACEMENT": "billing",  # the first gateway asks billing; the second places its holds itself
 }
 SECOND_INSTANCES = {"gateway_b": "gateway", "poller_b": "poller"}
+SECOND_INSTANCE_ENV = {"gateway_b": {"HOLD_PLACEMENT": "gateway"}}
 START_TIMEOUT_S = 180.0  # a start takes seconds on a quiet machine, far more on a crowded one
 USERS = 16
 WALLET = 60  # small: rejections for want of quota happen throughout the run
@@ -74,7 +76,7 @@ class ChaosSystem:
         except subprocess.TimeoutExpired:
             stopped = None
             process.kill()
-        process.env = {**self.stack.env, **_port_env(process)}
+        process.env = {**self.stack.env, **_instance_env(process.name, process.port)}
         process.start().wait_ready(timeout=START_TIMEOUT_S, path="/readyz")
         return stopped
 
@@ -84,7 +86,7 @@ class ChaosSystem:
         process = self.stack[name]
         process.kill()
         armed = {"CUSTOMPASS_CRASH_AT": crash_point} if crash_point else {}
-        process.env = {**self.stack.env, **_port_env(process), **armed}
+        process.env = {**self.stack.env, **_instance_env(process.name, process.port), **armed}
         return process.start()
 
     def start_stopped(self) -> list[str]:
@@ -97,9 +99,10 @@ class ChaosSystem:
         return revived
 
 
-def _port_env(process: ServiceProcess) -> dict[str, str]:
-    service = SECOND_INSTANCES.get(process.name, process.name)
-    return {SERVICES[service][1]: str(process.port)}
+def _instance_env(name: str, port: int) -> dict[str, str]:
+    """The process's own port, and what a second instance sets apart from the first."""
+    service = SECOND_INSTANCES.get(name, name)
+    return {SERVICES[service][1]: str(port), **SECOND_INSTANCE_ENV.get(name, {})}
 
 
 def start_system(infra: devinfra.Infra, log_dir: Path) -> Stack:
@@ -108,7 +111,7 @@ def start_system(infra: devinfra.Infra, log_dir: Path) -> Stack:
         for name, service in SECOND_INSTANCES.items():
             port = devinfra.free_port()
             process = ServiceProcess(name, SERVICES[service][0], port,
-                                     {**stack.env, SERVICES[service][1]: str(port)}, stack.log_dir)
+                                     {**stack.env, **_instance_env(name, port)}, stack.log_dir)
             stack.processes[name] = process
             process.start().wait_ready(timeout=START_TIMEOUT_S)
     except BaseException:
