@@ -18,6 +18,7 @@ from tests.harness.api import AdminApi
 from tests.harness.stack import Stack
 
 UPSTREAM_KEY = "upstream-secret"
+WORKERS_READY_S = 60.0  # a connection takes milliseconds; far more on a crowded machine
 PATHS = ("async", "sync", "worker")
 
 
@@ -45,9 +46,12 @@ class TaskPaths:
 
     @contextlib.asynccontextmanager
     async def workers_online(self, count: int) -> AsyncIterator[None]:
-        """`count` echo workers connected for the duration (their idle claims are part of the cost)."""
-        serving = [asyncio.create_task(echo_worker(self.worker_url)) for _ in range(count)]
+        """`count` echo workers connected for the duration (their idle claims are part of the cost),
+        every one taken in by the gateway before the first call (else: 503 No worker available)."""
+        ready = [asyncio.Event() for _ in range(count)]
+        serving = [asyncio.create_task(echo_worker(self.worker_url, event)) for event in ready]
         try:
+            await asyncio.wait_for(asyncio.gather(*(event.wait() for event in ready)), WORKERS_READY_S)
             yield
         finally:
             for task in serving:

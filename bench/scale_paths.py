@@ -68,7 +68,7 @@ async def run(env: BenchEnv, results: Results, sizes: list[int], *, tasks: int =
                     rate, p50, done = figures[(path, size)]
                     results.add("scale paths", f"{path}, {size:,} stored", f"{rate:.1f} calls/s",
                                 f"p50 {p50:.0f} ms; all {len(latencies)} settled {done:.1f} s after the first call; "
-                                f"{len(errors)} refused; load {load:.2f}")
+                                f"{len(errors)} refused{_first(errors)}; load {load:.2f}")
         finally:
             await paths.close()
             await meter.close()
@@ -79,3 +79,8 @@ async def run(env: BenchEnv, results: Results, sizes: list[int], *, tasks: int =
         results.add("scale paths", f"{path}: {largest:,} / {smallest:,} stored, calls/s",
                     f"{rate_l / rate_s:.2f}x", f"p50 {p50_l / p50_s:.2f}x, all settled {done_l / done_s:.2f}x; "
                     "goal: calls/s >= 0.8x, p50 <= 1.25x")
+
+
+def _first(errors: list[BaseException]) -> str:
+    """What the first refusal said, so that a refused call can be looked into."""
+    return f" (first: {str(errors[0])[:160]})" if errors else ""

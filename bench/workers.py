@@ -18,13 +18,16 @@ from tests.harness.api import AdminApi
 SERVICES = ("billing", "gateway", "poller", "settlement")
 
 
-async def echo_worker(url: str) -> None:
-    """Answers every task at once with its payload: the dispatch path is all that is measured."""
+async def echo_worker(url: str, ready: asyncio.Event | None = None) -> None:
+    """Answers every task at once with its payload: the dispatch path is all that is measured.
+    `ready` is set once the gateway has taken the worker in (its `connected`) and heard it ready."""
     async with connect(url) as socket:
         async for raw in socket:
             message = json.loads(raw)
             if message["type"] == "connected":
                 await socket.send(json.dumps({"type": "ready"}))
+                if ready is not None:
+                    ready.set()
             elif message["type"] == "task":
                 await socket.send(json.dumps({"type": "task_complete", "taskId": message["taskId"],
                                               "result": message["payload"], "duration": 0}))
