@@ -85,14 +85,35 @@ class InProcessHolds:
                         outcomes = await self._ledger.place_holds([asked.placement for asked in batch])
                     crash_point("gateway.hold_written")
                     for asked, outcome in zip(batch, outcomes):
-                        if not asked.decided.done():
-                            asked.decided.set_result(outcome)
-            except Exception as exc:  # every waiter hears of it, a bug too; the writer goes on
-                # What was written stays for the caller's void (or billing's recovery) to finish.
-                log.warning("a batch of holds failed", extra={"holds": len(batch), "error": repr(exc)})
-                for asked in batch:
-                    if not asked.decided.done():
-                        asked.decided.set_exception(exc)
+                        _decide(asked.decided, outcome)
+            except Exception as exc:
+                # One hold's failure (a lease another process holds past our patience) must not
+                # fail the others: each is placed again alone, and hears its own outcome. What a
+                # failed write left stays for the caller's void (or billing's recovery) to finish.
+                log.warning("a batch of holds failed; placing them one by one",
+                            extra={"holds": len(batch), "error": repr(exc)})
+                await self._one_by_one([asked for asked in batch if not asked.decided.done()])
+
+    async def _one_by_one(self, batch: list[_Asked]) -> None:
+        try:
+            async with self._ledger.releasing_together():
+                outcomes = await asyncio.gather(*(self._ledger.place_hold(
+                    asked.placement.hold_id, asked.placement.user_id, asked.placement.amount, asked.placement.key)
+                    for asked in batch), return_exceptions=True)
+                for asked, outcome in zip(batch, outcomes):
+                    _decide(asked.decided, outcome)
+        except Exception as exc:  # the release failed: the holds decided above stay decided
+            for asked in batch:
+                _decide(asked.decided, exc)
+
+
+def _decide(decided: asyncio.Future[HoldOutcome], outcome: HoldOutcome | BaseException) -> None:
+    if decided.done():
+        return
+    if isinstance(outcome, BaseException):
+        decided.set_exception(outcome)
+    else:
+        decided.set_result(outcome)
 
 
 def _seen(decided: asyncio.Future) -> None:

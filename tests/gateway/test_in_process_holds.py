@@ -9,7 +9,7 @@ from pymongo.errors import AutoReconnect
 
 from services.gateway.errors import BillingUnavailable
 from services.gateway.in_process_holds import InProcessHolds
-from shared.ledger import Ledger
+from shared.ledger import LeaseBusy, Ledger
 from shared.ledger.invariants import wallet_violations
 from shared.ledger.wallet import Wallet
 
@@ -100,20 +100,50 @@ async def test_rejections_carry_the_ledgers_reason(db, new_user):
 async def test_a_failed_write_answers_billing_unavailable_and_the_next_batch_is_written(db, new_user):
     user = await new_user(quota=100)
     ledger, holds = gateway_holds(db)
-    real = ledger.place_holds
-    failures = iter([AutoReconnect("connection reset")])
+    real_batch, real_alone = ledger.place_holds, ledger.place_hold
+    down = True  # the database unreachable: the batch fails, and so does its hold alone
 
-    async def fails_once(placements):
-        failure = next(failures, None)
-        if failure is not None:
-            raise failure
-        return await real(placements)
+    async def batch(placements):
+        if down:
+            raise AutoReconnect("connection reset")
+        return await real_batch(placements)
 
-    ledger.place_holds = fails_once
+    async def alone(*args):
+        if down:
+            raise AutoReconnect("connection reset")
+        return await real_alone(*args)
+
+    ledger.place_holds, ledger.place_hold = batch, alone
     with pytest.raises(BillingUnavailable):
         await holds.hold("hold_lost", user, 5, "task_lost")
+    down = False
     placed = await holds.hold("hold_next", user, 5, "task_next")
     assert placed.placed and (await ledger.wallet(user)).held == 5
+
+
+async def test_one_holds_failure_in_a_batch_leaves_the_others_their_own_outcome(db, new_user):
+    """A batch that raises (here: a lease another process holds past our patience, on one hold)
+    is placed again one hold at a time: only the hold that fails again answers 503."""
+    user = await new_user(quota=100)
+    ledger, holds = gateway_holds(db)
+    real_alone = ledger.place_hold
+
+    async def batch(placements):
+        raise LeaseBusy("hold_stuck")
+
+    async def alone(hold_id, *args):
+        if hold_id == "hold_stuck":
+            raise LeaseBusy(hold_id)
+        return await real_alone(hold_id, *args)
+
+    ledger.place_holds, ledger.place_hold = batch, alone
+    asked = await asyncio.gather(*(holds.hold(hold_id, user, 10, f"task_{hold_id}")
+                                   for hold_id in ("hold_a", "hold_stuck", "hold_b", "hold_c")),
+                                 return_exceptions=True)
+    assert [a.placed if not isinstance(a, BaseException) else type(a) for a in asked] == [
+        True, BillingUnavailable, True, True]
+    assert (await ledger.wallet(user)).held == 30
+    assert await wallet_violations(db, user) == []
 
 
 async def test_a_hold_not_decided_in_time_answers_billing_unavailable(db, new_user):
