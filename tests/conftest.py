@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from pymongo import AsyncMongoClient
 
+from shared.ledger import Ledger
 from tests.harness.api import AdminApi
 from tests.harness.infra import provide_infra
 from tests.harness.stack import SERVICES, Stack
@@ -62,3 +64,19 @@ async def mongo_db(infra: devinfra.Infra, stack: Stack):
     yield client[stack.env["MONGODB_DATABASE"]]
     await client.close()
 
+
+@pytest.fixture
+async def new_user(db):
+    """Makes an active user with a wallet of `quota` (`await new_user(quota=100, status=...)`) in
+    the test's private database: `db`, as the test's own directory defines it."""
+    ledger = Ledger(db)
+    await ledger.ensure_indexes()
+
+    async def create(quota: int = 0, **fields) -> str:
+        user_id = f"usr_{secrets.token_hex(4)}"
+        await db.users.insert_one({"_id": user_id, "status": "active", "member_until": None, **fields})
+        await ledger.open_wallet(user_id)
+        if quota:
+            await ledger.topup(f"topup:{user_id}:initial", user_id, quota)
+        return user_id
+    return create

@@ -26,25 +26,6 @@ class CountingLedger(Ledger):
         return await super().place_holds(placements)
 
 
-@pytest.fixture
-async def new_user(db):
-    ledger = Ledger(db)
-    await ledger.ensure_indexes()
-    count = 0
-
-    async def create(quota: int) -> str:
-        nonlocal count
-        count += 1
-        user_id = f"usr_{count}"
-        await db.users.insert_one({"_id": user_id, "status": "active", "group": "default"})
-        await ledger.open_wallet(user_id)
-        if quota:
-            await ledger.topup(f"topup:{user_id}:initial", user_id, quota)
-        return user_id
-
-    return create
-
-
 def gateway_holds(db, **kwargs) -> tuple[CountingLedger, InProcessHolds]:
     ledger = CountingLedger(db, lease_s=60.0)
     return ledger, InProcessHolds(ledger, max_batch=kwargs.get("max_batch", 200),
