@@ -12,7 +12,7 @@ Scenarios (each selectable, default all):
   (`make bench` installs nginx with apt and LiteLLM into .tools/litellm);
 - `limits`: what API key policies add to a sync pass-through call (added p50);
 - `workers`: sync worker-dispatch tasks (`POST /api/openai`) through one gateway to 8 echo
-  WebSocket workers: tasks/s, call latency and dispatch latency (queued -> claimed);
+  WebSocket workers: tasks/s, call latency and dispatch latency (submitted -> claimed);
 - `cost`: per task of each path (async, sync, worker), the MongoDB commands and documents written
   by each service, Kafka messages and CPU ms per process, idle rate subtracted; the idle rates
   themselves (bench/cost.py);

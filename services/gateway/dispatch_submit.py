@@ -28,7 +28,7 @@ from services.gateway.schemas import DispatchRequest
 from services.gateway.settings import GatewaySettings
 from services.gateway.task_opening import TaskOpener, new_task
 from services.gateway.workers.hub import WorkerHub
-from services.gateway.workers.queue import API, queued_task
+from services.gateway.workers.queue import API, on_worker, queued_task
 from services.gateway.workers.views import failure_message
 from shared.channels import Channel, ChannelRepository
 from shared.clock import stamp
@@ -88,18 +88,24 @@ class Submission:
             earlier = await keys.claim(caller.user_id, idempotency_key, "POST /api/openai", fingerprint, task.id)
             if earlier is not None:
                 return await self._earlier(earlier)
+        worker = None
         try:
             # Cached per process (workers/admission.py): most admissions send no command.
             if not await hub.admission.workers_online(request.group, hub.connected_here(request.group)):
                 raise dispatch_error("No worker available", "no_worker_available", 503)
             if await hub.admission.queue_full(request.group, self.settings.max_queue_length):
                 raise dispatch_error("Queue is full", "queue_full", 503)
+            worker = hub.reserve(request.group)  # one waits here: the task is stored as its own
+            if worker is not None:
+                task = on_worker(task, worker.id)
             await self.opener.store_and_hold(task, admission, unfinished_after_s=timeout_ms / 1000)
         except Exception:
+            if worker is not None:
+                hub.unreserve(worker)
             if keys is not None and await self.tasks.record(task.id) is None:
                 await keys.forget(caller.user_id, idempotency_key)  # nothing happened: a retry may try again
             raise
-        await hub.dispatch(task)
+        await hub.dispatch(task, worker)
         if wants(task, "start"):  # recorded before the caller hears of the task
             await WebhookDeliveries(self.db).record(Wanted(task, "start", pass_view(task)))
         if request.run_async:

@@ -68,8 +68,9 @@ async def test_the_queue_holds_only_live_work(worker_group, connect_worker, disp
 
 async def test_a_task_submitted_while_a_worker_waits_here_skips_the_queue(worker_group, connect_worker,
                                                                         dispatch_client, dispatch_stack):
-    """An idle worker on the submitting gateway gets the task by its claim alone: no entry is
-    written to the queue and taken from it again (workers/dispatcher.py `offer`)."""
+    """An idle worker on the submitting gateway is reserved for the task, which is stored as that
+    worker's: no entry is written to the queue and taken from it again, and no claim swaps the
+    task; its one compare-and-swap is the finish (workers/dispatcher.py `reserve`)."""
     group, token = await worker_group(billing=FREE)
     worker = await connect_worker(group, token)
     _, client = await dispatch_client()
@@ -80,11 +81,13 @@ async def test_a_task_submitted_while_a_worker_waits_here_skips_the_queue(worker
             task = await worker.next_task()
             assert task["taskId"] == task_id and task["payload"]["data"] == {"n": n}
             await worker.complete(task, "done")
-        await eventually(lambda: _all_completed(client, [task_id]), timeout=10)
+            await eventually(lambda: _all_completed(client, [task_id]), timeout=10)  # the worker is idle again
         after = await _commands(http, dispatch_stack["gateway"].url)
     queue_writes = {key: n - before.get(key, 0) for key, n in after.items()
                     if key[1] == "dispatch_queue" and key[0] in ("insert", "findAndModify", "delete")}
     assert not any(queue_writes.values()), queue_writes
+    swaps = after.get(("findAndModify", "tasks"), 0) - before.get(("findAndModify", "tasks"), 0)
+    assert swaps == 3, swaps  # each task's finish, and no claim
 
 
 async def _all_completed(client: httpx.AsyncClient, ids: list[str]) -> bool:

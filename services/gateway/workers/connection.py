@@ -23,6 +23,7 @@ class WorkerConnection:
         self.token_id = token_id  # the worker token that admitted it: revoking that closes it
         self.task: Task | None = None  # the one task it runs, if any
         self.closed = False
+        self.reserved = False  # taken by a submission whose task is being stored and held for it
         self._sending = asyncio.Lock()  # the dispatcher and the reader both send
 
     async def serve(self) -> None:
@@ -86,8 +87,8 @@ class WorkerConnection:
             await self._complain(f"task {message.get('taskId')!r} is not running on this worker")
             return
         self.task = None
+        self.hub.idle(self)  # free once it has answered: the next task need not wait for the write
         await self.hub.report(task, message)
-        self.hub.idle(self)
 
     async def _complain(self, text: str) -> None:
         await self.send({"type": "error", "message": text})

@@ -1,5 +1,7 @@
-"""One group's dispatcher in one gateway process: hands the group's oldest queued task (or one
-just submitted here, `offer`) to an idle worker of this process, one task per worker at a time.
+"""One group's dispatcher in one gateway process: hands the group's oldest queued task to an idle
+worker of this process, one task per worker at a time. A task submitted here goes to an idle
+worker without the queue: one reserved before it is stored, stored as that worker's and handed
+over once held (`reserve`), or else one that turned idle while it was held (`offer`).
 It wakes when a worker turns idle after a sign that work may wait, and when a task is queued
 (here, or on another instance as its signal or the hub's re-check tells), and claims only then:
 an empty queue costs one empty claim per sign, not per poll nor per task done."""
@@ -29,12 +31,12 @@ class GroupDispatcher:
         # Signs that work may wait (a task queued here or elsewhere, a re-check that found some, a
         # task given back), counted, and the count the last empty claim had seen: a worker turning
         # idle claims only if a sign came since, so a worker finishing a task it was handed
-        # straight from its submission (`offer`) costs no empty claim. 1 > 0: the first one looks.
+        # straight from its submission (`reserve`) costs no empty claim. 1 > 0: the first one looks.
         self._signs, self._signs_seen = 1, 0
         self._loop = asyncio.create_task(self._run(), name=f"dispatch {group}")
 
     def idle(self, worker: WorkerConnection) -> None:
-        if not worker.closed and worker.task is None and worker not in self._idle:
+        if not worker.closed and worker.task is None and not worker.reserved and worker not in self._idle:
             self._idle.append(worker)
             if self._signs > self._signs_seen:
                 self._wake.set()
@@ -48,9 +50,30 @@ class GroupDispatcher:
         if self._idle:
             self._wake.set()
 
+    def reserve(self) -> WorkerConnection | None:
+        """An idle worker of this process, taken for a task about to be stored as its own
+        (`WorkerHub.reserve`, workers/queue.py); None when none waits."""
+        while self._idle:
+            worker = self._idle.popleft()
+            if not worker.closed:
+                worker.reserved = True
+                return worker
+        return None
+
+    def unreserve(self, worker: WorkerConnection) -> None:
+        """The reserved worker's task was never held: the worker is idle again."""
+        worker.reserved = False
+        self.idle(worker)
+
+    async def hand_over(self, worker: WorkerConnection, task: Task) -> None:
+        """The reserved worker's task, stored as its own and held, goes to it."""
+        worker.reserved = False
+        await self._deliver(worker, task)
+
     async def offer(self, task: Task) -> bool:
-        """Hands a just-held task straight to an idle worker of this process, if one waits (see
-        workers/queue.py); False when none does, and the caller queues it."""
+        """Hands a just-held task to a worker of this process that turned idle while the task was
+        being held (none was to reserve before), claiming it by `_id`; False when none waits, and
+        the caller queues it."""
         while self._idle:
             worker = self._idle.popleft()
             if worker.closed:

@@ -84,12 +84,25 @@ class WorkerHub:
         if done is not None:
             self.waiters.finished(done)
 
-    async def dispatch(self, task: Task) -> None:
-        """A held worker task: to an idle worker of this process if one waits, else queued, and
-        then the other instances hear of it (a signal sent in the background: a lost one leaves
-        the task to their re-check)."""
+    def reserve(self, group: str) -> WorkerConnection | None:
+        """An idle worker of this process for a task of `group` about to be stored: the task is
+        stored as that worker's (workers/queue.py `on_worker`) and skips the queue. None when no
+        worker of the group waits here."""
+        return self._dispatchers[group].reserve() if group in self._dispatchers else None
+
+    def unreserve(self, worker: WorkerConnection) -> None:
+        """The task `reserve` was for was never held: its worker is free again."""
+        self._dispatcher(worker.group).unreserve(worker)
+
+    async def dispatch(self, task: Task, worker: WorkerConnection | None = None) -> None:
+        """A held worker task: to the worker reserved for it, else to one of this process that
+        turned idle meanwhile, else queued, and then the other instances hear of it (a signal sent
+        in the background: a lost one leaves the task to their re-check)."""
         group = task.group
         assert group is not None, "a worker task is queued in its group (queued_task)"
+        if worker is not None:
+            await self._dispatcher(group).hand_over(worker, task)
+            return
         if group in self._dispatchers and await self._dispatchers[group].offer(task):
             return
         await self.queue.enqueue(task)

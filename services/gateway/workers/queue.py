@@ -18,10 +18,17 @@ one more write on the task per dispatched task; a task whose hold is still being
 `queued` for those milliseconds, and one whose hold is refused is deleted.
 
 A task submitted while a worker of its group waits idle in the submitting process skips the
-queue: `take` claims it for that worker at once, with no entry inserted and then deleted, two
-writes fewer per task (workers/dispatcher.py `offer`). A worker idle here means this process's
-last claim found the queue empty; a task queued on another instance in the second before its
-signal arrived keeps its place and goes to the next worker free.
+queue and the claim: the submission reserves that worker (workers/dispatcher.py `reserve`) and
+stores the task as the worker's from the start (`on_worker`: IN_PROGRESS, its `worker_id`), so it
+is written once and then finished, two writes fewer than a claim from the queue and one fewer
+than a claim by `_id`. It reads `in_progress` for the milliseconds its hold takes before the
+worker has it; one whose hold is refused is deleted, and the worker is idle again. A worker that
+leaves meanwhile gives the task back to the queue (`give_back`), as a claim whose worker left
+does. When none was idle at the submission but one turned idle while the hold was placed, the
+task is claimed for it by `_id` (`take`, workers/dispatcher.py `offer`), still without an entry.
+A worker idle here means this process's last claim found the queue empty; a task queued on
+another instance in the second before its signal arrived keeps its place and goes to the next
+worker free.
 
 Nothing queued is lost: a gateway dying after the hold and before the entry's insert leaves a held
 task without an entry, as the seed's design did before queueing: its deadline (`next_poll_at`, the
@@ -59,6 +66,11 @@ def queued_task(task: Task, group: str) -> Task:
     return dataclasses.replace(task, status=TaskStatus.QUEUED, group=group, enqueued_ms=now_ms())
 
 
+def on_worker(task: Task, worker_id: str) -> Task:
+    """A new queued task (`queued_task`) stored instead as the reserved worker's, started now."""
+    return dataclasses.replace(task, status=TaskStatus.IN_PROGRESS, worker_id=worker_id, started_ms=now_ms())
+
+
 class WorkQueue:
     def __init__(self, db: AsyncDatabase) -> None:
         self._tasks = TaskStore(db)
@@ -87,7 +99,7 @@ class WorkQueue:
     async def take(self, task_id: str, worker_id: str, enqueued_ms: int) -> Task | None:
         """The claim itself: the task, still waiting, is now the worker's; None if it ended or
         another claim took it first. Reached from a queue entry, or straight from the submission
-        when this process has a worker waiting (workers/dispatcher.py `offer`)."""
+        when a worker of this process turned idle while its hold was placed (dispatcher `offer`)."""
         return await self._tasks.start_on_worker(task_id, CLAIMABLE, worker_id, enqueued_ms, now_ms())
 
     async def give_back(self, task: Task) -> None:
