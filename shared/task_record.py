@@ -13,7 +13,7 @@ Who reads it:
   (shared/settlement_review.py);
 - the poller: the tasks a sweep leases (`TaskStore.claim_due`) and its late watch
   (`TaskStore.records`), and what they are handed to: the providers' `query` and `cancel`, and
-  `apply_observation` (shared/providers/observations.py), with `TaskStore.advance`;
+  `apply_observations` (shared/providers/observations.py), with `TaskStore.change_many`;
 - every API's view of a task (shared/task_views.py, services/gateway/workers/views.py) and its
   signed receipt (shared/task_receipts.py);
 - the gateway: the submit paths (async, sync, worker dispatch), the worker queue and its sockets

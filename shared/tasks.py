@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
@@ -106,26 +107,55 @@ class TaskStore:
         if (seen.status, seen.progress) == (status, progress):
             return None
         return _record(await self.tasks.find_one_and_update(
-            {"_id": seen.id, "status": seen.status.value, "progress": seen.progress},
-            {"$set": {"status": status.value, "progress": progress, "updated_at": stamp()}},
-            return_document=ReturnDocument.AFTER))
+            _as_seen(seen), {"$set": _advanced(status, progress)}, return_document=ReturnDocument.AFTER))
 
     async def finish(self, task_id: str, status: TaskStatus,
                      **fields: Any) -> tuple[TaskStatus, Task] | None:
         """The one transition to a terminal status: the status it left and the task now; None
         when the task already was terminal. One round trip: the task now is the one before with
         this update applied."""
-        assert status.is_terminal
-        if status is TaskStatus.SUCCESS:
-            fields.setdefault("progress", "100%")
-        now = stamp()
-        update = {"status": status.value, "finished_at": now, "updated_at": now, "unsettled_since": now, **fields}
+        update = _finished(status, fields)
         before = await self.tasks.find_one_and_update(
             {"_id": task_id, "status": {"$in": POLLED_STATUSES}},
             {"$set": update, "$unset": {"next_poll_at": ""}}, return_document=ReturnDocument.BEFORE)
         if before is None:
             return None
         return TaskStatus(before["status"]), Task.from_document({**before, **update})
+
+    async def change_many(self, changes: list[SeenChange]) -> list[tuple[TaskStatus, Task] | None]:
+        """Each change made unless the task moved on since it was seen, as `advance` and `finish`
+        make one, in one bulk write for them all: a sweep's batch costs one round trip, not one
+        per task. Answers, per change, the status it left and the task now, or None.
+
+        Each write names the task exactly as seen (status and progress), so while no task moved
+        on, the task now is the one seen with the update applied. When fewer tasks changed than
+        were written to, one `_id` read tells which writes took (each stamped its `updated_at`); a
+        terminal change whose task moved on is then made by `finish` alone, which ends a task
+        from any active state, and a non-terminal one is dropped (the newer state wins)."""
+        writes = [_change_write(change) for change in changes]
+        wanted = [write for write in writes if write is not None]
+        if not wanted:
+            return [None] * len(changes)
+        result = await self.tasks.bulk_write([UpdateOne(_as_seen(change.seen), update)
+                                              for change, update, _ in wanted], ordered=False)
+        taken = {change.seen.id for change, _, _ in wanted}
+        if result.modified_count < len(wanted):
+            taken = await self._written({change.seen.id: fields["updated_at"] for change, _, fields in wanted})
+        outcomes: list[tuple[TaskStatus, Task] | None] = []
+        for change, write in zip(changes, writes):
+            if write is not None and change.seen.id in taken:
+                after = Task.from_document({**change.seen.to_document(), **write[2]})
+                outcomes.append((change.seen.status, after))
+            elif write is not None and change.status.is_terminal:
+                outcomes.append(await self.finish(change.seen.id, change.status, **change.fields))
+            else:
+                outcomes.append(None)
+        return outcomes
+
+    async def _written(self, stamps: dict[str, str]) -> set[str]:
+        """Which of the tasks carry the `updated_at` a write of ours stamped."""
+        return {doc["_id"] async for doc in self.tasks.find({"_id": {"$in": list(stamps)}}, {"updated_at": 1})
+                if doc.get("updated_at") == stamps[doc["_id"]]}
 
     async def record_late_result(self, task_id: str, late: dict[str, Any]) -> bool:
         """Records what the upstream said after we failed the task on timeout (shared/late_results.py):
@@ -256,3 +286,42 @@ class TaskStore:
 
 def _record(doc: dict[str, Any] | None) -> Task | None:
     return None if doc is None else Task.from_document(doc)
+
+
+@dataclass(frozen=True)
+class SeenChange:
+    """A change to a task from the state it was `seen` in: to `status`, with a new `progress`
+    (non-terminal) or the outcome's `fields` (terminal, as `finish` takes them)."""
+    seen: Task
+    status: TaskStatus
+    progress: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+def _as_seen(seen: Task) -> dict[str, Any]:
+    return {"_id": seen.id, "status": seen.status.value, "progress": seen.progress}
+
+
+def _advanced(status: TaskStatus, progress: str | None) -> dict[str, Any]:
+    return {"status": status.value, "progress": progress, "updated_at": stamp()}
+
+
+def _finished(status: TaskStatus, fields: dict[str, Any]) -> dict[str, Any]:
+    """What a terminal change sets (it also drops the task's `next_poll_at`)."""
+    assert status.is_terminal
+    if status is TaskStatus.SUCCESS:
+        fields = {"progress": "100%", **fields}
+    now = stamp()
+    return {"status": status.value, "finished_at": now, "updated_at": now, "unsettled_since": now, **fields}
+
+
+def _change_write(change: SeenChange) -> tuple[SeenChange, dict[str, Any], dict[str, Any]] | None:
+    """The change, its update and the fields it sets; None for a non-terminal change that
+    changes nothing."""
+    if change.status.is_terminal:
+        fields = _finished(change.status, change.fields)
+        return change, {"$set": fields, "$unset": {"next_poll_at": ""}}, fields
+    if (change.seen.status, change.seen.progress) == (change.status, change.progress):
+        return None
+    fields = _advanced(change.status, change.progress)
+    return change, {"$set": fields}, fields

@@ -22,7 +22,7 @@ from shared.channels import Channel, ChannelRepository
 from shared.kafka import EventPublisher
 from shared.late_results import LATE_REASON
 from shared.providers.base import Observation, StatusProvider, UpstreamContext
-from shared.providers.observations import apply_observation
+from shared.providers.observations import apply_observations
 from shared.providers.registry import provider_for
 from shared.result_storage.copier import ResultCopier
 from shared.status import TaskStatus
@@ -173,26 +173,25 @@ class Sweeper:
             return
         metrics.UPSTREAM_REQUESTS.labels(channel.id, "ok").inc()
         metrics.TASKS_POLLED.inc(len(batch))
-        releases = []
-        for task in batch:
-            observation = observations.get(task.id)
-            ended = observation is not None and await self._apply(channel, task, observation, report)
-            releases.append((task.id, None if ended else next_poll(interval), {"poll_errors": 0}))
-        await self._tasks.release_many(token, releases)
+        observed = [(task, observations[task.id]) for task in batch if task.id in observations]
+        changed = await apply_observations(self._tasks, self._publisher, self._results, channel, observed)
+        ended = set()
+        for (task, observation), change in zip(observed, changed):
+            if not observation.status.is_terminal:
+                report.still_processing += 1
+            if change is not None:
+                self._count_change(observation, report)
+                if observation.status.is_terminal:
+                    ended.add(task.id)  # `finish` removed its schedule
+        await self._tasks.release_many(token, [(task.id, None if task.id in ended else next_poll(interval),
+                                                {"poll_errors": 0}) for task in batch])
 
-    async def _apply(self, channel: Channel, task: Task, observation: Observation,
-                     report: SweepReport) -> bool:
-        """Whether the task ended here (`TaskStore.finish` removed its schedule)."""
-        if not observation.status.is_terminal:
-            report.still_processing += 1
-        changed = await apply_observation(self._tasks, self._publisher, self._results, channel, task, observation)
-        if changed is None:
-            return False
+    @staticmethod
+    def _count_change(observation: Observation, report: SweepReport) -> None:
         metrics.STATUS_CHANGES.labels(observation.status.value).inc()
         report.updated += 1
         report.succeeded += observation.status is TaskStatus.SUCCESS
         report.failed += observation.status is TaskStatus.FAILURE
-        return observation.status.is_terminal
 
     def _interval(self, channel: Channel | None) -> float:
         default_s = self._settings.custom_pass_poll_interval

@@ -13,6 +13,7 @@ News of a task already terminal changes nothing, except that the upstream's fina
 we failed on timeout is kept as its late result (shared/late_results.py)."""
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +27,7 @@ from shared.result_storage.copier import ResultCopier
 from shared.status import TaskStatus
 from shared.task_events import announce
 from shared.task_record import Task
-from shared.tasks import TaskStore
+from shared.tasks import SeenChange, TaskStore
 
 
 async def apply_observation(tasks: TaskStore, publisher: EventPublisher, results: ResultCopier,
@@ -34,25 +35,38 @@ async def apply_observation(tasks: TaskStore, publisher: EventPublisher, results
                             observation: Observation) -> Task | None:
     """The task after the change, or None when nothing changed (already terminal, or the same).
     News of a task already terminal changes nothing but a late result (`apply_late_observation`)."""
-    if task.status.is_terminal:
-        await apply_late_observation(tasks, results, channel, task, observation)
-        return None
-    if observation.status.is_terminal:
-        fields = _outcome_fields(observation, channel)
-        if observation.status is TaskStatus.SUCCESS:
-            kept = await results.keep(channel, task.id, observation.result)
-            fields["result"] = kept.result
-            if kept.errors:
-                fields["result_storage_errors"] = kept.errors
-        finished = await tasks.finish(task.id, observation.status, **fields)
-        previous, changed = finished if finished else (None, None)
-        if changed is not None:
+    return (await apply_observations(tasks, publisher, results, channel, [(task, observation)]))[0]
+
+
+async def apply_observations(tasks: TaskStore, publisher: EventPublisher, results: ResultCopier,
+                             channel: Channel, observed: list[tuple[Task, Observation]]) -> list[Task | None]:
+    """`apply_observation` for each task of one channel, its changes stored in one bulk write
+    (`TaskStore.change_many`): a poll of a batch writes once, not once per task."""
+    changes: dict[int, SeenChange] = {}
+    for index, (task, observation) in enumerate(observed):
+        if task.status.is_terminal:
+            await apply_late_observation(tasks, results, channel, task, observation)
+        else:
+            changes[index] = await _change(results, channel, task, observation)
+    made = dict(zip(changes, await tasks.change_many(list(changes.values())))) if changes else {}
+    for previous, changed in filter(None, made.values()):
+        if changed.status.is_terminal:
             count_cost_rejection(channel, changed.upstream_cost_error)
-    else:
-        previous, changed = task.status, await tasks.advance(task, observation.status, observation.progress)
-    if changed is not None:
-        await announce(publisher, changed, previous)
-    return changed
+    await asyncio.gather(*(announce(publisher, changed, previous) for previous, changed in filter(None, made.values())))
+    return [made[index][1] if made.get(index) else None for index in range(len(observed))]
+
+
+async def _change(results: ResultCopier, channel: Channel, task: Task, observation: Observation) -> SeenChange:
+    """What the observation changes in the active task; a success's files are copied first."""
+    if not observation.status.is_terminal:
+        return SeenChange(task, observation.status, progress=observation.progress)
+    fields = _outcome_fields(observation, channel)
+    if observation.status is TaskStatus.SUCCESS:
+        kept = await results.keep(channel, task.id, observation.result)
+        fields["result"] = kept.result
+        if kept.errors:
+            fields["result_storage_errors"] = kept.errors
+    return SeenChange(task, observation.status, fields=fields)
 
 
 async def apply_late_observation(tasks: TaskStore, results: ResultCopier, channel: Channel,

@@ -10,7 +10,7 @@ from pymongo import AsyncMongoClient
 from shared.status import TaskStatus
 from shared.due_loop import DueClaim
 from shared.task_record import Task
-from shared.tasks import POLLED_STATUS_RUNS, POLLED_STATUSES, TaskStore
+from shared.tasks import POLLED_STATUS_RUNS, POLLED_STATUSES, SeenChange, TaskStore
 
 
 @pytest.fixture
@@ -78,6 +78,63 @@ async def test_finish_answers_the_status_it_left_and_the_task_as_stored(store):
     assert finished == await store.record(seen.id)
     assert (finished.result, finished.progress) == ({"url": "u"}, "100%")
     assert await store.finish(seen.id, TaskStatus.FAILURE) is None
+
+
+class CountingUpdates:
+    """The update commands a store's collection is sent (one bulk write is one)."""
+    def __init__(self, store: TaskStore) -> None:
+        self.bulk_writes, self._bulk_write = 0, store.tasks.bulk_write
+        store.tasks.bulk_write = self._counted
+
+    async def _counted(self, *args, **kwargs):
+        self.bulk_writes += 1
+        return await self._bulk_write(*args, **kwargs)
+
+
+async def test_change_many_writes_a_batch_of_changes_in_one_round_trip_as_advance_and_finish_would(store):
+    seen = [await submitted_task(store) for _ in range(4)]
+    updates = CountingUpdates(store)
+    made = await store.change_many([
+        SeenChange(seen[0], TaskStatus.IN_PROGRESS, progress="30%"),
+        SeenChange(seen[1], TaskStatus.SUCCESS, fields={"result": {"url": "u"}}),
+        SeenChange(seen[2], TaskStatus.FAILURE, fields={"fail_reason": "upstream", "error": "no"}),
+        SeenChange(seen[3], TaskStatus.SUBMITTED, progress="0%")])  # the same as seen: nothing to write
+    assert updates.bulk_writes == 1
+    assert [m and m[0] for m in made] == [TaskStatus.SUBMITTED] * 3 + [None]
+    for (_, after), task in zip(made[:3], seen):
+        assert after == await store.record(task.id)  # the answer is the task as stored
+    assert (made[0][1].status, made[0][1].progress) == (TaskStatus.IN_PROGRESS, "30%")
+    assert (made[1][1].result, made[1][1].progress) == ({"url": "u"}, "100%")
+    assert "next_poll_at" not in await stored(store, seen[1].id)
+    assert "updated_at" not in await stored(store, seen[3].id)
+
+
+async def test_change_many_leaves_a_task_that_moved_on_to_its_newer_state_but_still_ends_an_active_one(store):
+    """A batch whose tasks changed since they were seen (a webhook, another poller): an ended
+    task stays as it ended, a progress report loses to a newer state, and an ending seen from an
+    older progress still ends the task, once."""
+    ended, progressed, ending = [await submitted_task(store) for _ in range(3)]
+    await store.finish(ended.id, TaskStatus.FAILURE, fail_reason="timeout", error="Task timeout")
+    await store.advance(progressed, TaskStatus.IN_PROGRESS, "50%")
+    await store.advance(ending, TaskStatus.IN_PROGRESS, "90%")
+    made = await store.change_many([
+        SeenChange(ended, TaskStatus.SUCCESS, fields={"result": {"url": "late"}}),
+        SeenChange(progressed, TaskStatus.IN_PROGRESS, progress="20%"),
+        SeenChange(ending, TaskStatus.SUCCESS, fields={"result": {"url": "u"}})])
+    assert made[:2] == [None, None]
+    previous, after = made[2]
+    assert previous is TaskStatus.IN_PROGRESS and after == await store.record(ending.id)
+    assert (await store.record(ended.id)).status is TaskStatus.FAILURE
+    assert (await store.record(progressed.id)).progress == "50%"
+    assert await store.change_many([SeenChange(ending, TaskStatus.FAILURE, fields={"fail_reason": "x"})]) == [None]
+
+
+async def test_racing_batches_from_one_view_end_each_task_once(store):
+    seen = [await submitted_task(store) for _ in range(5)]
+    batches = await asyncio.gather(*(store.change_many([SeenChange(task, TaskStatus.SUCCESS) for task in seen])
+                                     for _ in range(4)))
+    for index in range(len(seen)):
+        assert sum(batch[index] is not None for batch in batches) == 1
 
 
 async def test_release_many_gives_back_a_batch_of_leases_and_no_schedule_to_a_finished_task(store):
