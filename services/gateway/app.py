@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
-import httpx
 from fastapi import FastAPI
 
 from services.gateway.api_docs import install_api_docs
@@ -47,7 +46,8 @@ from shared.outbound_urls import OutboundUrlPolicy, outbound_client
 from shared.result_storage.copier import ResultCopier
 from shared.runtime import service_runtime
 from shared.tasks import TaskStore
-from shared.tracing.http_spans import ServerSpans, TracedAsyncClient
+from shared.tracing.http_spans import ServerSpans
+from shared.upstream.transport import upstream_client
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
@@ -56,18 +56,21 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         outbound_urls = OutboundUrlPolicy.from_setting(settings.outbound_url_allowlist)
         # `http` reaches the channels' admin-set upstreams; `outbound` reaches what callers and
         # upstreams name (result files), judged by the outbound-URL policy at each connection.
-        async with service_runtime(settings, "gateway") as runtime, TracedAsyncClient(
-                limits=httpx.Limits(max_connections=500)) as http, outbound_client(outbound_urls) as outbound:
+        async with service_runtime(settings, "gateway") as runtime, upstream_client(max_connections=500) as http, \
+                outbound_client(outbound_urls) as outbound:
             await start_broker(runtime.broker)
+            via_billing = settings.hold_placement == "billing"
+            # Only holds asked of billing take turns (HOLD_MAX_IN_FLIGHT); top-ups never do.
             billing = BillingClient(settings, runtime.publisher, timeout=settings.hold_reply_timeout_s,
-                                    hold_queue=HoldQueue(settings.hold_max_in_flight, settings.hold_queue_wait_s))
+                                    hold_queue=HoldQueue(settings.hold_max_in_flight, settings.hold_queue_wait_s)
+                                    if via_billing else None)
             await billing.start()
             db = runtime.db
             tasks = TaskStore(db)
             config = ConfigCache(settings.config_cache_ttl_s)
             # The users cache of authentication: a hold reads the user's standing through it too.
             ledger = Ledger(db, lease_s=settings.ledger_lease_s, users=config)
-            holds = billing if settings.hold_placement == "billing" else InProcessHolds(
+            holds = billing if via_billing else InProcessHolds(
                 ledger, max_batch=settings.hold_batch_max, timeout_s=settings.hold_reply_timeout_s)
             worker_tokens = WorkerTokenRepository(db)
             workers = WorkerHub(tasks, runtime.publisher, WorkQueue(db),

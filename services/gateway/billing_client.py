@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import json
 import logging
-from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
@@ -26,23 +25,18 @@ from services.gateway.hold_queue import HoldQueue
 from shared import topics
 from shared.events import HoldRequested, TopupRequested
 from shared.kafka import EventPublisher, FetchPace, PublishFailed, tail_consumer
+from shared.ledger import HoldOutcome
 from shared.settings import CommonSettings
 from shared.tracing.messages import consuming
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class HoldDecision:
-    placed: bool
-    amount: int
-    reason: str | None
-
-
 class BillingClient:
     def __init__(self, settings: CommonSettings, publisher: EventPublisher, timeout: float,
                  hold_queue: HoldQueue | None = None) -> None:
-        """`hold_queue`: None sends every hold at once (a test's own client)."""
+        """`hold_queue`: None sends every hold at once (a test's own client, or a gateway that
+        places holds itself and asks billing for none)."""
         self._settings = settings
         self._publisher = publisher
         self._timeout = timeout
@@ -69,14 +63,14 @@ class BillingClient:
             await self._consumer.stop()
 
     async def hold(self, hold_id: str, user_id: str, amount: int, task_id: str, *, key_id: str | None = None,
-                   key_quota: int | None = None) -> HoldDecision:
+                   key_quota: int | None = None) -> HoldOutcome:
         request = HoldRequested(correlation_id=task_id, hold_id=hold_id, user_id=user_id, amount=amount,
                                 key_id=key_id, key_quota=key_quota)
         async with self._hold_queue.turn() if self._hold_queue else contextlib.nullcontext():
             with metrics.HOLD_REPLY_SECONDS.time():
                 reply = await self._request(hold_id, request)
-        return HoldDecision(placed=reply["type"] == topics.HOLD_PLACED, amount=int(reply["amount"]),
-                            reason=reply.get("reason"))
+        return HoldOutcome(hold_id, placed=reply["type"] == topics.HOLD_PLACED, amount=int(reply["amount"]),
+                           reason=reply.get("reason"))
 
     async def topup(self, op_id: str, user_id: str, amount: int) -> dict:
         return await self._request(op_id, TopupRequested(correlation_id=user_id, op_id=op_id,

@@ -22,7 +22,6 @@ from opentelemetry.trace import SpanKind
 from pymongo.errors import PyMongoError
 
 from services.gateway import metrics
-from services.gateway.billing_client import HoldDecision
 from services.gateway.errors import BillingUnavailable
 from shared import tracing
 from shared.crash_points import crash_point
@@ -49,7 +48,7 @@ class InProcessHolds:
         self._writer: asyncio.Task | None = None
 
     async def hold(self, hold_id: str, user_id: str, amount: int, task_id: str, *, key_id: str | None = None,
-                   key_quota: int | None = None) -> HoldDecision:
+                   key_quota: int | None = None) -> HoldOutcome:
         """The same answer as `BillingClient.hold`."""
         placement = Placement(hold_id, user_id, amount, KeySpend(key_id, key_quota) if key_id else None)
         decided: asyncio.Future[HoldOutcome] = asyncio.get_running_loop().create_future()
@@ -70,7 +69,7 @@ class InProcessHolds:
         metrics.HOLDS.labels("placed" if outcome.placed else "rejected", outcome.reason or "").inc()
         if outcome.placed:
             metrics.HELD_QUOTA.inc(outcome.amount)
-        return HoldDecision(placed=outcome.placed, amount=outcome.amount, reason=outcome.reason)
+        return outcome
 
     async def _write(self) -> None:
         """Writes the waiting holds batch after batch until none wait."""

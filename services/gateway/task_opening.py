@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import bson
 
-from services.gateway.billing_client import HoldDecision
 from services.gateway.errors import ApiError, BillingUnavailable, BodyTooLarge, InvalidRequest, NotFound, hold_rejected
 from services.gateway.groups import price_ratio
 from services.gateway.key_policies import Admission, KeyPolicies
@@ -26,6 +25,7 @@ from shared.clock import stamp, stamp_in
 from shared.crash_points import crash_point
 from shared.ids import hold_id_for
 from shared.kafka import EventPublisher
+from shared.ledger import HoldOutcome
 from shared.providers.base import InvalidBody
 from shared.settlement_review import guardrails_of
 from shared.status import TaskStatus
@@ -79,7 +79,7 @@ class HoldPlacer(Protocol):
     (in_process_holds.InProcessHolds), or billing over Kafka (billing_client.BillingClient).
     Both raise `BillingUnavailable` when no decision came in time."""
     async def hold(self, hold_id: str, user_id: str, amount: int, task_id: str, *, key_id: str | None = None,
-                   key_quota: int | None = None) -> HoldDecision: ...
+                   key_quota: int | None = None) -> HoldOutcome: ...
 
 
 @dataclass(frozen=True)

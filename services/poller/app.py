@@ -7,7 +7,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import httpx
 from fastapi import FastAPI
 
 from services.poller.late_watch import LateWatches
@@ -22,7 +21,7 @@ from shared.ops import service_app
 from shared.outbound_urls import OutboundUrlPolicy, outbound_client
 from shared.runtime import service_runtime
 from shared.tasks import TaskStore
-from shared.tracing.http_spans import TracedAsyncClient
+from shared.upstream.transport import upstream_client
 
 log = logging.getLogger(__name__)
 # A wake-up only matters now (no history), and a second of delay is within a tick or two: a slow
@@ -34,8 +33,8 @@ def create_app(settings: PollerSettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         outbound_urls = OutboundUrlPolicy.from_setting(settings.outbound_url_allowlist)
-        async with service_runtime(settings, "poller") as runtime, TracedAsyncClient(
-                limits=httpx.Limits(max_connections=settings.custom_pass_max_concurrent * 2)) as http, \
+        async with service_runtime(settings, "poller") as runtime, \
+                upstream_client(max_connections=settings.custom_pass_max_concurrent * 2) as http, \
                 outbound_client(outbound_urls) as outbound:
             tasks = TaskStore(runtime.db)
             await tasks.ensure_indexes()
