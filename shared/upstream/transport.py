@@ -14,6 +14,9 @@ aiohttp's failures are raised as the httpx exceptions the callers catch
 (shared/upstream/custompass.py): a refused or failed connection as `ConnectError`, a connect
 that timed out as `ConnectTimeout`, a read that did as `ReadTimeout`, a broken answer as
 `RemoteProtocolError`. Certificates are checked against certifi's bundle, as httpx's are.
+One difference: a request whose kept-alive connection the upstream had closed is sent again once
+on a new connection when its method is idempotent (GET, PUT, DELETE: RFC 9112 9.3.1, aiohttp's
+rule); a POST, such as a submit, never is.
 """
 from __future__ import annotations
 
