@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.gateway.background import BackgroundWork
 from services.gateway.caller_urls import Webhook, webhook_in_body
 from services.gateway.errors import ApiError, InvalidRequest
 from services.gateway.idempotency import IdempotencyKeys
@@ -52,6 +53,7 @@ class AsyncSubmission:
     publisher: EventPublisher
     http: httpx.AsyncClient
     db: AsyncDatabase  # idempotency keys and webhook deliveries
+    background: BackgroundWork  # the `task.submitted` event, sent after the caller has its answer
 
     async def submit(self, caller: CallerIdentity, model: str, body: bytes, query: str,
                      idempotency_key: str | None, fields: dict[str, Any] | None = None, *,
@@ -134,9 +136,11 @@ class AsyncSubmission:
             return await self.tasks.record(task.id) or task
         if wants(submitted, "start"):  # recorded before the caller hears of the task
             await WebhookDeliveries(self.db).record(Wanted(submitted, "start", pass_view(submitted)))
-        await publish_stored(self.publisher, TaskSubmitted(
+        # Not awaited: the event only wakes the poller early (it finds the task at its first poll
+        # time anyway), so the caller does not wait for the broker's acknowledgement.
+        self.background.start(publish_stored(self.publisher, TaskSubmitted(
             correlation_id=task.id, task_id=task.id, user_id=task.user_id, model=task.model,
-            channel_id=task.channel_id, upstream_task_id=accepted.upstream_task_id))
+            channel_id=task.channel_id, upstream_task_id=accepted.upstream_task_id)), name=f"announce {task.id}")
         return submitted
 
     async def _existing_task(self, task_id: str) -> Task:

@@ -76,7 +76,7 @@ class Container:
         """Async submits (`POST /pass/{model}/submit`, `POST /api/task/create`)."""
         return AsyncSubmission(settings=self.settings, outbound_urls=self.outbound_urls, channels=self.channels,
                                policies=self.policies, opener=self.opener, tasks=self.tasks,
-                               publisher=self.publisher, http=self.http, db=self.db)
+                               publisher=self.publisher, http=self.http, db=self.db, background=self.background)
 
     @property
     def sync_pass(self) -> SyncPass:
