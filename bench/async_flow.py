@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 from pymongo import AsyncMongoClient
 
-from bench.common import CpuMeter, Results, median, ms, peak_rss_mib, percentile
+from bench.common import CpuMeter, Results, load_client, median, ms, peak_rss_mib, percentile
 from bench.env import BenchEnv
 from shared.clock import parse
 from tests.harness.api import AdminApi
@@ -50,9 +50,8 @@ async def run(env: BenchEnv, results: Results, *, concurrency: int, duration: fl
             watchers: list[asyncio.Task] = []
             failures: Counter[str] = Counter()
             first_failure: list[str] = []
-            limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-            async with httpx.AsyncClient(base_url=stack.gateway_url, limits=limits, timeout=60,
-                                         headers={"Authorization": f"Bearer {key}"}) as http:
+            async with load_client(stack.gateway_url, concurrency, timeout=60,
+                                   headers={"Authorization": f"Bearer {key}"}) as http:
                 warm = 0
                 for _ in range(5):  # warm-up: settled like the rest, not counted
                     response = await http.post(f"/pass/{model}/submit", json=body)

@@ -7,7 +7,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
+from shared.upstream.transport import AiohttpTransport
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def load_client(base_url: str, connections: int, **options) -> httpx.AsyncClient:
+    """The client a scenario's callers share: httpx's API over the product's upstream transport
+    (shared/upstream/transport.py). The load generator runs on the machine it measures; with
+    httpx's own transport it spent about as much CPU per call as the gateway, which the system
+    under test then lacked."""
+    return httpx.AsyncClient(base_url=base_url, transport=AiohttpTransport(max_connections=connections), **options)
 
 
 def percentile(values: list[float], pct: float) -> float:

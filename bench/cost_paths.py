@@ -11,8 +11,7 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator
 
-import httpx
-
+from bench.common import load_client
 from bench.workers import echo_worker
 from tests.harness.api import AdminApi
 from tests.harness.stack import Stack
@@ -25,9 +24,7 @@ PATHS = ("async", "sync", "worker")
 class TaskPaths:
     def __init__(self, stack: Stack, key: str, async_model: str, sync_model: str, group: str,
                  worker_url: str, done_after: float, concurrency: int) -> None:
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        self.http = httpx.AsyncClient(base_url=stack.gateway_url, limits=limits, timeout=60,
-                                      headers={"Authorization": f"Bearer {key}"})
+        self.http = load_client(stack.gateway_url, concurrency, timeout=60, headers={"Authorization": f"Bearer {key}"})
         self.async_model, self.sync_model, self.group = async_model, sync_model, group
         self.worker_url = worker_url
         self.async_body = {"prompt": "bench", "mock": {"done_after_ms": int(done_after * 1000)}}

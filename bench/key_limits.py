@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from bench.common import Results, median, ms, notes, percentile, spread
+from bench.common import Results, load_client, median, ms, notes, percentile, spread
 from bench.env import BenchEnv
 from tests.harness.api import AdminApi
 from tests.harness.stack import SERVICES
@@ -33,7 +33,7 @@ async def run(env: BenchEnv, results: Results, *, calls: int, repeats: int) -> N
             limited = response.json()["key"]
             p50s: dict[str, list[float]] = {"plain": [], "limited": []}
             p99s: dict[str, list[float]] = {"plain": [], "limited": []}
-            async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=60) as http:
+            async with load_client(stack.gateway_url, 2, timeout=60) as http:
                 for _ in range(20):  # warm-up of both paths, not counted
                     for key in (plain, limited):
                         await _call(http, model, key)

@@ -28,6 +28,7 @@ from shared.channels import ChannelRepository
 from shared.clock import stamp, stamp_in
 from shared.kafka import EventPublisher, make_broker
 from shared.tasks import POLLED_STATUSES, TaskStore
+from shared.upstream.transport import upstream_client
 from tests.harness.api import AdminApi
 
 BATCH_SIZE = 50
@@ -73,7 +74,7 @@ async def run(env: BenchEnv, results: Results, *, sizes: list[int], repeats: int
         broker = make_broker(settings, client_id="bench-poller")
         upstream = httpx.AsyncClient(base_url=stack.upstream_url, timeout=30,
                                      limits=httpx.Limits(max_connections=32))
-        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=settings.custom_pass_max_concurrent * 2))
+        http = upstream_client(max_connections=settings.custom_pass_max_concurrent * 2)  # the poller's own
         try:
             model = f"bench-sweep-{secrets.token_hex(3)}"
             # A long interval: a task released by a sweep is not due again within the measurement.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 
 from bench import relays
-from bench.common import CpuMeter, Results, closed_loop, median, ms, percentile
+from bench.common import CpuMeter, Results, closed_loop, load_client, median, ms, percentile
 from bench.env import BenchEnv
 from tests.harness.api import AdminApi
 
@@ -53,11 +53,11 @@ async def run(env: BenchEnv, results: Results, *, concurrency: int, count: int, 
         await admin.close()
         target = f"{stack.upstream_url}/{model}"
         with _started_relays(env, target) as found:
-            limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
-            routes = [Route("direct", _client(stack.upstream_url, UPSTREAM_KEY, limits), f"/{model}")]
-            routes += [Route(r.name, _client(r.url.removesuffix(relays.RELAY_PATH), r.key, limits), relays.RELAY_PATH)
-                       for r in found]
-            routes.append(Route("custompass", _client(stack.gateway_url, key, limits), f"/pass/{model}"))
+            connections = concurrency * 2
+            routes = [Route("direct", _client(stack.upstream_url, UPSTREAM_KEY, connections), f"/{model}")]
+            routes += [Route(r.name, _client(r.url.removesuffix(relays.RELAY_PATH), r.key, connections),
+                             relays.RELAY_PATH) for r in found]
+            routes.append(Route("custompass", _client(stack.gateway_url, key, connections), f"/pass/{model}"))
             pids = {**env.pids(stack), **{r.name: r.pid for r in found}}
             try:
                 figures, failures, meter = await _measure(routes, pids, concurrency, count, repeats)
@@ -69,8 +69,8 @@ async def run(env: BenchEnv, results: Results, *, concurrency: int, count: int, 
     results.contention("sync relays", "", meter)
 
 
-def _client(base_url: str, key: str, limits: httpx.Limits) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits, headers={"Authorization": f"Bearer {key}"})
+def _client(base_url: str, key: str, connections: int) -> httpx.AsyncClient:
+    return load_client(base_url, connections, timeout=30, headers={"Authorization": f"Bearer {key}"})
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ import httpx
 from pymongo import AsyncMongoClient
 from websockets.asyncio.client import connect
 
-from bench.common import CpuMeter, Results, closed_loop, ms, percentile
+from bench.common import CpuMeter, Results, closed_loop, load_client, ms, percentile
 from bench.env import BenchEnv
 from tests.harness.api import AdminApi
 
@@ -47,9 +47,8 @@ async def run(env: BenchEnv, results: Results, *, workers: int, concurrency: int
             user_id, key = await admin.user_with_key(quota=10**12)
             url = stack.gateway_url.replace("http://", "ws://") + f"/ws?group={group}&token={token}"
             serving = [asyncio.create_task(echo_worker(url)) for _ in range(workers)]
-            limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-            async with httpx.AsyncClient(base_url=stack.gateway_url, limits=limits, timeout=60,
-                                         headers={"Authorization": f"Bearer {key}"}) as http:
+            async with load_client(stack.gateway_url, concurrency, timeout=60,
+                                   headers={"Authorization": f"Bearer {key}"}) as http:
                 async def call(i: int) -> None:
                     response = await http.post("/api/openai", json={"data": {"i": i}, "group": group})
                     if response.status_code != 200:
