@@ -122,21 +122,29 @@ class TaskStore:
             return None
         return TaskStatus(before["status"]), Task.from_document({**before, **update})
 
-    async def change_many(self, changes: list[SeenChange]) -> list[tuple[TaskStatus, Task] | None]:
+    async def change_many(self, changes: list[SeenChange],
+                          lease: PollLease | None = None) -> list[tuple[TaskStatus, Task] | None]:
         """Each change made unless the task moved on since it was seen, as `advance` and `finish`
         make one, in one bulk write for them all: a sweep's batch costs one round trip, not one
         per task. Answers, per change, the status it left and the task now, or None.
+
+        With the sweep's `lease`, each write also gives the lease back, as `release_many` would
+        (one write per task where there were two), and applies only while the sweep holds it;
+        a task whose lease was taken over meanwhile is left to its new holder, or, for a
+        terminal change, ended by `finish` alone, whose task keeps the spent lease (it is never
+        polled again).
 
         Each write names the task exactly as seen (status and progress), so while no task moved
         on, the task now is the one seen with the update applied. When fewer tasks changed than
         were written to, one `_id` read tells which writes took (each stamped its `updated_at`); a
         terminal change whose task moved on is then made by `finish` alone, which ends a task
         from any active state, and a non-terminal one is dropped (the newer state wins)."""
-        writes = [_change_write(change) for change in changes]
+        writes = [_change_write(change, lease) for change in changes]
         wanted = [write for write in writes if write is not None]
         if not wanted:
             return [None] * len(changes)
-        result = await self.tasks.bulk_write([UpdateOne(_as_seen(change.seen), update)
+        held = {"poll_lease": lease.token} if lease else {}
+        result = await self.tasks.bulk_write([UpdateOne({**_as_seen(change.seen), **held}, update)
                                               for change, update, _ in wanted], ordered=False)
         taken = {change.seen.id for change, _, _ in wanted}
         if result.modified_count < len(wanted):
@@ -289,6 +297,14 @@ def _record(doc: dict[str, Any] | None) -> Task | None:
 
 
 @dataclass(frozen=True)
+class PollLease:
+    """A sweep's lease on the tasks it polls (`claim_due`), and when those still active are due
+    again: the writes that change them give it back (`change_many`)."""
+    token: str
+    next_poll_at: str
+
+
+@dataclass(frozen=True)
 class SeenChange:
     """A change to a task from the state it was `seen` in: to `status`, with a new `progress`
     (non-terminal) or the outcome's `fields` (terminal, as `finish` takes them)."""
@@ -315,13 +331,16 @@ def _finished(status: TaskStatus, fields: dict[str, Any]) -> dict[str, Any]:
     return {"status": status.value, "finished_at": now, "updated_at": now, "unsettled_since": now, **fields}
 
 
-def _change_write(change: SeenChange) -> tuple[SeenChange, dict[str, Any], dict[str, Any]] | None:
-    """The change, its update and the fields it sets; None for a non-terminal change that
-    changes nothing."""
+def _change_write(change: SeenChange, lease: PollLease | None,
+                  ) -> tuple[SeenChange, dict[str, Any], dict[str, Any]] | None:
+    """The change, its update and the task fields it sets; None for a non-terminal change that
+    changes nothing. With a lease, the update also gives it back (as `release_many` does)."""
+    released = {"poll_lease_until": 0.0, "poll_errors": 0} if lease else {}
     if change.status.is_terminal:
         fields = _finished(change.status, change.fields)
-        return change, {"$set": fields, "$unset": {"next_poll_at": ""}}, fields
+        return change, {"$set": {**fields, **released}, "$unset": {"next_poll_at": ""}}, fields
     if (change.seen.status, change.seen.progress) == (change.status, change.progress):
         return None
     fields = _advanced(change.status, change.progress)
-    return change, {"$set": fields}, fields
+    due = {"next_poll_at": lease.next_poll_at} if lease else {}
+    return change, {"$set": {**fields, **released, **due}}, fields

@@ -30,7 +30,7 @@ from shared.typed_tasks import API as TASK_API, START_TIMEOUT_MESSAGE, START_TIM
 from shared.task_events import fail_and_announce
 from shared.clock import seconds_since, stamp
 from shared.task_record import Task
-from shared.tasks import TaskStore
+from shared.tasks import PollLease, TaskStore
 from shared.upstream.errors import UpstreamError, UpstreamThrottled
 
 log = logging.getLogger(__name__)
@@ -174,17 +174,18 @@ class Sweeper:
         metrics.UPSTREAM_REQUESTS.labels(channel.id, "ok").inc()
         metrics.TASKS_POLLED.inc(len(batch))
         observed = [(task, observations[task.id]) for task in batch if task.id in observations]
-        changed = await apply_observations(self._tasks, self._publisher, self._results, channel, observed)
-        ended = set()
+        due = next_poll(interval)
+        changed = await apply_observations(self._tasks, self._publisher, self._results, channel, observed,
+                                           PollLease(token, due))
+        released = set()  # a change gave its lease back (or ended the task, which keeps no schedule)
         for (task, observation), change in zip(observed, changed):
             if not observation.status.is_terminal:
                 report.still_processing += 1
             if change is not None:
                 self._count_change(observation, report)
-                if observation.status.is_terminal:
-                    ended.add(task.id)  # `finish` removed its schedule
-        await self._tasks.release_many(token, [(task.id, None if task.id in ended else next_poll(interval),
-                                                {"poll_errors": 0}) for task in batch])
+                released.add(task.id)
+        await self._tasks.release_many(token, [(task.id, due, {"poll_errors": 0})
+                                               for task in batch if task.id not in released])
 
     @staticmethod
     def _count_change(observation: Observation, report: SweepReport) -> None:

@@ -27,7 +27,7 @@ from shared.result_storage.copier import ResultCopier
 from shared.status import TaskStatus
 from shared.task_events import announce
 from shared.task_record import Task
-from shared.tasks import SeenChange, TaskStore
+from shared.tasks import PollLease, SeenChange, TaskStore
 
 
 async def apply_observation(tasks: TaskStore, publisher: EventPublisher, results: ResultCopier,
@@ -39,16 +39,18 @@ async def apply_observation(tasks: TaskStore, publisher: EventPublisher, results
 
 
 async def apply_observations(tasks: TaskStore, publisher: EventPublisher, results: ResultCopier,
-                             channel: Channel, observed: list[tuple[Task, Observation]]) -> list[Task | None]:
+                             channel: Channel, observed: list[tuple[Task, Observation]],
+                             lease: PollLease | None = None) -> list[Task | None]:
     """`apply_observation` for each task of one channel, its changes stored in one bulk write
-    (`TaskStore.change_many`): a poll of a batch writes once, not once per task."""
+    (`TaskStore.change_many`, which gives a sweep's `lease` back on the tasks it changes): a
+    poll of a batch writes once, not once per task."""
     changes: dict[int, SeenChange] = {}
     for index, (task, observation) in enumerate(observed):
         if task.status.is_terminal:
             await apply_late_observation(tasks, results, channel, task, observation)
         else:
             changes[index] = await _change(results, channel, task, observation)
-    made = dict(zip(changes, await tasks.change_many(list(changes.values())))) if changes else {}
+    made = dict(zip(changes, await tasks.change_many(list(changes.values()), lease))) if changes else {}
     for previous, changed in filter(None, made.values()):
         if changed.status.is_terminal:
             count_cost_rejection(channel, changed.upstream_cost_error)

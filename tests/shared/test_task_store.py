@@ -10,7 +10,7 @@ from pymongo import AsyncMongoClient
 from shared.status import TaskStatus
 from shared.due_loop import DueClaim
 from shared.task_record import Task
-from shared.tasks import POLLED_STATUS_RUNS, POLLED_STATUSES, SeenChange, TaskStore
+from shared.tasks import POLLED_STATUS_RUNS, POLLED_STATUSES, PollLease, SeenChange, TaskStore
 
 
 @pytest.fixture
@@ -127,6 +127,31 @@ async def test_change_many_leaves_a_task_that_moved_on_to_its_newer_state_but_st
     assert (await store.record(ended.id)).status is TaskStatus.FAILURE
     assert (await store.record(progressed.id)).progress == "50%"
     assert await store.change_many([SeenChange(ending, TaskStatus.FAILURE, fields={"fail_reason": "x"})]) == [None]
+
+
+async def test_change_many_with_a_sweeps_lease_gives_it_back_in_the_same_write(store):
+    tasks = [await submitted_task(store) for _ in range(4)]
+    for task in tasks:
+        await store.tasks.update_one({"_id": task.id}, {"$set": {"next_poll_at": "2000-01-01T00:00:00Z"}})
+    seen = {t.id: t for t in (await store.claim_due(10, 60.0, "sweep")).leased}
+    advancing, ending, taken_over, ending_taken_over = (seen[t.id] for t in tasks)
+    # Another sweep took two of the leases over (say this one stalled past its lease).
+    await store.tasks.update_many({"_id": {"$in": [taken_over.id, ending_taken_over.id]}},
+                                  {"$set": {"poll_lease": "another sweep"}})
+    updates = CountingUpdates(store)
+    made = await store.change_many([
+        SeenChange(advancing, TaskStatus.IN_PROGRESS, progress="10%"),
+        SeenChange(ending, TaskStatus.SUCCESS),
+        SeenChange(taken_over, TaskStatus.IN_PROGRESS, progress="10%"),
+        SeenChange(ending_taken_over, TaskStatus.SUCCESS)], PollLease("sweep", "2030-01-01T00:00:00Z"))
+    assert updates.bulk_writes == 1
+    assert [m is not None for m in made] == [True, True, False, True]  # the last one by `finish` alone
+    advanced, ended, left, ended_anyway = [await stored(store, t.id) for t in tasks]
+    assert (advanced["progress"], advanced["next_poll_at"], advanced["poll_lease_until"], advanced["poll_errors"]) \
+        == ("10%", "2030-01-01T00:00:00Z", 0.0, 0)
+    assert ended["status"] == "SUCCESS" and "next_poll_at" not in ended and ended["poll_lease_until"] == 0.0
+    assert (left["progress"], left["poll_lease"]) == ("0%", "another sweep")  # its new holder's to poll
+    assert ended_anyway["status"] == "SUCCESS" and "next_poll_at" not in ended_anyway
 
 
 async def test_racing_batches_from_one_view_end_each_task_once(store):
