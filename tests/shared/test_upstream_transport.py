@@ -162,3 +162,41 @@ async def test_an_answer_cut_short_is_a_protocol_error(client):
     async with Server(cut) as server:
         with pytest.raises(httpx.RemoteProtocolError):
             await client.get(server.url)
+
+
+async def test_requests_waiting_for_a_connection_are_served_in_turn():
+    """aiohttp alone hands a freed connection to whoever asks next, so a caller that asks again at
+    once can keep it while the others starve; here each waits its turn."""
+    async def slow_echo(reader, writer, server) -> None:
+        while True:
+            await server.request(reader)
+            await asyncio.sleep(0.005)
+            writer.write(answer("200 OK", b"ok"))
+            await writer.drain()
+
+    async with Server(slow_echo) as server, upstream_client(max_connections=1) as one_connection:
+        async def caller(name: str) -> None:
+            for n in range(4):
+                await one_connection.get(f"{server.url}/{name}/{n}")
+
+        await asyncio.gather(*(caller(f"c{k}") for k in range(6)))
+    served = [head[0].split()[1] for head in server.heads]
+    first_rounds = served[:12]  # with turns kept, every caller's first two requests come first
+    assert sorted(first_rounds) == sorted(f"/c{k}/{n}" for k in range(6) for n in range(2)), served
+
+
+async def test_a_request_that_finds_no_free_connection_in_time_is_a_pool_timeout():
+    held = asyncio.Event()
+
+    async def holding(reader, writer, server) -> None:
+        await server.request(reader)
+        held.set()
+        await asyncio.sleep(30)
+
+    async with Server(holding) as server, upstream_client(max_connections=1) as one_connection:
+        first = asyncio.create_task(one_connection.get(server.url, timeout=30))
+        await asyncio.wait_for(held.wait(), 10)
+        with pytest.raises(httpx.PoolTimeout):
+            await one_connection.get(server.url, timeout=httpx.Timeout(30, pool=0.2))
+        first.cancel()
+        await asyncio.gather(first, return_exceptions=True)
