@@ -8,7 +8,8 @@ tear down used to leave whole stacks running.
 
 Two layers close that gap:
 - SIGTERM and SIGHUP end the run the way Ctrl-C does (KeyboardInterrupt), so pytest tears its
-  fixtures down and every stack stops itself.
+  fixtures down and every stack stops itself; so does SIGINT, even in a run started with it
+  ignored (a background job).
 - A watchdog process, in a session of its own so the same signals do not reach it, keeps a
   record of every process descended from the pytest process. When pytest is gone (killed with
   SIGKILL, crashed, or finished), it ends each recorded process that is still running: SIGTERM to
@@ -48,6 +49,10 @@ def pytest_configure(config) -> None:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupt)
+    # A run started as a background job of a non-interactive shell (`make test &`, some CI
+    # runners) starts with SIGINT ignored, and Python then leaves it ignored: Ctrl-C, or a runner's
+    # SIGINT, would not end it. Interrupting is the point of a SIGINT here.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _interrupt(signum, _frame) -> None:

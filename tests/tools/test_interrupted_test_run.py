@@ -44,9 +44,16 @@ def running(pid: int) -> bool:
     return stat[stat.rindex(")") + 2] not in "ZX"
 
 
-@pytest.mark.parametrize("ending", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT],
-                         ids=["sigkill", "sigterm", "sigint"])
-def test_a_process_started_by_a_test_ends_with_the_run(tmp_path: Path, ending: signal.Signals) -> None:
+def _ignoring_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("ending, started_ignoring_sigint", [
+    (signal.SIGKILL, False), (signal.SIGTERM, False), (signal.SIGINT, False), (signal.SIGINT, True)],
+    ids=["sigkill", "sigterm", "sigint", "sigint-to-a-background-job"])
+def test_a_process_started_by_a_test_ends_with_the_run(tmp_path: Path, ending: signal.Signals,
+                                                       started_ignoring_sigint: bool) -> None:
+    """A background job of a non-interactive shell starts with SIGINT ignored (the last case)."""
     (tmp_path / "test_hanging.py").write_text(HANGING_TEST)
     pid_file, record = tmp_path / "child.pid", tmp_path / "reaper.record"
     run = subprocess.Popen(
@@ -54,7 +61,8 @@ def test_a_process_started_by_a_test_ends_with_the_run(tmp_path: Path, ending: s
          "--rootdir", str(tmp_path), "-c", os.devnull, str(tmp_path / "test_hanging.py")],
         cwd=ROOT, env={**os.environ, "CHILD_PID_FILE": str(pid_file), "PYTHONPATH": str(ROOT),
                        "CUSTOMPASS_REAPER_RECORD": str(record), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        preexec_fn=_ignoring_sigint if started_ignoring_sigint else None)
     child = None
     try:
         wait_until(lambda: pid_file.exists() and pid_file.read_text(), 60, "the test to start its process")
