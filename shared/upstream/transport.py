@@ -13,7 +13,8 @@ its timeouts, which arrive per request and are applied as aiohttp's connect and 
 aiohttp's failures are raised as the httpx exceptions the callers catch
 (shared/upstream/custompass.py): a refused or failed connection as `ConnectError`, a connect
 that timed out as `ConnectTimeout`, a read that did as `ReadTimeout`, a broken answer as
-`RemoteProtocolError`. Certificates are checked against certifi's bundle, as httpx's are.
+`RemoteProtocolError`. Certificates are checked as httpx checks them: against `SSL_CERT_FILE`
+or `SSL_CERT_DIR` when set (a private CA), else certifi's bundle.
 One difference: a request whose kept-alive connection the upstream had closed is sent again once
 on a new connection when its method is idempotent (GET, PUT, DELETE: RFC 9112 9.3.1, aiohttp's
 rule); a POST, such as a submit, never is.
@@ -21,12 +22,10 @@ rule); a POST, such as a submit, never is.
 from __future__ import annotations
 
 import asyncio
-import ssl
 from collections.abc import AsyncIterator, Callable
 from typing import NoReturn
 
 import aiohttp
-import certifi
 import httpx
 
 from shared.tracing.http_spans import TracedAsyncClient
@@ -38,7 +37,7 @@ _NOT_ADDED = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 class AiohttpTransport(httpx.AsyncBaseTransport):
     def __init__(self, *, max_connections: int = 500, keepalive_s: float = 5.0) -> None:
         self._max_connections, self._keepalive_s = max_connections, keepalive_s
-        self._ssl = ssl.create_default_context(cafile=certifi.where())
+        self._ssl = httpx.create_ssl_context()  # httpx's own: SSL_CERT_FILE or SSL_CERT_DIR, else certifi
         self._session: aiohttp.ClientSession | None = None
         # Requests take turns here, first come first served, and hold their turn until their
         # answer is read or closed. aiohttp's own limit is not fair: a connection given back

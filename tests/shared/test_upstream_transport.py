@@ -200,3 +200,62 @@ async def test_a_request_that_finds_no_free_connection_in_time_is_a_pool_timeout
             await one_connection.get(server.url, timeout=httpx.Timeout(30, pool=0.2))
         first.cancel()
         await asyncio.gather(first, return_exceptions=True)
+
+
+def _self_signed(directory) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 that no public bundle trusts, and its key (PEM files)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "private upstream")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = directory / "upstream.pem", directory / "upstream.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_file), str(key_file)
+
+
+async def test_an_upstream_behind_a_private_ca_is_trusted_only_as_ssl_cert_file_says(tmp_path, monkeypatch):
+    """As with httpx's own transport: certifi's bundle, unless SSL_CERT_FILE names another."""
+    import ssl
+
+    cert_file, key_file = _self_signed(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert_file, key_file)
+
+    async def once(reader, writer) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(answer("200 OK", b"private"))
+            await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(once, "127.0.0.1", 0, ssl=tls)
+    url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+    try:
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+        monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+        async with upstream_client(max_connections=2) as public_only:
+            with pytest.raises(httpx.ConnectError):
+                await public_only.get(url)
+        monkeypatch.setenv("SSL_CERT_FILE", cert_file)
+        async with upstream_client(max_connections=2) as trusting:
+            assert (await trusting.get(url)).text == "private"
+    finally:
+        server.close()
