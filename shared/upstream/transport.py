@@ -15,6 +15,8 @@ aiohttp's failures are raised as the httpx exceptions the callers catch
 that timed out as `ConnectTimeout`, a read that did as `ReadTimeout`, a broken answer as
 `RemoteProtocolError`. Certificates are checked as httpx checks them: against `SSL_CERT_FILE`
 or `SSL_CERT_DIR` when set (a private CA), else certifi's bundle.
+With an egress proxy set in the environment the upstream client keeps httpx's own transport
+(`upstream_client`), since httpx applies those settings only to it.
 One difference: a request whose kept-alive connection the upstream had closed is sent again once
 on a new connection when its method is idempotent (GET, PUT, DELETE: RFC 9112 9.3.1, aiohttp's
 rule); a POST, such as a submit, never is.
@@ -22,6 +24,7 @@ rule); a POST, such as a submit, never is.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Callable
 from typing import NoReturn
 
@@ -132,5 +135,14 @@ def _as_httpx(exc: Exception, request: httpx.Request) -> httpx.TransportError | 
 
 def upstream_client(max_connections: int) -> httpx.AsyncClient:
     """The client the channels' upstreams are reached with (their base URLs are set by admins;
-    what callers and upstreams name is fetched by `shared.outbound_urls.outbound_client`)."""
+    what callers and upstreams name is fetched by `shared.outbound_urls.outbound_client`).
+
+    With an egress proxy set in the environment it is httpx's own transport, as before this
+    module: httpx reads `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` only for a client
+    without a transport of its own."""
+    if any(os.environ.get(name) or os.environ.get(name.lower()) for name in _PROXY_VARIABLES):
+        return TracedAsyncClient(limits=httpx.Limits(max_connections=max_connections))
     return TracedAsyncClient(transport=AiohttpTransport(max_connections=max_connections))
+
+
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")

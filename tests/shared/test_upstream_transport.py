@@ -259,3 +259,19 @@ async def test_an_upstream_behind_a_private_ca_is_trusted_only_as_ssl_cert_file_
             assert (await trusting.get(url)).text == "private"
     finally:
         server.close()
+
+
+async def test_an_egress_proxy_from_the_environment_is_used_as_httpx_uses_it(monkeypatch):
+    async def proxy(reader, writer, server) -> None:
+        await server.request(reader)
+        writer.write(answer("200 OK", b"via the proxy"))
+        await writer.drain()
+
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    async with Server(proxy) as server:
+        monkeypatch.setenv("HTTP_PROXY", server.url)
+        async with upstream_client(max_connections=2) as proxied:
+            assert (await proxied.get("http://upstream.invalid/v1/query")).text == "via the proxy"
+        assert server.heads[0][0] == "GET http://upstream.invalid/v1/query HTTP/1.1"  # asked of the proxy
