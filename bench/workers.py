@@ -1,13 +1,13 @@
-"""Worker dispatch end to end: clients -> gateway HTTP (sync POST /api/openai) -> hold over Kafka
--> queue in MongoDB -> echo workers over WebSocket -> result -> settlement, every service its
-own process and the workers in this one."""
+"""Worker dispatch end to end: clients -> gateway HTTP (sync POST /api/openai) -> hold (as
+HOLD_PLACEMENT says) -> an idle worker reserved at the submission, or the queue in MongoDB ->
+echo workers over WebSocket -> result -> settlement, every service its own process and the
+workers in this one."""
 from __future__ import annotations
 
 import asyncio
 import json
 import secrets
 
-import httpx
 from pymongo import AsyncMongoClient
 from websockets.asyncio.client import connect
 
